@@ -1,0 +1,49 @@
+// Turns a credential's stored key text into a KeyObject: SPKI PEM, PKCS#1 RSA PEM, X.509
+// certificate PEM, or a JWK (JSON). node:crypto parses; nothing here decodes ASN.1 by hand.
+import { X509Certificate, type KeyObject, createPublicKey } from "node:crypto";
+import { type Algorithm, keyFamily } from "./algorithms.ts";
+
+export class KeyMaterialError extends Error {}
+
+function familyOf(key: KeyObject): string {
+  const type = key.asymmetricKeyType;
+  if (type === "rsa" || type === "rsa-pss") return "rsa";
+  if (type === "ec") {
+    const curve = key.asymmetricKeyDetails?.namedCurve;
+    const name = curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
+    return `ec:${name}`;
+  }
+  if (type === "ed25519") return "okp:Ed25519";
+  return String(type);
+}
+
+/** Parses public key text; throws KeyMaterialError with a reason users can act on. */
+export function parsePublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  try {
+    if (trimmed.startsWith("{")) {
+      const jwk = JSON.parse(trimmed) as Record<string, unknown>;
+      if ("d" in jwk) throw new KeyMaterialError("is a private JWK; give the public key only");
+      return createPublicKey({ key: jwk as never, format: "jwk" });
+    }
+    if (trimmed.includes("-----BEGIN CERTIFICATE-----")) return new X509Certificate(trimmed).publicKey;
+    if (/-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(trimmed)) {
+      throw new KeyMaterialError("is a private key; give the public key only");
+    }
+    if (!trimmed.includes("-----BEGIN")) throw new KeyMaterialError("invalid key: not a PEM public key, certificate or JWK");
+    return createPublicKey(trimmed);
+  } catch (error) {
+    if (error instanceof KeyMaterialError) throw error;
+    throw new KeyMaterialError("invalid key: could not be parsed as a PEM public key, certificate or JWK");
+  }
+}
+
+/** Parses and checks that the key can verify every algorithm in `algs`. */
+export function publicKeyFor(text: string, algs: readonly Algorithm[]): KeyObject {
+  const key = parsePublicKey(text);
+  const family = familyOf(key);
+  for (const alg of algs) {
+    if (keyFamily(alg) !== family) throw new KeyMaterialError(`invalid key: a ${family} key cannot verify ${alg}`);
+  }
+  return key;
+}

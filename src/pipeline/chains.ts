@@ -1,0 +1,90 @@
+// Per-route plugin chains with Kong's scope precedence, computed once per state change:
+// route+service+consumer > route+consumer > service+consumer > route+service > consumer >
+// route > service > global. Consumer-scoped choices are looked up at run time with the
+// consumer known at that moment, so they apply only to plugins after the one that
+// authenticated (Kong's timing).
+import type { Plugin } from "../model/plugin.ts";
+import type { Route } from "../model/route.ts";
+import type { PluginInstance } from "./contract.ts";
+import type { PluginRegistry } from "./registry.ts";
+
+export interface ChainStep {
+  readonly name: string;
+  readonly priority: number;
+  /** The instance for requests without (or before) a consumer. */
+  readonly general: PluginInstance | null;
+  readonly generalConfig: unknown;
+  /** Better-ranked instances for specific consumers. */
+  readonly byConsumer: ReadonlyMap<string, PluginInstance> | null;
+}
+
+export interface Chain {
+  readonly steps: readonly ChainStep[];
+  /** Configs of the general instances, by plugin name. */
+  readonly configs: ReadonlyMap<string, unknown>;
+  readonly hasResponsePhase: boolean;
+}
+
+export const EMPTY_CHAIN: Chain = { steps: [], configs: new Map(), hasResponsePhase: false };
+
+type Rank = number;
+
+/** Rank of a plugin's scope for a route (lower wins), or undefined if it does not apply. */
+function rankFor(plugin: Plugin, route: Route): Rank | undefined {
+  const onRoute = plugin.route ? plugin.route.id === route.id : null;
+  const onService = plugin.service ? plugin.service.id === route.service.id : null;
+  if (onRoute === false || onService === false) return undefined;
+  const consumer = plugin.consumer !== null;
+  if (onRoute && onService) return consumer ? 0 : 3;
+  if (onRoute) return consumer ? 1 : 5;
+  if (onService) return consumer ? 2 : 6;
+  return consumer ? 4 : 7;
+}
+
+export function buildChain(
+  route: Route,
+  plugins: readonly Plugin[],
+  registry: PluginRegistry,
+  instanceOf: (plugin: Plugin) => PluginInstance,
+): Chain {
+  const byName = new Map<string, { general?: [Rank, Plugin]; consumers: Map<string, [Rank, Plugin]> }>();
+  for (const plugin of plugins) {
+    if (!plugin.enabled || !registry.has(plugin.name)) continue;
+    const rank = rankFor(plugin, route);
+    if (rank === undefined) continue;
+    let entry = byName.get(plugin.name);
+    if (!entry) byName.set(plugin.name, (entry = { consumers: new Map() }));
+    if (plugin.consumer) {
+      const best = entry.consumers.get(plugin.consumer.id);
+      if (!best || rank < best[0]) entry.consumers.set(plugin.consumer.id, [rank, plugin]);
+    } else if (!entry.general || rank < entry.general[0]) {
+      entry.general = [rank, plugin];
+    }
+  }
+  const steps: ChainStep[] = [];
+  const configs = new Map<string, unknown>();
+  for (const [name, entry] of byName) {
+    const definition = registry.get(name)!;
+    const general = entry.general;
+    let byConsumer: Map<string, PluginInstance> | null = null;
+    for (const [consumerId, [rank, plugin]] of entry.consumers) {
+      // A consumer-scoped instance only matters when it outranks the general one.
+      if (general && general[0] < rank) continue;
+      (byConsumer ??= new Map()).set(consumerId, instanceOf(plugin));
+    }
+    if (general) configs.set(name, general[1].config);
+    steps.push({
+      name,
+      priority: definition.priority,
+      general: general ? instanceOf(general[1]) : null,
+      generalConfig: general?.[1].config ?? null,
+      byConsumer,
+    });
+  }
+  // Kong: higher priority first, ties by name descending.
+  steps.sort((a, b) => b.priority - a.priority || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
+  const hasResponsePhase = steps.some(
+    (step) => step.general?.response !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i.response),
+  );
+  return steps.length ? { steps, configs, hasResponsePhase } : EMPTY_CHAIN;
+}

@@ -1,0 +1,71 @@
+// The plugin contract: what a folder under plugins/ exports, and what its handlers see.
+import type { TSchema } from "@sinclair/typebox";
+import type { FieldErrors } from "../errors.ts";
+import type { Consumer } from "../model/consumer.ts";
+import type { Snapshot } from "../state/snapshot.ts";
+
+/** A credential that authenticated the request (Kong's `authenticated_credential`). */
+export interface AuthenticatedCredential {
+  id: string;
+  /** What identifies it upstream as `X-Credential-Identifier` (the jwt credential's key). */
+  identifier: string;
+  consumerId: string;
+}
+
+/** Per-request state shared by the plugins of one request. */
+export interface RequestContext {
+  readonly request: Request;
+  readonly url: URL;
+  readonly requestId: string;
+  readonly clientIp: string;
+  readonly snapshot: Snapshot;
+  readonly routeId: string;
+  /** Headers that will be sent upstream; plugins add, change and remove here. */
+  readonly upstreamHeaders: Headers;
+  /** Query parameters to drop before proxying (e.g. a token under hide_credentials). */
+  dropQueryParams: string[] | null;
+  consumer: Consumer | null;
+  credential: AuthenticatedCredential | null;
+  /** Groups asserted by an authentication plugin (e.g. jwt `groups_claim`), for acl. */
+  authenticatedGroups: string[] | null;
+  /** Why authentication failed, when a plugin let the request go on (anonymous fallback). */
+  authFailure: { status: number; reason: string; tokenMissing: boolean } | null;
+  /** Verified token claims, for plugins that run later. */
+  claims: Record<string, unknown> | null;
+  /** Configs of the plugins that apply to this request, by name (non-consumer scope). */
+  readonly configs: ReadonlyMap<string, unknown>;
+  /** Label for the `auth failures by reason` metric, set by the plugin that refused. */
+  authFailureMetric: string | null;
+}
+
+export type AccessResult = Response | undefined;
+
+/** What one configured plugin entity does for a request; built once per state change. */
+export interface PluginInstance {
+  access?(ctx: RequestContext): AccessResult | Promise<AccessResult>;
+  response?(ctx: RequestContext, response: Response): Response | Promise<Response>;
+}
+
+/** Read access to other entities while validating a plugin config on write. */
+export interface EntityLookup {
+  findConsumer(idOrUsername: string): Consumer | undefined;
+}
+
+export interface PluginDefinition<Config = Record<string, unknown>> {
+  readonly name: string;
+  /** Higher runs first (Kong: jwt 1450, anonymous 1000, acl 950, jwt-signer 800). */
+  readonly priority: number;
+  /** TypeBox schema of `config`: the one source for validation, storage and OpenAPI. */
+  readonly configSchema: TSchema;
+  /** Kong's `no_consumer`: the plugin cannot be scoped to a consumer. */
+  readonly noConsumerScope?: boolean;
+  /** Cross-field and cross-entity checks the schema cannot express. */
+  check?(config: Config, lookup: EntityLookup): FieldErrors | undefined;
+  /** Precompiles an instance from a validated config (defaults applied). */
+  create(config: Config, snapshot: Snapshot): PluginInstance;
+}
+
+/** Identity for plugin definitions, so each plugin's config type is inferred from its schema. */
+export function definePlugin<Config>(definition: PluginDefinition<Config>): PluginDefinition<Config> {
+  return definition;
+}

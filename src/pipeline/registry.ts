@@ -1,0 +1,10 @@
+// The plugins this build ships, by name. Adding a plugin = adding its folder and one line here.
+import type { PluginDefinition } from "./contract.ts";
+
+export type PluginRegistry = ReadonlyMap<string, PluginDefinition<any>>;
+
+export function createRegistry(definitions: PluginDefinition<any>[]): PluginRegistry {
+  return new Map(definitions.map((definition) => [definition.name, definition]));
+}
+
+export const builtinPlugins: PluginRegistry = createRegistry([]);

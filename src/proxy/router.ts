@@ -1,0 +1,157 @@
+// Compiles routes into lookup tables once per state change. A request checks prefixes by
+// descending length through a hash map (one probe per distinct prefix length), then regex
+// routes by regex_priority, then routes without paths; it never scans every route.
+//
+// Precedence, where SPEC §4.1 leaves room (see README "Route matching"): the longest matching
+// prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
+// Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
+// none, and the older route wins.
+import type { Route } from "../model/route.ts";
+import type { Service } from "../model/service.ts";
+import type { Chain } from "../pipeline/chains.ts";
+
+export interface RouteTarget {
+  readonly route: Route;
+  readonly service: Service;
+  readonly chain: Chain;
+  /** `protocol://host:port` of the service, precomputed. */
+  readonly origin: string;
+  /** The service's path without a trailing slash ("" when none). */
+  readonly basePath: string;
+  /** Host header to send upstream when not preserving the client's. */
+  readonly upstreamHost: string;
+}
+
+interface Candidate {
+  readonly target: RouteTarget;
+  readonly hosts: HostMatcher | null;
+  readonly methods: ReadonlySet<string> | null;
+  readonly order: number;
+  readonly specificity: number;
+}
+
+interface RegexCandidate extends Candidate {
+  readonly regex: RegExp;
+  readonly priority: number;
+}
+
+export interface RouteMatch {
+  readonly target: RouteTarget;
+  /** The part of the path the route matched (stripped when strip_path). */
+  readonly matched: string;
+}
+
+export interface Router {
+  match(method: string, host: string, path: string): RouteMatch | null;
+  readonly size: number;
+}
+
+class HostMatcher {
+  private readonly exact = new Set<string>();
+  private readonly suffixes: string[] = [];
+  private readonly prefixes: string[] = [];
+  readonly hasExact: boolean;
+
+  constructor(hosts: readonly string[]) {
+    for (const host of hosts) {
+      if (host.startsWith("*.")) this.suffixes.push(host.slice(1));
+      else if (host.endsWith(".*")) this.prefixes.push(host.slice(0, -1));
+      else this.exact.add(host);
+    }
+    this.hasExact = this.exact.size > 0;
+  }
+
+  /** `host` is lower-case without port; `hostWithPort` as the client sent it. */
+  matches(host: string, hostWithPort: string): boolean {
+    if (this.exact.has(host) || this.exact.has(hostWithPort)) return true;
+    for (const suffix of this.suffixes) if (host.endsWith(suffix) && host.length > suffix.length) return true;
+    for (const prefix of this.prefixes) if (host.startsWith(prefix) && host.length > prefix.length) return true;
+    return false;
+  }
+}
+
+function specificityOf(route: Route, hosts: HostMatcher | null): number {
+  const hostScore = hosts ? (hosts.hasExact ? 2 : 1) : 0;
+  return hostScore * 2 + (route.methods ? 1 : 0);
+}
+
+function bySpecificity(a: Candidate, b: Candidate): number {
+  return b.specificity - a.specificity || a.order - b.order;
+}
+
+function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string): boolean {
+  if (candidate.methods && !candidate.methods.has(method)) return false;
+  if (candidate.hosts && !candidate.hosts.matches(host, hostWithPort)) return false;
+  return true;
+}
+
+export function compileRouter(
+  routes: readonly Route[],
+  services: ReadonlyMap<string, Service>,
+  chains: ReadonlyMap<string, Chain>,
+): Router {
+  const prefixes = new Map<string, Candidate[]>();
+  const regexes: RegexCandidate[] = [];
+  const pathless: Candidate[] = [];
+  routes.forEach((route, order) => {
+    const service = services.get(route.service.id);
+    const chain = chains.get(route.id);
+    if (!service || !chain) return;
+    const host = service.host.includes(":") ? `[${service.host}]` : service.host;
+    const defaultPort = (service.protocol === "https" && service.port === 443) || (service.protocol === "http" && service.port === 80);
+    const target: RouteTarget = {
+      route,
+      service,
+      chain,
+      origin: `${service.protocol}://${host}:${service.port}`,
+      basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
+      upstreamHost: defaultPort ? host : `${host}:${service.port}`,
+    };
+    const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
+    const methods = route.methods ? new Set(route.methods) : null;
+    const base = { target, hosts, methods, order, specificity: specificityOf(route, hosts) };
+    if (!route.paths) {
+      pathless.push(base);
+      return;
+    }
+    for (const path of route.paths) {
+      if (path.startsWith("~")) {
+        regexes.push({ ...base, regex: new RegExp(`^(?:${path.slice(1)})`), priority: route.regex_priority });
+      } else {
+        const list = prefixes.get(path);
+        if (list) list.push(base);
+        else prefixes.set(path, [base]);
+      }
+    }
+  });
+  for (const list of prefixes.values()) list.sort(bySpecificity);
+  regexes.sort((a, b) => b.priority - a.priority || bySpecificity(a, b));
+  pathless.sort(bySpecificity);
+  const lengths = [...new Set([...prefixes.keys()].map((p) => p.length))].sort((a, b) => b - a);
+
+  return {
+    size: routes.length,
+    match(method, rawHost, path) {
+      const hostWithPort = rawHost.toLowerCase();
+      const colon = hostWithPort.lastIndexOf(":");
+      const host = colon > 0 && !hostWithPort.endsWith("]") ? hostWithPort.slice(0, colon) : hostWithPort;
+      for (const length of lengths) {
+        if (length > path.length) continue;
+        const list = prefixes.get(path.slice(0, length));
+        if (!list) continue;
+        for (const candidate of list) {
+          if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: path.slice(0, length) };
+        }
+      }
+      for (const candidate of regexes) {
+        if (!accepts(candidate, method, host, hostWithPort)) continue;
+        const found = candidate.regex.exec(path);
+        if (found) return { target: candidate.target, matched: found[0] };
+      }
+      for (const candidate of pathless) {
+        if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: "" };
+      }
+      return null;
+    },
+  };
+}

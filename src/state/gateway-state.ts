@@ -1,0 +1,61 @@
+// Holds the current snapshot and replaces it when the configuration changes. In database mode
+// a timer polls SQLite's `data_version` (which moves when another connection commits), so
+// writes by the CLI or a second gateway show up within the poll interval and no request ever
+// reads the database.
+import type { Database } from "bun:sqlite";
+import type { PluginRegistry } from "../pipeline/registry.ts";
+import type { StateData } from "./data.ts";
+import { type Snapshot, buildSnapshot } from "./snapshot.ts";
+
+export type SnapshotListener = (snapshot: Snapshot) => void;
+
+export class GatewayState {
+  private snapshot: Snapshot;
+  private readonly listeners: SnapshotListener[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly load: () => StateData,
+    private readonly registry: PluginRegistry,
+  ) {
+    this.snapshot = buildSnapshot(load(), registry, 1);
+  }
+
+  get current(): Snapshot {
+    return this.snapshot;
+  }
+
+  onChange(listener: SnapshotListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Rebuilds from the source. A failed rebuild keeps the previous snapshot. */
+  reload(): Snapshot {
+    const next = buildSnapshot(this.load(), this.registry, this.snapshot.version + 1);
+    this.snapshot = next;
+    for (const listener of this.listeners) listener(next);
+    return next;
+  }
+
+  /** Polls the database for commits by other connections. */
+  watch(sqlite: Database, intervalMs = 250, onError: (error: unknown) => void = () => {}): void {
+    const readVersion = () => sqlite.query<{ data_version: number }, []>("PRAGMA data_version").get()?.data_version;
+    let seen = readVersion();
+    this.timer = setInterval(() => {
+      try {
+        const version = readVersion();
+        if (version === seen) return;
+        seen = version;
+        this.reload();
+      } catch (error) {
+        onError(error);
+      }
+    }, intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
