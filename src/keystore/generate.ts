@@ -1,5 +1,7 @@
 // Generates keystore keys: an asymmetric pair exported as JWKs by node:crypto.
-import { type JsonWebKey, generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, type webcrypto } from "node:crypto";
+
+type JsonWebKey = webcrypto.JsonWebKey;
 import { now } from "../model/common.ts";
 import { type KeyInput, type KeyRecord, type SigningAlgorithm, checkKeyInput } from "../model/key.ts";
 
