@@ -1,0 +1,84 @@
+// Assembles a running gateway: database (file or in-memory), store, state, proxy listener and
+// admin listener. `serve`, `demo` and the tests all start gateways through here.
+import type { Server } from "bun";
+import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
+import { Store } from "./db/store.ts";
+import { Metrics } from "./metrics.ts";
+import { type PluginRegistry, builtinPlugins } from "./pipeline/registry.ts";
+import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
+import { type BuiltinEndpoint, startProxy } from "./proxy/server.ts";
+import { GatewayState } from "./state/gateway-state.ts";
+
+export interface ListenAddress {
+  hostname: string;
+  port: number;
+}
+
+export interface GatewayOptions {
+  /** SQLite file, or ":memory:" (declarative mode and demo). */
+  db: string;
+  proxyListen: ListenAddress;
+  accessLog?: string;
+  registry?: PluginRegistry;
+  /** How often to look for writes by other processes (database mode). */
+  pollMs?: number;
+  builtins?: ReadonlyMap<string, BuiltinEndpoint>;
+}
+
+export interface CoreGateway {
+  opened: OpenedDatabase;
+  store: Store;
+  state: GatewayState;
+  metrics: Metrics;
+  accessLog: AccessLog;
+  registry: PluginRegistry;
+}
+
+/** Database, store and state, without listeners (CLI commands and tests use this alone). */
+export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "accessLog">): CoreGateway {
+  const registry = options.registry ?? builtinPlugins;
+  const opened = openDatabase(options.db);
+  let state: GatewayState | undefined;
+  const store = new Store(opened, registry, () => state?.reload());
+  state = new GatewayState(() => store.loadAll(), registry);
+  return { opened, store, state, metrics: new Metrics(), accessLog: openAccessLog(options.accessLog ?? "off"), registry };
+}
+
+export interface RunningProxy extends CoreGateway {
+  proxy: Server<undefined>;
+  proxyUrl: string;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes everything. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
+  const core = openCore(options);
+  if (options.db !== MEMORY) {
+    core.state.watch(core.opened.sqlite, options.pollMs ?? 250, (error) =>
+      core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }),
+    );
+  }
+  const proxy = startProxy({
+    state: core.state,
+    metrics: core.metrics,
+    accessLog: core.accessLog,
+    hostname: options.proxyListen.hostname,
+    port: options.proxyListen.port,
+    builtins: options.builtins,
+  });
+  return {
+    ...core,
+    proxy,
+    proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
+    async stop(graceMs = 10_000) {
+      core.state.stop();
+      const drained = proxy.stop(false);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+      await proxy.stop(true);
+      core.accessLog.close();
+      core.opened.sqlite.close();
+    },
+  };
+}

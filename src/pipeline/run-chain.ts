@@ -1,0 +1,32 @@
+// Runs a route's chain: access phase in priority order (a plugin may answer and stop the
+// request), then the response phase of the instances that ran, in the same order.
+import type { Chain } from "./chains.ts";
+import type { PluginInstance, RequestContext } from "./contract.ts";
+
+export interface AccessOutcome {
+  /** Set when a plugin ended the request. */
+  response: Response | undefined;
+  /** Instances that took part, for the response phase. */
+  ran: PluginInstance[];
+}
+
+export async function runAccess(chain: Chain, ctx: RequestContext): Promise<AccessOutcome> {
+  const ran: PluginInstance[] = [];
+  for (const step of chain.steps) {
+    const instance = (ctx.consumer && step.byConsumer?.get(ctx.consumer.id)) || step.general;
+    if (!instance) continue;
+    ran.push(instance);
+    if (!instance.access) continue;
+    const result = await instance.access(ctx);
+    if (result) return { response: result, ran };
+  }
+  return { response: undefined, ran };
+}
+
+export async function runResponse(ran: readonly PluginInstance[], ctx: RequestContext, response: Response): Promise<Response> {
+  let current = response;
+  for (const instance of ran) {
+    if (instance.response) current = await instance.response(ctx, current);
+  }
+  return current;
+}
