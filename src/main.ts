@@ -1,0 +1,48 @@
+#!/usr/bin/env bun
+// argv → command. Exit codes: 0 success, 2 usage error, 1 any other failure, always with a
+// one-line reason on stderr and never a stack trace.
+import { UsageError, describeError } from "./errors.ts";
+import { commands } from "./cli/commands.ts";
+import { VERSION } from "./version.ts";
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return `gateway ${VERSION}: JWT-authenticating API gateway
+
+Usage: gateway <command> [options]
+
+Commands:
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+  gateway help <command>   details of one command
+  gateway --version        the version
+`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    process.stdout.write(overview());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-v" || name === "version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (name === "help") {
+    const target = rest[0] ? commands.find((c) => c.name === rest[0]) : undefined;
+    if (rest[0] && !target) throw new UsageError(`unknown command '${rest[0]}' (see gateway help)`);
+    process.stdout.write(target ? target.usage : overview());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command '${name}' (see gateway help)`);
+  return command.run(rest);
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`gateway: ${describeError(error)}\n`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}
