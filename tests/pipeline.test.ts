@@ -1,0 +1,154 @@
+// Plugin pipeline (SPEC §4.6): Kong's scope precedence, consumer-scope timing, priority order,
+// disabled instances — with test plugins registered next to nothing else.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { t } from "elysia";
+import { definePlugin } from "../src/pipeline/contract.ts";
+import { createRegistry } from "../src/pipeline/registry.ts";
+import { findConsumer } from "../src/state/snapshot.ts";
+import { type TestGateway, startTestGateway } from "./support/gateway.ts";
+import { type Echo, type TestUpstream, startUpstream } from "./support/upstream.ts";
+
+/** Authenticates the consumer named in `x-test-consumer` (priority above `mark`). */
+const identify = definePlugin<Record<string, never>>({
+  name: "identify",
+  priority: 2000,
+  configSchema: t.Object({}, { additionalProperties: false }),
+  create: () => ({
+    access(ctx) {
+      const name = ctx.request.headers.get("x-test-consumer");
+      ctx.consumer = name ? (findConsumer(ctx.snapshot, name) ?? null) : null;
+      return undefined;
+    },
+  }),
+});
+
+/** Records which instance ran, in request order, in `x-marks`. */
+function marker(name: string, priority: number) {
+  return definePlugin<{ value: string }>({
+    name,
+    priority,
+    configSchema: t.Object({ value: t.String() }, { additionalProperties: false }),
+    create: (config) => ({
+      access(ctx) {
+        const prior = ctx.upstreamHeaders.get("x-marks");
+        ctx.upstreamHeaders.set("x-marks", prior ? `${prior},${name}=${config.value}` : `${name}=${config.value}`);
+        return undefined;
+      },
+    }),
+  });
+}
+
+const registry = createRegistry([identify, marker("mark", 1000), marker("early", 1500), marker("zeta", 500), marker("alpha", 500)]);
+let upstream: TestUpstream;
+let gateway: TestGateway;
+
+beforeAll(() => {
+  upstream = startUpstream();
+  gateway = startTestGateway({ registry });
+  const { store } = gateway;
+  store.create("services", { name: "svc", url: upstream.url });
+  store.create("services", { name: "other", url: upstream.url });
+  store.create("routes", { name: "r", service: { name: "svc" }, paths: ["/r"] });
+  store.create("routes", { name: "other-route", service: { name: "other" }, paths: ["/o"] });
+  store.create("consumers", { username: "alice" });
+  store.create("consumers", { username: "bob" });
+  store.create("plugins", { name: "identify", config: {} });
+});
+afterAll(async () => {
+  await gateway.close();
+  await upstream.stop();
+});
+
+async function marks(path: string, consumer?: string): Promise<string | undefined> {
+  const res = await gateway.request(path, { headers: consumer ? { "x-test-consumer": consumer } : {} });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as Echo).headers["x-marks"];
+}
+
+// Kong's order, most specific first (reference §6).
+const SCOPES: { label: string; scope: Record<string, unknown>; consumer: boolean }[] = [
+  { label: "route+service+consumer", scope: { route: { name: "r" }, service: { name: "svc" }, consumer: { username: "alice" } }, consumer: true },
+  { label: "route+consumer", scope: { route: { name: "r" }, consumer: { username: "alice" } }, consumer: true },
+  { label: "service+consumer", scope: { service: { name: "svc" }, consumer: { username: "alice" } }, consumer: true },
+  { label: "route+service", scope: { route: { name: "r" }, service: { name: "svc" } }, consumer: false },
+  { label: "consumer", scope: { consumer: { username: "alice" } }, consumer: true },
+  { label: "route", scope: { route: { name: "r" } }, consumer: false },
+  { label: "service", scope: { service: { name: "svc" } }, consumer: false },
+  { label: "global", scope: {}, consumer: false },
+];
+
+describe("scope precedence", () => {
+  for (let top = 0; top < SCOPES.length; top++) {
+    const present = SCOPES.slice(top);
+    const expectedWithConsumer = present[0]!.label;
+    const expectedWithout = present.find((s) => !s.consumer)!.label;
+    test(`with instances from '${SCOPES[top]!.label}' down: alice gets '${expectedWithConsumer}', anonymous gets '${expectedWithout}'`, async () => {
+      const ids = present.map((s) => gateway.store.create("plugins", { name: "mark", config: { value: s.label }, ...s.scope }).id);
+      try {
+        expect(await marks("/r/x", "alice")).toBe(`mark=${expectedWithConsumer}`);
+        expect(await marks("/r/x")).toBe(`mark=${expectedWithout}`);
+        expect(await marks("/r/x", "bob")).toBe(`mark=${expectedWithout}`);
+      } finally {
+        for (const id of ids) gateway.store.delete("plugins", id);
+      }
+    });
+  }
+
+  test("instances scoped to another route or service never apply", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "mark", config: { value: "other-route" }, route: { name: "other-route" } }).id,
+      gateway.store.create("plugins", { name: "mark", config: { value: "other-service" }, service: { name: "other" } }).id,
+    ];
+    try {
+      expect(await marks("/r/x")).toBeUndefined();
+      expect(await marks("/o/x")).toBe("mark=other-route");
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("a disabled instance does not shadow a less specific one", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "mark", config: { value: "route" }, route: { name: "r" }, enabled: false }).id,
+      gateway.store.create("plugins", { name: "mark", config: { value: "global" } }).id,
+    ];
+    try {
+      expect(await marks("/r/x")).toBe("mark=global");
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("a consumer-scoped instance of a plugin that runs before authentication is not used", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "early", config: { value: "consumer" }, consumer: { username: "alice" } }).id,
+      gateway.store.create("plugins", { name: "early", config: { value: "global" } }).id,
+    ];
+    try {
+      // `early` (1500) runs after `identify` (2000), so the consumer is known: the consumer instance wins.
+      expect(await marks("/r/x", "alice")).toBe("early=consumer");
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+});
+
+describe("execution order", () => {
+  test("higher priority first; ties by name descending", async () => {
+    const ids = ["mark", "early", "zeta", "alpha"].map((name) => gateway.store.create("plugins", { name, config: { value: "g" } }).id);
+    try {
+      expect(await marks("/r/x")).toBe("early=g,mark=g,zeta=g,alpha=g");
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("one instance per name per scope", () => {
+    const id = gateway.store.create("plugins", { name: "mark", config: { value: "a" }, route: { name: "r" } }).id;
+    try {
+      expect(() => gateway.store.create("plugins", { name: "mark", config: { value: "b" }, route: { name: "r" } })).toThrow(/UNIQUE violation/);
+    } finally {
+      gateway.store.delete("plugins", id);
+    }
+  });
+});
