@@ -136,8 +136,8 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const { routes, plugins, ...fields } = entry;
     fields.id ??= derivedUuid(`services:${fields.name ?? position}`);
     const service = build("service", fields, position, () => buildService(fields));
-    unique("services", "id", service.id, position);
     unique("services", "name", service.name, position);
+    unique("services", "id", service.id, position);
     state.services.push(service);
     register("services", service.id, [service.name]);
     asList(routes, `${position}.routes`).forEach((route, j) =>
@@ -154,9 +154,9 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const { jwt_secrets, acls, plugins, ...fields } = entry;
     fields.id ??= derivedUuid(`consumers:${fields.username ?? fields.custom_id ?? position}`);
     const consumer = build("consumer", fields, position, () => buildConsumer(fields));
-    unique("consumers", "id", consumer.id, position);
     unique("consumers", "username", consumer.username, position);
     unique("consumers", "custom_id", consumer.custom_id, position);
+    unique("consumers", "id", consumer.id, position);
     state.consumers.push(consumer);
     register("consumers", consumer.id, [consumer.username, consumer.custom_id]);
     const parent = { kind: "consumers" as const, key: consumer.id };
@@ -173,12 +173,11 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const { plugins, ...fields } = item.entry;
     if (legacyPaths) migrateRegexPaths(fields);
     const serviceId = item.parent ? item.parent.key : fields.service !== undefined ? resolve("services", fields.service, item.position, "service") : undefined;
-    if (item.parent) delete fields.service;
-    else delete fields.service;
+    delete fields.service;
     fields.id ??= derivedUuid(`routes:${fields.name ?? item.position}`);
     const route = build("route", fields, item.position, () => buildRoute(fields, serviceId));
-    unique("routes", "id", route.id, item.position);
     unique("routes", "name", route.name, item.position);
+    unique("routes", "id", route.id, item.position);
     state.routes.push(route);
     register("routes", route.id, [route.name]);
     asList(plugins, `${item.position}.plugins`).forEach((plugin, j) =>
@@ -207,16 +206,16 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       if (fields.secret === undefined && isHmac(algorithm)) fields.secret = derivedAlphanumeric(fileKey, seed);
       fields.id ??= derivedUuid(`jwt_secrets:${String(fields.key)}`);
       const credential = build("jwt_secret", fields, item.position, () => buildJwtCredential(fields, consumerId));
-      unique("jwt_secrets", "id", credential.id, item.position);
       unique("jwt_secrets", "key", credential.key, item.position);
+      unique("jwt_secrets", "id", credential.id, item.position);
       state.jwt_secrets.push(credential);
     } else if (item.kind === "acls") {
       const consumerId = consumerRef();
       delete fields.consumer;
       fields.id ??= derivedUuid(`acls:${consumerId}:${String(fields.group)}`);
       const acl = build("acl", fields, item.position, () => buildAcl(fields, consumerId));
-      unique("acls", "id", acl.id, item.position);
       unique("acls", "consumer+group", `${consumerId}/${acl.group}`, item.position);
+      unique("acls", "id", acl.id, item.position);
       state.acls.push(acl);
     } else {
       const scope: { service?: string | null; route?: string | null; consumer?: string | null } = {};
@@ -228,15 +227,15 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       const seed = `plugins:${String(fields.name)}:${scope.service ?? ""}:${scope.route ?? ""}:${scope.consumer ?? ""}`;
       fields.id ??= derivedUuid(seed);
       const plugin = build("plugin", fields, item.position, () => buildPlugin(fields, scope, registry, lookup));
-      unique("plugins", "id", plugin.id, item.position);
       unique("plugins", "name+scope", seed, item.position);
+      unique("plugins", "id", plugin.id, item.position);
       state.plugins.push(plugin);
     }
   }
   state.keys = keysFromDeclarative(asList(doc.keys, "keys"), options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
   for (const [i, key] of state.keys.entries()) {
-    unique("keys", "id", key.id, `keys[${i}]`);
     unique("keys", "kid", key.kid, `keys[${i}]`);
+    unique("keys", "id", key.id, `keys[${i}]`);
   }
   return state;
 }
