@@ -27,3 +27,10 @@ export function keyFamily(alg: Algorithm): string {
     default: return isHmac(alg) ? "oct" : "rsa";
   }
 }
+
+/** The digest an algorithm signs with (EdDSA hashes internally). */
+export function hashOf(alg: Algorithm): "sha256" | "sha384" | "sha512" | null {
+  if (alg === "EdDSA") return null;
+  const bits = alg.slice(2);
+  return bits === "256" ? "sha256" : bits === "384" ? "sha384" : "sha512";
+}

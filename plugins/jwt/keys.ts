@@ -5,9 +5,12 @@ import { type Algorithm, keyFamily } from "./algorithms.ts";
 
 export class KeyMaterialError extends Error {}
 
+/** jose refuses smaller RSA keys for RS* and PS*, so they are refused on write rather than on every request. */
+export const MIN_RSA_BITS = 2048;
+
 function familyOf(key: KeyObject): string {
   const type = key.asymmetricKeyType;
-  if (type === "rsa" || type === "rsa-pss") return "rsa";
+  if (type === "rsa") return "rsa";
   if (type === "ec") {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const name = curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;
@@ -41,9 +44,38 @@ export function parsePublicKey(text: string): KeyObject {
 /** Parses and checks that the key can verify every algorithm in `algs`. */
 export function publicKeyFor(text: string, algs: readonly Algorithm[]): KeyObject {
   const key = parsePublicKey(text);
+  checkKeyFor(key, algs);
+  return key;
+}
+
+/** Throws KeyMaterialError unless `key` can verify every algorithm in `algs`. */
+export function checkKeyFor(key: KeyObject, algs: readonly Algorithm[]): void {
+  if (key.asymmetricKeyType === "rsa-pss") {
+    throw new KeyMaterialError("invalid key: RSA-PSS restricted keys are not supported; give a plain RSA public key");
+  }
   const family = familyOf(key);
   for (const alg of algs) {
     if (keyFamily(alg) !== family) throw new KeyMaterialError(`invalid key: a ${family} key cannot verify ${alg}`);
   }
-  return key;
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (family === "rsa" && (bits === undefined || bits < MIN_RSA_BITS)) {
+    throw new KeyMaterialError(`invalid key: RSA keys must have at least ${MIN_RSA_BITS} bits`);
+  }
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * The HMAC key of a secret. With `secret_is_base64` Kong accepts either base64 alphabet,
+ * padded or not; anything else (or an empty result) gives null, i.e. "Invalid key/secret".
+ */
+export function hmacKeyBytes(secret: string | null, isBase64: boolean): Uint8Array | null {
+  if (!secret) return null;
+  if (!isBase64) return Buffer.from(secret, "utf8");
+  let normalized = secret.replace(/-/g, "+").replace(/_/g, "/");
+  if (normalized.length % 4 === 1) return null;
+  while (normalized.length % 4) normalized += "=";
+  if (!BASE64.test(normalized)) return null;
+  const bytes = Buffer.from(normalized, "base64");
+  return bytes.length > 0 ? bytes : null;
 }

@@ -29,13 +29,28 @@ export interface RequestContext {
   /** Groups asserted by an authentication plugin (e.g. jwt `groups_claim`), for acl. */
   authenticatedGroups: string[] | null;
   /** Why authentication failed, when a plugin let the request go on (anonymous fallback). */
-  authFailure: { status: number; reason: string; tokenMissing: boolean } | null;
+  authFailure: AuthFailure | null;
   /** Verified token claims, for plugins that run later. */
   claims: Record<string, unknown> | null;
   /** Configs of the plugins that apply to this request, by name (non-consumer scope). */
   readonly configs: ReadonlyMap<string, unknown>;
   /** Label for the `auth failures by reason` metric, set by the plugin that refused. */
   authFailureMetric: string | null;
+  /** Set once client-sent identity headers have been removed (see clearIdentityHeaders). */
+  identityHeadersCleared: boolean;
+  /** Writes an operational event (JSON line) tied to this request; never a secret or token. */
+  log(fields: Record<string, unknown>): void;
+}
+
+/** An authentication failure a plugin deferred because an anonymous fallback covers it. */
+export interface AuthFailure {
+  status: number;
+  /** Metric label, e.g. `jwt:expired`. */
+  reason: string;
+  /** True when the request carried no credential at all (anonymous `on: missing`). */
+  tokenMissing: boolean;
+  /** The answer the plugin would have given, for when no fallback consumer can be used. */
+  respond(): Response;
 }
 
 export type AccessResult = Response | undefined;

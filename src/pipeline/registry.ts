@@ -1,4 +1,5 @@
 // The plugins this build ships, by name. Adding a plugin = adding its folder and one line here.
+import { jwtPlugin } from "../../plugins/jwt/index.ts";
 import type { PluginDefinition } from "./contract.ts";
 
 export type PluginRegistry = ReadonlyMap<string, PluginDefinition<any>>;
@@ -7,4 +8,4 @@ export function createRegistry(definitions: PluginDefinition<any>[]): PluginRegi
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }
 
-export const builtinPlugins: PluginRegistry = createRegistry([]);
+export const builtinPlugins: PluginRegistry = createRegistry([jwtPlugin]);

@@ -1,7 +1,7 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../model/consumer.ts";
 import type { Snapshot } from "../state/snapshot.ts";
-import type { AuthenticatedCredential, RequestContext } from "./contract.ts";
+import type { AuthenticatedCredential, AuthFailure, RequestContext } from "./contract.ts";
 
 export class PluginRequestContext implements RequestContext {
   private parsedUrl: URL | null = null;
@@ -9,9 +9,10 @@ export class PluginRequestContext implements RequestContext {
   consumer: Consumer | null = null;
   credential: AuthenticatedCredential | null = null;
   authenticatedGroups: string[] | null = null;
-  authFailure: RequestContext["authFailure"] = null;
+  authFailure: AuthFailure | null = null;
   claims: Record<string, unknown> | null = null;
   authFailureMetric: string | null = null;
+  identityHeadersCleared = false;
 
   constructor(
     readonly request: Request,
@@ -28,5 +29,68 @@ export class PluginRequestContext implements RequestContext {
 
   get upstreamHeaders(): Headers {
     return this.request.headers;
+  }
+
+  /** Replaceable by the proxy to route events to its log; stderr until then. */
+  log(fields: Record<string, unknown>): void {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), request_id: this.requestId, ...fields })}\n`);
+  }
+}
+
+const IDENTITY_HEADERS: ReadonlySet<string> = new Set([
+  "x-credential-identifier", "x-anonymous-consumer", "x-authenticated-groups",
+]);
+
+/** Headers only the gateway may set: `X-Consumer-*` and the credential/group headers. */
+export function isIdentityHeader(lowerCaseName: string): boolean {
+  return lowerCaseName.startsWith("x-consumer-") || IDENTITY_HEADERS.has(lowerCaseName);
+}
+
+/**
+ * Removes client-sent identity headers (once per request), so the upstream can trust the ones
+ * the gateway sets: a client must never be able to claim a consumer or a group.
+ */
+export function clearIdentityHeaders(ctx: RequestContext): void {
+  if (ctx.identityHeadersCleared) return;
+  ctx.identityHeadersCleared = true;
+  const headers = ctx.upstreamHeaders;
+  let spoofed: string[] | null = null;
+  for (const name of headers.keys()) if (isIdentityHeader(name)) (spoofed ??= []).push(name);
+  if (spoofed) for (const name of spoofed) headers.delete(name);
+}
+
+const PRINTABLE_ASCII = /^[\t\x20-\x7e]*$/;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/**
+ * A string as an HTTP field value: non-ASCII text travels as its UTF-8 bytes (what Kong and
+ * nginx send); text with control characters cannot be sent at all (null).
+ */
+export function toHeaderValue(value: string): string | null {
+  if (PRINTABLE_ASCII.test(value)) return value;
+  if (CONTROL.test(value)) return null;
+  return Buffer.from(value, "utf8").toString("latin1");
+}
+
+function setOrDelete(headers: Headers, name: string, value: string | null): void {
+  const safe = value === null ? null : toHeaderValue(value);
+  if (safe === null) headers.delete(name);
+  else headers.set(name, safe);
+}
+
+/** Kong's `set_consumer`: the request now runs as `consumer`; no credential means anonymous. */
+export function setConsumer(ctx: RequestContext, consumer: Consumer, credential: AuthenticatedCredential | null): void {
+  ctx.consumer = consumer;
+  ctx.credential = credential;
+  const headers = ctx.upstreamHeaders;
+  headers.set("x-consumer-id", consumer.id);
+  setOrDelete(headers, "x-consumer-custom-id", consumer.custom_id);
+  setOrDelete(headers, "x-consumer-username", consumer.username);
+  if (credential) {
+    setOrDelete(headers, "x-credential-identifier", credential.identifier);
+    headers.delete("x-anonymous-consumer");
+  } else {
+    headers.delete("x-credential-identifier");
+    headers.set("x-anonymous-consumer", "true");
   }
 }

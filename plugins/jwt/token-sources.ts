@@ -1,0 +1,134 @@
+// Finds the token of a request the way Kong does: query parameters, then cookies, then headers
+// (`Bearer <token>`), identical values counted once, two different values refused. Also removes
+// the token from where it was found (hide_credentials).
+import type { RequestContext } from "../../src/pipeline/contract.ts";
+
+export interface TokenSource {
+  readonly kind: "query" | "cookie" | "header";
+  readonly name: string;
+}
+
+export interface FoundToken {
+  readonly token: string;
+  /** Where the token was found; recorded only when it is to be hidden. */
+  readonly sources: readonly TokenSource[] | null;
+}
+
+export type TokenSearchFailure = "missing" | "multiple" | "unrecognizable";
+
+/** SPEC §5.1: case-insensitive and anchored, unlike Kong's `\s*[Bb]earer\s+(.+)` anywhere. */
+const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
+
+/** A query parameter without `=` (Kong's value `true`): a token that is not a string. */
+const NOT_A_STRING = Symbol("not a string");
+type Candidate = string | typeof NOT_A_STRING;
+
+function decodeQueryComponent(text: string): string {
+  const spaced = text.includes("+") ? text.replace(/\+/g, " ") : text;
+  if (!spaced.includes("%")) return spaced;
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+interface Collector {
+  first: Candidate | null;
+  multiple: boolean;
+  sources: TokenSource[] | null;
+}
+
+export class TokenFinder {
+  private readonly queryNames: ReadonlySet<string>;
+  private readonly cookieNames: ReadonlySet<string>;
+  private readonly headerNames: readonly string[];
+
+  constructor(
+    config: { uri_param_names: string[]; cookie_names: string[]; header_names: string[] },
+    private readonly recordSources: boolean,
+  ) {
+    this.queryNames = new Set(config.uri_param_names);
+    this.cookieNames = new Set(config.cookie_names);
+    this.headerNames = [...new Set(config.header_names.map((name) => name.toLowerCase()))];
+  }
+
+  find(request: Request): FoundToken | TokenSearchFailure {
+    const found: Collector = { first: null, multiple: false, sources: null };
+    if (this.queryNames.size) this.fromQuery(request.url, found);
+    if (this.cookieNames.size) this.fromCookies(request.headers.get("cookie"), found);
+    for (const name of this.headerNames) this.fromHeader(request.headers.get(name), name, found);
+    if (found.first === null) return "missing";
+    if (found.multiple) return "multiple";
+    if (found.first === NOT_A_STRING) return "unrecognizable";
+    return { token: found.first, sources: found.sources };
+  }
+
+  /** Removes the token from every place it was found, before the request goes upstream. */
+  hide(ctx: RequestContext, found: FoundToken): void {
+    for (const source of found.sources ?? []) {
+      if (source.kind === "header") ctx.upstreamHeaders.delete(source.name);
+      else if (source.kind === "query") (ctx.dropQueryParams ??= []).push(source.name);
+      else this.hideCookie(ctx.upstreamHeaders, source.name);
+    }
+  }
+
+  private add(found: Collector, value: Candidate, kind: TokenSource["kind"], name: string): void {
+    if (found.first === null) found.first = value;
+    else if (found.first !== value) found.multiple = true;
+    if (this.recordSources) (found.sources ??= []).push({ kind, name });
+  }
+
+  private fromQuery(url: string, found: Collector): void {
+    const start = url.indexOf("?");
+    if (start < 0) return;
+    const end = url.indexOf("#", start);
+    const query = url.slice(start + 1, end < 0 ? undefined : end);
+    for (const pair of query.split("&")) {
+      const eq = pair.indexOf("=");
+      const name = decodeQueryComponent(eq < 0 ? pair : pair.slice(0, eq));
+      if (!this.queryNames.has(name)) continue;
+      if (eq < 0) {
+        this.add(found, NOT_A_STRING, "query", name);
+        continue;
+      }
+      const value = decodeQueryComponent(pair.slice(eq + 1));
+      if (value !== "") this.add(found, value, "query", name);
+    }
+  }
+
+  private fromCookies(header: string | null, found: Collector): void {
+    if (header === null) return;
+    const seen = new Set<string>();
+    for (const part of header.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq < 0) continue;
+      const name = part.slice(0, eq).trim();
+      // nginx's $cookie_<name>: the first cookie of that name, raw.
+      if (!this.cookieNames.has(name) || seen.has(name)) continue;
+      seen.add(name);
+      const value = part.slice(eq + 1).trim();
+      if (value !== "") this.add(found, value, "cookie", name);
+    }
+  }
+
+  private fromHeader(value: string | null, name: string, found: Collector): void {
+    if (value === null) return;
+    // Repeated headers arrive joined with ", "; Kong reads the first one (a token has no comma).
+    const comma = value.indexOf(",");
+    const first = comma < 0 ? value : value.slice(0, comma);
+    const match = BEARER.exec(first);
+    if (match) this.add(found, match[1]!, "header", name);
+  }
+
+  private hideCookie(headers: Headers, name: string): void {
+    const cookie = headers.get("cookie");
+    if (cookie === null) return;
+    const kept = cookie.split(";").filter((part) => {
+      const eq = part.indexOf("=");
+      return eq < 0 || part.slice(0, eq).trim() !== name;
+    });
+    if (kept.length) headers.set("cookie", kept.join(";").trim());
+    else headers.delete("cookie");
+  }
+}
