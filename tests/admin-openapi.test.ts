@@ -1,0 +1,144 @@
+// The OpenAPI document: valid OpenAPI 3.1, complete (every route, parameter, body, response and
+// error), and honest (every documented request example is accepted by the API, in order).
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { adminOperations } from "../src/admin/server.ts";
+import { type AdminHarness, openAdmin, toReply } from "./admin-harness.ts";
+
+let admin: AdminHarness;
+let doc: any;
+beforeAll(async () => {
+  admin = openAdmin();
+  doc = (await admin.call("GET", "/docs/json")).body;
+});
+afterAll(() => admin.close());
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+const openApiPath = (path: string) => path.replace(/:(\w+)/g, "{$1}");
+
+function* documentedOperations(): Generator<{ path: string; method: string; operation: any }> {
+  for (const [path, item] of Object.entries<any>(doc.paths)) {
+    for (const method of METHODS) if (item[method]) yield { path, method, operation: item[method] };
+  }
+}
+
+describe("OpenAPI document", () => {
+  test("passes a standard OpenAPI 3 validator", async () => {
+    const validated = await SwaggerParser.validate(structuredClone(doc));
+    expect((validated as { openapi?: string }).openapi).toBe("3.1.0");
+    expect(doc.info.version).toBe("0.0.0-test");
+  });
+
+  test("documents every route the app serves, and nothing else", () => {
+    const served = adminOperations(admin.deps).map((operation) => `${operation.method} ${openApiPath(operation.path)}`).sort();
+    const documented = [...documentedOperations()].map(({ path, method }) => `${method.toUpperCase()} ${path}`).sort();
+    expect(documented).toEqual(served);
+    expect(served.length).toBeGreaterThan(60);
+  });
+
+  test("every operation has an id, a summary, its path parameters with examples, and its errors", () => {
+    const ids = new Set<string>();
+    for (const { path, method, operation } of documentedOperations()) {
+      const where = `${method} ${path}`;
+      expect({ where, id: typeof operation.operationId }).toEqual({ where, id: "string" });
+      expect(ids.has(operation.operationId)).toBe(false);
+      ids.add(operation.operationId);
+      expect(operation.summary.length).toBeGreaterThan(5);
+      const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
+      for (const name of pathParams) {
+        const parameter = operation.parameters.find((p: any) => p.in === "path" && p.name === name);
+        expect({ where, name, described: Boolean(parameter?.description), example: typeof parameter?.example }).toEqual({ where, name, described: true, example: "string" });
+      }
+      const statuses = Object.keys(operation.responses);
+      expect(statuses.some((status) => status.startsWith("2"))).toBe(true);
+      expect(statuses).toContain("401");
+      if (pathParams.length) expect(statuses).toContain("404");
+      if (operation.requestBody) expect(statuses).toEqual(expect.arrayContaining(["400", "413", "415"]));
+      if (["post", "put", "patch", "delete"].includes(method) && path !== "/config") expect({ where, statuses }).toEqual({ where, statuses: expect.arrayContaining(["405"]) });
+      for (const status of statuses) {
+        const response = operation.responses[status];
+        if (response.$ref) expect(doc.components.responses[response.$ref.split("/").pop()]).toBeDefined();
+        else expect(response.description.length).toBeGreaterThan(0);
+      }
+      if (operation.requestBody) {
+        const examples = Object.values<any>(Object.values<any>(operation.requestBody.content)[0].examples ?? {});
+        expect({ where, examples: examples.length }).toEqual({ where, examples: 1 });
+      }
+    }
+  });
+
+  test("error responses carry a JSON example of the error body", () => {
+    for (const [name, response] of Object.entries<any>(doc.components.responses)) {
+      const content = response.content["application/json"];
+      expect({ name, ref: content.schema.$ref }).toEqual({ name, ref: "#/components/schemas/Error" });
+      expect(typeof content.example.message).toBe("string");
+    }
+  });
+
+  test("each plugin's config schema is published", () => {
+    expect(doc.components.schemas["PluginConfig-test-stamp"].properties.ttl.type).toBe("integer");
+  });
+});
+
+describe("documented examples", () => {
+  test("every documented request example is accepted when sent in dependency order to a fresh store", async () => {
+    const fresh = openAdmin();
+    try {
+      const requests = [...documentedOperations()]
+        .filter(({ operation }) => operation.requestBody)
+        .map(({ path, method, operation }) => {
+          const [mediaType, content] = Object.entries<any>(operation.requestBody.content)[0]!;
+          const example: any = Object.values(content.examples)[0];
+          const url = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(operation.parameters.find((p: any) => p.name === name).example));
+          const body = mediaType === "application/json" ? JSON.stringify(example.value) : example.value;
+          return { label: `${method.toUpperCase()} ${url}`, method: method.toUpperCase(), url, mediaType, body };
+        });
+      // Creations first, then replacements, then changes; the whole-config import last.
+      const phases = [
+        requests.filter((r) => r.method === "POST" && r.url !== "/config"),
+        requests.filter((r) => r.method === "PUT"),
+        requests.filter((r) => r.method === "PATCH"),
+        requests.filter((r) => r.url === "/config"),
+      ];
+      expect(phases.flat()).toHaveLength(requests.length);
+      for (const phase of phases) {
+        let pending = phase;
+        const failures = new Map<string, string>();
+        while (pending.length) {
+          const left = [];
+          for (const request of pending) {
+            const reply = await toReply(await fresh.app.handle(new Request(`http://localhost${request.url}`, { method: request.method, body: request.body, headers: { "content-type": request.mediaType } })));
+            if (reply.status >= 200 && reply.status < 300) failures.delete(request.label);
+            else {
+              left.push(request);
+              failures.set(request.label, `${reply.status} ${reply.text}`);
+            }
+          }
+          if (left.length === pending.length) break;
+          pending = left;
+        }
+        expect(Object.fromEntries(failures)).toEqual({});
+      }
+      expect(fresh.core.store.count("consumers")).toBe(1);
+    } finally {
+      fresh.close();
+    }
+  });
+});
+
+describe("Swagger UI", () => {
+  test("/docs is a page that loads only local assets, and each asset is served", async () => {
+    const page = await admin.call("GET", "/docs");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.text).not.toMatch(/https?:\/\//);
+    const assets = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    expect(assets).toEqual(expect.arrayContaining(["/docs/assets/swagger-ui.css", "/docs/assets/swagger-ui-bundle.js"]));
+    expect(page.text).toContain('url: "/docs/json"');
+    for (const asset of assets) {
+      const reply = await admin.app.handle(new Request(`http://localhost${asset}`));
+      expect({ asset, status: reply.status }).toEqual({ asset, status: 200 });
+      expect((await reply.arrayBuffer()).byteLength).toBeGreaterThan(500);
+    }
+  });
+});
