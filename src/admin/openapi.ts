@@ -92,7 +92,7 @@ const ERRORS: Record<number, ErrorDoc> = {
   400: {
     name: "BadRequest",
     description: "The request breaks the schema (each bad field is named), refers to an entity that does not exist, or its body is not valid JSON. Nothing was changed.",
-    example: { message: "schema violation (username: unknown field)", fields: { username: "unknown field" } },
+    example: { message: "schema violation (nickname: unknown field)", fields: { nickname: "unknown field" } },
   },
   401: { name: "Unauthorized", description: "An admin token is configured and the request did not carry it as `Authorization: Bearer <token>`.", example: { message: "Unauthorized: send the admin token as 'Authorization: Bearer <token>'" } },
   404: { name: "NotFound", description: "No such entity (or parent entity), or no such path.", example: { message: "consumer 'reporting-app' not found" } },
