@@ -1,4 +1,6 @@
 // The plugins this build ships, by name. Adding a plugin = adding its folder and one line here.
+import { aclPlugin } from "../../plugins/acl/index.ts";
+import { anonymousPlugin } from "../../plugins/anonymous/index.ts";
 import { jwtPlugin } from "../../plugins/jwt/index.ts";
 import type { PluginDefinition } from "./contract.ts";
 
@@ -8,4 +10,4 @@ export function createRegistry(definitions: PluginDefinition<any>[]): PluginRegi
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }
 
-export const builtinPlugins: PluginRegistry = createRegistry([jwtPlugin]);
+export const builtinPlugins: PluginRegistry = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin]);

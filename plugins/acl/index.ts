@@ -1,0 +1,13 @@
+// The acl plugin (SPEC §5.4), priority 950: group-based allow/deny after authentication.
+import { definePlugin } from "../../src/pipeline/contract.ts";
+import { createAclInstance } from "./handler.ts";
+import { type AclConfig, AclConfigSchema, checkAclConfig } from "./schema.ts";
+
+export const aclPlugin = definePlugin<AclConfig>({
+  name: "acl",
+  priority: 950,
+  configSchema: AclConfigSchema,
+  noConsumerScope: true,
+  check: checkAclConfig,
+  create: (config) => createAclInstance(config),
+});

@@ -1,0 +1,38 @@
+// The anonymous plugin's access phase. It runs after the authentication plugins (priority
+// 1000 < jwt 1450), which, when this plugin applies to the request, record a failure it covers
+// in `ctx.authFailure` instead of answering. So: a consumer is set → someone authenticated, do
+// nothing; a failure is recorded → authentication was tried and failed; neither → no
+// authentication plugin ran, and the request is anonymous too.
+import type { AccessResult, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import { clearIdentityHeaders, setConsumer } from "../../src/pipeline/request-context.ts";
+import { messageResponse } from "../../src/proxy/responses.ts";
+import { findConsumer } from "../../src/state/snapshot.ts";
+import { type AnonymousConfig, anonymousCovers } from "./schema.ts";
+
+export function createAnonymousInstance(config: AnonymousConfig): PluginInstance {
+  return {
+    access(ctx: RequestContext): AccessResult {
+      clearIdentityHeaders(ctx);
+      if (ctx.consumer) return undefined;
+      const failure = ctx.authFailure;
+      // An authentication plugin that did not check this plugin's mode still gets its answer.
+      if (failure && !anonymousCovers(config, failure.tokenMissing)) {
+        ctx.authFailureMetric = failure.reason;
+        return failure.respond();
+      }
+      const consumer = findConsumer(ctx.snapshot, config.consumer);
+      if (consumer) {
+        setConsumer(ctx, consumer, null);
+        return undefined;
+      }
+      // Checked on write, so it was deleted since: answer as if there were no fallback.
+      ctx.log({ level: "error", plugin: "anonymous", message: "anonymous consumer is configured but doesn't exist", consumer: config.consumer });
+      if (failure) {
+        ctx.authFailureMetric = failure.reason;
+        return failure.respond();
+      }
+      ctx.authFailureMetric = "anonymous:consumer_missing";
+      return messageResponse(401, "Unauthorized");
+    },
+  };
+}
