@@ -19,6 +19,8 @@ export interface AccessLogEntry {
 }
 
 export interface AccessLog {
+  /** False when logging is off, so the request path can skip building entries. */
+  readonly enabled: boolean;
   write(entry: AccessLogEntry): void;
   /** Also for the gateway's own events (start, errors): same stream, same JSON-lines shape. */
   event(fields: Record<string, unknown>): void;
@@ -30,6 +32,7 @@ const FLUSH_MS = 100;
 const MAX_BATCH = 512;
 
 class BatchedLog implements AccessLog {
+  readonly enabled = true;
   private batch: string[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -70,7 +73,7 @@ class BatchedLog implements AccessLog {
   }
 }
 
-const silent: AccessLog = { write() {}, event() {}, flush() {}, close() {} };
+const silent: AccessLog = { enabled: false, write() {}, event() {}, flush() {}, close() {} };
 
 /** `off`, `stdout`, or a file path (appended to). */
 export function openAccessLog(target: string): AccessLog {

@@ -129,7 +129,7 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         return messageResponse(500, MESSAGES.internal, { "x-request-id": requestId });
       } finally {
         metrics.recordRequest(routeLabel, status);
-        accessLog.write({
+        if (accessLog.enabled) accessLog.write({
           time: new Date().toISOString(),
           request_id: requestId,
           method: request.method,
