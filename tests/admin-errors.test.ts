@@ -1,6 +1,6 @@
 // Admin API error paths: every bad request gets a JSON `{message, fields?}` with the right status,
 // never a 500 or a stack trace, and leaves the stored state exactly as it was.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { type AdminHarness, ES256_PUBLIC_KEY, listenAdmin, openAdmin } from "./admin-harness.ts";
 
 let admin: AdminHarness;
@@ -81,6 +81,7 @@ const CASES: Case[] = [
   { name: "a form field given as value and object", method: "POST", path: "/routes", init: raw("service=orders&service.name=orders", "application/x-www-form-urlencoded"), status: 400, fields: ["service.name"] },
   { name: "a form field named __proto__", method: "POST", path: "/consumers", init: raw("__proto__.polluted=1&username=p", "application/x-www-form-urlencoded"), status: 400 },
   { name: "an unknown path", method: "GET", path: "/no/such/path", status: 404 },
+  { name: "a path segment that is not valid percent-encoding", method: "GET", path: "/consumers/%ZZ", status: 400 },
   { name: "a wrong method on a known path", method: "DELETE", path: "/consumers", status: 405 },
   { name: "an unknown config export format", method: "GET", path: "/config?format=xml", status: 400, fields: ["format"] },
 ];
@@ -159,6 +160,22 @@ describe("over a real listener", () => {
       await listener.server.stop();
     }
   });
+});
+
+test("an internal fault is a 500 with a generic JSON message; the detail goes to the log only", async () => {
+  const broken = openAdmin();
+  const log = spyOn(console, "error").mockImplementation(() => {});
+  try {
+    broken.core.opened.sqlite.close();
+    const reply = await broken.call("GET", "/consumers");
+    expect(reply.status).toBe(500);
+    expect(reply.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    expect(reply.body).toEqual({ message: "An unexpected error occurred" });
+    expect(log).toHaveBeenCalled();
+  } finally {
+    log.mockRestore();
+    broken.close();
+  }
 });
 
 test("the seeded consumer is still there after all of the above", () => {

@@ -138,19 +138,19 @@ function errorStatuses(operation: Operation): number[] {
 function requestBody(operation: Operation): Record<string, unknown> | undefined {
   const body = operation.body;
   if (!body) return undefined;
-  const examples = Object.fromEntries(body.examples.map((example, i) => [`example${i + 1}`, example]));
+  const examples = body.examples.length ? { examples: Object.fromEntries(body.examples.map((example, i) => [`example${i + 1}`, example])) } : {};
   if (body.kind === "config") {
     return {
       required: true,
       description: "A whole declarative configuration (Kong's kong.yml format, YAML or JSON), or a form whose `config` field holds it (`curl -F config=@kong.yml`).",
       content: {
-        "application/yaml": { schema: { type: "string" }, examples },
+        "application/yaml": { schema: { type: "string" }, ...examples },
         "application/json": { schema: { type: "object", required: ["_format_version"], properties: { _format_version: { type: "string", enum: ["1.1", "2.1", "3.0"] } } } },
         "multipart/form-data": { schema: { type: "object", required: ["config"], properties: { config: { type: "string", format: "binary" } } } },
       },
     };
   }
-  return { required: true, description: FORM_NOTE, content: { "application/json": { schema: ref(body.schema), examples } } };
+  return { required: true, description: FORM_NOTE, content: { "application/json": { schema: ref(body.schema), ...examples } } };
 }
 
 /** The OpenAPI operation object of one endpoint (the route's `detail`). */

@@ -1,7 +1,7 @@
 // The admin API (SPEC §6): an Elysia app mounting every Operation of routes/, the admin token
 // check, the single error-to-HTTP mapping, the OpenAPI document and the offline Swagger UI.
 import { Elysia } from "elysia";
-import { MethodNotAllowedError, NotFoundError } from "../errors.ts";
+import { BadRequestError, MethodNotAllowedError, NotFoundError } from "../errors.ts";
 import { adminTokenCheck } from "./auth.ts";
 import { readConfigBody, readEntityBody } from "./body.ts";
 import type { AdminDeps } from "./deps.ts";
@@ -61,8 +61,11 @@ function methodIndex(routes: { method: string; path: string }[]): (path: string)
 }
 
 function handlerOf(operation: Operation, deps: AdminDeps) {
-  return async ({ request, params }: { request: Request; params: Record<string, string> }): Promise<Response> => {
+  return async ({ request, params: routeParams }: { request: Request; params?: Record<string, string> }): Promise<Response> => {
     if (operation.write && deps.mode === "declarative") throw new MethodNotAllowedError(DECLARATIVE_MODE);
+    const params = routeParams ?? {};
+    // Elysia hands over null for a path segment it could not percent-decode.
+    if (Object.values(params).some((value) => typeof value !== "string")) throw new BadRequestError("the URL path is not valid percent-encoding");
     const body = operation.body;
     const input: OperationInput = {
       request,
