@@ -28,7 +28,7 @@ export function idOnly(noun: string, key: string): string {
   return key;
 }
 
-export const PAGE_QUERY: QueryParameter[] = [
+const PAGE_QUERY: QueryParameter[] = [
   { name: "size", description: `page size, 1 to ${MAX_PAGE_SIZE}`, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }, example: 100 },
   { name: "offset", description: "where the page starts: take it from the previous page's `next`", schema: { type: "integer", minimum: 0, default: 0 }, example: 0 },
 ];
@@ -42,7 +42,7 @@ function integerParam(url: URL, name: string, fallback: number, min: number, max
 }
 
 /** `?size=&offset=` → a page of `kind`, as `{data, next}`. */
-export function listPage<K extends Kind>(store: Store, kind: K, url: URL, parent?: Parent): Response {
+function listPage<K extends Kind>(store: Store, kind: K, url: URL, parent?: Parent): Response {
   const size = integerParam(url, "size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
   const offset = integerParam(url, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
   const page = store.list(kind, { size, offset, parent });
@@ -50,7 +50,7 @@ export function listPage<K extends Kind>(store: Store, kind: K, url: URL, parent
   return json(200, { data: page.data.map((entity) => present(kind, entity)), next });
 }
 
-export function booleanParam(url: URL, name: string): boolean {
+function booleanParam(url: URL, name: string): boolean {
   const raw = url.searchParams.get(name);
   if (raw === null || raw === "false") return false;
   if (raw === "true" || raw === "") return true;
