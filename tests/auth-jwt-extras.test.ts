@@ -139,7 +139,8 @@ describe("claims_to_headers", () => {
   test("client-sent values of those headers never reach the upstream", async () => {
     const token = await sign(hs, { iss: "alice-key" });
     const echo = await echoOf(await rig.get("/api", { authorization: `Bearer ${token}`, "x-user-id": "admin", "x-org": "1" }));
-    expect([echo.headers["x-user-id"] ?? null, echo.headers["x-org"] ?? null]).toEqual([null, null]);
+    expect(echo.headers["x-user-id"]).toBeUndefined();
+    expect(echo.headers["x-org"]).toBeUndefined();
     const anonymous = await rig.get("/api", { "x-user-id": "admin" });
     expect(anonymous.status).toBe(401);
   });
@@ -165,7 +166,8 @@ describe("hide_credentials", () => {
     try {
       const token = await sign(hs, { iss: "alice-key" });
       const viaHeader = await echoOf(await rig.get("/api?x=1", { authorization: `Bearer ${token}` }));
-      expect([viaHeader.headers.authorization ?? null, viaHeader.query]).toEqual([null, "?x=1"]);
+      expect(viaHeader.headers.authorization).toBeUndefined();
+      expect(viaHeader.query).toBe("?x=1");
       const viaQuery = await echoOf(await rig.get(`/api?a=1&jwt=${token}&b=2`));
       expect(viaQuery.query).toBe("?a=1&b=2");
       const viaCookie = await echoOf(await rig.get("/api", { cookie: `theme=dark; session=${token}; lang=en` }));
