@@ -3,7 +3,7 @@
 // the running state already has for the same kid and public key, so importing an export that
 // left private keys out does not lose them.
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { t } from "elysia";
+import { t } from "../model/t.ts";
 import { schemaErrors, now } from "../model/common.ts";
 import { type KeyRecord, KeyStatus, SigningAlgorithm } from "../model/key.ts";
 import { publicJwkOf } from "../keystore/generate.ts";

@@ -1,5 +1,6 @@
 // ACL row: a consumer's membership of a group, which the acl plugin allows or denies.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { ValidationError } from "../errors.ts";
 import { Generated, IdRef, InputMeta, Ref, assertSchema, now } from "./common.ts";
 

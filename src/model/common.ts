@@ -1,7 +1,7 @@
 // Schema pieces every entity shares, and the validator that turns TypeBox errors into the
 // `{ field: why }` map of SPEC §6.
 import type { TSchema } from "@sinclair/typebox";
-import { t } from "elysia";
+import { t } from "./t.ts";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 

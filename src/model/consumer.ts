@@ -1,5 +1,6 @@
 // Consumer: a client identity that credentials, ACL groups and consumer-scoped plugins hang off.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { ValidationError } from "../errors.ts";
 import { Generated, InputMeta, assertSchema, now } from "./common.ts";
 

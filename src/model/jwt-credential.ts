@@ -1,6 +1,7 @@
 // JWT credential (`jwt_secrets`): one trusted signer of a consumer. Key material is checked on
 // write, so a credential that is stored can always be used to verify.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { ALGORITHMS, type Algorithm, isHmac, keyFamily } from "../../plugins/jwt/algorithms.ts";
 import { KeyMaterialError, publicKeyFor } from "../../plugins/jwt/keys.ts";
 import { type FieldErrors, ValidationError } from "../errors.ts";

@@ -1,6 +1,7 @@
 // Keystore key: an asymmetric signing key of the gateway (jwt-signer, JWKS). The private half
 // lives only in the database row, never in this model, so no API can return it by accident.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { Generated, InputMeta, assertSchema } from "./common.ts";
 
 export const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;

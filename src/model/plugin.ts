@@ -1,6 +1,7 @@
 // Plugin entity: a named plugin with a config, at one scope (global, service, route, consumer
 // or a combination). Its config is validated by the plugin's own schema from plugins/<name>.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { Value } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";

@@ -1,5 +1,6 @@
 // Route: which requests go to which service. Paths are prefixes; a leading `~` makes a regex.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import { Generated, IdRef, InputMeta, Name, Ref, now, assertSchema } from "./common.ts";
 

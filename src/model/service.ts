@@ -1,5 +1,6 @@
 // Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong.
-import { type Static, t } from "elysia";
+import type { Static } from "elysia";
+import { t } from "./t.ts";
 import { ValidationError } from "../errors.ts";
 import { Generated, InputMeta, Name, assertSchema, now } from "./common.ts";
 
