@@ -1,10 +1,10 @@
 // Test support for the authentication plugins: a gateway with an echo upstream behind one
 // route, and tokens signed with jose (or crafted byte by byte for malformed cases).
 import { CompactSign, base64url, exportJWK, exportSPKI, generateKeyPair, generateSecret } from "jose";
-import { KeyObject } from "node:crypto";
+import { KeyObject, constants, createHmac, sign as nodeSign } from "node:crypto";
 import { type TestGateway, startTestGateway } from "../../tests/support/gateway.ts";
 import { type Echo, type TestUpstream, startUpstream } from "../../tests/support/upstream.ts";
-import type { Algorithm } from "./algorithms.ts";
+import { type Algorithm, hashOf } from "./algorithms.ts";
 
 export interface AuthRig {
   gateway: TestGateway;
@@ -67,6 +67,27 @@ export async function signingKey(alg: Algorithm): Promise<SigningKey> {
 
 export async function sign(key: SigningKey, payload: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
   return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: key.alg, ...header }).sign(key.privateKey);
+}
+
+/**
+ * Signs raw header and payload text (anything: BOMs, duplicate keys, non-objects) with the key,
+ * independently of the code under test.
+ */
+export function signRaw(key: SigningKey, headerText: string, payloadText: string, signAs: Algorithm = key.alg): string {
+  const input = `${base64url.encode(headerText)}.${base64url.encode(payloadText)}`;
+  const hash = hashOf(signAs);
+  let signature: Uint8Array;
+  if (key.privateKey instanceof Uint8Array) signature = createHmac(hash!, key.privateKey).update(input).digest();
+  else {
+    const privateKey = KeyObject.from(key.privateKey);
+    const options = signAs.startsWith("PS")
+      ? { key: privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }
+      : signAs.startsWith("ES")
+        ? { key: privateKey, dsaEncoding: "ieee-p1363" as const }
+        : privateKey;
+    signature = nodeSign(hash, Buffer.from(input), options);
+  }
+  return `${input}.${base64url.encode(signature)}`;
 }
 
 /** `<b64(header)>.<b64(payload)>.<signature>` from arbitrary JSON values or raw text. */
