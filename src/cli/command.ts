@@ -1,6 +1,7 @@
 // What a CLI command is, and the shared parsing of flags and addresses.
+import { readFileSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { UsageError } from "../errors.ts";
+import { UsageError, describeError } from "../errors.ts";
 
 export interface Command {
   name: string;
@@ -49,4 +50,65 @@ export function isLoopback(hostname: string): boolean {
 
 export function formatAddress(hostname: string, port: number): string {
   return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
+/** A command with subcommands (`gateway consumer add|list|...`): dispatches on the first word. */
+export function commandGroup(name: string, summary: string, intro: string, subcommands: Command[]): Command {
+  const width = Math.max(...subcommands.map((c) => c.name.length));
+  const usage = `Usage: gateway ${name} <${subcommands.map((c) => c.name).join("|")}> [options]
+
+${intro}
+
+Subcommands:
+${subcommands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
+
+Each takes --help, e.g. gateway ${name} ${subcommands[0]!.name} --help.
+`;
+  return {
+    name,
+    summary,
+    usage,
+    async run(argv) {
+      const [word, ...rest] = argv;
+      if (word === undefined || word === "--help" || word === "-h") {
+        process.stdout.write(usage);
+        return word === undefined ? 2 : 0;
+      }
+      const sub = subcommands.find((c) => c.name === word);
+      if (!sub) throw new UsageError(`unknown subcommand 'gateway ${name} ${word}' (expected ${subcommands.map((c) => c.name).join(", ")})`);
+      return sub.run(rest);
+    },
+  };
+}
+
+/** Prints `usage` when --help was given; true means the command is done. */
+export function helpRequested(values: { help?: boolean }, usage: string): boolean {
+  if (values.help) process.stdout.write(usage);
+  return values.help === true;
+}
+
+/** A flag the command cannot do without. */
+export function required<T>(value: T | undefined, flag: string, what: string): T {
+  if (value === undefined || value === "") throw new UsageError(`${flag} is required: ${what}`);
+  return value;
+}
+
+/** A flag holding a JSON object inline or, as `@FILE`, in a file (sign --claims, plugin --config). */
+export function jsonObjectFlag(text: string, flag: string): Record<string, unknown> {
+  let source = text;
+  if (text.startsWith("@")) {
+    try {
+      source = readFileSync(text.slice(1), "utf8");
+    } catch (error) {
+      throw new UsageError(`${flag} ${text}: cannot read ${text.slice(1)} (${(error as NodeJS.ErrnoException).code ?? "unreadable"})`);
+    }
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(source);
+  } catch (error) {
+    throw new UsageError(`${flag}: expected a JSON object or @FILE, got invalid JSON (${describeError(error)})`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new UsageError(`${flag}: expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value === "object" ? "null" : `a ${typeof value}`}`);
+  return value as Record<string, unknown>;
 }

@@ -1,0 +1,243 @@
+// Where the entity commands read and write: the SQLite file (`--db`) or a running gateway's
+// admin API (`--admin-url`). One interface, two implementations, so each command is written
+// once; both report failures as the same GatewayErrors (status, message, fields).
+import { existsSync } from "node:fs";
+import { exportDeclarative, parseDeclarative } from "../config/declarative.ts";
+import type { EntityTypes, Page, Parent } from "../db/store.ts";
+import { GatewayError, UsageError, describeError } from "../errors.ts";
+import { type CoreGateway, openCore } from "../gateway.ts";
+import { generateKeyRecord } from "../keystore/generate.ts";
+import type { Key } from "../model/key.ts";
+import { flagOrEnv } from "./command.ts";
+
+export type EntityKind = Exclude<keyof EntityTypes, "keys">;
+export type Entity<K extends EntityKind> = EntityTypes[K];
+
+export interface ImportCounts {
+  [kind: string]: number;
+}
+
+export interface EntityClient {
+  /** The database file or admin URL, for messages. */
+  readonly where: string;
+  /** Every entity of a kind (all pages), within a consumer when given. */
+  list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]>;
+  /** By id or endpoint key (name, username, key, group); NotFoundError when absent. */
+  get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>>;
+  create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>>;
+  delete(kind: EntityKind, idOrKey: string, options?: { consumer?: string; cascade?: boolean }): Promise<void>;
+  /** Generates a keystore key; the private half stays in the gateway. */
+  createKey(input: { alg: string; kid?: string }): Promise<Key>;
+  exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string>;
+  importConfig(text: string, file: string): Promise<ImportCounts>;
+  close(): void;
+}
+
+/** Undefined instead of NotFoundError. */
+export async function findEntity<K extends EntityKind>(client: EntityClient, kind: K, idOrKey: string, consumer?: string): Promise<Entity<K> | undefined> {
+  try {
+    return await client.get(kind, idOrKey, consumer);
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The flags every entity command takes, for parseFlags. */
+export const BACKEND_FLAGS = {
+  db: { type: "string" },
+  "admin-url": { type: "string" },
+  "admin-token": { type: "string" },
+} as const;
+
+export const BACKEND_USAGE = `Where (default: the database file):
+  --db FILE              SQLite database (default ./gateway.db; env GATEWAY_DB). A running
+                         gateway on the same file picks the change up within a second.
+  --admin-url URL        a running gateway's admin API instead (env GATEWAY_ADMIN_URL)
+  --admin-token TOKEN    its admin token (env GATEWAY_ADMIN_TOKEN)
+`;
+
+export interface BackendValues {
+  db?: string;
+  "admin-url"?: string;
+  "admin-token"?: string;
+}
+
+/**
+ * Picks the backend: an explicit flag first (`--admin-url` or `--db`), then GATEWAY_ADMIN_URL,
+ * then GATEWAY_DB or ./gateway.db. `write: false` refuses to create a missing database file,
+ * so a mistyped path is an error rather than an empty list.
+ */
+export function openEntityClient(values: BackendValues, options: { write: boolean }): EntityClient {
+  if (values.db !== undefined && values["admin-url"] !== undefined) throw new UsageError("--db and --admin-url: give one of them, not both");
+  const adminUrl = values.db !== undefined ? undefined : flagOrEnv(values["admin-url"], "admin-url");
+  if (adminUrl) return new HttpEntityClient(adminUrl, flagOrEnv(values["admin-token"], "admin-token") || undefined);
+  const path = flagOrEnv(values.db, "db", "./gateway.db")!;
+  return openLocalClient(path, options.write);
+}
+
+export function openLocalClient(path: string, create: boolean): LocalEntityClient {
+  if (!create && !existsSync(path)) throw new Error(`database ${path} does not exist (give --db FILE, or --admin-url for a running gateway)`);
+  try {
+    return new LocalEntityClient(openCore({ db: path }), path);
+  } catch (error) {
+    throw new Error(`cannot open database ${path}: ${describeError(error)}`);
+  }
+}
+
+export class LocalEntityClient implements EntityClient {
+  constructor(
+    readonly core: CoreGateway,
+    readonly where: string,
+  ) {}
+
+  private parent(consumer: string | undefined): Parent | undefined {
+    return consumer === undefined ? undefined : { kind: "consumers", id: this.core.store.get("consumers", consumer).id };
+  }
+
+  async list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]> {
+    const parent = this.parent(consumer);
+    const all: Entity<K>[] = [];
+    for (let offset: number | null = 0; offset !== null; ) {
+      const page: Page<Entity<K>> = this.core.store.list(kind, { size: 1000, offset, parent });
+      all.push(...page.data);
+      offset = page.nextOffset;
+    }
+    return all;
+  }
+
+  async get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>> {
+    return this.core.store.get(kind, idOrKey, this.parent(consumer));
+  }
+
+  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>> {
+    return this.core.store.create(kind, input, this.parent(consumer));
+  }
+
+  async delete(kind: EntityKind, idOrKey: string, options: { consumer?: string; cascade?: boolean } = {}): Promise<void> {
+    this.core.store.delete(kind, idOrKey, { parent: this.parent(options.consumer), cascade: options.cascade });
+  }
+
+  async createKey(input: { alg: string; kid?: string }): Promise<Key> {
+    const { private_jwk: _private, ...key } = this.core.store.insert("keys", generateKeyRecord(input));
+    return key;
+  }
+
+  async exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string> {
+    return exportDeclarative(this.core.store.loadAll(), { format, includePrivateKeys });
+  }
+
+  async importConfig(text: string): Promise<ImportCounts> {
+    const next = parseDeclarative(text, this.core.registry, { previous: this.core.store.loadAll() });
+    this.core.store.replaceAll(next);
+    return countsOf(next as unknown as Record<string, unknown[]>);
+  }
+
+  close(): void {
+    this.core.state.stop();
+    this.core.opened.sqlite.close();
+  }
+}
+
+export function countsOf(state: Record<string, unknown[]>): ImportCounts {
+  const kinds = ["services", "routes", "consumers", "jwt_secrets", "acls", "plugins", "keys"];
+  return Object.fromEntries(kinds.map((kind) => [kind, state[kind]?.length ?? 0]));
+}
+
+/** Collection paths of the admin API (SPEC §6), nested under the consumer when one is given. */
+function collectionPath(kind: EntityKind, consumer: string | undefined): string {
+  if (consumer !== undefined) {
+    const base = `/consumers/${encodeURIComponent(consumer)}`;
+    if (kind === "jwt_secrets") return `${base}/jwt`;
+    if (kind === "acls") return `${base}/acls`;
+    if (kind === "plugins") return `${base}/plugins`;
+  }
+  return kind === "jwt_secrets" ? "/jwts" : `/${kind}`;
+}
+
+export class HttpEntityClient implements EntityClient {
+  private readonly base: URL;
+
+  constructor(
+    readonly where: string,
+    private readonly token: string | undefined,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(where);
+    } catch {
+      throw new UsageError(`--admin-url: expected an http(s) URL such as http://127.0.0.1:8001, got '${where}'`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new UsageError(`--admin-url: expected an http(s) URL, got '${where}'`);
+    this.base = new URL(url.href.endsWith("/") ? url.href : `${url.href}/`);
+  }
+
+  private async call(method: string, path: string, body?: { text: string; type: string }): Promise<Response> {
+    const url = new URL(path.replace(/^\//, ""), this.base);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body) headers["content-type"] = body.type;
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body: body?.text });
+    } catch (error) {
+      throw new Error(`cannot reach the admin API at ${this.where}: ${describeError(error)}`);
+    }
+    if (response.ok) return response;
+    const text = await response.text();
+    let parsed: { message?: unknown; fields?: unknown } = {};
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not the gateway's JSON error body (a proxy in between?): report the status alone.
+    }
+    const message = typeof parsed.message === "string" ? parsed.message : `${method} ${url.pathname}: HTTP ${response.status}`;
+    const hint = response.status === 401 ? " (give --admin-token or GATEWAY_ADMIN_TOKEN)" : "";
+    throw new GatewayError(response.status, `${message}${hint}`, parsed.fields as Record<string, string> | undefined);
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.call(method, path, body === undefined ? undefined : { text: JSON.stringify(body), type: "application/json" });
+    return (await response.json()) as T;
+  }
+
+  async list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]> {
+    const all: Entity<K>[] = [];
+    for (let next: string | null = `${collectionPath(kind, consumer)}?size=1000`; next; ) {
+      const page: { data: Entity<K>[]; next: string | null } = await this.json("GET", next);
+      all.push(...page.data);
+      next = page.next;
+    }
+    return all;
+  }
+
+  async get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>> {
+    return this.json("GET", `${collectionPath(kind, consumer)}/${encodeURIComponent(idOrKey)}`);
+  }
+
+  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>> {
+    return this.json("POST", collectionPath(kind, consumer), input);
+  }
+
+  async delete(kind: EntityKind, idOrKey: string, options: { consumer?: string; cascade?: boolean } = {}): Promise<void> {
+    const query = options.cascade ? "?cascade=true" : "";
+    await this.call("DELETE", `${collectionPath(kind, options.consumer)}/${encodeURIComponent(idOrKey)}${query}`);
+  }
+
+  async createKey(input: { alg: string; kid?: string }): Promise<Key> {
+    return this.json("POST", "/keys", input);
+  }
+
+  async exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string> {
+    if (includePrivateKeys) throw new UsageError("--include-private-keys: the admin API never returns private keys; export from the database file (--db)");
+    return (await this.call("GET", `/config?format=${format}`)).text();
+  }
+
+  async importConfig(text: string, file: string): Promise<ImportCounts> {
+    const type = /\.json$/i.test(file) ? "application/json" : "application/yaml";
+    const response = await this.call("POST", "/config", { text, type });
+    return ((await response.json()) as { counts: ImportCounts }).counts;
+  }
+
+  close(): void {}
+}
