@@ -240,3 +240,18 @@ describe("verified-token cache", () => {
     }
   });
 });
+
+describe("metrics", () => {
+  test("refusals are counted by reason, for jwt and acl", async () => {
+    const rig = rigWith({ claims_to_verify: ["exp"] }, [{ name: "acl", config: { allow: ["admins"] } }]);
+    try {
+      const metrics = rig.gateway.metrics;
+      await rig.get("/api");
+      await answer(rig, { exp: inSeconds(-5) });
+      await answer(rig, { exp: inSeconds(60) });
+      expect([metrics.authFailureCount("jwt:missing"), metrics.authFailureCount("jwt:expired"), metrics.authFailureCount("acl:forbidden")]).toEqual([1, 1, 1]);
+    } finally {
+      await rig.close();
+    }
+  });
+});
