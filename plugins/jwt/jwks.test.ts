@@ -75,6 +75,17 @@ describe("fetching", () => {
     expect(await candidates("k2")).toEqual(["k2"]);
   });
 
+  test("a TTL of 0 refreshes in the background at most once a second", async () => {
+    await candidates("k1", 0);
+    for (let i = 0; i < 5; i++) cache.candidates(uri, 0, "k1", log);
+    await Bun.sleep(30);
+    expect(hits).toBe(1);
+    clock += 1_000;
+    cache.candidates(uri, 0, "k1", log);
+    await Bun.sleep(30);
+    expect(hits).toBe(2);
+  });
+
   test("an unknown kid causes a refetch at most once per refresh interval", async () => {
     await candidates("k1");
     keySet = { keys: [ec("k1"), ec("k2")] };

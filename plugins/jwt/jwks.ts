@@ -143,7 +143,9 @@ export class JwksCache {
   }
 
   private refreshIfExpired(uri: string, entry: Entry, ttlSeconds: number, log: EventLog): void {
-    if (entry.inflight || this.now() - entry.fetchedAt < ttlSeconds * 1000) return;
+    // A TTL of 0 still leaves a second between fetches: steady traffic must not turn into a
+    // stream of back-to-back requests to the IdP.
+    if (entry.inflight || this.now() - entry.fetchedAt < Math.max(ttlSeconds, 1) * 1000) return;
     if (entry.failed && !this.mayFetch(entry)) return;
     void this.fetch(uri, entry, log);
   }
