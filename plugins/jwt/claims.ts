@@ -58,7 +58,8 @@ function stringsOf(value: unknown, splitSpaces: boolean): string[] {
   return [];
 }
 
-export type ClaimRuleFailure = "issuer" | "audience" | "role" | "scope" | { readonly requiredClaim: string };
+/** Why `authenticate` refused a token: a claim missing, or `iss` / `aud` not allowed. */
+export type AuthenticationFailure = "issuer" | "audience" | { readonly requiredClaim: string };
 
 /** The optional claim rules of one plugin config, precompiled. */
 export class ClaimRules {
@@ -85,7 +86,7 @@ export class ClaimRules {
   }
 
   /** Who may present the token at all (401 when not): required claims, `iss`, `aud`. */
-  authenticate(claims: Record<string, unknown>): ClaimRuleFailure | null {
+  authenticate(claims: Record<string, unknown>): AuthenticationFailure | null {
     for (const name of this.required) if (!Object.hasOwn(claims, name)) return { requiredClaim: name };
     if (this.issuers !== null) {
       const iss = Object.hasOwn(claims, "iss") ? claims.iss : undefined;

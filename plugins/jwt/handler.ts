@@ -16,10 +16,10 @@ import { type ClaimPath, ClaimRules, claimAt, claimHeaderText, parseClaimPath, t
 import { type ParsedToken, parseToken } from "./compact.ts";
 import { type PreparedCredential, prepareCredential } from "./credentials.ts";
 import { type Failure, FailureResponder } from "./failures.ts";
-import { type JwksCache, type JwksKey, sharedJwksCache } from "./jwks.ts";
+import { type EventLog, type JwksCache, type JwksKey, sharedJwksCache } from "./jwks.ts";
 import type { JwtConfig } from "./schema.ts";
 import { verifySignature } from "./signature.ts";
-import { type FoundToken, TokenFinder } from "./token-sources.ts";
+import { TokenFinder } from "./token-sources.ts";
 import { type VerifiedToken, VerifiedTokenCache } from "./token-cache.ts";
 
 type Outcome = VerifiedToken | Failure;
@@ -30,6 +30,11 @@ function isFailure(outcome: Outcome): outcome is Failure {
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
+}
+
+/** Events of the JWKS cache, in the log of the request that caused them. */
+function jwksLog(ctx: RequestContext): EventLog {
+  return (fields) => ctx.log({ plugin: "jwt", ...fields });
 }
 
 export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwksCache): PluginInstance {
@@ -73,7 +78,7 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
     const timeErrors = timeClaimErrors(claims, config.claims_to_verify, config.leeway, config.maximum_expiration, nowSeconds());
     if (timeErrors) return responder.claims(timeErrors);
     const rejected = rules.authenticate(claims);
-    if (rejected !== null) return typeof rejected === "string" ? responder.of(rejected as "issuer" | "audience") : responder.requiredClaim(rejected.requiredClaim);
+    if (rejected !== null) return typeof rejected === "string" ? responder.of(rejected) : responder.requiredClaim(rejected.requiredClaim);
     const consumer: Consumer | undefined = ctx.snapshot.consumers.get(prepared.credential.consumer.id);
     if (!consumer) return responder.consumerMissing(prepared.credential.key);
     const denied = rules.authorize(claims);
@@ -115,7 +120,7 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
     if (!prepared.algorithms.has(token.alg)) return responder.of("algorithm");
     if (prepared.jwks) {
       const { uri, ttlSeconds } = prepared.jwks;
-      const log = (fields: Record<string, unknown>) => ctx.log({ plugin: "jwt", ...fields });
+      const log = jwksLog(ctx);
       const keys = jwks.candidates(uri, ttlSeconds, token.header.kid, log);
       if (Array.isArray(keys)) return verifyWithSet(ctx, token, prepared, keys, jwks.version(uri, ttlSeconds, log));
       return (keys as Promise<readonly JwksKey[]>).then((loaded) => verifyWithSet(ctx, token, prepared, loaded, jwks.version(uri, ttlSeconds, log)));
@@ -131,7 +136,7 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
     const verified = cache!.get(raw);
     if (!verified) return null;
     const source = verified.prepared.jwks;
-    if (source && jwks.version(source.uri, source.ttlSeconds, (fields) => ctx.log({ plugin: "jwt", ...fields })) !== verified.jwksVersion) {
+    if (source && jwks.version(source.uri, source.ttlSeconds, jwksLog(ctx)) !== verified.jwksVersion) {
       cache!.delete(raw);
       return null;
     }
@@ -156,8 +161,8 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || anonymousPlugin)) return undefined;
 
-      const found: FoundToken | string = finder.find(ctx.request);
-      if (typeof found === "string") return fail(ctx, responder.of(found as "missing" | "multiple" | "unrecognizable"), anonymousPlugin);
+      const found = finder.find(ctx.request);
+      if (typeof found === "string") return fail(ctx, responder.of(found), anonymousPlugin);
       if (config.hide_credentials) finder.hide(ctx, found);
       const raw = found.token;
       if (raw.length > config.max_token_bytes) return fail(ctx, responder.of("tooLarge"), anonymousPlugin);
