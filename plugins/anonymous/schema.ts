@@ -1,5 +1,6 @@
 // The anonymous plugin's config: who an unauthenticated request becomes, and when.
-import { type Static, t } from "elysia";
+import type { Static } from "@sinclair/typebox";
+import { t } from "../../src/model/t.ts";
 
 export const AnonymousConfigSchema = t.Object(
   {
