@@ -255,3 +255,22 @@ describe("metrics", () => {
     }
   });
 });
+
+describe("RFC 8725", () => {
+  test("keys carried by the token (jwk, jku, x5u, x5c) are never used", async () => {
+    const rig = startAuthRig([{ name: "jwt" }]);
+    try {
+      const es = await signingKey("ES256");
+      const attacker = await signingKey("ES256");
+      const alice = rig.gateway.store.create("consumers", { username: "alice" });
+      rig.gateway.store.create("jwt_secrets", { key: "alice-key", ...es.credential }, { kind: "consumers", id: alice.id });
+      const header = { jwk: attacker.publicJwk, jku: "http://127.0.0.1:1/jwks.json", x5u: "http://127.0.0.1:1/cert.pem", x5c: ["MIIB"] };
+      const forged = await sign(attacker, { iss: "alice-key" }, header);
+      const response = await rig.get("/api", { authorization: `Bearer ${forged}` });
+      expect([response.status, await response.text()]).toEqual([401, '{"message":"Invalid signature"}']);
+      expect((await rig.get("/api", { authorization: `Bearer ${await sign(es, { iss: "alice-key" }, header)}` })).status).toBe(200);
+    } finally {
+      await rig.close();
+    }
+  });
+});
