@@ -73,6 +73,10 @@ describe("checks on write", () => {
     expect(errorsOf({ anonymous: "c1" })).toBeUndefined();
   });
 
+  test("the token cannot be read from a header the gateway strips as spoofable", () => {
+    expect(errorsOf({ header_names: ["authorization", "X-Consumer-Token"] })).toEqual({ header_names: "'X-Consumer-Token' is an identity header the gateway removes from requests" });
+  });
+
   test("roles need roles_claim", () => {
     expect(errorsOf({ roles: ["admin"] })).toEqual({ roles_claim: "required when roles is set" });
   });

@@ -67,6 +67,9 @@ export function checkJwtConfig(config: JwtConfig, lookup: EntityLookup): FieldEr
   if (config.anonymous !== null && !lookup.findConsumer(config.anonymous)) {
     fields.anonymous = `no consumer with id or username '${config.anonymous}'`;
   }
+  // Client-sent identity headers are removed before the token is looked for.
+  const identity = config.header_names.find((name) => isIdentityHeader(name.toLowerCase()));
+  if (identity) fields.header_names = `'${identity}' is an identity header the gateway removes from requests`;
   if (config.roles !== null && config.roles_claim === null) fields.roles_claim = "required when roles is set";
   for (const [path, header] of Object.entries(config.claims_to_headers ?? {})) {
     if (!PATH_PATTERN.test(path)) fields[`claims_to_headers.${path}`] = "must be a claim name or dot path";
