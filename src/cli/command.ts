@@ -20,7 +20,14 @@ export function parseFlags<O extends Options>(argv: string[], options: O, allowP
     return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, allowPositionals, strict: true });
   } catch (error) {
     const message = (error as Error).message.split("\n")[0] ?? "invalid arguments";
-    throw new UsageError(message.replace(/\. To specify a positional argument.*$/, "").replace(/^Unknown option '(.*?)'.*$/, "unknown flag $1"));
+    throw new UsageError(
+      message
+        .replace(/\. To specify a positional argument.*$/, "")
+        .replace(/^Unknown option '(.*?)'.*$/, "unknown flag $1")
+        .replace(/^Option '(--[^' ]+).*' argument is ambiguous\.$/, '$1: a value starting with "-" must be written $1=VALUE')
+        .replace(/^Option '(--[^' ]+).*' argument missing$/, "$1: a value is required")
+        .replace(/^Unexpected argument '(.*)'.*$/, "unexpected argument '$1'"),
+    );
   }
 }
 
@@ -75,7 +82,7 @@ Each takes --help, e.g. gateway ${name} ${subcommands[0]!.name} --help.
         return word === undefined ? 2 : 0;
       }
       const sub = subcommands.find((c) => c.name === word);
-      if (!sub) throw new UsageError(`unknown subcommand 'gateway ${name} ${word}' (expected ${subcommands.map((c) => c.name).join(", ")})`);
+      if (!sub) throw new UsageError(`unknown subcommand '${name} ${word}' (expected ${subcommands.map((c) => c.name).join(", ")})`);
       return sub.run(rest);
     },
   };

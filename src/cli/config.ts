@@ -77,7 +77,7 @@ const init: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {}, true);
     if (helpRequested(values, initUsage)) return 0;
-    if (positionals.length > 1) throw new UsageError(`gateway config init: expected at most one FILE, got ${positionals.length}`);
+    if (positionals.length > 1) throw new UsageError(`config init: expected at most one FILE, got ${positionals.length}`);
     const file = positionals[0] ?? "kong.yml";
     if (file === "-") {
       process.stdout.write(EXAMPLE_CONFIG);
@@ -103,7 +103,7 @@ const validate: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, {}, true);
     if (helpRequested(values, validateUsage)) return 0;
-    if (positionals.length !== 1) throw new UsageError(`gateway config validate: expected one FILE, got ${positionals.length}`);
+    if (positionals.length !== 1) throw new UsageError(`config validate: expected one FILE, got ${positionals.length}`);
     const state = parseDeclarative(readTextFile(positionals[0]!, "FILE"), builtinPlugins);
     process.stdout.write(`ok: ${countsLine(countsOf(state as unknown as Record<string, unknown[]>))}\n`);
     return 0;
@@ -155,7 +155,7 @@ const importCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseFlags(argv, { ...BACKEND_FLAGS }, true);
     if (helpRequested(values, importUsage)) return 0;
-    if (positionals.length !== 1) throw new UsageError(`gateway config import: expected one FILE, got ${positionals.length}`);
+    if (positionals.length !== 1) throw new UsageError(`config import: expected one FILE, got ${positionals.length}`);
     const file = positionals[0]!;
     const text = readTextFile(file, "FILE");
     const client = openEntityClient(values, { write: true });

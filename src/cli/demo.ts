@@ -30,7 +30,7 @@ Serves until Ctrl-C (SIGINT) or SIGTERM. Access log lines go to stdout.
 `;
 
 /** Listens on `address`; on the default address, moves up to the next free port. */
-async function listenFrom<T>(address: Address, fallback: boolean, what: string, start: (address: Address) => Promise<T> | T): Promise<T> {
+export async function listenFrom<T>(address: Address, fallback: boolean, what: string, start: (address: Address) => Promise<T> | T): Promise<T> {
   const attempts = fallback && address.port !== 0 ? PORT_ATTEMPTS : 1;
   for (let i = 0; ; i++) {
     const candidate = { ...address, port: address.port + i };

@@ -118,7 +118,7 @@ ${BACKEND_USAGE}`;
     async run(argv) {
       const { values, positionals } = parseFlags(argv, { ...(spec.byConsumer ? CONSUMER_FLAG : {}), ...BACKEND_FLAGS, json: { type: "boolean" } }, true);
       if (helpRequested(values, usage)) return 0;
-      const key = onePositional(positionals, spec.keyLabel, `gateway ${spec.group} get`);
+      const key = onePositional(positionals, spec.keyLabel, `${spec.group} get`);
       const consumer = (values as FlagValues).consumer as string | undefined;
       const entity = await withClient(values as FlagValues, false, (client) => client.get(spec.kind, key, consumer));
       if (values.json) printJson(entity);
@@ -157,7 +157,7 @@ ${BACKEND_USAGE}`;
       const { values, positionals } = parseFlags(argv, flags, !spec.keyFlag);
       if (helpRequested(values, usage)) return 0;
       const loose = values as FlagValues;
-      const key = spec.keyFlag ? (loose[spec.keyFlag] as string | undefined) : onePositional(positionals, spec.keyLabel, `gateway ${spec.group} delete`);
+      const key = spec.keyFlag ? (loose[spec.keyFlag] as string | undefined) : onePositional(positionals, spec.keyLabel, `${spec.group} delete`);
       if (!key) throw new UsageError(`--${spec.keyFlag} is required: the ${spec.noun} to delete`);
       const consumer = loose.consumer as string | undefined;
       if (spec.byConsumer === "required" && !consumer) throw new UsageError(`--consumer is required: the consumer whose ${spec.noun} to delete`);

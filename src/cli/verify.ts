@@ -31,7 +31,7 @@ interface Verdict {
 }
 
 function readToken(positionals: string[]): string {
-  if (positionals.length !== 1) throw new UsageError(`gateway verify: expected one TOKEN argument, got ${positionals.length}`);
+  if (positionals.length !== 1) throw new UsageError(`verify: expected one TOKEN argument, got ${positionals.length}`);
   const token = positionals[0] === "-" ? readFileSync(0, "utf8") : positionals[0]!;
   return token.trim().replace(/^bearer\s+/i, "");
 }

@@ -61,3 +61,22 @@ export async function spawnServe(binary: string, args: string[], options: { cwd:
     },
   };
 }
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one CLI command to completion, with an environment free of the caller's GATEWAY_* variables. */
+export async function runCli(binary: string, args: string[], options: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<CliResult> {
+  const child = Bun.spawn([binary, ...args], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? "", HOME: options.cwd, ...options.env },
+    stdin: options.stdin === undefined ? "ignore" : new TextEncoder().encode(options.stdin),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  return { code, stdout, stderr };
+}
