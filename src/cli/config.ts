@@ -9,7 +9,7 @@ import { type Command, commandGroup, helpRequested, parseFlags } from "./command
 import { BACKEND_FLAGS, BACKEND_USAGE, type ImportCounts, countsOf, openEntityClient } from "./entity-client.ts";
 import { readTextFile } from "./key-files.ts";
 
-export const EXAMPLE_CONFIG = `# gateway declarative configuration: Kong's kong.yml format (DB-less mode).
+const EXAMPLE_CONFIG = `# gateway declarative configuration: Kong's kong.yml format (DB-less mode).
 #   gateway config validate kong.yml     check it (exit 1 names the entity, position and field)
 #   gateway serve --config kong.yml      run it; kill -HUP <pid> reloads it (a bad file changes nothing)
 #   gateway config import kong.yml       or load it into the database (./gateway.db)

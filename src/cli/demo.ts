@@ -5,10 +5,11 @@ import { type KeyObject, generateKeyPairSync } from "node:crypto";
 import { startAdminServer } from "../admin/server.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
+import { now } from "../model/common.ts";
 import { type RunningProxy, startCoreWithProxy } from "../gateway.ts";
 import { VERSION } from "../version.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, helpRequested, isLoopback, parseAddress, parseFlags } from "./command.ts";
-import { epochSeconds, signToken } from "./tokens.ts";
+import { signToken } from "./tokens.ts";
 
 /** The demo's tokens stay valid for a working day, so the printed commands keep working. */
 const TOKEN_LIFETIME_SECONDS = 24 * 3600;
@@ -78,7 +79,7 @@ async function configure(gateway: RunningProxy, upstreamUrl: string): Promise<{ 
   store.create("routes", { name: "demo", service: "demo", paths: ["/demo"] });
   store.create("plugins", { name: "jwt", route: "demo", config: { claims_to_verify: ["exp"] } });
   store.create("plugins", { name: "acl", route: "demo", config: { allow: ["demo"] } });
-  const iat = epochSeconds();
+  const iat = now();
   const tokenFor = async (username: string, group: string) => {
     const consumer = store.create("consumers", { username });
     store.create("acls", { group }, { kind: "consumers", id: consumer.id });

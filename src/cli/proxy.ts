@@ -2,12 +2,13 @@
 // names and output, so its tutorials and scripts run with the binary name changed. Go's flag
 // package also takes `-flag` with one dash; so does this.
 import { GatewayError, UsageError } from "../errors.ts";
+import { now } from "../model/common.ts";
 import { type Command, commandGroup, helpRequested, parseFlags, required } from "./command.ts";
 import { parseGoDuration } from "./durations.ts";
 import { BACKEND_FLAGS, BACKEND_USAGE, findEntity, openEntityClient } from "./entity-client.ts";
 import { publicKeyFlag } from "./jwt.ts";
 import { type Algorithm, checkKeyFits, isHmac, parseAlgorithm, signingKeyFromFile } from "./key-files.ts";
-import { epochSeconds, signToken } from "./tokens.ts";
+import { signToken } from "./tokens.ts";
 
 /** Go-style `-name value` / `-name=value` → `--name ...` for the flags a command knows. */
 function goStyle(argv: string[], names: string[]): string[] {
@@ -146,8 +147,8 @@ const jwt: Command = {
     const lifetime = parseGoDuration(values.expiration ?? "1h", "--expiration");
     const key = signingKeyFromFile(path, alg, "--private_key");
     checkKeyFits(key, alg, `--private_key ${path}`);
-    const now = epochSeconds();
-    process.stdout.write(`${await signToken({ iss: id, iat: now, nbf: now, exp: now + lifetime }, alg, key)}\n`);
+    const iat = now();
+    process.stdout.write(`${await signToken({ iss: id, iat, nbf: iat, exp: iat + lifetime }, alg, key)}\n`);
     return 0;
   },
 };

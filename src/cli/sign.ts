@@ -2,11 +2,12 @@
 // in the gateway keystore.
 import { type KeyObject, createPrivateKey } from "node:crypto";
 import { UsageError } from "../errors.ts";
+import { now } from "../model/common.ts";
 import { type Command, flagOrEnv, helpRequested, jsonObjectFlag, parseFlags } from "./command.ts";
 import { parseDuration } from "./durations.ts";
 import { openLocalClient } from "./entity-client.ts";
 import { type Algorithm, KeyFileError, algorithmsForKey, checkKeyFits, isHmac, parseAlgorithm, secretKey, signingKeyFromFile } from "./key-files.ts";
-import { epochSeconds, signToken } from "./tokens.ts";
+import { signToken } from "./tokens.ts";
 
 const usage = `Usage: gateway sign --alg ALG (--key FILE | --secret S | --kid ID) [claims] [--claim k=v ...]
 
@@ -47,7 +48,7 @@ function claimPair(text: string): [string, unknown] {
 }
 
 function parseEpoch(text: string, flag: string): number {
-  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`${flag}: expected epoch seconds (e.g. ${epochSeconds()}), got '${text}'`);
+  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`${flag}: expected epoch seconds (e.g. ${now()}), got '${text}'`);
   return Number(text);
 }
 
@@ -118,7 +119,7 @@ export const signCommand: Command = {
     if (values.iss !== undefined) claims.iss = values.iss;
     if (values.sub !== undefined) claims.sub = values.sub;
     if (values.aud !== undefined) claims.aud = values.aud.length === 1 ? values.aud[0] : values.aud;
-    const iat = values.iat !== undefined ? parseEpoch(values.iat, "--iat") : typeof claims.iat === "number" ? claims.iat : epochSeconds();
+    const iat = values.iat !== undefined ? parseEpoch(values.iat, "--iat") : typeof claims.iat === "number" ? claims.iat : now();
     claims.iat = iat;
     if (values.exp === "never") delete claims.exp;
     else if (values.exp !== undefined) claims.exp = iat + parseDuration(values.exp, "--exp");

@@ -4,10 +4,6 @@ import type { KeyObject } from "node:crypto";
 import { SignJWT } from "jose";
 import type { Algorithm } from "./key-files.ts";
 
-export function epochSeconds(): number {
-  return Math.floor(Date.now() / 1000);
-}
-
 export function signToken(payload: Record<string, unknown>, alg: Algorithm, key: KeyObject, kid?: string): Promise<string> {
   return new SignJWT(payload).setProtectedHeader(kid ? { alg, typ: "JWT", kid } : { alg, typ: "JWT" }).sign(key);
 }

@@ -5,10 +5,10 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { UsageError, describeError } from "../errors.ts";
+import { now } from "../model/common.ts";
 import { type Command, helpRequested, parseFlags } from "./command.ts";
 import { formatSeconds } from "./durations.ts";
 import { ALGORITHMS, type Algorithm, KeyFileError, algorithmsForKey, checkKeyFits, isHmac, parseAlgorithm, secretKey, verificationKeyFromFile } from "./key-files.ts";
-import { epochSeconds } from "./tokens.ts";
 
 const usage = `Usage: gateway verify TOKEN (--key FILE | --secret S | --jwks-uri URL) [--alg ALG ...]
 
@@ -58,17 +58,17 @@ function jwksFrom(uri: string): JWTVerifyGetKey {
   }
 }
 
-function timeReport(claims: Record<string, unknown> | undefined, now: number): string {
+function timeReport(claims: Record<string, unknown> | undefined, current: number): string {
   const parts: string[] = [];
   const at = (epoch: number) => new Date(epoch * 1000).toISOString().replace(".000Z", "Z");
-  if (typeof claims?.exp === "number") parts.push(claims.exp > now ? `expires ${at(claims.exp)} (in ${formatSeconds(claims.exp - now)})` : `expired ${at(claims.exp)} (${formatSeconds(now - claims.exp)} ago)`);
+  if (typeof claims?.exp === "number") parts.push(claims.exp > current ? `expires ${at(claims.exp)} (in ${formatSeconds(claims.exp - current)})` : `expired ${at(claims.exp)} (${formatSeconds(current - claims.exp)} ago)`);
   else parts.push("no exp: never expires");
-  if (typeof claims?.nbf === "number") parts.push(claims.nbf > now ? `not before ${at(claims.nbf)} (in ${formatSeconds(claims.nbf - now)})` : `valid since ${at(claims.nbf)}`);
+  if (typeof claims?.nbf === "number") parts.push(claims.nbf > current ? `not before ${at(claims.nbf)} (in ${formatSeconds(claims.nbf - current)})` : `valid since ${at(claims.nbf)}`);
   return parts.join(", ");
 }
 
 async function check(token: string, key: KeyObject | JWTVerifyGetKey, algorithms: Algorithm[], claims: Record<string, unknown> | undefined): Promise<Verdict> {
-  const now = epochSeconds();
+  const current = now();
   const alg = (() => {
     try {
       return String(decodeProtectedHeader(token).alg);
@@ -77,14 +77,14 @@ async function check(token: string, key: KeyObject | JWTVerifyGetKey, algorithms
     }
   })();
   try {
-    await jwtVerify(token, key as never, { algorithms, currentDate: new Date(now * 1000) });
-    return { signature: `valid (${alg})`, time: `valid: ${timeReport(claims, now)}`, valid: true };
+    await jwtVerify(token, key as never, { algorithms, currentDate: new Date(current * 1000) });
+    return { signature: `valid (${alg})`, time: `valid: ${timeReport(claims, current)}`, valid: true };
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
     const message = describeError(error);
     // jose checks the signature first: a JWT-claims error means the signature verified.
     if (code.startsWith("ERR_JWT_")) {
-      return { signature: `valid (${alg})`, time: `NOT valid: ${timeReport(claims, now)}`, valid: false, reason: message };
+      return { signature: `valid (${alg})`, time: `NOT valid: ${timeReport(claims, current)}`, valid: false, reason: message };
     }
     if (code === "ERR_JOSE_ALG_NOT_ALLOWED") {
       return { signature: `NOT checked: alg ${alg} is not accepted (${algorithms.join(", ")})`, time: "not checked", valid: false, reason: `alg ${alg} is not accepted` };
