@@ -118,7 +118,8 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         headers.set("x-request-id", requestId);
         headers.set("x-gateway-upstream-latency", String(upstreamMs));
         headers.set("x-gateway-proxy-latency", String(proxyMs));
-        let response = new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+        // Returning fetch's own Response lets Bun pipe the body natively.
+        let response = upstream;
         if (ctx && chain.hasResponsePhase) response = await runResponse(ran, ctx, response);
         status = response.status;
         return response;
