@@ -8,9 +8,10 @@ export class KeyMaterialError extends Error {}
 /** jose refuses smaller RSA keys for RS* and PS*, so they are refused on write rather than on every request. */
 export const MIN_RSA_BITS = 2048;
 
-function familyOf(key: KeyObject): string {
+/** The key family a KeyObject belongs to, in the terms of `keyFamily` (algorithms.ts). */
+export function familyOf(key: KeyObject): string {
+  if (key.type === "secret") return "oct";
   const type = key.asymmetricKeyType;
-  if (type === "rsa") return "rsa";
   if (type === "ec") {
     const curve = key.asymmetricKeyDetails?.namedCurve;
     const name = curve === "prime256v1" ? "P-256" : curve === "secp384r1" ? "P-384" : curve === "secp521r1" ? "P-521" : curve;

@@ -5,6 +5,7 @@ import { type KeyObject, X509Certificate, createPrivateKey, createPublicKey, cre
 import { readFileSync } from "node:fs";
 import { ALGORITHMS, type Algorithm, isAlgorithm, isHmac, keyFamily } from "../../plugins/jwt/algorithms.ts";
 import { UsageError } from "../errors.ts";
+import { familyOf } from "../../plugins/jwt/keys.ts";
 
 export { ALGORITHMS, type Algorithm, isHmac };
 
@@ -27,21 +28,9 @@ export function readTextFile(path: string, what: string): string {
 }
 
 /** The key family string of `keyFamily(alg)` for a parsed key, e.g. `ec:P-256`. */
-export function familyOfKey(key: KeyObject): string {
-  if (key.type === "secret") return "oct";
-  const type = key.asymmetricKeyType;
-  if (type === "ec") {
-    const curve = key.asymmetricKeyDetails?.namedCurve;
-    const names: Record<string, string> = { prime256v1: "P-256", secp384r1: "P-384", secp521r1: "P-521" };
-    return `ec:${names[curve ?? ""] ?? curve}`;
-  }
-  if (type === "ed25519") return "okp:Ed25519";
-  return String(type);
-}
-
 /** "a P-256 EC key", "a 2048-bit RSA key", for messages. */
 export function describeKey(key: KeyObject): string {
-  const family = familyOfKey(key);
+  const family = familyOf(key);
   if (family === "oct") return "an HMAC secret";
   if (family === "rsa") return `a ${key.asymmetricKeyDetails?.modulusLength}-bit RSA key`;
   if (family.startsWith("ec:")) return `a ${family.slice(3)} EC key`;
@@ -51,18 +40,18 @@ export function describeKey(key: KeyObject): string {
 
 /** Every algorithm a key can be used with (RSA keys serve both RS* and PS*). */
 export function algorithmsForKey(key: KeyObject): Algorithm[] {
-  const family = familyOfKey(key);
+  const family = familyOf(key);
   return ALGORITHMS.filter((alg) => keyFamily(alg) === family);
 }
 
 /** Throws unless `key` fits `alg`, naming both: e.g. ES256 with a P-384 key. */
 export function checkKeyFits(key: KeyObject, alg: Algorithm, source: string): void {
-  if (keyFamily(alg) !== familyOfKey(key)) {
+  if (keyFamily(alg) !== familyOf(key)) {
     const needs = isHmac(alg) ? "an HMAC secret" : keyFamily(alg).startsWith("ec:") ? `a ${keyFamily(alg).slice(3)} EC key` : keyFamily(alg) === "rsa" ? "an RSA key" : "an Ed25519 key";
     throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs ${needs}`);
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (familyOfKey(key) === "rsa" && (bits ?? 0) < 2048) throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs at least 2048 bits`);
+  if (familyOf(key) === "rsa" && (bits ?? 0) < 2048) throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs at least 2048 bits`);
 }
 
 function parseJwk(text: string, source: string): Record<string, unknown> {
