@@ -3,6 +3,7 @@
 import type { Server } from "bun";
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
+import { keystoreEndpoints } from "./keystore/jwks.ts";
 import { Metrics } from "./metrics.ts";
 import { type PluginRegistry, builtinPlugins } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
@@ -22,6 +23,7 @@ export interface GatewayOptions {
   registry?: PluginRegistry;
   /** How often to look for writes by other processes (database mode). */
   pollMs?: number;
+  /** Endpoints served on the proxy listener itself; default: the keystore's JWKS. */
   builtins?: ReadonlyMap<string, BuiltinEndpoint>;
 }
 
@@ -64,7 +66,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     accessLog: core.accessLog,
     hostname: options.proxyListen.hostname,
     port: options.proxyListen.port,
-    builtins: options.builtins,
+    builtins: options.builtins ?? keystoreEndpoints,
   });
   return {
     ...core,

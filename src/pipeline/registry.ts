@@ -2,6 +2,7 @@
 import { aclPlugin } from "../../plugins/acl/index.ts";
 import { anonymousPlugin } from "../../plugins/anonymous/index.ts";
 import { jwtPlugin } from "../../plugins/jwt/index.ts";
+import { jwtSignerPlugin } from "../../plugins/jwt-signer/index.ts";
 import type { PluginDefinition } from "./contract.ts";
 
 export type PluginRegistry = ReadonlyMap<string, PluginDefinition<any>>;
@@ -10,4 +11,4 @@ export function createRegistry(definitions: PluginDefinition<any>[]): PluginRegi
   return new Map(definitions.map((definition) => [definition.name, definition]));
 }
 
-export const builtinPlugins: PluginRegistry = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin]);
+export const builtinPlugins: PluginRegistry = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin]);

@@ -1,0 +1,96 @@
+// jwt-signer's response phase: in a 2xx JSON response from the upstream, each object under a
+// key of `keys_to_sign` is replaced by a JWS over its JSON. Everything else passes untouched.
+// Logs name keys and types, never values: those are the tokens' claims.
+import { CompactSign, FlattenedSign } from "jose";
+import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import { MESSAGES, messageResponse } from "../../src/proxy/responses.ts";
+import type { Snapshot } from "../../src/state/snapshot.ts";
+import { type KeySource, keystoreSource, sharedJwkSets } from "./keys.ts";
+import type { SignerConfig } from "./schema.ts";
+
+const JSON_MEDIA_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** Statuses without a whole body to sign: no content, reset content, a byte range. */
+const BODILESS_OR_PARTIAL = new Set([204, 205, 206]);
+/** Headers that describe the upstream's bytes, wrong once the body is rewritten. */
+const STALE_AFTER_REWRITE = ["content-length", "etag", "content-md5", "digest", "content-digest", "repr-digest"];
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function keySourceFor(config: SignerConfig, snapshot: Snapshot): KeySource {
+  if (config.jwk_file !== null) return sharedJwkSets.source({ file: config.jwk_file }, config.kid!, config.alg, config.cache_duration);
+  if (config.jwk_url !== null) return sharedJwkSets.source({ url: config.jwk_url }, config.kid!, config.alg, config.cache_duration);
+  return keystoreSource(snapshot.keys, config.alg, config.kid);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function typeOf(body: Record<string, unknown>, key: string): string {
+  if (!Object.hasOwn(body, key)) return "missing";
+  const value = body[key];
+  return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+}
+
+/** A response with the upstream's status and headers and the bytes already read from it. */
+function withBody(response: Response, body: Uint8Array, headers: Headers = response.headers): Response {
+  return new Response(body, { status: response.status, statusText: response.statusText, headers });
+}
+
+export function createSignerInstance(config: SignerConfig, snapshot: Snapshot): PluginInstance {
+  const source = keySourceFor(config, snapshot);
+  const log = (ctx: RequestContext, fields: Record<string, unknown>) => ctx.log({ plugin: "jwt-signer", ...fields });
+
+  const sign = async (claims: Record<string, unknown>, kid: string, key: CryptoKey | Uint8Array): Promise<unknown> => {
+    const payload = encoder.encode(JSON.stringify(claims));
+    if (config.full) return new FlattenedSign(payload).setProtectedHeader({ alg: config.alg, kid }).sign(key);
+    return new CompactSign(payload).setProtectedHeader({ alg: config.alg, kid, typ: "JWT" }).sign(key);
+  };
+
+  return {
+    async response(ctx, response) {
+      if (response.status < 200 || response.status > 299 || BODILESS_OR_PARTIAL.has(response.status) || ctx.request.method === "HEAD") return response;
+      if (!JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) return response;
+      const encoding = response.headers.get("content-encoding");
+      if (encoding && encoding.toLowerCase() !== "identity") {
+        log(ctx, { level: "warn", message: "upstream response is compressed; passed unsigned", content_encoding: encoding });
+        return response;
+      }
+
+      const bytes = await response.bytes();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(decoder.decode(bytes));
+      } catch {
+        log(ctx, { level: "warn", message: "upstream response is not valid JSON; passed unsigned" });
+        return withBody(response, bytes);
+      }
+      if (!isPlainObject(parsed)) {
+        log(ctx, { level: "warn", message: "upstream response is not a JSON object; passed unsigned" });
+        return withBody(response, bytes);
+      }
+      const body = parsed;
+      const targets = config.keys_to_sign.filter((key) => Object.hasOwn(body, key) && isPlainObject(body[key]));
+      if (targets.length < config.keys_to_sign.length) {
+        const skipped = config.keys_to_sign.filter((key) => !targets.includes(key)).map((key) => ({ key, type: typeOf(body, key) }));
+        log(ctx, { level: "warn", message: "keys_to_sign not signed: missing or not an object", keys: skipped });
+      }
+      if (targets.length === 0) return withBody(response, bytes);
+
+      const signer = await source.current((fields) => log(ctx, fields));
+      if (!signer.ok) {
+        log(ctx, { level: "error", message: "no key to sign with", reason: signer.reason });
+        return messageResponse(500, MESSAGES.internal, { "x-request-id": ctx.requestId });
+      }
+      const signed = await Promise.all(targets.map((key) => sign(body[key] as Record<string, unknown>, signer.kid, signer.key)));
+      targets.forEach((key, i) => (body[key] = signed[i]));
+
+      const out = encoder.encode(JSON.stringify(body));
+      const headers = new Headers(response.headers);
+      for (const name of STALE_AFTER_REWRITE) headers.delete(name);
+      headers.set("content-length", String(out.byteLength));
+      return withBody(response, out, headers);
+    },
+  };
+}

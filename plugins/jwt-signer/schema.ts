@@ -1,0 +1,57 @@
+// The jwt-signer config: KrakenD `auth/signer`'s field names (SPEC §5.5). The signing key comes
+// from the gateway keystore (default), or from a JWK set kept outside: `jwk_file` or `jwk_url`.
+import type { Static } from "@sinclair/typebox";
+import type { FieldErrors } from "../../src/errors.ts";
+import type { Key } from "../../src/model/key.ts";
+import { SigningAlgorithm } from "../../src/model/key.ts";
+import { t } from "../../src/model/t.ts";
+import type { EntityLookup } from "../../src/pipeline/contract.ts";
+
+const nullable = <T extends Parameters<typeof t.Union>[0][number]>(schema: T, description: string) =>
+  t.Optional(t.Union([schema, t.Null()], { default: null, description }));
+
+export const SignerConfigSchema = t.Object(
+  {
+    alg: SigningAlgorithm,
+    kid: nullable(
+      t.String({ minLength: 1, maxLength: 256 }),
+      "the signing key: a keystore kid, or the key of the JWK set (required with jwk_file/jwk_url); without it, the newest active keystore key of `alg` signs",
+    ),
+    jwk_file: nullable(t.String({ minLength: 1, maxLength: 4096 }), "a JWK set file holding the private signing key, instead of the keystore"),
+    jwk_url: nullable(t.String({ pattern: "^https?://", maxLength: 2048 }), "a URL serving the JWK set with the private signing key, instead of the keystore"),
+    cache_duration: t.Optional(t.Integer({ minimum: 1, maximum: 86400, default: 300, description: "seconds a JWK set from jwk_file/jwk_url is used before it is read again (in the background)" })),
+    disable_jwk_security: t.Optional(t.Boolean({ default: false, description: "allow a plain-http jwk_url (the set holds private keys)" })),
+    keys_to_sign: t.Array(t.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 64, uniqueItems: true, description: "top-level keys of the upstream's JSON response whose object values are replaced by a JWS" }),
+    full: t.Optional(t.Boolean({ default: false, description: "flattened JWS JSON serialization instead of a compact JWS" })),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { alg: "ES256", keys_to_sign: ["access_token", "refresh_token"] },
+      { alg: "RS256", kid: "signing-2026-11", keys_to_sign: ["access_token"], full: true },
+    ],
+  },
+);
+
+export type SignerConfig = Required<Static<typeof SignerConfigSchema>>;
+
+/** Keystore lookup for write-time checks; absent where no keystore is at hand. */
+export interface KeyLookup {
+  findKey(kid: string): Pick<Key, "alg"> | undefined;
+}
+
+export function checkSignerConfig(config: SignerConfig, lookup: EntityLookup & Partial<KeyLookup>): FieldErrors | undefined {
+  const fields: FieldErrors = {};
+  if (config.jwk_file !== null && config.jwk_url !== null) fields.jwk_url = "give jwk_file or jwk_url, not both";
+  const external = config.jwk_file !== null || config.jwk_url !== null;
+  if (external && config.kid === null) fields.kid = "required with jwk_file or jwk_url: names the key of the set that signs";
+  if (config.jwk_url?.startsWith("http:") && !config.disable_jwk_security) {
+    fields.jwk_url = "must be https: the set holds private keys (set disable_jwk_security to allow http)";
+  }
+  if (!external && config.kid !== null && lookup.findKey) {
+    const key = lookup.findKey(config.kid);
+    if (!key) fields.kid = `no key '${config.kid}' in the keystore`;
+    else if (key.alg !== config.alg) fields.alg = `keystore key '${config.kid}' is an ${key.alg} key`;
+  }
+  return Object.keys(fields).length ? fields : undefined;
+}
