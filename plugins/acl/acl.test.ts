@@ -26,7 +26,7 @@ interface State {
 
 function run(acl: Partial<AclConfig>, state: State): { status: number; headers: Headers } {
   const snapshot = { aclGroups: new Map(state.rows ? [["c1", state.rows]] : []) } as unknown as Snapshot;
-  const ctx = new PluginRequestContext(new Request("http://gateway/api", { headers: state.headers }), "rid", "127.0.0.1", snapshot, "route", new Map());
+  const ctx = new PluginRequestContext(new Request("http://gateway/api", { headers: state.headers }), "rid", "127.0.0.1", snapshot, "route", new Map(), { event() {} });
   if (state.consumer) ctx.consumer = consumer;
   if (state.credential) ctx.credential = credential;
   ctx.authenticatedGroups = state.tokenGroups ?? null;

@@ -3,6 +3,11 @@ import type { Consumer } from "../model/consumer.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { AuthenticatedCredential, AuthFailure, RequestContext } from "./contract.ts";
 
+/** Where plugin events are written (the access log stream in the proxy). */
+export interface EventSink {
+  event(fields: Record<string, unknown>): void;
+}
+
 export class PluginRequestContext implements RequestContext {
   private parsedUrl: URL | null = null;
   dropQueryParams: string[] | null = null;
@@ -21,6 +26,7 @@ export class PluginRequestContext implements RequestContext {
     readonly snapshot: Snapshot,
     readonly routeId: string,
     readonly configs: ReadonlyMap<string, unknown>,
+    private readonly events: EventSink,
   ) {}
 
   get url(): URL {
@@ -31,9 +37,9 @@ export class PluginRequestContext implements RequestContext {
     return this.request.headers;
   }
 
-  /** Replaceable by the proxy to route events to its log; stderr until then. */
+  /** Plugin events go to the gateway's log stream, tagged with the request id. */
   log(fields: Record<string, unknown>): void {
-    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), request_id: this.requestId, ...fields })}\n`);
+    this.events.event({ request_id: this.requestId, ...fields });
   }
 }
 

@@ -73,11 +73,22 @@ class BatchedLog implements AccessLog {
   }
 }
 
-const silent: AccessLog = { enabled: false, write() {}, event() {}, flush() {}, close() {} };
+/** `off` drops request lines, but errors and warnings still reach stderr. */
+const requestLinesOff: AccessLog = {
+  enabled: false,
+  write() {},
+  event(fields) {
+    if (fields.level === "error" || fields.level === "warn") {
+      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+    }
+  },
+  flush() {},
+  close() {},
+};
 
 /** `off`, `stdout`, or a file path (appended to). */
 export function openAccessLog(target: string): AccessLog {
-  if (target === "off") return silent;
+  if (target === "off") return requestLinesOff;
   if (target === "stdout") return new BatchedLog((text) => process.stdout.write(text));
   const fd = openSync(target, "a");
   return new BatchedLog(

@@ -78,7 +78,7 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         let ctx: PluginRequestContext | null = null;
         let ran: Awaited<ReturnType<typeof runAccess>>["ran"] = [];
         if (chain.steps.length > 0) {
-          ctx = new PluginRequestContext(request, requestId, clientIp, snapshot, route.id, chain.configs);
+          ctx = new PluginRequestContext(request, requestId, clientIp, snapshot, route.id, chain.configs, accessLog);
           const outcome = await runAccess(chain, ctx);
           ran = outcome.ran;
           consumerLabel = ctx.consumer?.username ?? ctx.consumer?.id ?? null;
