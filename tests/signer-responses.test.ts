@@ -4,13 +4,13 @@
 // keystore (newest active key, or one named by kid), a JWK set file, a JWK set URL.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlattenedJWS, compactVerify, decodeProtectedHeader, flattenedVerify, importJWK } from "jose";
 import { generateKeyRecord } from "../src/keystore/generate.ts";
 import { now } from "../src/model/common.ts";
-import type { KeyRecord } from "../src/model/key.ts";
+import { type KeyRecord, SIGNING_ALGORITHMS } from "../src/model/key.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
@@ -38,8 +38,17 @@ const ANSWERS: Record<string, [number, Record<string, string>, string | Uint8Arr
 let upstream: TestUpstream;
 let gateway: TestGateway;
 let dir: string;
-let stderr: string[] = [];
-const originalWrite = process.stderr.write.bind(process.stderr);
+let logFile: string;
+let logRead = 0;
+
+/** The gateway's log lines (access log and plugin events) written since the last call. */
+function newLogLines(): string[] {
+  gateway.accessLog.flush();
+  const text = readFileSync(logFile, "utf8");
+  const fresh = text.slice(logRead);
+  logRead = text.length;
+  return fresh.split("\n").filter(Boolean);
+}
 
 function bytesOf(body: string | Uint8Array): Uint8Array<ArrayBuffer> {
   return typeof body === "string" ? new TextEncoder().encode(body) : new Uint8Array(body);
@@ -59,24 +68,20 @@ let es256: KeyRecord;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "signer-"));
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
   upstream = startUpstream((request) => {
     const answer = ANSWERS[new URL(request.url).pathname];
     if (!answer) return Response.json({ message: "no such answer" }, { status: 404 });
     const [status, headers, body] = answer;
     return new Response(status === 204 ? null : bytesOf(body), { status, headers });
   });
-  gateway = startTestGateway();
+  logFile = join(dir, "gateway.log");
+  gateway = startTestGateway({ accessLog: logFile });
   es256 = gateway.store.insert("keys", generateKeyRecord({ alg: "ES256", kid: "es-key" }));
   gateway.store.create("services", { name: "upstream", url: upstream.url });
   signerRoute("sign", { alg: "ES256", keys_to_sign: ["token", "other", "__proto__", "constructor"] });
 });
 
 afterAll(async () => {
-  process.stderr.write = originalWrite;
   await gateway.close();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -114,16 +119,17 @@ describe("responses that pass untouched", () => {
   });
 
   test("the compressed response keeps its Content-Encoding, and the skip is logged", async () => {
-    stderr = [];
+    newLogLines();
     const response = await gateway.request("/sign/compressed", { headers: { "accept-encoding": "gzip" } });
     expect(response.headers.get("content-encoding")).toBe("gzip");
-    expect(stderr.join("")).toContain("upstream response is compressed; passed unsigned");
+    expect(newLogLines().join("\n")).toContain("upstream response is compressed; passed unsigned");
   });
 
   test("listed keys that are missing or not objects are logged by name and type, never by value", async () => {
-    stderr = [];
+    newLogLines();
     await (await gateway.request("/sign/not-objects")).arrayBuffer();
-    const line = JSON.parse(stderr.find((l) => l.includes("keys_to_sign not signed"))!);
+    const lines = newLogLines();
+    const line = JSON.parse(lines.find((l) => l.includes("keys_to_sign not signed"))!);
     expect(line).toMatchObject({ plugin: "jwt-signer", level: "warn" });
     expect(line.keys).toEqual([
       { key: "token", type: "string" },
@@ -131,7 +137,7 @@ describe("responses that pass untouched", () => {
       { key: "__proto__", type: "missing" },
       { key: "constructor", type: "missing" },
     ]);
-    expect(stderr.join("")).not.toContain("already-a-string");
+    expect(lines.join("\n")).not.toContain("already-a-string");
   });
 });
 
@@ -180,6 +186,17 @@ describe("signed responses", () => {
 });
 
 describe("which key signs", () => {
+  test.each(SIGNING_ALGORITHMS.filter((alg) => alg !== "ES256"))("a keystore %s key signs; the JWS verifies with its public half", async (alg) => {
+    // Retired (without retire_after: still published, still signing when named), so that no
+    // algorithm gains an active key the other tests do not expect.
+    const record = gateway.store.insert("keys", generateKeyRecord({ alg, kid: `every-${alg}`, status: "retired" }));
+    signerRoute(`every-${alg.toLowerCase()}`, { alg, kid: record.kid, keys_to_sign: ["token"] });
+    const body = (await (await gateway.request(`/every-${alg.toLowerCase()}/ok`)).json()) as { token: string };
+    const verified = await compactVerify(body.token, await publicKeyOf(record), { algorithms: [alg] });
+    expect(verified.protectedHeader).toEqual({ alg, kid: record.kid, typ: "JWT" });
+  });
+
+
   test("without kid: the newest active key of alg; with kid: that key", async () => {
     const older = gateway.store.insert("keys", { ...generateKeyRecord({ alg: "PS256", kid: "ps-old" }), created_at: now() - 100 });
     gateway.store.insert("keys", generateKeyRecord({ alg: "PS256", kid: "ps-retired", status: "retired" }));
@@ -198,21 +215,21 @@ describe("which key signs", () => {
     const body = (await (await gateway.request("/retiring/ok")).json()) as { token: string };
     await compactVerify(body.token, await publicKeyOf(record));
     gateway.store.replaceRow("keys", { ...record, retire_after: now() - 1 });
-    stderr = [];
+    newLogLines();
     const response = await gateway.request("/retiring/ok");
     expect([response.status, await response.text()]).toEqual([500, '{"message":"An unexpected error occurred"}']);
-    expect(stderr.join("")).toContain("keystore key 'es384' is retired and past its retire_after");
+    expect(newLogLines().join("\n")).toContain("keystore key 'es384' is retired and past its retire_after");
   });
 
   test("no key for alg → 500 with the proxy's message and request id, the reason logged", async () => {
     signerRoute("keyless", { alg: "EdDSA", keys_to_sign: ["token"] });
-    stderr = [];
+    newLogLines();
     const response = await gateway.request("/keyless/ok", { headers: { "x-request-id": "req-keyless" } });
     expect(response.status).toBe(500);
     expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
     expect(response.headers.get("x-request-id")).toBe("req-keyless");
     expect(await response.text()).toBe('{"message":"An unexpected error occurred"}');
-    const line = JSON.parse(stderr.find((l) => l.includes("no key to sign with"))!);
+    const line = JSON.parse(newLogLines().find((l) => l.includes("no key to sign with"))!);
     expect(line).toMatchObject({ level: "error", request_id: "req-keyless", reason: "the keystore has no active EdDSA key with a private half" });
   });
 
@@ -254,12 +271,12 @@ describe("JWK sets kept outside the keystore", () => {
     });
     try {
       signerRoute("remote", { alg: "RS256", kid: "remote", jwk_url: `http://127.0.0.1:${slow.port}/keys`, disable_jwk_security: true, keys_to_sign: ["token"] });
-      stderr = [];
+      newLogLines();
       const started = performance.now();
       const cold = await gateway.request("/remote/ok");
       expect(performance.now() - started).toBeLessThan(500);
       expect(cold.status).toBe(500);
-      expect(stderr.join("")).toContain("is still loading");
+      expect(newLogLines().join("\n")).toContain("is still loading");
       await Bun.sleep(900);
       const warm = (await (await gateway.request("/remote/ok")).json()) as { token: string };
       await compactVerify(warm.token, await publicKeyOf(key));
@@ -274,9 +291,9 @@ describe("JWK sets kept outside the keystore", () => {
     writeFileSync(file, JSON.stringify({ keys: [record.public_jwk] }));
     signerRoute("public-only", { alg: "ES256", kid: "public-only", jwk_file: file, keys_to_sign: ["token"] });
     signerRoute("missing-file", { alg: "ES256", kid: "x", jwk_file: join(dir, "absent.json"), keys_to_sign: ["token"] });
-    stderr = [];
+    newLogLines();
     for (const path of ["/public-only/ok", "/missing-file/ok"]) expect((await gateway.request(path)).status).toBe(500);
-    const logged = stderr.join("");
+    const logged = newLogLines().join("\n");
     expect(logged).toContain("key 'public-only' of JWK set");
     expect(logged).toContain("has no private part");
     expect(logged).toContain("absent.json could not be read");
