@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createAdminApp } from "../src/admin/server.ts";
+import { parseDeclarative } from "../src/config/declarative.ts";
 import { exportDeclarative } from "../src/config/export.ts";
+import { openCore } from "../src/gateway.ts";
 import { ValidationError } from "../src/errors.ts";
 import { generateKeyRecord } from "../src/keystore/generate.ts";
 import { JWKS_PATH, createJwksEndpoint } from "../src/keystore/jwks.ts";
@@ -217,5 +219,21 @@ describe("private key material stays inside", () => {
 
     const leaks = outputs.filter(([, text]) => secrets.some((secret) => text.includes(secret))).map(([what]) => what);
     expect(leaks).toEqual([]);
+  });
+});
+
+describe("write-time key references", () => {
+  test("a jwt-signer naming a kid that is not in the keystore is refused by the store and by a declarative file", () => {
+    const core = openCore({ db: ":memory:" });
+    try {
+      const config = { alg: "ES256", kid: "missing", keys_to_sign: ["access_token"] };
+      expect(() => core.store.create("plugins", { name: "jwt-signer", config })).toThrow(/config\.kid: no key 'missing' in the keystore/);
+      const file = `_format_version: "3.0"\nplugins:\n  - name: jwt-signer\n    config: { alg: ES256, kid: missing, keys_to_sign: [access_token] }\n`;
+      expect(() => parseDeclarative(file, core.registry)).toThrow(/no key 'missing' in the keystore/);
+      core.store.insert("keys", generateKeyRecord({ alg: "ES256", kid: "missing" }));
+      expect(core.store.create("plugins", { name: "jwt-signer", config }).config.kid).toBe("missing");
+    } finally {
+      core.opened.sqlite.close();
+    }
   });
 });

@@ -4,10 +4,8 @@ import { ValidationError } from "../../src/errors.ts";
 import { checkPluginConfig } from "../../src/model/plugin.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
 import { jwtSignerPlugin } from "./index.ts";
-import type { KeyLookup } from "./schema.ts";
 
-const noConsumers: EntityLookup = { findConsumer: () => undefined };
-const withKeystore: EntityLookup & KeyLookup = { ...noConsumers, findKey: (kid) => (kid === "es-key" ? { alg: "ES256" } : undefined) };
+const withKeystore: EntityLookup = { findConsumer: () => undefined, findKey: (kid) => (kid === "es-key" ? { kid, alg: "ES256" } : undefined) };
 
 function fieldErrors(config: Record<string, unknown>, lookup: EntityLookup = withKeystore): Record<string, string> | undefined {
   try {
@@ -59,6 +57,6 @@ test.each([
   expect(fieldErrors({ alg: "ES256", keys_to_sign: ["access_token"], ...extra })).toBeUndefined();
 });
 
-test("the kid is only checked where the keystore can be looked up", () => {
-  expect(fieldErrors({ alg: "ES256", kid: "nope", keys_to_sign: ["t"] }, noConsumers)).toBeUndefined();
+test("a kid that is not in the keystore is a field error", () => {
+  expect(fieldErrors({ alg: "ES256", kid: "nope", keys_to_sign: ["t"] })).toEqual({ "config.kid": "no key 'nope' in the keystore" });
 });

@@ -2,7 +2,6 @@
 // from the gateway keystore (default), or from a JWK set kept outside: `jwk_file` or `jwk_url`.
 import type { Static } from "@sinclair/typebox";
 import type { FieldErrors } from "../../src/errors.ts";
-import type { Key } from "../../src/model/key.ts";
 import { SigningAlgorithm } from "../../src/model/key.ts";
 import { t } from "../../src/model/t.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
@@ -35,12 +34,7 @@ export const SignerConfigSchema = t.Object(
 
 export type SignerConfig = Required<Static<typeof SignerConfigSchema>>;
 
-/** Keystore lookup for write-time checks; absent where no keystore is at hand. */
-export interface KeyLookup {
-  findKey(kid: string): Pick<Key, "alg"> | undefined;
-}
-
-export function checkSignerConfig(config: SignerConfig, lookup: EntityLookup & Partial<KeyLookup>): FieldErrors | undefined {
+export function checkSignerConfig(config: SignerConfig, lookup: EntityLookup): FieldErrors | undefined {
   const fields: FieldErrors = {};
   if (config.jwk_file !== null && config.jwk_url !== null) fields.jwk_url = "give jwk_file or jwk_url, not both";
   const external = config.jwk_file !== null || config.jwk_url !== null;
@@ -48,7 +42,7 @@ export function checkSignerConfig(config: SignerConfig, lookup: EntityLookup & P
   if (config.jwk_url?.startsWith("http:") && !config.disable_jwk_security) {
     fields.jwk_url = "must be https: the set holds private keys (set disable_jwk_security to allow http)";
   }
-  if (!external && config.kid !== null && lookup.findKey) {
+  if (!external && config.kid !== null) {
     const key = lookup.findKey(config.kid);
     if (!key) fields.kid = `no key '${config.kid}' in the keystore`;
     else if (key.alg !== config.alg) fields.alg = `keystore key '${config.kid}' is an ${key.alg} key`;

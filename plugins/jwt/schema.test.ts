@@ -5,7 +5,7 @@ import type { Consumer } from "../../src/model/consumer.ts";
 import { type JwtConfig, JwtConfigSchema, checkJwtConfig } from "./schema.ts";
 
 const guest = { id: "c1", username: "guest" } as Consumer;
-const lookup = { findConsumer: (ref: string) => (ref === "guest" || ref === "c1" ? guest : undefined) };
+const lookup = { findConsumer: (ref: string) => (ref === "guest" || ref === "c1" ? guest : undefined), findKey: () => undefined };
 const filled = (config: Record<string, unknown>) => Value.Default(JwtConfigSchema, structuredClone(config)) as JwtConfig;
 const errorsOf = (config: Record<string, unknown>) => checkJwtConfig(filled(config), lookup);
 

@@ -62,7 +62,7 @@ export interface PluginExample {
   config: Record<string, unknown>;
 }
 
-const noEntities = { findConsumer: () => undefined };
+const noEntities = { findConsumer: () => undefined, findKey: () => undefined };
 
 /**
  * A plugin and config to show in examples: the first installed plugin whose own schema example

@@ -185,11 +185,18 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     );
   }
 
+  // Keys before plugins: a jwt-signer config may name one.
+  state.keys = keysFromDeclarative(asList(doc.keys, "keys"), options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
+  for (const [i, key] of state.keys.entries()) {
+    unique("keys", "kid", key.kid, `keys[${i}]`);
+    unique("keys", "id", key.id, `keys[${i}]`);
+  }
   const lookup: EntityLookup = {
     findConsumer: (idOrUsername: string): Consumer | undefined => {
       const id = ids.consumers.get(idOrUsername);
       return id ? state.consumers.find((c) => c.id === id) : undefined;
     },
+    findKey: (kid: string) => state.keys.find((key) => key.kid === kid),
   };
 
   for (const item of pending) {
@@ -231,11 +238,6 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       unique("plugins", "id", plugin.id, item.position);
       state.plugins.push(plugin);
     }
-  }
-  state.keys = keysFromDeclarative(asList(doc.keys, "keys"), options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
-  for (const [i, key] of state.keys.entries()) {
-    unique("keys", "kid", key.kid, `keys[${i}]`);
-    unique("keys", "id", key.id, `keys[${i}]`);
   }
   return state;
 }

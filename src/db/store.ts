@@ -159,6 +159,10 @@ export class Store implements EntityLookup {
     return this.find("consumers", idOrUsername);
   }
 
+  findKey(kid: string): KeyRecord | undefined {
+    return this.find("keys", kid);
+  }
+
   // ---- references --------------------------------------------------------------------------
 
   /** Resolves a Kong-style reference (`"name"`, `{id}`, `{name}`, `{username}`) to an id. */

@@ -2,6 +2,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { FieldErrors } from "../errors.ts";
 import type { Consumer } from "../model/consumer.ts";
+import type { Key } from "../model/key.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 
 /** A credential that authenticated the request (Kong's `authenticated_credential`). */
@@ -64,6 +65,8 @@ export interface PluginInstance {
 /** Read access to other entities while validating a plugin config on write. */
 export interface EntityLookup {
   findConsumer(idOrUsername: string): Consumer | undefined;
+  /** A keystore key by kid (jwt-signer refers to them). */
+  findKey(kid: string): Pick<Key, "kid" | "alg"> | undefined;
 }
 
 export interface PluginDefinition<Config = Record<string, unknown>> {
