@@ -78,6 +78,20 @@ describe("forwarding", () => {
     expect(body.headers["proxy-connection"]).toBeUndefined();
     expect(body.headers.te).toBeUndefined();
   });
+  test("hop-by-hop headers of the upstream's response are not passed on", async () => {
+    const hop = startUpstream(() => new Response("ok", { headers: { connection: "x-upstream-hop", "x-upstream-hop": "1", "keep-alive": "timeout=5", "x-kept": "yes" } }));
+    try {
+      gateway.store.create("services", { name: "hop", url: hop.url });
+      gateway.store.create("routes", { name: "hop", service: { name: "hop" }, paths: ["/hop"] });
+      const res = await gateway.request("/hop");
+      expect(await res.text()).toBe("ok");
+      expect(res.headers.get("x-upstream-hop")).toBeNull();
+      expect(res.headers.get("keep-alive")).toBeNull();
+      expect(res.headers.get("x-kept")).toBe("yes");
+    } finally {
+      await hop.stop();
+    }
+  });
 });
 
 describe("route matching", () => {

@@ -9,6 +9,7 @@ import { describeError } from "../../src/errors.ts";
 import { isPublished, newestActiveKey } from "../../src/keystore/lifecycle.ts";
 import { now } from "../../src/model/common.ts";
 import type { KeyRecord, SigningAlgorithm } from "../../src/model/key.ts";
+import { fetchBoundedText } from "../../src/http/fetch-bounded.ts";
 
 export type EventLog = (fields: Record<string, unknown>) => void;
 
@@ -194,12 +195,7 @@ export class JwkSetCache {
 
   private async download(url: string): Promise<string> {
     // No redirects: a redirect could move private key material onto plain http.
-    const response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.fetchTimeoutMs), redirect: "error" });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    if (Number(response.headers.get("content-length") ?? 0) > this.maxBytes) throw new Error(`larger than ${this.maxBytes} bytes`);
-    const text = await response.text();
-    if (text.length > this.maxBytes) throw new Error(`larger than ${this.maxBytes} bytes`);
-    return text;
+    return fetchBoundedText(url, { timeoutMs: this.fetchTimeoutMs, maxBytes: this.maxBytes, followRedirects: false });
   }
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Algorithm } from "./algorithms.ts";
 import { KeyMaterialError, checkKeyFor } from "./keys.ts";
 import { type SignatureVerifier, createVerifier } from "./signature.ts";
+import { fetchBoundedText } from "../../src/http/fetch-bounded.ts";
 
 export type EventLog = (fields: Record<string, unknown>) => void;
 
@@ -183,13 +184,7 @@ export class JwksCache {
 
   private async download(uri: string): Promise<string> {
     if (uri.startsWith("file:")) return Bun.file(fileURLToPath(uri)).text();
-    const response = await fetch(uri, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(this.fetchTimeoutMs), redirect: "follow" });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const length = Number(response.headers.get("content-length") ?? 0);
-    if (length > this.maxBytes) throw new Error(`larger than ${this.maxBytes} bytes`);
-    const text = await response.text();
-    if (text.length > this.maxBytes) throw new Error(`larger than ${this.maxBytes} bytes`);
-    return text;
+    return fetchBoundedText(uri, { timeoutMs: this.fetchTimeoutMs, maxBytes: this.maxBytes, followRedirects: true });
   }
 }
 

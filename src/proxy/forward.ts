@@ -2,7 +2,9 @@
 // bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2.
 import type { RouteMatch } from "./router.ts";
 
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+// Hop-by-hop headers (RFC 9110 §7.6.1). `keep-alive`, `te`, `trailer` and `upgrade` only mean
+// something alongside a Connection header, so the common request without one costs two deletes.
+const CONNECTION_OPTIONS = ["connection", "keep-alive", "te", "trailer", "upgrade"];
 
 export class UpstreamTimeout extends Error {}
 export class UpstreamUnreachable extends Error {}
@@ -15,11 +17,33 @@ export interface ForwardInfo {
   dropQueryParams: string[] | null;
 }
 
-/** Removes hop-by-hop headers, including those the Connection header names. */
-export function dropHopByHop(headers: Headers): void {
+function dropConnectionOptions(headers: Headers, connection: string): void {
+  for (const name of connection.split(",")) {
+    const trimmed = name.trim();
+    if (trimmed) headers.delete(trimmed);
+  }
+  for (const name of CONNECTION_OPTIONS) headers.delete(name);
+}
+
+/** Removes the hop-by-hop headers of a client request, including those Connection names. */
+export function dropRequestHopByHop(headers: Headers): void {
+  headers.delete("transfer-encoding");
+  headers.delete("proxy-connection");
   const connection = headers.get("connection");
-  if (connection) for (const name of connection.split(",")) headers.delete(name.trim());
-  for (const name of HOP_BY_HOP) headers.delete(name);
+  if (connection !== null) dropConnectionOptions(headers, connection);
+}
+
+/** Removes the hop-by-hop headers of an upstream response; Bun frames the reply itself. */
+export function dropResponseHopByHop(headers: Headers): void {
+  headers.delete("transfer-encoding");
+  const connection = headers.get("connection");
+  if (connection !== null) dropConnectionOptions(headers, connection);
+}
+
+/** `host:port` → `host`, IPv6 literals kept whole. */
+function withoutPort(host: string): string {
+  const colon = host.lastIndexOf(":");
+  return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
 }
 
 export function upstreamPath(match: RouteMatch, path: string): string {
@@ -48,15 +72,15 @@ function isConnectFailure(error: unknown): boolean {
  * Connect failures are retried `service.retries` times when the request has no body,
  * because a body stream cannot be replayed.
  */
-export async function forward(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response> {
+export function forward(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response> {
   const { route, service } = match.target;
   const headers = request.headers;
   const clientHost = headers.get("host") ?? "";
-  dropHopByHop(headers);
+  dropRequestHopByHop(headers);
   const priorFor = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${info.clientIp}` : info.clientIp);
   headers.set("x-forwarded-proto", "http");
-  headers.set("x-forwarded-host", clientHost.replace(/:\d+$/, ""));
+  headers.set("x-forwarded-host", withoutPort(clientHost));
   headers.set("x-forwarded-port", String(info.listenerPort));
   headers.set("x-real-ip", info.clientIp);
   headers.set("x-request-id", info.requestId);
@@ -66,23 +90,18 @@ export async function forward(request: Request, match: RouteMatch, path: string,
   const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
   const url = match.target.origin + upstreamPath(match, path) + query;
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-  const attempts = hasBody ? 1 : service.retries + 1;
+  return send(url, request.method, headers, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
+}
 
-  for (let attempt = 1; ; attempt++) {
+async function send(url: string, method: string, headers: Headers, body: ReadableStream | undefined, timeoutMs: number, retries: number): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), service.read_timeout);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      return await fetch(url, {
-        method: request.method,
-        headers,
-        body: hasBody ? request.body : undefined,
-        redirect: "manual",
-        signal: controller.signal,
-        decompress: false,
-      } as RequestInit);
+      return await fetch(url, { method, headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
     } catch (error) {
       if (controller.signal.aborted) throw new UpstreamTimeout();
-      if (attempt < attempts && isConnectFailure(error)) continue;
+      if (attempt < retries && isConnectFailure(error)) continue;
       throw new UpstreamUnreachable((error as Error).message);
     } finally {
       clearTimeout(timer);

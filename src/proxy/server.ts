@@ -7,7 +7,7 @@ import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { AccessLog } from "./access-log.ts";
-import { UpstreamTimeout, dropHopByHop, forward } from "./forward.ts";
+import { UpstreamTimeout, dropResponseHopByHop, forward } from "./forward.ts";
 import { MESSAGES, messageResponse } from "./responses.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
@@ -114,7 +114,7 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         metrics.observeUpstreamLatency(upstreamMs);
 
         const headers = upstream.headers;
-        dropHopByHop(headers);
+        dropResponseHopByHop(headers);
         headers.set("x-request-id", requestId);
         headers.set("x-gateway-upstream-latency", String(upstreamMs));
         headers.set("x-gateway-proxy-latency", String(proxyMs));
