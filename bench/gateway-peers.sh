@@ -1,7 +1,8 @@
 # Plug-in for ../shared/bench-peers/run-peers.sh: the gateway under test, one process per
 # algorithm (ports 9301-9303), each a `gateway serve --config` with a route protected by `jwt`
 # (claims_to_verify: exp) and a credential for the rig's issuer; plus the rig's own Bun + jose
-# reference gateway (peers/bun-jose-gw.ts, ports 9331-9333) so both land in the same tables.
+# reference gateway (peers/bun-jose-gw.ts, ports 9331-9333) and the gateway with a route and no
+# plugins (port 9304), so all of them land in the same tables.
 #   GATEWAY=$PWD/bench/gateway-peers.sh CACHE_SIZE=0 ../shared/bench-peers/run-peers.sh
 # CACHE_SIZE is the jwt plugin's verified-token cache (entries; 0 = verify every request).
 GUT_NAME=gateway
@@ -49,6 +50,11 @@ gut_start() {
     fi
     port=$((port + 1)); admin=$((admin + 1))
   done
+  # The gateway with a route and no plugins: the ceiling its jwt rows are compared with.
+  sed "s|http://127.0.0.1:9001|$UPSTREAM_URL|" "$GATEWAY_ROOT/bench/noplugins.yml" >"$RUN/gateway-noplugins.yml"
+  add_target gateway-noauth - 9304 baseline
+  start_sut gateway-noauth "$GATEWAY_BIN" serve --config "$RUN/gateway-noplugins.yml" \
+    --proxy-listen 127.0.0.1:9304 --admin-listen 127.0.0.1:9314 --access-log off
   port=9331
   for alg in ES256 RS256 HS256; do
     if want_alg "$alg"; then
