@@ -7,7 +7,7 @@ import { t } from "../model/t.ts";
 import { schemaErrors, now } from "../model/common.ts";
 import { type KeyRecord, KeyStatus, SigningAlgorithm } from "../model/key.ts";
 import { publicJwkOf } from "../keystore/generate.ts";
-import type { FieldErrors } from "../errors.ts";
+import { type FieldErrors, GatewayError } from "../errors.ts";
 
 const Jwk = t.Record(t.String(), t.Unknown());
 export const DeclarativeKey = t.Object(
@@ -57,8 +57,8 @@ export function keysFromDeclarative(
         privateJwk = kept.private_jwk;
       }
     } catch (error) {
-      if (error instanceof Error && error.name === "DeclarativeError") throw error;
-      if ((error as { fields?: unknown }).fields) throw error;
+      // Errors raised by `fail` already name the field; only parse failures are reworded.
+      if (error instanceof GatewayError) throw error;
       fail(position, { [input.private_jwk ? "private_jwk" : "public_jwk"]: "not a valid JWK" });
     }
     const time = now();

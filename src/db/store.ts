@@ -92,6 +92,14 @@ function uniqueViolation(error: unknown, entity: Record<string, unknown>): Confl
   return new ConflictError(`UNIQUE violation detected on '{${shown.join(", ")}}'`, fields);
 }
 
+/** A request body as an object, or the 400 every write gives for anything else. */
+function objectBody(input: unknown): Record<string, unknown> {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ValidationError({ "@body": "must be a JSON object" });
+  }
+  return input as Record<string, unknown>;
+}
+
 export class Store implements EntityLookup {
   private readonly db: OpenedDatabase["db"];
 
@@ -186,10 +194,7 @@ export class Store implements EntityLookup {
   // ---- writes ------------------------------------------------------------------------------
 
   private build<K extends Kind>(kind: K, input: unknown, parent: Parent | undefined, existing?: EntityTypes[K]): EntityTypes[K] {
-    const body = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
-    if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      throw new ValidationError({ "@body": "must be a JSON object" });
-    }
+    const body = objectBody(input);
     const refOr = (refKind: Parent["kind"], field: string) =>
       parent?.kind === refKind ? parent.id : this.resolveRef(refKind, body[field], field);
     switch (kind) {
@@ -262,8 +267,7 @@ export class Store implements EntityLookup {
    */
   upsert<K extends Kind>(kind: K, idOrKey: string, input: unknown, parent?: Parent): { entity: EntityTypes[K]; created: boolean } {
     const existing = this.find(kind, idOrKey, parent);
-    const body = { ...((typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>) };
-    if (typeof input !== "object" || input === null || Array.isArray(input)) throw new ValidationError({ "@body": "must be a JSON object" });
+    const body = { ...objectBody(input) };
     const keyField = SPECS[kind].endpointKeys[0];
     if (UUID.test(idOrKey)) body.id = idOrKey;
     else if (keyField && body[keyField] === undefined) body[keyField] = idOrKey;
