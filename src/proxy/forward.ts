@@ -1,13 +1,23 @@
 // Sends a matched request to its service and returns the upstream response, streaming both
-// bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2.
+// bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2. Bodiless
+// requests to http services go over the gateway's own keep-alive connections
+// (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import type { RouteMatch } from "./router.ts";
+import { sendBodiless } from "./upstream/client.ts";
+import { UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
 
 // Hop-by-hop headers (RFC 9110 §7.6.1). `keep-alive`, `te`, `trailer` and `upgrade` only mean
 // something alongside a Connection header, so the common request without one costs two deletes.
 const CONNECTION_OPTIONS = ["connection", "keep-alive", "te", "trailer", "upgrade"];
 
-export class UpstreamTimeout extends Error {}
-export class UpstreamUnreachable extends Error {}
+// Request headers the gateway replaces or that end at this hop, when it writes the request itself.
+const NOT_FORWARDED: ReadonlySet<string> = new Set([
+  "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+  "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id",
+]);
+// A request target must not carry whitespace or controls into the request line; Bun's URL
+// parsing already encodes them, and anything else takes the fetch path, which encodes too.
+const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
 
 export interface ForwardInfo {
   clientIp: string;
@@ -26,7 +36,7 @@ function dropConnectionOptions(headers: Headers, connection: string): void {
 }
 
 /** Removes the hop-by-hop headers of a client request, including those Connection names. */
-export function dropRequestHopByHop(headers: Headers): void {
+function dropRequestHopByHop(headers: Headers): void {
   headers.delete("transfer-encoding");
   headers.delete("proxy-connection");
   const connection = headers.get("connection");
@@ -34,7 +44,7 @@ export function dropRequestHopByHop(headers: Headers): void {
 }
 
 /** Removes the hop-by-hop headers of an upstream response; Bun frames the reply itself. */
-export function dropResponseHopByHop(headers: Headers): void {
+function dropResponseHopByHop(headers: Headers): void {
   headers.delete("transfer-encoding");
   const connection = headers.get("connection");
   if (connection !== null) dropConnectionOptions(headers, connection);
@@ -62,19 +72,51 @@ function stripQuery(search: string, names: readonly string[]): string {
   return text ? `?${text}` : "";
 }
 
-function isConnectFailure(error: unknown): boolean {
-  const code = (error as { code?: string }).code ?? "";
-  return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket";
-}
-
 /**
- * Rewrites the request's headers in place (they are not used again) and forwards it.
- * Connect failures are retried `service.retries` times when the request has no body,
- * because a body stream cannot be replayed.
+ * Forwards the request with the headers of SPEC §4.2. Connect failures are retried
+ * `service.retries` times when the request has no body, because a body stream cannot be replayed.
  */
 export function forward(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response> {
-  const { route, service } = match.target;
-  const headers = request.headers;
+  const { service } = match.target;
+  const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
+  const target = upstreamPath(match, path) + query;
+  const endpoint = match.target.endpoint;
+  if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
+    const head = requestHead(request, target, match, info);
+    return sendBodiless(endpoint, request.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
+  }
+  rewriteHeaders(request.headers, match, info);
+  const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+  const url = match.target.origin + target;
+  return send(url, request.method, request.headers, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
+}
+
+/** The request line and headers, written out for the gateway's own client. */
+function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): Buffer {
+  const { route } = match.target;
+  const fields = request.headers.toJSON() as Record<string, string | string[]>;
+  const clientHost = (fields.host as string | undefined) ?? "";
+  const connection = fields.connection as string | undefined;
+  const listed = connection ? connection.toLowerCase().split(",").map((name) => name.trim()) : null;
+  const prefix = route.strip_path && match.matched ? match.matched : null;
+  const host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
+  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${host}\r\n`;
+  for (const name in fields) {
+    if (NOT_FORWARDED.has(name) || (prefix !== null && name === "x-forwarded-prefix") || (listed !== null && listed.includes(name))) continue;
+    const value = fields[name]!;
+    if (typeof value === "string") head += `${name}: ${value}\r\n`;
+    else for (const each of value) head += `${name}: ${each}\r\n`;
+  }
+  const priorFor = fields["x-forwarded-for"];
+  const ip = info.clientIp;
+  head += `x-forwarded-for: ${priorFor ? `${priorFor}, ${ip}` : ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${withoutPort(clientHost)}\r\nx-forwarded-port: ${info.listenerPort}\r\nx-real-ip: ${ip}\r\nx-request-id: ${info.requestId}\r\n`;
+  if (prefix !== null) head += `x-forwarded-prefix: ${prefix}\r\n`;
+  return Buffer.from(`${head}\r\n`, "latin1");
+}
+
+/** Rewrites the request's headers in place (they are not used again) for fetch. */
+function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo): void {
+  const { route } = match.target;
   const clientHost = headers.get("host") ?? "";
   dropRequestHopByHop(headers);
   const priorFor = headers.get("x-forwarded-for");
@@ -86,11 +128,6 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   headers.set("x-request-id", info.requestId);
   if (route.strip_path && match.matched) headers.set("x-forwarded-prefix", match.matched);
   if (!route.preserve_host) headers.set("host", match.target.upstreamHost);
-
-  const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
-  const url = match.target.origin + upstreamPath(match, path) + query;
-  const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-  return send(url, request.method, headers, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
 }
 
 async function send(url: string, method: string, headers: Headers, body: ReadableStream | undefined, timeoutMs: number, retries: number): Promise<Response> {
@@ -98,10 +135,12 @@ async function send(url: string, method: string, headers: Headers, body: Readabl
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      return await fetch(url, { method, headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
+      const response = await fetch(url, { method, headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
+      dropResponseHopByHop(response.headers);
+      return response;
     } catch (error) {
       if (controller.signal.aborted) throw new UpstreamTimeout();
-      if (attempt < retries && isConnectFailure(error)) continue;
+      if (attempt < retries && isConnectionRefused(error)) continue;
       throw new UpstreamUnreachable((error as Error).message);
     } finally {
       clearTimeout(timer);

@@ -9,6 +9,7 @@
 import type { Route } from "../model/route.ts";
 import type { Service } from "../model/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
+import type { UpstreamEndpoint } from "./upstream/client.ts";
 
 export interface RouteTarget {
   readonly route: Route;
@@ -20,6 +21,8 @@ export interface RouteTarget {
   readonly basePath: string;
   /** Host header to send upstream when not preserving the client's. */
   readonly upstreamHost: string;
+  /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
+  readonly endpoint: UpstreamEndpoint | null;
 }
 
 interface Candidate {
@@ -106,6 +109,7 @@ export function compileRouter(
       origin: `${service.protocol}://${host}:${service.port}`,
       basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
+      endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;

@@ -7,7 +7,8 @@ import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { AccessLog } from "./access-log.ts";
-import { UpstreamTimeout, dropResponseHopByHop, forward } from "./forward.ts";
+import { forward } from "./forward.ts";
+import { UpstreamTimeout } from "./upstream/errors.ts";
 import { MESSAGES, messageResponse } from "./responses.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
@@ -114,7 +115,6 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         metrics.observeUpstreamLatency(upstreamMs);
 
         const headers = upstream.headers;
-        dropResponseHopByHop(headers);
         headers.set("x-request-id", requestId);
         headers.set("x-gateway-upstream-latency", String(upstreamMs));
         headers.set("x-gateway-proxy-latency", String(proxyMs));

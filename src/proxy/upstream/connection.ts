@@ -1,0 +1,280 @@
+// One keep-alive HTTP/1.1 connection to an upstream, running one exchange at a time: write a
+// bodiless request, parse the response head, then hand the body over either whole (when it has
+// already arrived, the common small response) or as a stream with backpressure.
+import type { Socket } from "bun";
+import { ChunkedDecoder } from "./chunked.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead } from "./response-head.ts";
+
+/** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
+export class ClosedBeforeResponse extends Error {}
+export class UpstreamTimedOut extends Error {}
+
+const HEAD_END = "\r\n\r\n";
+const BODY_HIGH_WATER_MARK = 256 * 1024;
+
+export interface ConnectionOwner {
+  /** Takes the connection back once its exchange has ended cleanly. */
+  release(connection: UpstreamConnection): void;
+  /** Forgets a connection that can no longer be used. */
+  discard(connection: UpstreamConnection): void;
+  /** Tracks a deadline for the exchange in flight (until its head arrives). */
+  watch(connection: UpstreamConnection): void;
+  unwatch(connection: UpstreamConnection): void;
+}
+
+interface Exchange {
+  readonly method: string;
+  readonly resolve: (response: Response) => void;
+  readonly reject: (error: Error) => void;
+}
+
+export const SOCKET_HANDLERS = {
+  data(socket: Socket<UpstreamConnection>, bytes: Buffer) {
+    socket.data.received(bytes);
+  },
+  drain(socket: Socket<UpstreamConnection>) {
+    socket.data.writeRest();
+  },
+  end(socket: Socket<UpstreamConnection>) {
+    socket.data.ended();
+  },
+  close(socket: Socket<UpstreamConnection>) {
+    socket.data.ended();
+  },
+  error(socket: Socket<UpstreamConnection>) {
+    socket.data.ended();
+  },
+};
+
+export class UpstreamConnection {
+  socket: Socket<UpstreamConnection> | null = null;
+  /** performance.now() after which the exchange waiting for its head times out. */
+  deadline = 0;
+  idleSince = 0;
+  private exchange: Exchange | null = null;
+  private head: Buffer | null = null;
+  private unwritten: Buffer | null = null;
+  private body: BodyStream | null = null;
+  private closed = false;
+  private paused = false;
+
+  constructor(readonly poolKey: string, private readonly owner: ConnectionOwner) {}
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Sends a bodiless request (its head, already serialised) and resolves with the response. */
+  request(method: string, head: Buffer, timeoutMs: number): Promise<Response> {
+    return new Promise<Response>((resolve, reject) => {
+      this.exchange = { method, resolve, reject };
+      this.deadline = performance.now() + timeoutMs;
+      this.owner.watch(this);
+      const written = this.socket!.write(head);
+      if (written < head.length) this.unwritten = head.subarray(Math.max(written, 0));
+    });
+  }
+
+  writeRest(): void {
+    const rest = this.unwritten;
+    if (!rest || !this.socket) return;
+    const written = this.socket.write(rest);
+    this.unwritten = written < rest.length ? rest.subarray(Math.max(written, 0)) : null;
+  }
+
+  timedOut(): void {
+    this.fail(new UpstreamTimedOut());
+  }
+
+  received(bytes: Buffer): void {
+    if (this.body) {
+      this.body.push(bytes);
+      return;
+    }
+    if (!this.exchange) {
+      // Bytes nobody asked for: the connection's framing can no longer be trusted.
+      this.destroy();
+      return;
+    }
+    let buffer = this.head ? Buffer.concat([this.head, bytes]) : bytes;
+    for (;;) {
+      const end = buffer.indexOf(HEAD_END, 0, "latin1");
+      if (end < 0 || end > MAX_HEAD_BYTES) {
+        if (end > MAX_HEAD_BYTES || buffer.length > MAX_HEAD_BYTES) this.fail(new MalformedResponse("response head too large"));
+        else this.head = buffer;
+        return;
+      }
+      const text = buffer.toString("latin1", 0, end);
+      const rest = buffer.subarray(end + 4);
+      try {
+        const lineEnd = text.indexOf("\r\n");
+        const status = statusOf(lineEnd < 0 ? text : text.slice(0, lineEnd));
+        if (status < 200) {
+          // 101 would switch protocols on a request that never asked to; other 1xx are interim.
+          if (status === 101) throw new MalformedResponse("unexpected 101 Switching Protocols");
+          buffer = rest;
+          continue;
+        }
+        this.head = null;
+        this.startBody(parseResponseHead(text, this.exchange.method), rest);
+      } catch (error) {
+        this.fail(error instanceof MalformedResponse ? error : new MalformedResponse((error as Error).message));
+      }
+      return;
+    }
+  }
+
+  ended(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.discard(this);
+    if (this.body) this.body.ended();
+    else if (this.exchange) this.fail(this.head ? new MalformedResponse("upstream closed the connection mid-head") : new ClosedBeforeResponse("upstream closed the connection"));
+  }
+
+  destroy(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.owner.discard(this);
+    }
+    this.socket?.terminate();
+  }
+
+  private fail(error: Error): void {
+    const exchange = this.exchange;
+    this.exchange = null;
+    this.owner.unwatch(this);
+    this.destroy();
+    exchange?.reject(error);
+  }
+
+  private startBody(head: ResponseHead, rest: Buffer): void {
+    const exchange = this.exchange!;
+    this.exchange = null;
+    this.owner.unwatch(this);
+    let whole: Buffer | null | undefined;
+    let leftover = 0;
+    if (head.framing === "none") {
+      whole = null;
+      leftover = rest.length;
+    } else if (head.framing === "length" && rest.length >= head.length) {
+      whole = rest.subarray(0, head.length);
+      leftover = rest.length - head.length;
+    } else if (head.framing === "chunked") {
+      const decoder = new ChunkedDecoder();
+      const pieces: Buffer[] = [];
+      const stop = decoder.decode(rest, 0, (piece) => pieces.push(piece));
+      if (decoder.done) {
+        whole = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        leftover = rest.length - stop;
+      } else {
+        this.body = new BodyStream(this, head, decoder, pieces);
+      }
+    } else {
+      this.body = new BodyStream(this, head, null, rest.length ? [rest] : []);
+    }
+    // A copy, so the response owns its bytes whatever the socket does with its buffer.
+    const response = makeResponse(head, this.body ? this.body.stream : whole ? Uint8Array.prototype.slice.call(whole) : whole === null ? null : new Uint8Array(0));
+    if (!this.body) this.finish(head.reusable && leftover === 0);
+    if (response instanceof Error) {
+      this.destroy();
+      exchange.reject(response);
+    } else exchange.resolve(response);
+  }
+
+  /** The body has been read to its end. */
+  finish(reusable: boolean): void {
+    this.body = null;
+    if (reusable && !this.closed) {
+      this.resumeReading();
+      this.owner.release(this);
+    } else this.destroy();
+  }
+
+  pauseReading(): void {
+    if (this.paused || !this.socket) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.paused || !this.socket) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+}
+
+function makeResponse(head: ResponseHead, body: ReadableStream<Uint8Array> | Uint8Array | null): Response | MalformedResponse {
+  try {
+    return new Response(body, { status: head.status, headers: head.headers });
+  } catch (error) {
+    // Header names or values Fetch refuses, or a status outside 200-599.
+    return new MalformedResponse((error as Error).message);
+  }
+}
+
+/** A body still arriving: bytes are queued as they come, and the socket pauses while the client lags. */
+class BodyStream {
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private remaining: number;
+
+  constructor(
+    private readonly connection: UpstreamConnection,
+    private readonly head: ResponseHead,
+    private readonly decoder: ChunkedDecoder | null,
+    initial: Buffer[],
+  ) {
+    this.remaining = head.framing === "length" ? head.length : 0;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          this.connection.resumeReading();
+        },
+        cancel: () => {
+          this.connection.destroy();
+        },
+      },
+      { highWaterMark: BODY_HIGH_WATER_MARK, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    if (head.framing === "length") for (const piece of initial) this.push(piece);
+    else for (const piece of initial) this.enqueue(piece);
+  }
+
+  push(bytes: Buffer): void {
+    try {
+      if (this.decoder) {
+        const stop = this.decoder.decode(bytes, 0, (piece) => this.enqueue(piece));
+        if (this.decoder.done) this.complete(stop === bytes.length);
+      } else if (this.head.framing === "length") {
+        const take = Math.min(this.remaining, bytes.length);
+        this.enqueue(bytes.subarray(0, take));
+        this.remaining -= take;
+        if (this.remaining === 0) this.complete(take === bytes.length);
+      } else this.enqueue(bytes);
+    } catch (error) {
+      this.controller.error(error);
+      this.connection.finish(false);
+    }
+  }
+
+  ended(): void {
+    if (this.head.framing === "close") this.controller.close();
+    else this.controller.error(new Error("upstream closed the connection mid-response"));
+    this.connection.finish(false);
+  }
+
+  private enqueue(bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    this.controller.enqueue(Uint8Array.prototype.slice.call(bytes));
+    if ((this.controller.desiredSize ?? 1) <= 0) this.connection.pauseReading();
+  }
+
+  private complete(noLeftover: boolean): void {
+    this.controller.close();
+    this.connection.finish(this.head.reusable && noLeftover);
+  }
+}

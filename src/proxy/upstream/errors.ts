@@ -1,0 +1,8 @@
+// How forwarding fails, whichever client carried the request: the proxy maps these to 504/502.
+export class UpstreamTimeout extends Error {}
+export class UpstreamUnreachable extends Error {}
+
+export function isConnectionRefused(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return code === "ECONNREFUSED" || code === "ConnectionRefused" || code === "FailedToOpenSocket";
+}

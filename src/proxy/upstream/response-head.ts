@@ -1,0 +1,90 @@
+// Parses the head of an HTTP/1.1 response from an upstream and decides how its body is framed
+// (RFC 9112 §6.3). Strict wherever leniency would let one response be read two ways: a broken
+// or hostile upstream gets its client a 502, never a crash and never a desynchronised
+// connection that a later request could reuse.
+
+export class MalformedResponse extends Error {}
+
+/** The most a response head may take before the upstream is considered broken. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+export type BodyFraming = "none" | "length" | "chunked" | "close";
+
+export interface ResponseHead {
+  readonly status: number;
+  /** End-to-end headers in the upstream's order; hop-by-hop ones are gone. */
+  readonly headers: [string, string][];
+  readonly framing: BodyFraming;
+  /** Body length in bytes when `framing` is "length". */
+  readonly length: number;
+  /** Whether the connection may carry another request once this body has been read. */
+  readonly reusable: boolean;
+}
+
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+]);
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const DIGITS = /^\d{1,15}$/;
+
+/** The status of a head's first line, or throws; lets the caller skip 1xx interim heads cheaply. */
+export function statusOf(statusLine: string): number {
+  const match = STATUS_LINE.exec(statusLine);
+  if (!match) throw new MalformedResponse("malformed status line");
+  return Number(match[2]);
+}
+
+/** `text` is the head up to, not including, the blank line that ends it. */
+export function parseResponseHead(text: string, requestMethod: string): ResponseHead {
+  const lines = text.split("\r\n");
+  const statusLine = lines[0]!;
+  const status = statusOf(statusLine);
+  let reusable = statusLine.charCodeAt(7) === 49; // HTTP/1.0 closes unless it says otherwise; we do not ask it to
+  let length = -1;
+  let transferEncoding: string | null = null;
+  let connectionOptions: string[] | null = null;
+  const headers: [string, string][] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    const first = line.charCodeAt(0);
+    // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1, §5.2).
+    if (colon <= 0 || first === 32 || first === 9) throw new MalformedResponse("malformed header line");
+    const name = line.slice(0, colon);
+    const last = name.charCodeAt(name.length - 1);
+    if (last === 32 || last === 9) throw new MalformedResponse("whitespace before a header colon");
+    const lower = name.toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (lower === "content-length") {
+      if (!DIGITS.test(value)) throw new MalformedResponse("invalid Content-Length");
+      const parsed = Number(value);
+      if (length >= 0 && parsed !== length) throw new MalformedResponse("conflicting Content-Length headers");
+      length = parsed;
+    } else if (lower === "transfer-encoding") {
+      transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
+    } else if (lower === "connection") {
+      const options = value.toLowerCase().split(",").map((option) => option.trim()).filter(Boolean);
+      if (options.includes("close")) reusable = false;
+      connectionOptions = connectionOptions ? connectionOptions.concat(options) : options;
+      continue;
+    }
+    if (HOP_BY_HOP.has(lower)) continue;
+    headers.push([name, value]);
+  }
+  const endToEnd = connectionOptions ? headers.filter(([name]) => !connectionOptions.includes(name.toLowerCase())) : headers;
+
+  if (requestMethod === "HEAD" || status === 204 || status === 304) {
+    return { status, headers: endToEnd, framing: "none", length: 0, reusable };
+  }
+  if (transferEncoding !== null) {
+    // Transfer-Encoding overrides Content-Length, and a message carrying both may be an attempt
+    // at smuggling: use the encoding, drop the length, and never reuse the connection.
+    const withoutLength = length >= 0 ? endToEnd.filter(([name]) => name.toLowerCase() !== "content-length") : endToEnd;
+    const codings = transferEncoding.toLowerCase().split(",");
+    const chunked = codings[codings.length - 1]!.trim() === "chunked";
+    if (chunked && codings.length > 1) throw new MalformedResponse(`unsupported Transfer-Encoding "${transferEncoding}"`);
+    return { status, headers: withoutLength, framing: chunked ? "chunked" : "close", length: 0, reusable: chunked && length < 0 && reusable };
+  }
+  if (length >= 0) return { status, headers: endToEnd, framing: "length", length, reusable };
+  return { status, headers: endToEnd, framing: "close", length: 0, reusable: false };
+}
