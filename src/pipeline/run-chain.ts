@@ -10,14 +10,21 @@ export interface AccessOutcome {
   ran: PluginInstance[];
 }
 
-export async function runAccess(chain: Chain, ctx: RequestContext): Promise<AccessOutcome> {
-  const ran: PluginInstance[] = [];
-  for (const step of chain.steps) {
+/** Synchronous unless a plugin answers with a promise, so most requests skip the microtask hops. */
+export function runAccess(chain: Chain, ctx: RequestContext): AccessOutcome | Promise<AccessOutcome> {
+  return continueAccess(chain, 0, ctx, []);
+}
+
+function continueAccess(chain: Chain, from: number, ctx: RequestContext, ran: PluginInstance[]): AccessOutcome | Promise<AccessOutcome> {
+  const steps = chain.steps;
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]!;
     const instance = (ctx.consumer && step.byConsumer?.get(ctx.consumer.id)) || step.general;
     if (!instance) continue;
     ran.push(instance);
     if (!instance.access) continue;
-    const result = await instance.access(ctx);
+    const result = instance.access(ctx);
+    if (result instanceof Promise) return result.then((settled) => (settled ? { response: settled, ran } : continueAccess(chain, i + 1, ctx, ran)));
     if (result) return { response: result, ran };
   }
   return { response: undefined, ran };

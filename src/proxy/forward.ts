@@ -92,7 +92,7 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
 }
 
 /** The request line and headers, written out for the gateway's own client. */
-function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): Buffer {
+function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): string {
   const { route } = match.target;
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
   const clientHost = (fields.host as string | undefined) ?? "";
@@ -111,7 +111,7 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
   const ip = info.clientIp;
   head += `x-forwarded-for: ${priorFor ? `${priorFor}, ${ip}` : ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${withoutPort(clientHost)}\r\nx-forwarded-port: ${info.listenerPort}\r\nx-real-ip: ${ip}\r\nx-request-id: ${info.requestId}\r\n`;
   if (prefix !== null) head += `x-forwarded-prefix: ${prefix}\r\n`;
-  return Buffer.from(`${head}\r\n`, "latin1");
+  return `${head}\r\n`;
 }
 
 /** Rewrites the request's headers in place (they are not used again) for fetch. */

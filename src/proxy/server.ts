@@ -2,7 +2,7 @@
 // route match → plugin chain → forward → response phase. Reads only the in-memory snapshot.
 import type { Server } from "bun";
 import type { Metrics } from "../metrics.ts";
-import { runAccess, runResponse } from "../pipeline/run-chain.ts";
+import { type AccessOutcome, runAccess, runResponse } from "../pipeline/run-chain.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -77,10 +77,11 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         serviceLabel = service.name ?? service.id;
 
         let ctx: PluginRequestContext | null = null;
-        let ran: Awaited<ReturnType<typeof runAccess>>["ran"] = [];
+        let ran: AccessOutcome["ran"] = [];
         if (chain.steps.length > 0) {
           ctx = new PluginRequestContext(request, requestId, clientIp, snapshot, route.id, chain.configs, accessLog);
-          const outcome = await runAccess(chain, ctx);
+          const pending = runAccess(chain, ctx);
+          const outcome = pending instanceof Promise ? await pending : pending;
           ran = outcome.ran;
           consumerLabel = ctx.consumer?.username ?? ctx.consumer?.id ?? null;
           if (outcome.response) {

@@ -2,7 +2,7 @@
 // hands every request to a separate HTTP thread; on the one core a gateway is given, that hop
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
-import { ClosedBeforeResponse, UpstreamTimedOut, type UpstreamConnection } from "./connection.ts";
+import { type Exchange, UpstreamTimedOut } from "./connection.ts";
 import { UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
 import { ConnectTimedOut, upstreamPool } from "./pool.ts";
 
@@ -24,26 +24,52 @@ export interface SendOptions {
 // methods that are safe to send twice (RFC 9110 §9.2.2).
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
 
-export async function sendBodiless(endpoint: UpstreamEndpoint, method: string, head: Buffer, options: SendOptions): Promise<Response> {
-  let refusals = 0;
-  for (;;) {
-    let connection: UpstreamConnection | null = upstreamPool.take(endpoint.key);
-    const reused = connection !== null;
-    if (!connection) {
-      try {
-        connection = await upstreamPool.connect(endpoint.key, endpoint.hostname, endpoint.port, options.connectTimeoutMs);
-      } catch (error) {
-        if (error instanceof ConnectTimedOut) throw new UpstreamTimeout("connect timeout");
-        if (isConnectionRefused(error) && refusals++ < options.retries) continue;
-        throw new UpstreamUnreachable((error as Error).message);
-      }
-    }
-    try {
-      return await connection.request(method, head, options.readTimeoutMs);
-    } catch (error) {
-      if (error instanceof UpstreamTimedOut) throw new UpstreamTimeout("read timeout");
-      if (error instanceof ClosedBeforeResponse && reused && IDEMPOTENT.has(method)) continue;
-      throw new UpstreamUnreachable((error as Error).message);
-    }
+/** One bodiless request: tries a pooled connection, then new ones, and settles one promise. */
+class UpstreamRequest implements Exchange {
+  resolve!: (response: Response) => void;
+  reject!: (error: Error) => void;
+  private refusals = 0;
+
+  constructor(
+    private readonly endpoint: UpstreamEndpoint,
+    readonly method: string,
+    readonly head: string,
+    private readonly options: SendOptions,
+  ) {}
+
+  get readTimeoutMs(): number {
+    return this.options.readTimeoutMs;
   }
+
+  start(reuse: boolean): void {
+    const pooled = reuse ? upstreamPool.take(this.endpoint.key) : null;
+    if (pooled) {
+      pooled.request(this, true);
+      return;
+    }
+    const { key, hostname, port } = this.endpoint;
+    upstreamPool.connect(key, hostname, port, this.options.connectTimeoutMs).then(
+      (connection) => connection.request(this, false),
+      (error: Error) => {
+        if (error instanceof ConnectTimedOut) this.reject(new UpstreamTimeout("connect timeout"));
+        else if (isConnectionRefused(error) && this.refusals++ < this.options.retries) this.start(false);
+        else this.reject(new UpstreamUnreachable(error.message));
+      },
+    );
+  }
+
+  failed(error: Error, unanswered: boolean): void {
+    if (unanswered && IDEMPOTENT.has(this.method)) this.start(false);
+    else if (error instanceof UpstreamTimedOut) this.reject(new UpstreamTimeout("read timeout"));
+    else this.reject(new UpstreamUnreachable(error.message));
+  }
+}
+
+export function sendBodiless(endpoint: UpstreamEndpoint, method: string, head: string, options: SendOptions): Promise<Response> {
+  const request = new UpstreamRequest(endpoint, method, head, options);
+  return new Promise<Response>((resolve, reject) => {
+    request.resolve = resolve;
+    request.reject = reject;
+    request.start(true);
+  });
 }

@@ -9,6 +9,17 @@ import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type Re
 export class ClosedBeforeResponse extends Error {}
 export class UpstreamTimedOut extends Error {}
 
+/** One request's side of an exchange: what to send and where its outcome goes. */
+export interface Exchange {
+  readonly method: string;
+  /** The request line and headers; latin1 text. */
+  readonly head: string;
+  readonly readTimeoutMs: number;
+  resolve(response: Response): void;
+  /** `unanswered`: a reused connection closed before any byte of a response. */
+  failed(error: Error, unanswered: boolean): void;
+}
+
 const HEAD_END = "\r\n\r\n";
 const BODY_HIGH_WATER_MARK = 256 * 1024;
 
@@ -20,12 +31,6 @@ export interface ConnectionOwner {
   /** Tracks a deadline for the exchange in flight (until its head arrives). */
   watch(connection: UpstreamConnection): void;
   unwatch(connection: UpstreamConnection): void;
-}
-
-interface Exchange {
-  readonly method: string;
-  readonly resolve: (response: Response) => void;
-  readonly reject: (error: Error) => void;
 }
 
 export const SOCKET_HANDLERS = {
@@ -52,6 +57,7 @@ export class UpstreamConnection {
   deadline = 0;
   idleSince = 0;
   private exchange: Exchange | null = null;
+  private reused = false;
   private head: Buffer | null = null;
   private unwritten: Buffer | null = null;
   private body: BodyStream | null = null;
@@ -64,15 +70,17 @@ export class UpstreamConnection {
     return this.closed;
   }
 
-  /** Sends a bodiless request (its head, already serialised) and resolves with the response. */
-  request(method: string, head: Buffer, timeoutMs: number): Promise<Response> {
-    return new Promise<Response>((resolve, reject) => {
-      this.exchange = { method, resolve, reject };
-      this.deadline = performance.now() + timeoutMs;
-      this.owner.watch(this);
-      const written = this.socket!.write(head);
-      if (written < head.length) this.unwritten = head.subarray(Math.max(written, 0));
-    });
+  /** Sends a bodiless request; its outcome goes to the exchange. */
+  request(exchange: Exchange, reused: boolean): void {
+    this.exchange = exchange;
+    this.reused = reused;
+    this.deadline = performance.now() + exchange.readTimeoutMs;
+    this.owner.watch(this);
+    const head = exchange.head;
+    // A string is written as UTF-8, which equals latin1 only while every character is ASCII.
+    const ascii = Buffer.byteLength(head, "utf8") === head.length;
+    const written = this.socket!.write(ascii ? head : Buffer.from(head, "latin1"));
+    if (written < head.length) this.unwritten = Buffer.from(head, "latin1").subarray(Math.max(written, 0));
   }
 
   writeRest(): void {
@@ -129,7 +137,10 @@ export class UpstreamConnection {
     this.closed = true;
     this.owner.discard(this);
     if (this.body) this.body.ended();
-    else if (this.exchange) this.fail(this.head ? new MalformedResponse("upstream closed the connection mid-head") : new ClosedBeforeResponse("upstream closed the connection"));
+    else if (this.exchange) {
+      if (this.head) this.fail(new MalformedResponse("upstream closed the connection mid-head"));
+      else this.fail(new ClosedBeforeResponse("upstream closed the connection before responding"), this.reused);
+    }
   }
 
   destroy(): void {
@@ -140,12 +151,12 @@ export class UpstreamConnection {
     this.socket?.terminate();
   }
 
-  private fail(error: Error): void {
+  private fail(error: Error, unanswered = false): void {
     const exchange = this.exchange;
     this.exchange = null;
     this.owner.unwatch(this);
     this.destroy();
-    exchange?.reject(error);
+    exchange?.failed(error, unanswered);
   }
 
   private startBody(head: ResponseHead, rest: Buffer): void {
@@ -178,7 +189,7 @@ export class UpstreamConnection {
     if (!this.body) this.finish(head.reusable && leftover === 0);
     if (response instanceof Error) {
       this.destroy();
-      exchange.reject(response);
+      exchange.failed(response, false);
     } else exchange.resolve(response);
   }
 

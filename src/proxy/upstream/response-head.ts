@@ -24,14 +24,13 @@ export interface ResponseHead {
 const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
 ]);
-const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: [^\r\n]*)?$/;
+const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?: |$)/;
 const DIGITS = /^\d{1,15}$/;
 
 /** The status of a head's first line, or throws; lets the caller skip 1xx interim heads cheaply. */
 export function statusOf(statusLine: string): number {
-  const match = STATUS_LINE.exec(statusLine);
-  if (!match) throw new MalformedResponse("malformed status line");
-  return Number(match[2]);
+  if (!STATUS_LINE.test(statusLine)) throw new MalformedResponse("malformed status line");
+  return (statusLine.charCodeAt(9) - 48) * 100 + (statusLine.charCodeAt(10) - 48) * 10 + (statusLine.charCodeAt(11) - 48);
 }
 
 /** `text` is the head up to, not including, the blank line that ends it. */
@@ -63,9 +62,15 @@ export function parseResponseHead(text: string, requestMethod: string): Response
     } else if (lower === "transfer-encoding") {
       transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
     } else if (lower === "connection") {
-      const options = value.toLowerCase().split(",").map((option) => option.trim()).filter(Boolean);
-      if (options.includes("close")) reusable = false;
-      connectionOptions = connectionOptions ? connectionOptions.concat(options) : options;
+      const options = value.toLowerCase();
+      // "keep-alive", sent with nearly every response, names nothing else to remove.
+      if (options !== "keep-alive") {
+        for (const option of options.split(",")) {
+          const trimmed = option.trim();
+          if (trimmed === "close") reusable = false;
+          else if (trimmed && trimmed !== "keep-alive") (connectionOptions ??= []).push(trimmed);
+        }
+      }
       continue;
     }
     if (HOP_BY_HOP.has(lower)) continue;
