@@ -17,6 +17,23 @@ export type ParseFailure = "invalidJson" | "invalidAlg" | "unsupportedCrit" | "i
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
+// Clients of one issuer send the same header segment with every token, so decoded headers are
+// kept (frozen, bounded) and only the payload is decoded per request. The segment is the key,
+// so a cached header is exactly what decoding it again would give.
+const MAX_CACHED_HEADERS = 256;
+const headers = new Map<string, Readonly<Record<string, unknown>> | null>();
+
+function decodeHeader(segment: string): Record<string, unknown> | null {
+  const cached = headers.get(segment);
+  if (cached !== undefined) return cached;
+  const decoded = decodeObject(segment);
+  if (segment.length <= 1024) {
+    if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
+    headers.set(segment, decoded && Object.freeze(decoded));
+  }
+  return decoded;
+}
+
 function decodeObject(segment: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(strictUtf8.decode(base64url.decode(segment)));
@@ -42,7 +59,7 @@ export function parseToken(token: string): ParsedToken | ParseFailure {
   const first = token.indexOf(".");
   const second = first < 0 ? -1 : token.indexOf(".", first + 1);
   if (second < 0) return "invalidJson";
-  const header = decodeObject(token.slice(0, first));
+  const header = decodeHeader(token.slice(0, first));
   if (header === null) return "invalidJson";
   const claims = decodeObject(token.slice(first + 1, second));
   if (claims === null) return "invalidJson";

@@ -185,7 +185,7 @@ export class UpstreamConnection {
       this.body = new BodyStream(this, head, null, rest.length ? [rest] : []);
     }
     // A copy, so the response owns its bytes whatever the socket does with its buffer.
-    const response = makeResponse(head, this.body ? this.body.stream : whole ? Uint8Array.prototype.slice.call(whole) : whole === null ? null : new Uint8Array(0));
+    const response = makeResponse(head, this.body ? this.body.stream : whole ? new Uint8Array(whole) : whole === null ? null : new Uint8Array(0));
     if (!this.body) this.finish(head.reusable && leftover === 0);
     if (response instanceof Error) {
       this.destroy();
@@ -280,7 +280,7 @@ class BodyStream {
 
   private enqueue(bytes: Buffer): void {
     if (bytes.length === 0) return;
-    this.controller.enqueue(Uint8Array.prototype.slice.call(bytes));
+    this.controller.enqueue(new Uint8Array(bytes));
     if ((this.controller.desiredSize ?? 1) <= 0) this.connection.pauseReading();
   }
 
