@@ -8,6 +8,7 @@ import { Metrics } from "./metrics.ts";
 import { type PluginRegistry, builtinPlugins } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { type BuiltinEndpoint, startProxy } from "./proxy/server.ts";
+import { upstreamPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
 
 export interface ListenAddress {
@@ -79,6 +80,8 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       await proxy.stop(true);
+      // Idle keep-alive connections would hold the process open until they expire.
+      upstreamPool.closeIdle();
       core.accessLog.close();
       core.opened.sqlite.close();
     },

@@ -119,7 +119,10 @@ describe("process behaviour", () => {
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ path: "/slow", host: `127.0.0.1:${upstream.port}` });
+    // The upstream connection, idle in the pool now, must not hold the process open.
+    const answered = performance.now();
     expect(await gw.process.exited).toBe(0);
+    expect(performance.now() - answered).toBeLessThan(1500);
     await expect(fetch(`${gw.proxyUrl}/after`)).rejects.toThrow();
   });
 

@@ -144,10 +144,8 @@ export class UpstreamConnection {
   }
 
   destroy(): void {
-    if (!this.closed) {
-      this.closed = true;
-      this.owner.discard(this);
-    }
+    this.closed = true;
+    this.owner.discard(this);
     this.socket?.terminate();
   }
 

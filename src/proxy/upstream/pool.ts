@@ -90,6 +90,11 @@ class ConnectionPool implements ConnectionOwner {
     this.waiting.delete(connection);
   }
 
+  /** Closes every idle connection (on shutdown); connections in use finish their exchange. */
+  closeIdle(): void {
+    for (const stack of this.idle.values()) while (stack.length > 0) stack[0]!.destroy();
+  }
+
   private ensureSweeping(): void {
     if (this.timer) return;
     this.timer = setInterval(() => this.sweep(), SWEEP_MS);
