@@ -40,6 +40,8 @@ function requestIdOf(request: Request): string {
 
 export function startProxy(options: ProxyOptions): Server<undefined> {
   const { state, metrics, accessLog, builtins } = options;
+  // Read once: every read of `server.port` is a getsockname() system call.
+  let listenerPort = options.port;
 
   const server: Server<undefined> = Bun.serve({
     hostname: options.hostname,
@@ -103,7 +105,7 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
           upstream = await forward(request, match, path, search, {
             clientIp,
             requestId,
-            listenerPort: srv.port ?? options.port,
+            listenerPort,
             dropQueryParams: ctx?.dropQueryParams ?? null,
           });
         } catch (error) {
@@ -153,5 +155,6 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
       return messageResponse(500, MESSAGES.internal);
     },
   });
+  listenerPort = server.port ?? options.port;
   return server;
 }
