@@ -33,18 +33,35 @@ export function statusOf(statusLine: string): number {
   return (statusLine.charCodeAt(9) - 48) * 100 + (statusLine.charCodeAt(10) - 48) * 10 + (statusLine.charCodeAt(11) - 48);
 }
 
+/**
+ * The lower-cased name when it is one the framing or hop-by-hop rules look at, else null. Only
+ * names of those lengths are lower-cased: most response headers (Date, Server, Content-Type…)
+ * skip the copy.
+ */
+function specialName(name: string): string | null {
+  switch (name.length) {
+    case 2: case 7: case 10: case 14: case 16: case 17: {
+      const lower = name.toLowerCase();
+      return lower === "content-length" || lower === "connection" || HOP_BY_HOP.has(lower) ? lower : null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** `text` is the head up to, not including, the blank line that ends it. */
 export function parseResponseHead(text: string, requestMethod: string): ResponseHead {
-  const lines = text.split("\r\n");
-  const statusLine = lines[0]!;
-  const status = statusOf(statusLine);
-  let reusable = statusLine.charCodeAt(7) === 49; // HTTP/1.0 closes unless it says otherwise; we do not ask it to
+  let lineEnd = text.indexOf("\r\n");
+  const status = statusOf(lineEnd < 0 ? text : text.slice(0, lineEnd));
+  let reusable = text.charCodeAt(7) === 49; // HTTP/1.0 closes unless it says otherwise; we do not ask it to
   let length = -1;
   let transferEncoding: string | null = null;
   let connectionOptions: string[] | null = null;
   const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
+  while (lineEnd >= 0) {
+    const start = lineEnd + 2;
+    lineEnd = text.indexOf("\r\n", start);
+    const line = lineEnd < 0 ? text.slice(start) : text.slice(start, lineEnd);
     const colon = line.indexOf(":");
     const first = line.charCodeAt(0);
     // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1, §5.2).
@@ -52,16 +69,21 @@ export function parseResponseHead(text: string, requestMethod: string): Response
     const name = line.slice(0, colon);
     const last = name.charCodeAt(name.length - 1);
     if (last === 32 || last === 9) throw new MalformedResponse("whitespace before a header colon");
-    const lower = name.toLowerCase();
     const value = line.slice(colon + 1).trim();
-    if (lower === "content-length") {
+    const special = specialName(name);
+    if (special === null) {
+      headers.push([name, value]);
+      continue;
+    }
+    if (special === "content-length") {
       if (!DIGITS.test(value)) throw new MalformedResponse("invalid Content-Length");
       const parsed = Number(value);
       if (length >= 0 && parsed !== length) throw new MalformedResponse("conflicting Content-Length headers");
       length = parsed;
-    } else if (lower === "transfer-encoding") {
+      headers.push([name, value]);
+    } else if (special === "transfer-encoding") {
       transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
-    } else if (lower === "connection") {
+    } else if (special === "connection") {
       const options = value.toLowerCase();
       // "keep-alive", sent with nearly every response, names nothing else to remove.
       if (options !== "keep-alive") {
@@ -71,10 +93,7 @@ export function parseResponseHead(text: string, requestMethod: string): Response
           else if (trimmed && trimmed !== "keep-alive") (connectionOptions ??= []).push(trimmed);
         }
       }
-      continue;
     }
-    if (HOP_BY_HOP.has(lower)) continue;
-    headers.push([name, value]);
   }
   const endToEnd = connectionOptions ? headers.filter(([name]) => !connectionOptions.includes(name.toLowerCase())) : headers;
 
