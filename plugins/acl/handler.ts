@@ -30,8 +30,12 @@ export function createAclInstance(config: AclConfig): PluginInstance {
   return {
     access(ctx: RequestContext): AccessResult {
       const headers = ctx.upstreamHeaders;
-      headers.delete(CONSUMER_GROUPS);
-      headers.delete(AUTHENTICATED_GROUPS);
+      // After an authentication plugin cleared the client's identity headers, only this plugin
+      // sets the group headers, so there is nothing left to delete.
+      if (!ctx.identityHeadersCleared) {
+        headers.delete(CONSUMER_GROUPS);
+        headers.delete(AUTHENTICATED_GROUPS);
+      }
       const consumerId = ctx.consumer?.id ?? ctx.credential?.consumerId ?? null;
       const authenticated = ctx.authenticatedGroups?.length ? ctx.authenticatedGroups : null;
       let groups: readonly string[];

@@ -78,25 +78,28 @@ export function toHeaderValue(value: string): string | null {
   return Buffer.from(value, "utf8").toString("latin1");
 }
 
-function setOrDelete(headers: Headers, name: string, value: string | null): void {
+function setOrDelete(headers: Headers, name: string, value: string | null, present: boolean): void {
   const safe = value === null ? null : toHeaderValue(value);
-  if (safe === null) headers.delete(name);
-  else headers.set(name, safe);
+  if (safe !== null) headers.set(name, safe);
+  else if (present) headers.delete(name);
 }
 
 /** Kong's `set_consumer`: the request now runs as `consumer`; no credential means anonymous. */
 export function setConsumer(ctx: RequestContext, consumer: Consumer, credential: AuthenticatedCredential | null): void {
+  // Once the client's identity headers are cleared and before any consumer is set, none is
+  // present: each Headers mutation is a native call, so the deletes are skipped then.
+  const present = !ctx.identityHeadersCleared || ctx.consumer !== null;
   ctx.consumer = consumer;
   ctx.credential = credential;
   const headers = ctx.upstreamHeaders;
   headers.set("x-consumer-id", consumer.id);
-  setOrDelete(headers, "x-consumer-custom-id", consumer.custom_id);
-  setOrDelete(headers, "x-consumer-username", consumer.username);
+  setOrDelete(headers, "x-consumer-custom-id", consumer.custom_id, present);
+  setOrDelete(headers, "x-consumer-username", consumer.username, present);
   if (credential) {
-    setOrDelete(headers, "x-credential-identifier", credential.identifier);
-    headers.delete("x-anonymous-consumer");
+    setOrDelete(headers, "x-credential-identifier", credential.identifier, present);
+    if (present) headers.delete("x-anonymous-consumer");
   } else {
-    headers.delete("x-credential-identifier");
+    if (present) headers.delete("x-credential-identifier");
     headers.set("x-anonymous-consumer", "true");
   }
 }
