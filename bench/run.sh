@@ -32,7 +32,8 @@ start "$SUT_CPU" dist/gateway serve --config bench/noplugins.yml --proxy-listen 
 wait_port 9102
 
 measure() { taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s bench/report.lua "http://127.0.0.1:$1/bench" | grep RESULT; }
-declare -A RPS P50 P99
+declare -A RPS P50 P99 ROUND_RPS
+RATIOS=""
 for name in direct bare gateway; do RPS[$name]=0; P50[$name]=0; P99[$name]=0; done
 port_of() { case $1 in direct) echo 9001;; bare) echo 9101;; gateway) echo 9102;; esac; }
 for name in direct bare gateway; do measure "$(port_of $name)" >/dev/null; done   # warm-up
@@ -43,10 +44,13 @@ for round in $(seq "$ROUNDS"); do
     rps=$(sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line"); p50=$(sed -E 's/.*p50_us=([0-9]+).*/\1/' <<<"$line"); p99=$(sed -E 's/.*p99_us=([0-9]+).*/\1/' <<<"$line")
     non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
     [ "$non2xx" = 0 ] || { echo "$name returned $non2xx non-2xx responses"; exit 1; }
+    ROUND_RPS[$name]=$rps
     RPS[$name]=$(awk -v a="${RPS[$name]}" -v b="$rps" 'BEGIN{print a+b}')
     P50[$name]=$(awk -v a="${P50[$name]}" -v b="$p50" 'BEGIN{print a+b}')
     P99[$name]=$(awk -v a="${P99[$name]}" -v b="$p99" 'BEGIN{print a+b}')
   done
+  # bare and gateway run back to back in every round, so their ratio is the round's paired result.
+  RATIOS+="$(awk -v g="${ROUND_RPS[gateway]}" -v b="${ROUND_RPS[bare]}" 'BEGIN{printf "%.3f", g/b}') "
 done
 {
   echo "proxy overhead, $(date -Is), $(nproc) cores, wrk -t1 -c$CONNS -d$DURATION, $ROUNDS rounds, proxy on cpu$SUT_CPU, wrk+upstream(nginx) on cpu$LOAD_CPU"
@@ -55,4 +59,5 @@ done
     awk -v n="$name" -v r="${RPS[$name]}" -v a="${P50[$name]}" -v b="${P99[$name]}" -v bare="${RPS[bare]}" -v k="$ROUNDS" \
       'BEGIN{printf "%-10s %10.0f %9.2f %9.2f %9.3fx\n", n, r/k, a/k/1000, b/k/1000, r/bare}'
   done
+  echo "gateway/bare per round: $RATIOS"
 } | tee "$OUT"

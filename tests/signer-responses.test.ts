@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlattenedJWS, compactVerify, decodeProtectedHeader, flattenedVerify, importJWK } from "jose";
+import { MAX_SIGNED_BODY_BYTES } from "../plugins/jwt-signer/handler.ts";
 import { generateKeyRecord } from "../src/keystore/generate.ts";
 import { now } from "../src/model/common.ts";
 import { type KeyRecord, SIGNING_ALGORITHMS } from "../src/model/key.ts";
@@ -15,6 +16,8 @@ import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
 const CLAIMS = { sub: "user-1", scope: ["read"], nested: { deep: true } };
+/** A JSON object just over the signing limit, with an object to sign in it. */
+const HUGE = JSON.stringify({ token: CLAIMS, padding: "x".repeat(MAX_SIGNED_BODY_BYTES) });
 const JSON_TYPE = { "content-type": "application/json" };
 
 /** Upstream answers by path: `[status, headers, body bytes or text]`. */
@@ -69,7 +72,21 @@ let es256: KeyRecord;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "signer-"));
   upstream = startUpstream((request) => {
-    const answer = ANSWERS[new URL(request.url).pathname];
+    const path = new URL(request.url).pathname;
+    if (path === "/huge") return new Response(HUGE, { headers: JSON_TYPE });
+    if (path === "/huge-chunked") {
+      // A stream has no Content-Length: the gateway finds out the size only while reading.
+      const bytes = new TextEncoder().encode(HUGE);
+      let at = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (at >= bytes.length) return controller.close();
+          controller.enqueue(bytes.subarray(at, (at += 256 * 1024)));
+        },
+      });
+      return new Response(body, { headers: JSON_TYPE });
+    }
+    const answer = ANSWERS[path];
     if (!answer) return Response.json({ message: "no such answer" }, { status: 404 });
     const [status, headers, body] = answer;
     return new Response(status === 204 ? null : bytesOf(body), { status, headers });
@@ -108,6 +125,16 @@ describe("responses that pass untouched", () => {
       expect(response.status).toBe(status);
       expect(received).toEqual(bytesOf(body));
       expect(response.headers.get("content-length")).toBe(String(received.byteLength));
+    });
+  }
+
+  for (const path of ["/huge", "/huge-chunked"]) {
+    test(`a body over ${MAX_SIGNED_BODY_BYTES} bytes (${path}) streams through unsigned, byte for byte, and the skip is logged`, async () => {
+      newLogLines();
+      const response = await gateway.request(`/sign${path}`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe(HUGE);
+      expect(newLogLines().join("\n")).toContain("upstream response is too large to sign; passed unsigned");
     });
   }
 

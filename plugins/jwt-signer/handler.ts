@@ -14,6 +14,9 @@ const BODILESS_OR_PARTIAL = new Set([204, 205, 206]);
 /** Headers that describe the upstream's bytes, wrong once the body is rewritten. */
 const STALE_AFTER_REWRITE = ["content-length", "etag", "content-md5", "digest", "content-digest", "repr-digest"];
 
+/** The most of a body buffered for signing; a larger one streams through unsigned. */
+export const MAX_SIGNED_BODY_BYTES = 8 * 1024 * 1024;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -31,6 +34,37 @@ function typeOf(body: Record<string, unknown>, key: string): string {
   if (!Object.hasOwn(body, key)) return "missing";
   const value = body[key];
   return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+}
+
+/**
+ * The whole body when it is at most `limit` bytes; otherwise a stream of all of it: the chunks
+ * already read, then the rest as it comes.
+ */
+async function readBounded(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | ReadableStream<Uint8Array>> {
+  const reader = body.getReader();
+  const chunks: (Uint8Array | undefined)[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks as Uint8Array[], size);
+    chunks.push(value);
+    size += value.byteLength;
+    if (size > limit) break;
+  }
+  let next = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (next < chunks.length) {
+        controller.enqueue(chunks[next]!);
+        chunks[next++] = undefined;
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 /** A response with the upstream's status and headers and the bytes already read from it. */
@@ -58,7 +92,14 @@ export function createSignerInstance(config: SignerConfig, snapshot: Snapshot): 
         return response;
       }
 
-      const bytes = await response.bytes();
+      const tooLarge = (passed: Response) => {
+        log(ctx, { level: "warn", message: "upstream response is too large to sign; passed unsigned", limit_bytes: MAX_SIGNED_BODY_BYTES });
+        return passed;
+      };
+      if (Number(response.headers.get("content-length") ?? 0) > MAX_SIGNED_BODY_BYTES) return tooLarge(response);
+      const read = response.body === null ? new Uint8Array(0) : await readBounded(response.body, MAX_SIGNED_BODY_BYTES);
+      if (!(read instanceof Uint8Array)) return tooLarge(new Response(read, { status: response.status, statusText: response.statusText, headers: response.headers }));
+      const bytes = read;
       let parsed: unknown;
       try {
         parsed = JSON.parse(decoder.decode(bytes));
