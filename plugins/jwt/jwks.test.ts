@@ -171,6 +171,22 @@ describe("keys", () => {
     expect(key!.verifierFor("RS256")).toBeNull();
   });
 
+  test("retain drops the sets of URIs no longer named once unused for 10 minutes, and keeps the rest", async () => {
+    await candidates("k1");
+    const other = `${uri}-other`;
+    await cache.candidates(other, 3600, "k1", log);
+    expect(hits).toBe(2);
+    // Just used: another gateway in the process may still need it.
+    cache.retain(new Set([uri]));
+    expect(cache.candidates(other, 3600, "k1", log)).toHaveLength(1);
+    clock += 11 * 60_000;
+    cache.retain(new Set([uri]));
+    expect(cache.candidates(uri, 3600, "k1", log)).toHaveLength(1);
+    expect(hits).toBe(2);
+    // The dropped one starts cold again: a lookup has to wait for the IdP.
+    expect(cache.candidates(other, 3600, "k1", log)).toBeInstanceOf(Promise);
+  });
+
   test("the version changes only when the set does", async () => {
     await candidates("k1");
     const first = cache.version(uri, 60, log);

@@ -2,7 +2,8 @@
 // snapshots: an unrelated config change must not cost a refetch. Expired sets are refreshed in
 // the background while the old keys keep serving; a request waits for the IdP only on a cold
 // start or an unknown `kid` (refetched at most once per refresh interval). When the IdP is
-// down the last good set stays in use.
+// down the last good set stays in use. Sets of URIs that no credential names any more are
+// dropped, once unused for 10 minutes, when the plugin is rebuilt for a new snapshot.
 import { type KeyObject, createPublicKey } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import type { Algorithm } from "./algorithms.ts";
@@ -50,6 +51,8 @@ interface Entry {
   version: number;
   fetchedAt: number;
   attemptedAt: number;
+  /** Last lookup, for `retain`. */
+  usedAt: number;
   failed: boolean;
   inflight: Promise<void> | null;
 }
@@ -63,6 +66,7 @@ export interface JwksCacheOptions {
 }
 
 const NO_KEYS: readonly JwksKey[] = [];
+const UNUSED_GRACE_MS = 10 * 60 * 1000;
 
 function parseKeySet(text: string): JwksKey[] {
   const document = JSON.parse(text) as { keys?: unknown };
@@ -123,12 +127,25 @@ export class JwksCache {
     return entry.version;
   }
 
+  /**
+   * Forgets the sets of URIs that `uris` (a new snapshot's) does not name and that nobody used
+   * for a while, so they do not pile up. The grace keeps the sets of another gateway in the
+   * same process (tests, embedding) that is still using its own.
+   */
+  retain(uris: ReadonlySet<string>): void {
+    const now = this.now();
+    for (const [uri, entry] of this.entries) {
+      if (!uris.has(uri) && now - entry.usedAt > UNUSED_GRACE_MS) this.entries.delete(uri);
+    }
+  }
+
   private entry(uri: string): Entry {
     let entry = this.entries.get(uri);
     if (!entry) {
-      entry = { keys: null, byKid: new Map(), text: "", version: 0, fetchedAt: 0, attemptedAt: -Infinity, failed: false, inflight: null };
+      entry = { keys: null, byKid: new Map(), text: "", version: 0, fetchedAt: 0, attemptedAt: -Infinity, usedAt: 0, failed: false, inflight: null };
       this.entries.set(uri, entry);
     }
+    entry.usedAt = this.now();
     return entry;
   }
 
