@@ -67,8 +67,8 @@ async function readBounded(body: ReadableStream<Uint8Array>, limit: number): Pro
   });
 }
 
-/** A response with the upstream's status and headers and the bytes already read from it. */
-function withBody(response: Response, body: Uint8Array, headers: Headers = response.headers): Response {
+/** A response with the upstream's status and headers and the body already read from it. */
+function withBody(response: Response, body: Uint8Array | ReadableStream<Uint8Array>, headers: Headers = response.headers): Response {
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
@@ -98,7 +98,7 @@ export function createSignerInstance(config: SignerConfig, snapshot: Snapshot): 
       };
       if (Number(response.headers.get("content-length") ?? 0) > MAX_SIGNED_BODY_BYTES) return tooLarge(response);
       const read = response.body === null ? new Uint8Array(0) : await readBounded(response.body, MAX_SIGNED_BODY_BYTES);
-      if (!(read instanceof Uint8Array)) return tooLarge(new Response(read, { status: response.status, statusText: response.statusText, headers: response.headers }));
+      if (!(read instanceof Uint8Array)) return tooLarge(withBody(response, read));
       const bytes = read;
       let parsed: unknown;
       try {

@@ -12,13 +12,19 @@ export const jwtPlugin = definePlugin<JwtConfig>({
   noConsumerScope: true,
   check: checkJwtConfig,
   create: (config, snapshot) => {
-    sharedJwksCache.retain(jwksUrisOf(snapshot));
+    retainJwksOf(snapshot);
     return createJwtInstance(config);
   },
 });
 
-function jwksUrisOf(snapshot: Snapshot): Set<string> {
+/** Snapshots whose JWKS URIs the shared cache was already told to keep. */
+const retainedFor = new WeakSet<Snapshot>();
+
+/** Once per snapshot, however many jwt instances it builds: drop the sets it no longer names. */
+function retainJwksOf(snapshot: Snapshot): void {
+  if (retainedFor.has(snapshot)) return;
+  retainedFor.add(snapshot);
   const uris = new Set<string>();
   for (const credential of snapshot.credentialsByKey.values()) if (credential.jwks_uri !== null) uris.add(credential.jwks_uri);
-  return uris;
+  sharedJwksCache.retain(uris);
 }

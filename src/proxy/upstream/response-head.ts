@@ -33,20 +33,14 @@ export function statusOf(statusLine: string): number {
   return (statusLine.charCodeAt(9) - 48) * 100 + (statusLine.charCodeAt(10) - 48) * 10 + (statusLine.charCodeAt(11) - 48);
 }
 
-/**
- * The lower-cased name when it is one the framing or hop-by-hop rules look at, else null. Only
- * names of those lengths are lower-cased: most response headers (Date, Server, Content-Type…)
- * skip the copy.
- */
+/** Lengths of Content-Length and the hop-by-hop names: most others (Date, Server…) skip lower-casing. */
+const SPECIAL_LENGTHS: ReadonlySet<number> = new Set(["content-length", ...HOP_BY_HOP].map((name) => name.length));
+
+/** The lower-cased name when it is one the framing or hop-by-hop rules look at, else null. */
 function specialName(name: string): string | null {
-  switch (name.length) {
-    case 2: case 7: case 10: case 14: case 16: case 17: {
-      const lower = name.toLowerCase();
-      return lower === "content-length" || lower === "connection" || HOP_BY_HOP.has(lower) ? lower : null;
-    }
-    default:
-      return null;
-  }
+  if (!SPECIAL_LENGTHS.has(name.length)) return null;
+  const lower = name.toLowerCase();
+  return lower === "content-length" || HOP_BY_HOP.has(lower) ? lower : null;
 }
 
 /** `text` is the head up to, not including, the blank line that ends it. */
