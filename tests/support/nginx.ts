@@ -179,7 +179,7 @@ export function rawRequest(port: number, bytes: string | Uint8Array, timeoutMs =
     };
     const timer = setTimeout(done, timeoutMs);
     socket.on("connect", () => socket.write(bytes));
-    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     socket.on("end", done);
     socket.on("close", done);
     socket.on("error", (error) => {
