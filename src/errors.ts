@@ -63,6 +63,12 @@ export class PayloadTooLargeError extends GatewayError {
   }
 }
 
+export class ForbiddenError extends GatewayError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
 /** A CLI invocation that is wrong as typed: exit code 2. */
 export class UsageError extends Error {}
 

@@ -1,5 +1,6 @@
-// The admin API (SPEC §6): an Elysia app mounting every Operation of routes/, the admin token
-// check, the single error-to-HTTP mapping, the OpenAPI document and the offline Swagger UI.
+// The admin API (SPEC §6): an Elysia app mounting every Operation of routes/, the checks at the
+// front of every request (Host, browser origin, admin token), the single error-to-HTTP mapping,
+// the OpenAPI document and the offline Swagger UI.
 import { Elysia } from "elysia";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "../errors.ts";
 import { adminTokenCheck } from "./auth.ts";
@@ -7,9 +8,11 @@ import { readConfigBody, readEntityBody } from "./body.ts";
 import type { AdminDeps } from "./deps.ts";
 import { docsAsset, docsPage } from "./docs-ui.ts";
 import { PARAMETER_EXAMPLES, pluginExample } from "./examples.ts";
+import { requestHost } from "./host.ts";
 import { errorResponse } from "./http.ts";
 import { openApiPlugin, operationDetail } from "./openapi.ts";
 import { type HttpMethod, type Operation, type OperationInput } from "./operation.ts";
+import { originGuard } from "./origin-guard.ts";
 import { aclOperations } from "./routes/acls.ts";
 import { configOperations } from "./routes/config.ts";
 import { consumerOperations } from "./routes/consumers.ts";
@@ -82,7 +85,8 @@ function handlerOf(operation: Operation, deps: AdminDeps) {
   };
 }
 
-export function createAdminApp(deps: AdminDeps) {
+/** `listenHostname`: the address the listener is bound to, a Host the origin guard also accepts. */
+export function createAdminApp(deps: AdminDeps, listenHostname?: string) {
   const operations = adminOperations(deps);
   const docsRoutes: { method: HttpMethod; path: string }[] = [
     { method: "GET", path: "/docs" },
@@ -91,10 +95,19 @@ export function createAdminApp(deps: AdminDeps) {
   ];
   const allowedMethods = methodIndex([...operations, ...docsRoutes]);
   const checkToken = adminTokenCheck(deps.adminToken);
+  const checkOrigin = originGuard(deps.adminToken, listenHostname);
   const parameterExamples = { ...PARAMETER_EXAMPLES, name: pluginExample(deps.registry, false)?.name ?? [...deps.registry.keys()][0] ?? "" };
 
-  const app = new Elysia()
-    .onRequest(({ request }) => checkToken(request, new URL(request.url).pathname))
+  // Elysia by default finds the path from the 12th character of request.url on, assuming a
+  // host of at least 4 characters: with `Host: a` it would route `/docs` as something else.
+  const app = new Elysia({ handler: { standardHostname: false } })
+    .onRequest(({ request }) => {
+      // The Host first: until it is known to be one a URL can hold, request.url is not a URL.
+      const host = requestHost(request);
+      const path = new URL(request.url).pathname;
+      checkOrigin(request, host, path);
+      checkToken(request, path);
+    })
     .onError(({ code, error, request }) => {
       if (code !== "NOT_FOUND") return errorResponse(error);
       const path = new URL(request.url).pathname;
@@ -124,7 +137,7 @@ export interface RunningAdminServer {
 }
 
 export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number }): Promise<RunningAdminServer> {
-  const app = createAdminApp(deps);
+  const app = createAdminApp(deps, listen.hostname);
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
