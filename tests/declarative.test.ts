@@ -130,6 +130,8 @@ describe("validation errors name the entity, its position and the field", () => 
     ["unknown format version", `_format_version: "9.9"`, /must be one of/, "@file._format_version"],
     ["unknown top-level key", `_format_version: "3.0"\nupstreams: []`, /unknown top-level key/, "@file.upstreams"],
     ["bad YAML", `_format_version: "3.0"\nservices: [`, /not valid YAML or JSON/, "@file"],
+    ["a key twice in JSON (read without the YAML parser)", `{"_format_version": "3.0", "_format_version": "3.0"}`, /^not valid YAML or JSON: Map keys must be unique: '_format_version' appears twice in one mapping$/, "@file"],
+    ["a key twice in a nested JSON object, once escaped", `{"_format_version": "3.0", "consumers": [{"username": "a", "user\\u006eame": "b"}]}`, /Map keys must be unique: 'username'/, "@file"],
     ["unknown field on a nested route", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    routes:\n      - name: r\n        paths: [/a]\n        colour: blue`, /route 'r' at services\[0\]\.routes\[0\]/, "services[0].routes[0].colour"],
     ["wrong type", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    retries: many`, /service 's' at services\[0\]/, "services[0].retries"],
     ["bad reference", `_format_version: "3.0"\njwt_secrets:\n  - consumer: nobody\n    key: k`, /no such entry in 'consumers'/, "jwt_secrets[0].consumer"],

@@ -4,6 +4,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { BadRequestError, GatewayError, PayloadTooLargeError, ValidationError } from "../errors.ts";
+import { clip, clipQuoted, quote } from "../model/quote.ts";
 
 export const ENTITY_BODY_LIMIT = 1024 * 1024;
 /** A whole configuration is larger than any one entity: thousands of consumers fit here. */
@@ -53,7 +54,7 @@ function mediaKind(request: Request): MediaKind | undefined {
 }
 
 function unsupported(request: Request, accepted: string): GatewayError {
-  return new GatewayError(415, `unsupported Content-Type '${request.headers.get("content-type")}': send ${accepted}`);
+  return new GatewayError(415, `unsupported Content-Type ${quote(request.headers.get("content-type"))}: send ${accepted}`);
 }
 
 function parseJson(text: string): unknown {
@@ -61,7 +62,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new BadRequestError(`request body is not valid JSON (${(error as Error).message.split("\n")[0]})`);
+    throw new BadRequestError(`request body is not valid JSON (${clipQuoted((error as Error).message.split("\n")[0] ?? "")})`);
   }
 }
 
@@ -87,11 +88,11 @@ export function formToObject(entries: Iterable<[string, string]>): Record<string
     const asArray = /\[\d*\]$/.test(rawKey);
     const key = rawKey.replace(/\[\d*\]$/, "");
     const path = key.split(".");
-    if (path.some((segment) => FORBIDDEN_KEYS.has(segment) || segment === "")) throw new ValidationError({ [key]: "unknown field" });
+    if (path.some((segment) => FORBIDDEN_KEYS.has(segment) || segment === "")) throw new ValidationError({ [clip(key)]: "unknown field" });
     let node = out;
     for (const segment of path.slice(0, -1)) {
       const next = node[segment] ?? (node[segment] = {});
-      if (!isObject(next)) throw new ValidationError({ [key]: "given both as a value and as an object" });
+      if (!isObject(next)) throw new ValidationError({ [clip(key)]: "given both as a value and as an object" });
       node = next;
     }
     const last = path[path.length - 1]!;
@@ -99,7 +100,7 @@ export function formToObject(entries: Iterable<[string, string]>): Record<string
     if (existing === undefined) node[last] = asArray ? [value] : value;
     else if (Array.isArray(existing)) existing.push(value);
     else if (typeof existing === "string") node[last] = [existing, value];
-    else throw new ValidationError({ [key]: "given both as a value and as an object" });
+    else throw new ValidationError({ [clip(key)]: "given both as a value and as an object" });
   }
   return out;
 }

@@ -4,6 +4,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import type { EntityTypes, Kind, Parent, Store } from "../db/store.ts";
+import { quote } from "../model/quote.ts";
 import { type Example, type Operation, type QueryParameter } from "./operation.ts";
 import { coerceToSchema } from "./body.ts";
 import { json, noContent } from "./http.ts";
@@ -24,7 +25,7 @@ export function present<K extends Kind>(kind: K, entity: EntityTypes[K]): unknow
 
 /** For paths that take an id only: anything else names nothing. */
 export function idOnly(noun: string, key: string): string {
-  if (!UUID.test(key)) throw new NotFoundError(`${noun} '${key}' not found (address it by id)`);
+  if (!UUID.test(key)) throw new NotFoundError(`${noun} ${quote(key)} not found (address it by id)`);
   return key;
 }
 
@@ -158,7 +159,7 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
     errors: [409],
     handle: ({ params, body }) => {
       const key = params[itemParam]!;
-      if (spec.idOnly && !UUID.test(key)) throw new ValidationError({ id: `'${key}' is not a UUID` });
+      if (spec.idOnly && !UUID.test(key)) throw new ValidationError({ id: `${quote(key)} is not a UUID` });
       const { entity, created } = store.upsert(kind, key, body, parentOf(params));
       return json(created ? 201 : 200, present(kind, entity));
     },

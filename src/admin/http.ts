@@ -1,6 +1,7 @@
 // Responses of the admin API, and the one mapping from thrown errors to HTTP: every error body
 // is JSON `{message, fields?}`, never a stack trace.
-import { GatewayError, describeError } from "../errors.ts";
+import { type FieldErrors, GatewayError, describeError } from "../errors.ts";
+import { clip } from "../model/quote.ts";
 
 export const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -16,10 +17,22 @@ export function noContent(): Response {
   return new Response(null, { status: 204 });
 }
 
+/**
+ * An error's body, bounded whatever built it: values are quoted short where messages are made
+ * (model/quote.ts); this catches a message made elsewhere (a plugin's check) that was not.
+ */
+function boundedBody(error: GatewayError): { message: string; fields?: FieldErrors } {
+  const body = error.toBody();
+  const message = clip(body.message, 2048);
+  if (!body.fields) return { message };
+  const fields = Object.fromEntries(Object.entries(body.fields).slice(0, 20).map(([name, why]) => [clip(name, 256), clip(why, 512)]));
+  return { message, fields };
+}
+
 export function errorResponse(error: unknown, headers: Record<string, string> = {}): Response {
   if (error instanceof GatewayError) {
     const extra: Record<string, string> = error.status === 401 ? { "www-authenticate": 'Bearer realm="gateway admin"' } : {};
-    return json(error.status, error.toBody(), { ...extra, ...headers });
+    return json(error.status, boundedBody(error), { ...extra, ...headers });
   }
   // Not one of ours: an internal fault. The detail goes to the log, not to the client.
   console.error(`admin API: unexpected error: ${describeError(error)}`, error instanceof Error ? error.stack : "");

@@ -44,6 +44,10 @@ consumers:
       #   gateway sign --alg HS256 --secret SECRET --iss login-server
       - key: login-server
         algorithm: HS256
+      # Or a secret read from the environment (LOGIN_SECRET) at every load; exports keep the
+      # reference, never the value. $VAR / \${VAR} placeholders are refused, not used literally.
+      # - key: login-server-2
+      #   secret: "{vault://env/login-secret}"
       # A signer with a key pair instead (gateway keygen --alg ES256 writes one):
       # - key: my-issuer
       #   algorithm: ES256

@@ -1,20 +1,23 @@
 // Declarative configuration (SPEC §8): Kong's kong.yml format, nested and top-level forms,
 // turned into the same validated entities the database holds. Nothing is applied here: the
-// caller swaps the result in atomically, so a bad file changes nothing.
+// caller swaps the result in atomically, so a bad file changes nothing. Env vault references
+// are resolved to validate and kept as written in the result (see model/references.ts).
 import { createHash, createHmac } from "node:crypto";
-import YAML from "yaml";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
 import { buildAcl } from "../model/acl.ts";
 import { buildConsumer, type Consumer } from "../model/consumer.ts";
 import { isHmac } from "../../plugins/jwt/algorithms.ts";
 import { buildJwtCredential } from "../model/jwt-credential.ts";
 import { buildPlugin } from "../model/plugin.ts";
+import { clip, clipQuoted, quote } from "../model/quote.ts";
+import { type ReferenceKind, buildWithReferences } from "../model/references.ts";
 import { buildRoute } from "../model/route.ts";
 import { buildService } from "../model/service.ts";
 import type { EntityLookup } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type StateData, emptyState } from "../state/data.ts";
 import { keysFromDeclarative } from "./declarative-keys.ts";
+import { parseDocument } from "./document.ts";
 
 export const FORMAT_VERSIONS = ["1.1", "2.1", "3.0"];
 const TOP_LEVEL = new Set(["_format_version", "_transform", "_comment", "_ignore", "_workspace", "services", "routes", "consumers", "plugins", "jwt_secrets", "acls", "keys"]);
@@ -59,7 +62,7 @@ function asList(value: unknown, position: string): Entry[] {
 
 function describe(kind: string, entry: Entry): string {
   const label = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.id;
-  return typeof label === "string" ? `${kind} '${label}'` : kind;
+  return typeof label === "string" ? `${kind} ${quote(label)}` : kind;
 }
 
 /** Kong 1.1/2.1 files wrote regex paths without `~`; Kong's migration adds it to paths with regex characters. */
@@ -84,9 +87,9 @@ export interface ParseOptions {
 export function parseDeclarative(text: string, registry: PluginRegistry, options: ParseOptions = {}): StateData {
   let document: unknown;
   try {
-    document = YAML.parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    document = parseDocument(text);
   } catch (error) {
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const message = clipQuoted(error instanceof Error ? (error.message.split("\n")[0] ?? "") : String(error));
     throw new DeclarativeError({ "@file": `not valid YAML or JSON: ${message}` }, `not valid YAML or JSON: ${message}`);
   }
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
@@ -94,7 +97,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
   }
   const doc = document as Entry;
   const unknown = Object.keys(doc).filter((key) => !TOP_LEVEL.has(key));
-  if (unknown.length) fail("@file", Object.fromEntries(unknown.map((key) => [key, "unknown top-level key"])));
+  if (unknown.length) fail("@file", Object.fromEntries(unknown.slice(0, 20).map((key) => [clip(key), "unknown top-level key"])));
   const version = String(doc._format_version ?? "");
   if (!FORMAT_VERSIONS.includes(version)) {
     fail("@file", { _format_version: doc._format_version === undefined ? "required field missing" : `must be one of ${FORMAT_VERSIONS.join(", ")}` });
@@ -109,14 +112,15 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
   const unique = (kind: string, field: string, value: unknown, position: string) => {
     if (value === null || value === undefined) return;
     const id = `${kind}\u0000${field}\u0000${String(value)}`;
-    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to '${String(value)}' already declared at ${seen.get(id)}` });
+    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` });
     seen.set(id, position);
   };
-  const build = <T>(kind: string, entry: Entry, position: string, make: () => T): T => {
+  /** Builds one entry as every write is built (references resolved to validate, kept to store). */
+  const build = <T>(kind: ReferenceKind, label: string, entry: Entry, position: string, make: (input: Entry) => T): T => {
     try {
-      return make();
+      return buildWithReferences<T>(kind, entry, undefined, (input) => make(input as Entry));
     } catch (error) {
-      if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(kind, entry));
+      if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(label, entry));
       throw error;
     }
   };
@@ -127,7 +131,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
   const resolve = (kind: RefKind, ref: unknown, position: string, field: string): string => {
     const key = typeof ref === "string" ? ref : typeof ref === "object" && ref !== null ? ((ref as Entry).id ?? (ref as Entry).name ?? (ref as Entry).username) : undefined;
     const id = typeof key === "string" ? ids[kind].get(key) : undefined;
-    if (!id) fail(position, { [field]: `invalid reference '${field}: ${typeof key === "string" ? key : JSON.stringify(ref)}' (no such entry in '${kind}')` });
+    if (!id) fail(position, { [field]: `invalid reference '${field}: ${clip(typeof key === "string" ? key : (JSON.stringify(ref) ?? String(ref)))}' (no such entry in '${kind}')` });
     return id;
   };
 
@@ -135,7 +139,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const position = `services[${i}]`;
     const { routes, plugins, ...fields } = entry;
     fields.id ??= derivedUuid(`services:${fields.name ?? position}`);
-    const service = build("service", fields, position, () => buildService(fields));
+    const service = build("services", "service", fields, position, buildService);
     unique("services", "name", service.name, position);
     unique("services", "id", service.id, position);
     state.services.push(service);
@@ -153,7 +157,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const position = `consumers[${i}]`;
     const { jwt_secrets, acls, plugins, ...fields } = entry;
     fields.id ??= derivedUuid(`consumers:${fields.username ?? fields.custom_id ?? position}`);
-    const consumer = build("consumer", fields, position, () => buildConsumer(fields));
+    const consumer = build("consumers", "consumer", fields, position, buildConsumer);
     unique("consumers", "username", consumer.username, position);
     unique("consumers", "custom_id", consumer.custom_id, position);
     unique("consumers", "id", consumer.id, position);
@@ -175,7 +179,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const serviceId = item.parent ? item.parent.key : fields.service !== undefined ? resolve("services", fields.service, item.position, "service") : undefined;
     delete fields.service;
     fields.id ??= derivedUuid(`routes:${fields.name ?? item.position}`);
-    const route = build("route", fields, item.position, () => buildRoute(fields, serviceId));
+    const route = build("routes", "route", fields, item.position, (input) => buildRoute(input, serviceId));
     unique("routes", "name", route.name, item.position);
     unique("routes", "id", route.id, item.position);
     state.routes.push(route);
@@ -185,8 +189,10 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     );
   }
 
-  // Keys before plugins: a jwt-signer config may name one.
-  state.keys = keysFromDeclarative(asList(doc.keys, "keys"), options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
+  // Keys before plugins: a jwt-signer config may name one. No key field takes a reference.
+  const keyEntries = asList(doc.keys, "keys");
+  keyEntries.forEach((entry, i) => build("keys", "key", entry, `keys[${i}]`, (input) => input));
+  state.keys = keysFromDeclarative(keyEntries, options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
   for (const [i, key] of state.keys.entries()) {
     unique("keys", "kid", key.kid, `keys[${i}]`);
     unique("keys", "id", key.id, `keys[${i}]`);
@@ -212,7 +218,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       const algorithm = typeof fields.algorithm === "string" ? fields.algorithm : "HS256";
       if (fields.secret === undefined && isHmac(algorithm)) fields.secret = derivedAlphanumeric(fileKey, seed);
       fields.id ??= derivedUuid(`jwt_secrets:${String(fields.key)}`);
-      const credential = build("jwt_secret", fields, item.position, () => buildJwtCredential(fields, consumerId));
+      const credential = build("jwt_secrets", "jwt_secret", fields, item.position, (input) => buildJwtCredential(input, consumerId));
       unique("jwt_secrets", "key", credential.key, item.position);
       unique("jwt_secrets", "id", credential.id, item.position);
       state.jwt_secrets.push(credential);
@@ -220,7 +226,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       const consumerId = consumerRef();
       delete fields.consumer;
       fields.id ??= derivedUuid(`acls:${consumerId}:${String(fields.group)}`);
-      const acl = build("acl", fields, item.position, () => buildAcl(fields, consumerId));
+      const acl = build("acls", "acl", fields, item.position, (input) => buildAcl(input, consumerId));
       unique("acls", "consumer+group", `${consumerId}/${acl.group}`, item.position);
       unique("acls", "id", acl.id, item.position);
       state.acls.push(acl);
@@ -233,7 +239,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       }
       const seed = `plugins:${String(fields.name)}:${scope.service ?? ""}:${scope.route ?? ""}:${scope.consumer ?? ""}`;
       fields.id ??= derivedUuid(seed);
-      const plugin = build("plugin", fields, item.position, () => buildPlugin(fields, scope, registry, lookup));
+      const plugin = build("plugins", "plugin", fields, item.position, (input) => buildPlugin(input, scope, registry, lookup));
       unique("plugins", "name+scope", seed, item.position);
       unique("plugins", "id", plugin.id, item.position);
       state.plugins.push(plugin);

@@ -1,15 +1,18 @@
 // Reads and writes entities: the only module that talks to the tables. Every write is
 // validated in full before it touches the database, so a rejected write changes nothing, and
-// each successful write calls `onChange` so the running gateway rebuilds its snapshot.
+// each successful write calls `onChange` so the running gateway rebuilds its snapshot. Rows hold
+// env vault references as written; `loadAll` resolves them for the running state only.
 import { SQLiteError } from "bun:sqlite";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { ConflictError, NotFoundError, ValidationError } from "../errors.ts";
+import { ConflictError, GatewayError, NotFoundError, ValidationError } from "../errors.ts";
 import { type Acl, buildAcl } from "../model/acl.ts";
 import { type Consumer, buildConsumer } from "../model/consumer.ts";
 import { type JwtCredential, buildJwtCredential } from "../model/jwt-credential.ts";
 import type { KeyRecord } from "../model/key.ts";
 import { type Plugin, type PluginScope, buildPlugin } from "../model/plugin.ts";
+import { clip, quote } from "../model/quote.ts";
+import { buildWithReferences, resolveStored } from "../model/references.ts";
 import { type Route, buildRoute } from "../model/route.ts";
 import { type Service, buildService } from "../model/service.ts";
 import type { EntityLookup } from "../pipeline/contract.ts";
@@ -81,12 +84,12 @@ function uniqueViolation(error: unknown, entity: Record<string, unknown>): Confl
     .map((c) => c.trim().split(".")[1] ?? "")
     .filter(Boolean);
   const shown = columns.map((c) => {
-    if (c === "scope_key") return `name=${JSON.stringify(entity.name)} at this scope`;
+    if (c === "scope_key") return `name=${JSON.stringify(clip(String(entity.name)))} at this scope`;
     if (c.endsWith("_id")) {
       const refName = c.slice(0, -3);
       return `${refName}=${JSON.stringify((entity[refName] as { id?: string } | null)?.id ?? null)}`;
     }
-    return `${c}=${JSON.stringify(entity[c])}`;
+    return `${c}=${JSON.stringify(clip(String(entity[c])))}`;
   });
   const fields = Object.fromEntries(columns.map((c) => [c === "scope_key" ? "name" : c.replace(/_id$/, ""), "already exists"]));
   return new ConflictError(`UNIQUE violation detected on '{${shown.join(", ")}}'`, fields);
@@ -113,13 +116,42 @@ export class Store implements EntityLookup {
 
   // ---- reads -------------------------------------------------------------------------------
 
-  loadAll(): StateData {
+  /** Everything as stored: references, not the values they stand for (exports, imports). */
+  loadStored(): StateData {
     const state = emptyState();
     for (const kind of Object.keys(SPECS) as Kind[]) {
       const spec = SPECS[kind];
       (state[kind] as unknown[]) = this.db.select().from(spec.table).orderBy(sql`rowid`).all().map(spec.fromRow);
     }
     return state;
+  }
+
+  /**
+   * The state the gateway runs on: references resolved from the environment now, each resolved
+   * value checked as a write would check it. A missing variable is an error naming the entity.
+   */
+  loadAll(): StateData {
+    const state = this.loadStored();
+    for (const kind of Object.keys(SPECS) as Kind[]) {
+      (state[kind] as unknown[]) = (state[kind] as EntityTypes[Kind][]).map((entity) => this.resolved(kind, entity));
+    }
+    return state;
+  }
+
+  private resolved<K extends Kind>(kind: K, entity: EntityTypes[K]): EntityTypes[K] {
+    try {
+      const { value, references } = resolveStored(kind, entity);
+      if (references.length === 0) return entity;
+      // A PATCH of the resolved fields: the builder checks them as it checks any write.
+      const fields = Object.fromEntries(references.map(({ path }) => [path[0], (value as Record<string | number, unknown>)[path[0]!]]));
+      this.buildResolved(kind, fields, undefined, value);
+      return value;
+    } catch (error) {
+      if (!(error instanceof GatewayError) || !error.fields) throw error;
+      const label = (entity as { name?: unknown }).name ?? (entity as { key?: unknown }).key ?? entity.id;
+      const summary = Object.entries(error.fields).map(([field, why]) => `${field}: ${why}`).join("; ");
+      throw new ValidationError(error.fields, `${SPECS[kind].label} ${quote(label)}: ${summary}`);
+    }
   }
 
   list<K extends Kind>(kind: K, options: { size: number; offset: number; parent?: Parent; where?: SQL }): Page<EntityTypes[K]> {
@@ -159,7 +191,7 @@ export class Store implements EntityLookup {
 
   get<K extends Kind>(kind: K, idOrKey: string, parent?: Parent): EntityTypes[K] {
     const found = this.find(kind, idOrKey, parent);
-    if (!found) throw new NotFoundError(`${SPECS[kind].label} '${idOrKey}' not found`);
+    if (!found) throw new NotFoundError(`${SPECS[kind].label} ${quote(idOrKey)} not found`);
     return found;
   }
 
@@ -187,13 +219,18 @@ export class Store implements EntityLookup {
           : undefined;
     if (typeof value !== "string" || !value) throw new ValidationError({ [field]: "must be a reference: {\"id\": ...} or {\"name\": ...}" });
     const found = this.find(kind, value);
-    if (!found) throw new ValidationError({ [field]: `no such ${SPECS[kind].label} '${value}'` });
+    if (!found) throw new ValidationError({ [field]: `no such ${SPECS[kind].label} ${quote(value)}` });
     return found.id;
   }
 
   // ---- writes ------------------------------------------------------------------------------
 
+  /** Builds an entity for a write; references are resolved to validate and kept to store. */
   private build<K extends Kind>(kind: K, input: unknown, parent: Parent | undefined, existing?: EntityTypes[K]): EntityTypes[K] {
+    return buildWithReferences(kind, objectBody(input), existing, (resolved, before) => this.buildResolved(kind, resolved, parent, before));
+  }
+
+  private buildResolved<K extends Kind>(kind: K, input: unknown, parent: Parent | undefined, existing?: EntityTypes[K]): EntityTypes[K] {
     const body = objectBody(input);
     const refOr = (refKind: Parent["kind"], field: string) =>
       parent?.kind === refKind ? parent.id : this.resolveRef(refKind, body[field], field);
@@ -287,7 +324,7 @@ export class Store implements EntityLookup {
       if (kind === "services") {
         const routeCount = this.db.select({ n: sql<number>`count(*)` }).from(schema.routes).where(eq(schema.routes.service_id, entity.id)).get()?.n ?? 0;
         if (routeCount > 0 && !options.cascade) {
-          throw new ConflictError(`service '${idOrKey}' still has ${routeCount} route(s); delete them first or pass ?cascade=true`);
+          throw new ConflictError(`service ${quote(idOrKey)} still has ${routeCount} route(s); delete them first or pass ?cascade=true`);
         }
         this.db.delete(schema.routes).where(eq(schema.routes.service_id, entity.id)).run();
       }

@@ -4,6 +4,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { t } from "./t.ts";
 import { Value, ValueErrorType } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
+import { clip } from "./quote.ts";
 
 export const Uuid = t.String({
   format: "uuid",
@@ -56,9 +57,11 @@ export function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
+/** A field's name from a TypeBox path; a name someone sent (an unknown field) is clipped. */
 function fieldName(path: string, prefix: string): string {
   const parts = path.split("/").filter(Boolean);
   const joined = parts
+    .map((part) => clip(part))
     .map((part, i) => (/^\d+$/.test(part) ? `[${part}]` : i === 0 ? part : `.${part}`))
     .join("");
   if (!prefix) return joined || "@entity";

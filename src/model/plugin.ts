@@ -6,6 +6,7 @@ import { Value } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
 import { Generated, InputMeta, NullableIdRef, Ref, assertSchema, now, schemaErrors } from "./common.ts";
+import { clip, clipQuoted, quote } from "./quote.ts";
 
 export const PluginInput = t.Object(
   {
@@ -53,7 +54,8 @@ export function checkPluginConfig(
   const filled = Value.Default(definition.configSchema, Value.Clone(config ?? {}));
   const fields: FieldErrors = schemaErrors(definition.configSchema, filled, "config");
   if (Object.keys(fields).length === 0) {
-    for (const [field, why] of Object.entries(definition.check?.(filled, lookup) ?? {})) fields[`config.${field}`] = why;
+    // A plugin's own reasons may quote a config value whole: cut them like every other echo.
+    for (const [field, why] of Object.entries(definition.check?.(filled, lookup) ?? {})) fields[`config.${clip(field)}`] = clipQuoted(why);
   }
   if (Object.keys(fields).length) throw new ValidationError(fields);
   return filled as Record<string, unknown>;
@@ -70,7 +72,7 @@ export function buildPlugin(
   assertSchema(PluginInput, merged);
   const definition = definitions.get(merged.name);
   if (!definition) {
-    throw new ValidationError({ name: `plugin '${merged.name}' is not installed (available: ${[...definitions.keys()].join(", ")})` });
+    throw new ValidationError({ name: `plugin ${quote(merged.name)} is not installed (available: ${[...definitions.keys()].join(", ")})` });
   }
   const resolved: PluginScope = {
     service: scope.service !== undefined ? scope.service : (existing?.service?.id ?? null),

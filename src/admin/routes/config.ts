@@ -1,8 +1,10 @@
-// /config: the whole state as one declarative document. GET exports it (private keys left out);
-// POST validates a document in full and swaps it in with one transaction, or changes nothing.
+// /config: the whole state as one declarative document. GET exports it as stored (private keys
+// left out, env vault references as written, never their values); POST validates a document in
+// full and swaps it in with one transaction, or changes nothing.
 import { exportDeclarative, parseDeclarative } from "../../config/declarative.ts";
 import { BadRequestError, GatewayError, ValidationError, describeError } from "../../errors.ts";
 import type { Kind } from "../../db/store.ts";
+import { clipQuoted } from "../../model/quote.ts";
 import type { AdminDeps } from "../deps.ts";
 import { CONFIG_EXAMPLE } from "../examples.ts";
 import { json, text } from "../http.ts";
@@ -19,7 +21,8 @@ export function configOperations({ store, state, registry }: AdminDeps): Operati
       operationId: "exportConfig",
       tag: "config",
       summary: "Export the configuration",
-      description: "The whole state in the declarative format. Keystore keys are exported with their public JWK only; importing the export keeps the private halves the gateway already holds.",
+      description:
+        "The whole state in the declarative format. Keystore keys are exported with their public JWK only; importing the export keeps the private halves the gateway already holds. Values given as `{vault://env/NAME}` references are exported as those references, never as the values they resolve to.",
       query: [{ name: "format", description: "yaml (default) or json", schema: { type: "string", enum: ["yaml", "json"], default: "yaml" }, example: "yaml" }],
       responses: {
         200: {
@@ -32,7 +35,7 @@ export function configOperations({ store, state, registry }: AdminDeps): Operati
       handle: ({ url }) => {
         const format = url.searchParams.get("format") ?? "yaml";
         if (format !== "yaml" && format !== "json") throw new ValidationError({ format: "must be yaml or json" });
-        const document = exportDeclarative(store.loadAll(), { format, includePrivateKeys: false });
+        const document = exportDeclarative(store.loadStored(), { format, includePrivateKeys: false });
         return text(200, document, format === "json" ? "application/json; charset=utf-8" : "application/yaml; charset=utf-8");
       },
     },
@@ -55,10 +58,10 @@ export function configOperations({ store, state, registry }: AdminDeps): Operati
       handle: ({ body }) => {
         let next;
         try {
-          next = parseDeclarative(body as string, registry, { previous: store.loadAll() });
+          next = parseDeclarative(body as string, registry, { previous: store.loadStored() });
         } catch (error) {
           if (error instanceof GatewayError) throw error;
-          throw new BadRequestError(`invalid configuration: ${describeError(error)}`);
+          throw new BadRequestError(`invalid configuration: ${clipQuoted(describeError(error))}`);
         }
         store.replaceAll(next);
         const counts = Object.fromEntries(KINDS.map((kind) => [kind, next[kind].length]));

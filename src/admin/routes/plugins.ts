@@ -4,6 +4,7 @@
 import { NotFoundError } from "../../errors.ts";
 import type { Parent } from "../../db/store.ts";
 import { PluginInput } from "../../model/plugin.ts";
+import { quote } from "../../model/quote.ts";
 import { coerceToSchema } from "../body.ts";
 import { type EntityEndpoints, entityOperations } from "../crud.ts";
 import type { AdminDeps } from "../deps.ts";
@@ -100,7 +101,7 @@ export function pluginOperations({ store, registry }: AdminDeps): Operation[] {
       },
       handle: ({ params }) => {
         const definition = registry.get(params.name!);
-        if (!definition) throw new NotFoundError(`no plugin named '${params.name}' is installed`);
+        if (!definition) throw new NotFoundError(`no plugin named ${quote(params.name)} is installed`);
         return json(200, { name: definition.name, priority: definition.priority, consumer_scope: !definition.noConsumerScope, config: definition.configSchema });
       },
     },
