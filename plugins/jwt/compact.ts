@@ -18,20 +18,66 @@ export type ParseFailure = "invalidJson" | "invalidAlg" | "unsupportedCrit" | "i
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 // Clients of one issuer send the same header segment with every token, so decoded headers are
-// kept (frozen, bounded) and only the payload is decoded per request. The segment is the key,
-// so a cached header is exactly what decoding it again would give.
+// kept (frozen) and only the payload is decoded per request. The segment is the key, so a cached
+// header is exactly what decoding it again would give; only segments up to 1 KB are kept, short
+// enough to key by themselves. Segments are attacker-chosen, so the cache is bounded in entries
+// and in estimated bytes, and emptied when full: an issuer's header is back after one request,
+// and a flood of distinct ones never holds more than the bounds.
 const MAX_CACHED_HEADERS = 256;
+const MAX_CACHED_SEGMENT = 1024;
+const HEADER_BUDGET = 256 * 1024;
+/** The Map entry and the key string's cell. */
+const HEADER_OVERHEAD = 64;
 const headers = new Map<string, Readonly<Record<string, unknown>> | null>();
+let headerBytes = 0;
 
 function decodeHeader(segment: string): Record<string, unknown> | null {
   const cached = headers.get(segment);
   if (cached !== undefined) return cached;
   const decoded = decodeObject(segment);
-  if (segment.length <= 1024) {
-    if (headers.size >= MAX_CACHED_HEADERS) headers.clear();
+  if (segment.length <= MAX_CACHED_SEGMENT) {
+    const bytes = HEADER_OVERHEAD + segment.length + heldBytes(decoded, HEADER_BUDGET);
+    if (headers.size >= MAX_CACHED_HEADERS || headerBytes + bytes > HEADER_BUDGET) {
+      headers.clear();
+      headerBytes = 0;
+    }
     headers.set(segment, decoded && Object.freeze(decoded));
+    headerBytes += bytes;
   }
   return decoded;
+}
+
+/** Estimated bytes the decoded-header cache holds, at most its budget of 256 KiB. */
+export function cachedHeaderBytes(): number {
+  return headerBytes;
+}
+
+/**
+ * Roughly what JSC holds for parsed JSON, measured with bun:jsc's heapStats: a slot per element
+ * or property, a cell for each string, array and object, a byte per character (two for text
+ * beyond Latin-1, so the estimate is within 2× there) and a property-table entry per key. A walk
+ * rather than the text's length, as `[[],[],…]` holds 24× its JSON text. Iterative, since JSON
+ * nests as deep as JSON.parse allows; stops once past `limit`.
+ */
+export function heldBytes(value: unknown, limit: number): number {
+  let bytes = 0;
+  const pending: unknown[] = [value];
+  while (pending.length > 0 && bytes <= limit) {
+    const next = pending.pop();
+    bytes += 8;
+    if (typeof next === "string") bytes += 24 + next.length;
+    else if (Array.isArray(next)) {
+      bytes += 64;
+      for (const item of next) pending.push(item);
+    } else if (typeof next === "object" && next !== null) {
+      bytes += 64;
+      for (const key of Object.keys(next)) {
+        bytes += 24 + key.length;
+        pending.push((next as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return bytes;
 }
 
 function decodeObject(segment: string): Record<string, unknown> | null {

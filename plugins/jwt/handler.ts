@@ -132,23 +132,24 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
   }
 
   /** A cached verification still holds if its time claims do and its JWKS has not changed. */
-  function fromCache(ctx: RequestContext, raw: string): VerifiedToken | Failure | null {
-    const verified = cache!.get(raw);
+  function fromCache(ctx: RequestContext, key: string): VerifiedToken | Failure | null {
+    const verified = cache!.get(key);
     if (!verified) return null;
     const source = verified.prepared.jwks;
     if (source && jwks.version(source.uri, source.ttlSeconds, jwksLog(ctx)) !== verified.jwksVersion) {
-      cache!.delete(raw);
+      cache!.delete(key);
       return null;
     }
     const timeErrors = timeClaimErrors(verified.claims, config.claims_to_verify, config.leeway, config.maximum_expiration, nowSeconds());
     if (!timeErrors) return verified;
-    cache!.delete(raw);
+    cache!.delete(key);
     return responder.claims(timeErrors);
   }
 
-  function conclude(ctx: RequestContext, raw: string, outcome: Outcome, anonymousPlugin: AnonymousConfig | undefined): AccessResult {
+  /** `key`: the token's cache key, null with the cache off. */
+  function conclude(ctx: RequestContext, key: string | null, outcome: Outcome, anonymousPlugin: AnonymousConfig | undefined): AccessResult {
     if (isFailure(outcome)) return fail(ctx, outcome, anonymousPlugin);
-    cache?.set(raw, outcome);
+    if (key !== null) cache!.set(key, outcome);
     return succeed(ctx, outcome);
   }
 
@@ -167,13 +168,15 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
       const raw = found.token;
       if (raw.length > config.max_token_bytes) return fail(ctx, responder.of("tooLarge"), anonymousPlugin);
 
-      if (cache) {
-        const cached = fromCache(ctx, raw);
+      // Digested once per request: the same key is looked up, and stored after a verification.
+      const key = cache ? cache.keyOf(raw) : null;
+      if (key !== null) {
+        const cached = fromCache(ctx, key);
         if (cached) return isFailure(cached) ? fail(ctx, cached, anonymousPlugin) : succeed(ctx, cached);
       }
       const outcome = verify(ctx, raw);
-      if (outcome instanceof Promise) return outcome.then((settled) => conclude(ctx, raw, settled, anonymousPlugin));
-      return conclude(ctx, raw, outcome, anonymousPlugin);
+      if (outcome instanceof Promise) return outcome.then((settled) => conclude(ctx, key, settled, anonymousPlugin));
+      return conclude(ctx, key, outcome, anonymousPlugin);
     },
   };
 }

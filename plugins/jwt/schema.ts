@@ -39,7 +39,7 @@ export const JwtConfigSchema = t.Object(
     groups_claim: nullable(claimPath(), "the token's groups become the request's authenticated groups (for acl)"),
     claims_to_headers: nullable(t.Record(t.String(), HeaderName), "`{ \"<claim path>\": \"<Upstream-Header>\" }`"),
     hide_credentials: t.Optional(t.Boolean({ default: false, description: "remove the token from the request before proxying" })),
-    cache_size: t.Optional(t.Integer({ minimum: 0, maximum: 1000000, default: 10000, description: "verified tokens kept per plugin instance; 0 turns the cache off" })),
+    cache_size: t.Optional(t.Integer({ minimum: 0, maximum: 1000000, default: 10000, description: "verified tokens kept per plugin instance, keyed by their SHA-256 and also bounded to 2 KiB × cache_size (at least 16 MiB) of estimated memory; 0 turns the cache off" })),
   },
   {
     additionalProperties: false,
