@@ -1,13 +1,12 @@
 // Assembles a running gateway: database (file or in-memory), store, state, proxy listener and
 // admin listener. `serve`, `demo` and the tests all start gateways through here.
-import type { Server } from "bun";
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
 import { keystoreEndpoints } from "./keystore/jwks.ts";
 import { Metrics } from "./metrics.ts";
 import { type PluginRegistry, builtinPlugins } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
-import { type BuiltinEndpoint, startProxy } from "./proxy/server.ts";
+import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { upstreamPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
 
@@ -48,7 +47,7 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
 }
 
 export interface RunningProxy extends CoreGateway {
-  proxy: Server<undefined>;
+  proxy: ProxyListener;
   proxyUrl: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes everything. */
   stop(graceMs?: number): Promise<void>;
@@ -75,13 +74,13 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
     async stop(graceMs = 10_000) {
       core.state.stop();
-      const drained = proxy.stop(false);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      await Promise.race([proxy.drain(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
-      await proxy.stop(true);
-      // Idle keep-alive connections would hold the process open until they expire.
-      upstreamPool.closeIdle();
+      // What is still in flight after the grace period is cut, upstream exchanges included, so
+      // a slow upstream cannot hold the process open.
+      upstreamPool.closeAll();
+      await proxy.close();
       core.accessLog.close();
       core.opened.sqlite.close();
     },

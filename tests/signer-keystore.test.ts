@@ -191,7 +191,7 @@ describe("private key material stays inside", () => {
   test("admin API, exports, proxy responses, logs and error bodies hold no private JWK member", async () => {
     const app = admin();
     const call = (method: string, path: string, body?: unknown) =>
-      record(`admin ${method} ${path}`, app.handle(new Request(`http://admin${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) })));
+      record(`admin ${method} ${path}`, app.handle(new Request(`http://localhost${path}`, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) })));
     expect((await call("POST", "/keys", { alg: "PS384", kid: "k-admin" })).status).toBe(201);
     expect((await call("POST", "/keys", { alg: "PS384", kid: "k-admin" })).status).toBe(409);
     for (const path of ["/keys", "/keys/k-ES256", "/keys/k-admin", "/config", "/config?format=json", "/plugins"]) expect((await call("GET", path)).status).toBe(200);

@@ -11,6 +11,7 @@ export const jwtPlugin = definePlugin<JwtConfig>({
   configSchema: JwtConfigSchema,
   noConsumerScope: true,
   check: checkJwtConfig,
+  ownedHeaders: (config) => Object.values(config.claims_to_headers ?? {}).map((name) => name.toLowerCase()),
   create: (config, snapshot) => {
     retainJwksOf(snapshot);
     return createJwtInstance(config);

@@ -4,6 +4,7 @@
 // consumer known at that moment, so they apply only to plugins after the one that
 // authenticated (Kong's timing).
 import type { Plugin } from "../model/plugin.ts";
+import { NO_OWNED_HEADERS, type OwnedHeaders } from "../proxy/client-headers.ts";
 import type { Route } from "../model/route.ts";
 import type { PluginInstance } from "./contract.ts";
 import type { PluginRegistry } from "./registry.ts";
@@ -23,9 +24,11 @@ export interface Chain {
   /** Configs of the general instances, by plugin name. */
   readonly configs: ReadonlyMap<string, unknown>;
   readonly hasResponsePhase: boolean;
+  /** Headers the chain's plugins set upstream beyond the identity headers. */
+  readonly ownedHeaders: OwnedHeaders;
 }
 
-export const EMPTY_CHAIN: Chain = { steps: [], configs: new Map(), hasResponsePhase: false };
+export const EMPTY_CHAIN: Chain = { steps: [], configs: new Map(), hasResponsePhase: false, ownedHeaders: NO_OWNED_HEADERS };
 
 type Rank = number;
 
@@ -63,6 +66,7 @@ export function buildChain(
   }
   const steps: ChainStep[] = [];
   const configs = new Map<string, unknown>();
+  const owned = new Set<string>();
   for (const [name, entry] of byName) {
     const definition = registry.get(name)!;
     const general = entry.general;
@@ -71,7 +75,9 @@ export function buildChain(
       // A consumer-scoped instance only matters when it outranks the general one.
       if (general && general[0] < rank) continue;
       (byConsumer ??= new Map()).set(consumerId, instanceOf(plugin));
+      for (const header of definition.ownedHeaders?.(plugin.config) ?? []) owned.add(header);
     }
+    if (general) for (const header of definition.ownedHeaders?.(general[1].config) ?? []) owned.add(header);
     if (general) configs.set(name, general[1].config);
     steps.push({
       name,
@@ -86,5 +92,5 @@ export function buildChain(
   const hasResponsePhase = steps.some(
     (step) => step.general?.response !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i.response),
   );
-  return steps.length ? { steps, configs, hasResponsePhase } : EMPTY_CHAIN;
+  return steps.length ? { steps, configs, hasResponsePhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
 }

@@ -81,6 +81,11 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   check?(config: Config, lookup: EntityLookup): FieldErrors | undefined;
   /** Precompiles an instance from a validated config (defaults applied). */
   create(config: Config, snapshot: Snapshot): PluginInstance;
+  /**
+   * Upstream headers this config makes the plugin set besides the identity headers (lower
+   * case): a client's own copies are removed before the chain runs, whether or not it sets them.
+   */
+  ownedHeaders?(config: Config): readonly string[];
 }
 
 /** Identity for plugin definitions, so each plugin's config type is inferred from its schema. */

@@ -90,19 +90,15 @@ function resolve(path: string): string | null {
 
 /**
  * What a canonical segment means. Tomcat, Spring and Jetty strip `;params` (also when sent as
- * `%3B`) before resolving dot segments, so `..;x` climbs there and `;x` is an empty segment
- * they merge: refused, as they cannot mean the same resource to every upstream.
+ * `%3B`) before they resolve and match a path, so `/admin;x/secret` is `/admin/secret` there and
+ * `..;` climbs: a path with parameters is refused, as Spring's StrictHttpFirewall does, since
+ * the gateway's prefix match and such an upstream would not read it alike.
  */
 function kindOf(segment: string): "empty" | "current" | "parent" | "refuse" | "name" {
   if (segment === "") return "empty";
   if (segment === ".") return "current";
   if (segment === "..") return "parent";
-  const semicolon = segment.indexOf(";");
-  const encoded = segment.indexOf("%3B");
-  const paramsAt = semicolon < 0 ? encoded : encoded < 0 ? semicolon : Math.min(semicolon, encoded);
-  if (paramsAt < 0) return "name";
-  const base = segment.slice(0, paramsAt);
-  return base === "" || base === "." || base === ".." ? "refuse" : "name";
+  return segment.includes(";") || segment.includes("%3B") ? "refuse" : "name";
 }
 
 /**

@@ -2,19 +2,19 @@
 // bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2. Bodiless
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
+import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import type { RouteMatch } from "./router.ts";
 import { sendBodiless } from "./upstream/client.ts";
-import { UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
+import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
 
-// Hop-by-hop headers (RFC 9110 §7.6.1). `keep-alive`, `te`, `trailer` and `upgrade` only mean
-// something alongside a Connection header, so the common request without one costs two deletes.
+// Hop-by-hop headers of a response (RFC 9110 §7.6.1). `keep-alive`, `te`, `trailer` and
+// `upgrade` only mean something alongside a Connection header, so the common response without
+// one costs two deletes.
 const CONNECTION_OPTIONS = ["connection", "keep-alive", "te", "trailer", "upgrade"];
 
-// Request headers the gateway replaces or that end at this hop, when it writes the request itself.
-const NOT_FORWARDED: ReadonlySet<string> = new Set([
-  "host", "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-  "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id",
-]);
+// Request headers the gateway writes itself when it writes the request: framing (a bodiless
+// request never carries the client's), Host, and the ones SPEC §4.2 sets from the client's.
+const WRITTEN_BY_GATEWAY: ReadonlySet<string> = new Set(["host", "content-length", "x-forwarded-for", "x-request-id"]);
 // A request target must not carry whitespace or controls into the request line; Bun's URL
 // parsing already encodes them, and anything else takes the fetch path, which encodes too.
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
@@ -25,29 +25,17 @@ export interface ForwardInfo {
   listenerPort: number;
   /** Query parameters a plugin asked to drop (hide_credentials). */
   dropQueryParams: string[] | null;
-}
-
-function dropConnectionOptions(headers: Headers, connection: string): void {
-  for (const name of connection.split(",")) {
-    const trimmed = name.trim();
-    if (trimmed) headers.delete(trimmed);
-  }
-  for (const name of CONNECTION_OPTIONS) headers.delete(name);
-}
-
-/** Removes the hop-by-hop headers of a client request, including those Connection names. */
-function dropRequestHopByHop(headers: Headers): void {
-  headers.delete("transfer-encoding");
-  headers.delete("proxy-connection");
-  const connection = headers.get("connection");
-  if (connection !== null) dropConnectionOptions(headers, connection);
+  /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
+  clientHeadersRemoved: boolean;
 }
 
 /** Removes the hop-by-hop headers of an upstream response; Bun frames the reply itself. */
 function dropResponseHopByHop(headers: Headers): void {
   headers.delete("transfer-encoding");
-  const connection = headers.get("connection");
-  if (connection !== null) dropConnectionOptions(headers, connection);
+  const listed = connectionOptions(headers.get("connection"));
+  if (listed === null) return;
+  for (const name of listed) headers.delete(name);
+  for (const name of CONNECTION_OPTIONS) headers.delete(name);
 }
 
 /** `host:port` → `host`, IPv6 literals kept whole. */
@@ -83,12 +71,13 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
     const head = requestHead(request, target, match, info);
-    return sendBodiless(endpoint, request.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
+    return sendBodiless(endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
   rewriteHeaders(request.headers, match, info);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+  if (!hasBody) request.headers.delete("content-length");
   const url = match.target.origin + target;
-  return send(url, request.method, request.headers, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
+  return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
 }
 
 /** The request line and headers, written out for the gateway's own client. */
@@ -96,13 +85,15 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
   const { route } = match.target;
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
   const clientHost = (fields.host as string | undefined) ?? "";
-  const connection = fields.connection as string | undefined;
-  const listed = connection ? connection.toLowerCase().split(",").map((name) => name.trim()) : null;
+  // Without plugins the client's headers are still as received: cleaned here, in the one pass.
+  const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
+  const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
   const prefix = route.strip_path && match.matched ? match.matched : null;
   const host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
-  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${host}\r\n`;
+  // A bodiless request with a method that defines a body says so, so no upstream waits for one.
+  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${request.method === "GET" || request.method === "HEAD" ? "" : "content-length: 0\r\n"}`;
   for (const name in fields) {
-    if (NOT_FORWARDED.has(name) || (prefix !== null && name === "x-forwarded-prefix") || (listed !== null && listed.includes(name))) continue;
+    if (WRITTEN_BY_GATEWAY.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))))) continue;
     const value = fields[name]!;
     if (typeof value === "string") head += `${name}: ${value}\r\n`;
     else for (const each of value) head += `${name}: ${each}\r\n`;
@@ -118,7 +109,7 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
 function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo): void {
   const { route } = match.target;
   const clientHost = headers.get("host") ?? "";
-  dropRequestHopByHop(headers);
+  if (!info.clientHeadersRemoved) removeClientOnlyHeaders(headers, match.target.chain.ownedHeaders);
   const priorFor = headers.get("x-forwarded-for");
   headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${info.clientIp}` : info.clientIp);
   headers.set("x-forwarded-proto", "http");
@@ -130,20 +121,94 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo):
   if (!route.preserve_host) headers.set("host", match.target.upstreamHost);
 }
 
-async function send(url: string, method: string, headers: Headers, body: ReadableStream | undefined, timeoutMs: number, retries: number): Promise<Response> {
+/**
+ * One exchange through fetch. `read_timeout` bounds the wait for the head and then each wait
+ * for more of the body (Kong's meaning: between two successive reads); a client that goes away
+ * aborts the exchange, so its upstream socket is freed at once.
+ */
+async function send(url: string, request: Request, body: ReadableStream | undefined, timeoutMs: number, retries: number): Promise<Response> {
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const exchange = new FetchDeadline(controller, timeoutMs, request.signal);
     try {
-      const response = await fetch(url, { method, headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
+      const response = await fetch(url, { method: request.method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
       dropResponseHopByHop(response.headers);
-      return response;
+      exchange.pause();
+      if (response.body === null) {
+        exchange.end();
+        return response;
+      }
+      return new Response(exchange.watch(response.body), { status: response.status, statusText: response.statusText, headers: response.headers });
     } catch (error) {
-      if (controller.signal.aborted) throw new UpstreamTimeout();
+      exchange.end();
+      if (exchange.clientGone) throw new ClientGone();
+      if (exchange.timedOut) throw new UpstreamTimeout();
       if (attempt < retries && isConnectionRefused(error)) continue;
       throw new UpstreamUnreachable((error as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
+  }
+}
+
+/** The deadline of one fetch exchange: runs while the gateway waits on the upstream, not on the client. */
+class FetchDeadline {
+  timedOut = false;
+  clientGone = false;
+  private timer: ReturnType<typeof setTimeout> | null;
+  private readonly onClientGone = () => {
+    this.clientGone = true;
+    this.controller.abort();
+  };
+
+  constructor(
+    private readonly controller: AbortController,
+    private readonly timeoutMs: number,
+    private readonly client: AbortSignal,
+  ) {
+    this.timer = setTimeout(this.expire, timeoutMs);
+    client.addEventListener("abort", this.onClientGone);
+  }
+
+  private readonly expire = () => {
+    this.timedOut = true;
+    this.controller.abort();
+  };
+
+  /** The body, passed through while each read comes within the timeout. */
+  watch(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (out) => {
+        this.resume();
+        try {
+          const { done, value } = await reader.read();
+          this.pause();
+          if (done) {
+            this.end();
+            out.close();
+          } else out.enqueue(value);
+        } catch (error) {
+          this.end();
+          out.error(this.timedOut ? new UpstreamTimeout("read timeout while reading the body") : error);
+        }
+      },
+      cancel: (reason) => {
+        this.end();
+        return reader.cancel(reason);
+      },
+    });
+  }
+
+  pause(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  end(): void {
+    this.pause();
+    this.client.removeEventListener("abort", this.onClientGone);
+  }
+
+  private resume(): void {
+    this.timer = setTimeout(this.expire, this.timeoutMs);
   }
 }

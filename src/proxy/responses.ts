@@ -7,6 +7,9 @@ export const MESSAGES = {
   timeout: "The upstream server is timing out",
   internal: "An unexpected error occurred",
   unavailable: "Service unavailable",
+  bodyOnBodilessMethod: "a GET or HEAD request must not carry a body (Content-Length or Transfer-Encoding)",
+  invalidHost: "invalid Host header: expected host[:port]",
+  invalidPath: "invalid request path: encoded '/' or '\\', control characters, malformed percent-encoding, '..' above the root and dot segments with ';' parameters are refused",
 } as const;
 
 export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): Response {

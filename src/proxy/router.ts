@@ -9,6 +9,7 @@
 import type { Route } from "../model/route.ts";
 import type { Service } from "../model/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
+import type { CanonicalHost } from "./canonical-host.ts";
 import type { UpstreamEndpoint } from "./upstream/client.ts";
 
 export interface RouteTarget {
@@ -45,7 +46,8 @@ export interface RouteMatch {
 }
 
 export interface Router {
-  match(method: string, host: string, path: string): RouteMatch | null;
+  /** `path` is canonical (./canonical-path.ts), as is `host`. */
+  match(method: string, host: CanonicalHost, path: string): RouteMatch | null;
   readonly size: number;
 }
 
@@ -55,8 +57,9 @@ class HostMatcher {
   private readonly prefixes: string[] = [];
   readonly hasExact: boolean;
 
-  constructor(hosts: readonly string[]) {
-    for (const host of hosts) {
+  constructor(configured: readonly string[]) {
+    // Compared with canonical request hosts: lower case, no trailing dot.
+    for (const host of configured.map((h) => h.toLowerCase().replace(/\.$/, ""))) {
       if (host.startsWith("*.")) this.suffixes.push(host.slice(1));
       else if (host.endsWith(".*")) this.prefixes.push(host.slice(0, -1));
       else this.exact.add(host);
@@ -64,7 +67,7 @@ class HostMatcher {
     this.hasExact = this.exact.size > 0;
   }
 
-  /** `host` is lower-case without port; `hostWithPort` as the client sent it. */
+  /** `host` is canonical without port; `hostWithPort` with the port the client gave. */
   matches(host: string, hostWithPort: string): boolean {
     if (this.exact.has(host) || this.exact.has(hostWithPort)) return true;
     for (const suffix of this.suffixes) if (host.endsWith(suffix) && host.length > suffix.length) return true;
@@ -135,10 +138,9 @@ export function compileRouter(
 
   return {
     size: routes.length,
-    match(method, rawHost, path) {
-      const hostWithPort = rawHost.toLowerCase();
-      const colon = hostWithPort.lastIndexOf(":");
-      const host = colon > 0 && !hostWithPort.endsWith("]") ? hostWithPort.slice(0, colon) : hostWithPort;
+    match(method, canonical, path) {
+      const host = canonical.name;
+      const hostWithPort = canonical.withPort;
       for (const length of lengths) {
         if (length > path.length) continue;
         const list = prefixes.get(path.slice(0, length));

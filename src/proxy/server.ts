@@ -9,9 +9,12 @@ import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { AccessLog } from "./access-log.ts";
+import { canonicalHost } from "./canonical-host.ts";
+import { canonicalPath } from "./canonical-path.ts";
+import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward } from "./forward.ts";
 import type { RouteMatch } from "./router.ts";
-import { UpstreamTimeout } from "./upstream/errors.ts";
+import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
 import { MESSAGES, messageResponse } from "./responses.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
@@ -30,16 +33,36 @@ const NO_ROUTE = "(none)";
 const MAX_REQUEST_ID = 200;
 const NO_PLUGINS: AccessOutcome = { response: undefined, ran: [] };
 
+/** Path and query of Bun's request URL; it is relative when the request named no usable Host. */
 function splitUrl(raw: string): { path: string; search: string } {
-  const pathStart = raw.indexOf("/", raw.indexOf("//") + 2);
+  const pathStart = raw.charCodeAt(0) === 47 ? 0 : raw.indexOf("/", raw.indexOf("//") + 2);
   if (pathStart < 0) return { path: "/", search: "" };
   const q = raw.indexOf("?", pathStart);
   return q < 0 ? { path: raw.slice(pathStart), search: "" } : { path: raw.slice(pathStart, q), search: raw.slice(q) };
 }
 
+/**
+ * Bun reads and discards the body of a GET or HEAD, so forwarding one would be framed by
+ * nothing: such a request is refused rather than passed on without the body it declared.
+ */
+function declaresDroppedBody(request: Request): boolean {
+  const method = request.method;
+  if (method !== "GET" && method !== "HEAD") return false;
+  const length = request.headers.get("content-length");
+  return (length !== null && length !== "0") || request.headers.has("transfer-encoding");
+}
+
 function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
   return given && given.length <= MAX_REQUEST_ID ? given : crypto.randomUUID();
+}
+
+/** What every request of one listener shares. */
+interface ListenerRuntime {
+  readonly metrics: Metrics;
+  readonly accessLog: AccessLog;
+  /** Set on shutdown: every response then closes its connection, so no client sends another request on it. */
+  draining: boolean;
 }
 
 /** What one request has learnt on its way, for its metrics and access-log line. */
@@ -53,18 +76,20 @@ class ProxiedRequest {
 
   constructor(
     readonly request: Request,
-    readonly path: string,
+    /** As received until it is made canonical, then canonical. */
+    public path: string,
     readonly requestId: string,
     readonly clientIp: string,
     readonly started: number,
-    private readonly metrics: Metrics,
-    private readonly accessLog: AccessLog,
+    private readonly runtime: ListenerRuntime,
   ) {}
 
   /** Records the request and hands its response back. */
   finish(response: Response): Response {
-    this.metrics.recordRequest(this.routeLabel, response.status);
-    if (this.accessLog.enabled) this.writeLog(response.status);
+    const { metrics, accessLog, draining } = this.runtime;
+    metrics.recordRequest(this.routeLabel, response.status);
+    if (accessLog.enabled) this.writeLog(response.status);
+    if (draining) response.headers.set("connection", "close");
     return response;
   }
 
@@ -76,12 +101,12 @@ class ProxiedRequest {
   /** A fault in the gateway itself: logged with its stack, answered with a bare 500. */
   internalError(error: unknown): Response {
     this.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    this.accessLog.event({ level: "error", request_id: this.requestId, message: "internal error while proxying", error: this.failure, stack: error instanceof Error ? error.stack : undefined });
+    this.runtime.accessLog.event({ level: "error", request_id: this.requestId, message: "internal error while proxying", error: this.failure, stack: error instanceof Error ? error.stack : undefined });
     return this.answer(500, MESSAGES.internal);
   }
 
   private writeLog(status: number): void {
-    this.accessLog.write({
+    this.runtime.accessLog.write({
       time: new Date().toISOString(),
       request_id: this.requestId,
       method: this.request.method,
@@ -99,8 +124,21 @@ class ProxiedRequest {
   }
 }
 
-export function startProxy(options: ProxyOptions): Server<undefined> {
+export interface ProxyListener {
+  readonly server: Server<undefined>;
+  readonly port: number;
+  /**
+   * Stops accepting and closes idle connections at once; requests in flight finish and their
+   * responses close their connections. Resolves when none is left.
+   */
+  drain(): Promise<void>;
+  /** Closes every connection, in flight or not. */
+  close(): Promise<void>;
+}
+
+export function startProxy(options: ProxyOptions): ProxyListener {
   const { state, metrics, accessLog, builtins } = options;
+  const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
   // Read once: every read of `server.port` is a getsockname() system call.
   let listenerPort = options.port;
 
@@ -122,6 +160,7 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
       requestId: flight.requestId,
       listenerPort,
       dropQueryParams: ctx?.dropQueryParams ?? null,
+      clientHeadersRemoved: ctx !== null,
     });
     return sent.then(
       (upstream) => {
@@ -141,6 +180,11 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
         }
       },
       (error) => {
+        // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
+        if (error instanceof ClientGone) {
+          flight.failure = error.message;
+          return flight.answer(499, error.message);
+        }
         const timedOut = error instanceof UpstreamTimeout;
         flight.failure = timedOut ? "upstream timeout" : (error as Error).message;
         return flight.answer(timedOut ? 504 : 502, timedOut ? MESSAGES.timeout : MESSAGES.badGateway);
@@ -157,22 +201,30 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
     fetch(request, srv) {
       const started = performance.now();
       const snapshot = state.current;
-      const { path, search } = splitUrl(request.url);
-      const flight = new ProxiedRequest(request, path, requestIdOf(request), srv.requestIP(request)?.address ?? "", started, metrics, accessLog);
+      const { path: received, search } = splitUrl(request.url);
+      const flight = new ProxiedRequest(request, received, requestIdOf(request), srv.requestIP(request)?.address ?? "", started, runtime);
       try {
+        if (declaresDroppedBody(request)) return flight.answer(400, MESSAGES.bodyOnBodilessMethod);
+        const host = canonicalHost(request.headers.get("host"));
+        if (host === null) return flight.answer(400, MESSAGES.invalidHost);
+        const path = canonicalPath(received);
+        if (path === null) return flight.answer(400, MESSAGES.invalidPath);
+        flight.path = path;
         const builtin = builtins?.get(path);
         if (builtin) {
           const response = builtin(request, snapshot);
           return response instanceof Promise ? response.then((r) => flight.finish(r), (error) => flight.internalError(error)) : flight.finish(response);
         }
-        const match = snapshot.router.match(request.method, request.headers.get("host") ?? "", path);
+        const match = snapshot.router.match(request.method, host, path);
         if (!match) return flight.answer(404, MESSAGES.noRoute);
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;
         flight.serviceLabel = service.name ?? service.id;
         if (chain.steps.length === 0) return proxy(flight, match, search, null, NO_PLUGINS);
 
+        removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
         const ctx = new PluginRequestContext(request, flight.requestId, flight.clientIp, snapshot, route.id, chain.configs, accessLog);
+        ctx.identityHeadersCleared = true;
         const outcome = runAccess(chain, ctx);
         if (outcome instanceof Promise) {
           return outcome.then((settled) => proxy(flight, match, search, ctx, settled)).catch((error) => flight.internalError(error));
@@ -188,5 +240,13 @@ export function startProxy(options: ProxyOptions): Server<undefined> {
     },
   });
   listenerPort = server.port ?? options.port;
-  return server;
+  return {
+    server,
+    port: listenerPort,
+    drain() {
+      runtime.draining = true;
+      return server.stop(false);
+    },
+    close: () => server.stop(true),
+  };
 }

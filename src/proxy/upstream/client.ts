@@ -3,7 +3,7 @@
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
 import { type Exchange, UpstreamTimedOut } from "./connection.ts";
-import { UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
+import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
 import { ConnectTimedOut, upstreamPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
@@ -23,19 +23,30 @@ export interface SendOptions {
 // A reused connection the upstream has just closed is retried on a new one, but only for
 // methods that are safe to send twice (RFC 9110 §9.2.2).
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+// Whether the client is still there is asked only of exchanges that have waited this long:
+// reading request.signal creates it, a cost fast exchanges need not pay.
+const CLIENT_CHECK_AFTER_MS = 50;
 
 /** One bodiless request: tries a pooled connection, then new ones, and settles one promise. */
 class UpstreamRequest implements Exchange {
   resolve!: (response: Response) => void;
   reject!: (error: Error) => void;
   private refusals = 0;
+  private readonly started = performance.now();
+  readonly method: string;
 
   constructor(
     private readonly endpoint: UpstreamEndpoint,
-    readonly method: string,
+    private readonly client: Request,
     readonly head: string,
     private readonly options: SendOptions,
-  ) {}
+  ) {
+    this.method = client.method;
+  }
+
+  abandoned(now: number): boolean {
+    return now - this.started > CLIENT_CHECK_AFTER_MS && this.client.signal.aborted;
+  }
 
   get readTimeoutMs(): number {
     return this.options.readTimeoutMs;
@@ -48,10 +59,11 @@ class UpstreamRequest implements Exchange {
       return;
     }
     const { key, hostname, port } = this.endpoint;
-    upstreamPool.connect(key, hostname, port, this.options.connectTimeoutMs).then(
+    upstreamPool.connect(key, hostname, port, this.options.connectTimeoutMs, this).then(
       (connection) => connection.request(this, false),
       (error: Error) => {
-        if (error instanceof ConnectTimedOut) this.reject(new UpstreamTimeout("connect timeout"));
+        if (error instanceof ClientGone) this.reject(error);
+        else if (error instanceof ConnectTimedOut) this.reject(new UpstreamTimeout("connect timeout"));
         else if (isConnectionRefused(error) && this.refusals++ < this.options.retries) this.start(false);
         else this.reject(new UpstreamUnreachable(error.message));
       },
@@ -59,14 +71,16 @@ class UpstreamRequest implements Exchange {
   }
 
   failed(error: Error, unanswered: boolean): void {
-    if (unanswered && IDEMPOTENT.has(this.method)) this.start(false);
+    if (error instanceof ClientGone) this.reject(error);
+    else if (unanswered && IDEMPOTENT.has(this.method)) this.start(false);
     else if (error instanceof UpstreamTimedOut) this.reject(new UpstreamTimeout("read timeout"));
     else this.reject(new UpstreamUnreachable(error.message));
   }
 }
 
-export function sendBodiless(endpoint: UpstreamEndpoint, method: string, head: string, options: SendOptions): Promise<Response> {
-  const request = new UpstreamRequest(endpoint, method, head, options);
+/** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
+export function sendBodiless(endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
+  const request = new UpstreamRequest(endpoint, client, head, options);
   return new Promise<Response>((resolve, reject) => {
     request.resolve = resolve;
     request.reject = reject;

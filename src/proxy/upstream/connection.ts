@@ -18,6 +18,8 @@ export interface Exchange {
   resolve(response: Response): void;
   /** `unanswered`: a reused connection closed before any byte of a response. */
   failed(error: Error, unanswered: boolean): void;
+  /** Whether the client that asked has gone away (checked by the sweep, `now` from performance.now()). */
+  abandoned(now: number): boolean;
 }
 
 const HEAD_END = "\r\n\r\n";
@@ -28,7 +30,7 @@ export interface ConnectionOwner {
   release(connection: UpstreamConnection): void;
   /** Forgets a connection that can no longer be used. */
   discard(connection: UpstreamConnection): void;
-  /** Tracks a deadline for the exchange in flight (until its head arrives). */
+  /** Tracks the deadline of the exchange in flight: for its head, then between reads of its body. */
   watch(connection: UpstreamConnection): void;
   unwatch(connection: UpstreamConnection): void;
 }
@@ -56,6 +58,8 @@ export class UpstreamConnection {
   /** performance.now() after which the exchange waiting for its head times out. */
   deadline = 0;
   idleSince = 0;
+  /** Set once the owner no longer counts it. */
+  discarded = false;
   private exchange: Exchange | null = null;
   private reused = false;
   private head: Buffer | null = null;
@@ -91,7 +95,32 @@ export class UpstreamConnection {
   }
 
   timedOut(): void {
-    this.fail(new UpstreamTimedOut());
+    if (this.body) this.abortBody(new UpstreamTimedOut("read timeout while reading the body"));
+    else this.fail(new UpstreamTimedOut());
+  }
+
+  isAbandoned(now: number): boolean {
+    return this.exchange !== null && this.exchange.abandoned(now);
+  }
+
+  /** Ends the exchange in flight with `error` and closes the connection. */
+  abandon(error: Error): void {
+    if (this.body) this.abortBody(error);
+    else this.fail(error);
+  }
+
+  /** Renews the body's read deadline: more of it has arrived, or the client wants more. */
+  watchBody(readTimeoutMs: number): void {
+    this.deadline = performance.now() + readTimeoutMs;
+    this.owner.watch(this);
+  }
+
+  private abortBody(error: Error): void {
+    const body = this.body!;
+    this.body = null;
+    this.owner.unwatch(this);
+    body.abort(error);
+    this.destroy();
   }
 
   received(bytes: Buffer): void {
@@ -172,15 +201,23 @@ export class UpstreamConnection {
     } else if (head.framing === "chunked") {
       const decoder = new ChunkedDecoder();
       const pieces: Buffer[] = [];
-      const stop = decoder.decode(rest, 0, (piece) => pieces.push(piece));
+      let stop: number;
+      try {
+        stop = decoder.decode(rest, 0, (piece) => pieces.push(piece));
+      } catch (error) {
+        // Broken framing in the first packet: nothing was sent to the client yet, so a 502.
+        this.destroy();
+        exchange.failed(error as Error, false);
+        return;
+      }
       if (decoder.done) {
         whole = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
         leftover = rest.length - stop;
       } else {
-        this.body = new BodyStream(this, head, decoder, pieces);
+        this.body = new BodyStream(this, head, decoder, pieces, exchange.readTimeoutMs);
       }
     } else {
-      this.body = new BodyStream(this, head, null, rest.length ? [rest] : []);
+      this.body = new BodyStream(this, head, null, rest.length ? [rest] : [], exchange.readTimeoutMs);
     }
     // A copy, so the response owns its bytes whatever the socket does with its buffer.
     const response = makeResponse(head, this.body ? this.body.stream : whole ? new Uint8Array(whole) : whole === null ? null : new Uint8Array(0));
@@ -194,21 +231,25 @@ export class UpstreamConnection {
   /** The body has been read to its end. */
   finish(reusable: boolean): void {
     this.body = null;
+    this.owner.unwatch(this);
     if (reusable && !this.closed) {
       this.resumeReading();
       this.owner.release(this);
     } else this.destroy();
   }
 
+  /** The client lags: stop reading, and stop the read deadline, which is the upstream's. */
   pauseReading(): void {
     if (this.paused || !this.socket) return;
     this.paused = true;
+    this.owner.unwatch(this);
     this.socket.pause();
   }
 
   resumeReading(): void {
     if (!this.paused || !this.socket) return;
     this.paused = false;
+    if (this.body) this.body.renewDeadline();
     this.socket.resume();
   }
 }
@@ -233,8 +274,10 @@ class BodyStream {
     private readonly head: ResponseHead,
     private readonly decoder: ChunkedDecoder | null,
     initial: Buffer[],
+    private readonly readTimeoutMs: number,
   ) {
     this.remaining = head.framing === "length" ? head.length : 0;
+    connection.watchBody(readTimeoutMs);
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -253,7 +296,17 @@ class BodyStream {
     else for (const piece of initial) this.enqueue(piece);
   }
 
+  renewDeadline(): void {
+    this.connection.watchBody(this.readTimeoutMs);
+  }
+
+  /** The upstream failed mid-body: the client's response ends in an error, not a short body. */
+  abort(error: Error): void {
+    this.controller.error(error);
+  }
+
   push(bytes: Buffer): void {
+    this.renewDeadline();
     try {
       if (this.decoder) {
         const stop = this.decoder.decode(bytes, 0, (piece) => this.enqueue(piece));

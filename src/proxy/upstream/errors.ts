@@ -1,6 +1,12 @@
 // How forwarding fails, whichever client carried the request: the proxy maps these to 504/502.
 export class UpstreamTimeout extends Error {}
 export class UpstreamUnreachable extends Error {}
+/** The client went away first; nobody reads the answer, so the exchange was abandoned. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection");
+  }
+}
 
 export function isConnectionRefused(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";

@@ -1,0 +1,62 @@
+// Which request headers of a client end at the gateway. Hop-by-hop headers (RFC 9110 §7.6.1),
+// whatever a client's Connection header lists, and every header the gateway itself sets
+// upstream: a client must not be able to claim a consumer, a group, an address or a prefix,
+// nor to make the gateway delete one of those after a plugin set it. The client's headers are
+// cleaned before any plugin runs, so a Connection option can only name the client's own.
+
+/** Headers that end at this hop, and framing the gateway writes itself. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+]);
+
+/**
+ * Headers only the gateway sets upstream, besides the `x-consumer-` and `x-forwarded-`
+ * families. `x-forwarded-for` is extended rather than replaced, and `x-request-id` is kept or
+ * generated (SPEC §4.2), so neither is dropped here in its own spelling.
+ */
+const GATEWAY_SET: ReadonlySet<string> = new Set([
+  "x-credential-identifier", "x-anonymous-consumer", "x-authenticated-groups", "x-real-ip",
+]);
+const KEPT_AND_REWRITTEN: ReadonlySet<string> = new Set(["x-forwarded-for", "x-request-id"]);
+
+/** Lower-case names a route's plugins set upstream on their own (e.g. jwt `claims_to_headers`). */
+export type OwnedHeaders = ReadonlySet<string>;
+export const NO_OWNED_HEADERS: OwnedHeaders = new Set();
+
+function gatewaySets(name: string, owned: OwnedHeaders): boolean {
+  return GATEWAY_SET.has(name) || name.startsWith("x-consumer-") || name.startsWith("x-forwarded-") || owned.has(name);
+}
+
+/**
+ * True for a client header the upstream must not see. Names with `_` are compared as CGI, WSGI,
+ * Rack and PHP read them (`X_Consumer_ID` is HTTP_X_CONSUMER_ID, the same as `X-Consumer-ID`).
+ */
+export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
+  if (HOP_BY_HOP.has(name)) return true;
+  if (name.charCodeAt(0) === 120 /* x */ && !KEPT_AND_REWRITTEN.has(name) && gatewaySets(name, owned)) return true;
+  if (name.indexOf("_") < 0) return false;
+  const spelt = name.replaceAll("_", "-");
+  return KEPT_AND_REWRITTEN.has(spelt) || gatewaySets(spelt, owned);
+}
+
+/** The lower-case names a Connection header lists, or null without one. */
+export function connectionOptions(connection: string | null): string[] | null {
+  if (connection === null) return null;
+  const names: string[] = [];
+  for (const part of connection.split(",")) {
+    const name = part.trim().toLowerCase();
+    if (name) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Removes, in place and before any plugin runs, what `isClientOnly` names and whatever the
+ * client's Connection header lists.
+ */
+export function removeClientOnlyHeaders(headers: Headers, owned: OwnedHeaders): void {
+  const listed = connectionOptions(headers.get("connection"));
+  let doomed: string[] | null = listed;
+  for (const name of headers.keys()) if (isClientOnly(name, owned)) (doomed ??= []).push(name);
+  if (doomed) for (const name of doomed) headers.delete(name);
+}
