@@ -49,8 +49,12 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
 export interface RunningProxy extends CoreGateway {
   proxy: ProxyListener;
   proxyUrl: string;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), closes everything. */
-  stop(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`), closes everything.
+   * `lingerMs` of the grace period answer requests still arriving on open connections, each
+   * with Connection: close, before idle connections are closed (see ProxyListener.drain).
+   */
+  stop(graceMs?: number, lingerMs?: number): Promise<void>;
 }
 
 export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
@@ -72,10 +76,10 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     ...core,
     proxy,
     proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
-    async stop(graceMs = 10_000) {
+    async stop(graceMs = 10_000, lingerMs = 0) {
       core.state.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([proxy.drain(), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      await Promise.race([proxy.drain(Math.min(lingerMs, graceMs)), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       // What is still in flight after the grace period is cut, upstream exchanges included, so
       // a slow upstream cannot hold the process open.

@@ -124,11 +124,11 @@ export class LocalEntityClient implements EntityClient {
   }
 
   async exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string> {
-    return exportDeclarative(this.core.store.loadAll(), { format, includePrivateKeys });
+    return exportDeclarative(this.core.store.loadStored(), { format, includePrivateKeys });
   }
 
   async importConfig(text: string): Promise<ImportCounts> {
-    const next = parseDeclarative(text, this.core.registry, { previous: this.core.store.loadAll() });
+    const next = parseDeclarative(text, this.core.registry, { previous: this.core.store.loadStored() });
     this.core.store.replaceAll(next);
     return countsOf(next as unknown as Record<string, unknown[]>);
   }

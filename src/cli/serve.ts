@@ -5,6 +5,7 @@ import { parseDeclarative } from "../config/declarative.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { startCoreWithProxy } from "../gateway.ts";
+import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM, upstreamPool } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
 
@@ -21,6 +22,12 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
   --admin-token TOKEN    require "Authorization: Bearer TOKEN" on the admin API
                          (mandatory when --admin-listen is not a loopback address)
   --access-log TARGET    off | stdout | FILE (default stdout)
+  --drain-timeout SECONDS
+                         on SIGTERM/SIGINT, how long requests in flight may take to
+                         finish before they are cut (default 10)
+  --upstream-max-connections N
+                         open connections per upstream host:port; requests beyond
+                         wait for one (default 1024)
   -h, --help             this help
 `;
 
@@ -39,6 +46,16 @@ function listenError(error: unknown, what: string, address: string): Error {
   return new Error(`${what} ${address}: ${describeError(error)}`);
 }
 
+// Long enough for a request a keep-alive client sent just before the signal to arrive and be
+// answered with Connection: close, rather than meet a closed connection (README "Running it").
+const DRAIN_LINGER_MS = 250;
+
+function wholeNumber(text: string, flag: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) throw new UsageError(`${flag} ${text}: expected a whole number from ${min} to ${max}`);
+  return value;
+}
+
 export const serveCommand: Command = {
   name: "serve",
   summary: "run the gateway (proxy + admin API)",
@@ -51,6 +68,8 @@ export const serveCommand: Command = {
       "admin-listen": { type: "string" },
       "admin-token": { type: "string" },
       "access-log": { type: "string" },
+      "drain-timeout": { type: "string" },
+      "upstream-max-connections": { type: "string" },
     });
     if (values.help) {
       process.stdout.write(usage);
@@ -64,6 +83,8 @@ export const serveCommand: Command = {
     const adminListen = parseAddress(adminText, "--admin-listen");
     const adminToken = flagOrEnv(values["admin-token"], "admin-token") || undefined;
     const accessLog = flagOrEnv(values["access-log"], "access-log", "stdout")!;
+    const drainMs = wholeNumber(flagOrEnv(values["drain-timeout"], "drain-timeout", "10")!, "--drain-timeout", 0, 3600) * 1000;
+    upstreamPool.setMaxPerUpstream(wholeNumber(flagOrEnv(values["upstream-max-connections"], "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000));
     if (!isLoopback(adminListen.hostname) && !adminToken) {
       throw new UsageError(`--admin-listen ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
     }
@@ -125,9 +146,10 @@ export const serveCommand: Command = {
       const shutdown = async (signal: string) => {
         if (stopping) return;
         stopping = true;
-        gateway.accessLog.event({ level: "info", message: `${signal}: draining in-flight requests` });
-        await admin.stop();
-        await gateway.stop(10_000);
+        gateway.accessLog.event({ level: "info", message: `${signal}: draining in-flight requests`, drain_timeout_s: drainMs / 1000 });
+        await Promise.all([admin.stop(drainMs), gateway.stop(drainMs, DRAIN_LINGER_MS)]);
+        // Everything is closed; whatever a library still holds must not keep the process past the drain.
+        setTimeout(() => process.exit(0), 500).unref();
         resolve(0);
       };
       process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -128,10 +128,11 @@ export interface ProxyListener {
   readonly server: Server<undefined>;
   readonly port: number;
   /**
-   * Stops accepting and closes idle connections at once; requests in flight finish and their
-   * responses close their connections. Resolves when none is left.
+   * From now on every response closes its connection. After `lingerMs` (time for a request a
+   * keep-alive client sent just before it could see that to arrive) stops accepting and closes
+   * idle connections; requests in flight finish. Resolves when none is left.
    */
-  drain(): Promise<void>;
+  drain(lingerMs: number): Promise<void>;
   /** Closes every connection, in flight or not. */
   close(): Promise<void>;
 }
@@ -243,9 +244,10 @@ export function startProxy(options: ProxyOptions): ProxyListener {
   return {
     server,
     port: listenerPort,
-    drain() {
+    async drain(lingerMs) {
       runtime.draining = true;
-      return server.stop(false);
+      if (lingerMs > 0) await Bun.sleep(lingerMs);
+      await server.stop(false);
     },
     close: () => server.stop(true),
   };
