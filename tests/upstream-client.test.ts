@@ -2,54 +2,12 @@
 // and every way an upstream can break an exchange, against scripted upstreams on raw loopback
 // sockets, so each byte the upstream sends is chosen by the test.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
 import { ChunkedDecoder } from "../src/proxy/upstream/chunked.ts";
 import { MalformedResponse, parseResponseHead } from "../src/proxy/upstream/response-head.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
+import { type Reply, type ScriptedUpstream, scripted } from "./support/scripted-upstream.ts";
 
 const BAD_GATEWAY = { message: "An invalid response was received from the upstream server" };
-
-interface ScriptedUpstream {
-  port: number;
-  /** Connections accepted so far. */
-  connections: number;
-  /** Request heads received, in order. */
-  requests: string[];
-  stop(): void;
-}
-
-type Reply = (socket: Socket<{ head: string; served: number }>, request: string, served: number) => void;
-
-/** A raw TCP upstream: `reply` writes whatever bytes the test wants for each request head. */
-function scripted(reply: Reply): ScriptedUpstream {
-  const state = { connections: 0, requests: [] as string[] };
-  const listener: TCPSocketListener<{ head: string; served: number }> = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(socket) {
-        state.connections++;
-        socket.data = { head: "", served: 0 };
-      },
-      data(socket, bytes) {
-        socket.data.head += bytes.toString("latin1");
-        let end: number;
-        while ((end = socket.data.head.indexOf("\r\n\r\n")) >= 0) {
-          const request = socket.data.head.slice(0, end);
-          socket.data.head = socket.data.head.slice(end + 4);
-          state.requests.push(request);
-          reply(socket, request, socket.data.served++);
-        }
-      },
-    },
-  });
-  return {
-    port: listener.port,
-    get connections() { return state.connections; },
-    requests: state.requests,
-    stop: () => listener.stop(true),
-  };
-}
 
 let gateway: TestGateway;
 let routeCount = 0;

@@ -134,40 +134,48 @@ export class ConnectionPool implements ConnectionOwner {
     return upstream;
   }
 
+  /** The next waiter whose client is still there; those that left are answered on the way. */
   private dequeue(upstream: Upstream): Waiter | undefined {
-    const next = upstream.queue.shift();
-    if (next) this.queuedCount--;
-    return next;
+    const now = performance.now();
+    for (let next = upstream.queue.shift(); next; next = upstream.queue.shift()) {
+      this.queuedCount--;
+      if (!next.exchange.abandoned(now)) return next;
+      next.reject(new ClientGone());
+    }
+    return undefined;
   }
 
+  /**
+   * Connects for `waiter`. The connection counts against the cap until its socket is gone, also
+   * when the waiter gave up first: an abandoned connect still holds a socket at the upstream.
+   */
   private open(key: string, upstream: Upstream, waiter: Waiter): void {
     upstream.open++;
     const connection = new UpstreamConnection(key, this);
     this.connecting.add(waiter);
-    let settled = false;
-    const settle = (outcome: UpstreamConnection | Error): void => {
-      settled = true;
+    let answered = false;
+    const answer = (): boolean => {
+      if (answered) return false;
+      answered = true;
       this.connecting.delete(waiter);
-      if (outcome instanceof Error) {
-        this.discard(connection);
-        waiter.reject(outcome);
-      } else waiter.resolve(outcome);
+      return true;
     };
     waiter.cancel = (error) => {
-      if (!settled) settle(error);
+      if (answer()) waiter.reject(error);
     };
     Bun.connect<UpstreamConnection>({ hostname: waiter.hostname, port: waiter.port, data: connection, socket: SOCKET_HANDLERS }).then(
       (socket) => {
-        if (settled) {
-          socket.terminate();
+        connection.socket = socket;
+        if (!answer()) {
+          connection.destroy();
           return;
         }
         socket.setNoDelay(true);
-        connection.socket = socket;
-        settle(connection);
+        waiter.resolve(connection);
       },
       (error: Error) => {
-        if (!settled) settle(error);
+        this.discard(connection);
+        if (answer()) waiter.reject(error);
       },
     );
   }
