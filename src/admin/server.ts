@@ -2,6 +2,7 @@
 // front of every request (Host, browser origin, admin token), the single error-to-HTTP mapping,
 // the OpenAPI document and the offline Swagger UI.
 import { Elysia } from "elysia";
+import { clip } from "../model/quote.ts";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "../errors.ts";
 import { adminTokenCheck } from "./auth.ts";
 import { readConfigBody, readEntityBody } from "./body.ts";
@@ -113,7 +114,7 @@ export function createAdminApp(deps: AdminDeps, listenHostname?: string) {
       const path = new URL(request.url).pathname;
       const allowed = allowedMethods(path);
       if (allowed.length === 0) return errorResponse(new NotFoundError());
-      return errorResponse(new MethodNotAllowedError(`${request.method} is not allowed on ${path} (allowed: ${allowed.join(", ")})`), {
+      return errorResponse(new MethodNotAllowedError(`${request.method} is not allowed on ${clip(path)} (allowed: ${allowed.join(", ")})`), {
         allow: allowed.join(", "),
       });
     })
