@@ -4,9 +4,15 @@
 // nor to make the gateway delete one of those after a plugin set it. The client's headers are
 // cleaned before any plugin runs, so a Connection option can only name the client's own.
 
-/** Headers that end at this hop, and framing the gateway writes itself. */
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
+/**
+ * Headers that end at this hop, framing the gateway writes itself, and headers that would make
+ * an upstream read another request than the one the gateway routed and authorised: `Forwarded`
+ * (RFC 7239, preferred over X-Forwarded-* by Spring and others), method and URL overrides
+ * (Symfony, Express method-override, IIS rewrite) and `Proxy` (httpoxy: CGI's HTTP_PROXY).
+ */
+const NEVER_FORWARDED: ReadonlySet<string> = new Set([
   "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+  "forwarded", "proxy", "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
 ]);
 
 /**
@@ -27,16 +33,21 @@ function gatewaySets(name: string, owned: OwnedHeaders): boolean {
   return GATEWAY_SET.has(name) || name.startsWith("x-consumer-") || name.startsWith("x-forwarded-") || owned.has(name);
 }
 
+// Characters CGI, WSGI, Rack and PHP fold into `_` when they turn a name into a variable.
+const FOLDED = /[^a-z0-9-]/g;
+const HAS_FOLDED = /[^a-z0-9-]/;
+
 /**
- * True for a client header the upstream must not see. Names with `_` are compared as CGI, WSGI,
- * Rack and PHP read them (`X_Consumer_ID` is HTTP_X_CONSUMER_ID, the same as `X-Consumer-ID`).
+ * True for a client header the upstream must not see. Names with other characters than letters,
+ * digits and `-` are compared as CGI-style servers read them: `X_Consumer_ID` and
+ * `X.Consumer.ID` are HTTP_X_CONSUMER_ID there, the same variable as `X-Consumer-ID`.
  */
 export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
-  if (HOP_BY_HOP.has(name)) return true;
+  if (NEVER_FORWARDED.has(name)) return true;
   if (name.charCodeAt(0) === 120 /* x */ && !KEPT_AND_REWRITTEN.has(name) && gatewaySets(name, owned)) return true;
-  if (name.indexOf("_") < 0) return false;
-  const spelt = name.replaceAll("_", "-");
-  return KEPT_AND_REWRITTEN.has(spelt) || gatewaySets(spelt, owned);
+  if (!HAS_FOLDED.test(name)) return false;
+  const spelt = name.replace(FOLDED, "-");
+  return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || gatewaySets(spelt, owned);
 }
 
 /** The lower-case names a Connection header lists, or null without one. */

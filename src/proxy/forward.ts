@@ -44,13 +44,21 @@ function withoutPort(host: string): string {
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
 }
 
-export function upstreamPath(match: RouteMatch, path: string): string {
+/**
+ * The path the upstream gets, or null when stripping would make it climb: a prefix that ends
+ * inside a segment (`/pub` of `/pub../admin`) leaves a remainder that becomes a segment of its
+ * own, and a `.` or `..` there would step out of the service's path at the upstream.
+ */
+export function upstreamPath(match: RouteMatch, path: string): string | null {
   const { route } = match.target;
   const base = match.target.basePath;
   if (!route.strip_path) return base + path;
   const rest = path.slice(match.matched.length);
   if (!rest) return base || "/";
-  return base + (rest.startsWith("/") ? rest : `/${rest}`);
+  if (rest.charCodeAt(0) === 47) return base + rest;
+  const slash = rest.indexOf("/");
+  const first = slash < 0 ? rest : rest.slice(0, slash);
+  return first === "." || first === ".." ? null : `${base}/${rest}`;
 }
 
 function stripQuery(search: string, names: readonly string[]): string {
@@ -64,10 +72,11 @@ function stripQuery(search: string, names: readonly string[]): string {
  * Forwards the request with the headers of SPEC §4.2. Connect failures are retried
  * `service.retries` times when the request has no body, because a body stream cannot be replayed.
  */
+/** `path` is the upstream's (upstreamPath), `search` the client's query. */
 export function forward(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response> {
   const { service } = match.target;
   const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
-  const target = upstreamPath(match, path) + query;
+  const target = path + query;
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
     const head = requestHead(request, target, match, info);

@@ -9,6 +9,7 @@ export const MESSAGES = {
   unavailable: "Service unavailable",
   bodyOnBodilessMethod: "a GET or HEAD request must not carry a body (Content-Length or Transfer-Encoding)",
   invalidHost: "invalid Host header: expected host[:port]",
+  invalidContentLength: "invalid Content-Length header: expected one number",
   invalidPath: "invalid request path: encoded '/' or '\\', control characters, malformed percent-encoding, '..' above the root and dot segments with ';' parameters are refused",
 } as const;
 

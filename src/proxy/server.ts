@@ -12,7 +12,7 @@ import type { AccessLog } from "./access-log.ts";
 import { canonicalHost } from "./canonical-host.ts";
 import { canonicalPath } from "./canonical-path.ts";
 import { removeClientOnlyHeaders } from "./client-headers.ts";
-import { forward } from "./forward.ts";
+import { forward, upstreamPath } from "./forward.ts";
 import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
 import { MESSAGES, messageResponse } from "./responses.ts";
@@ -41,15 +41,29 @@ function splitUrl(raw: string): { path: string; search: string } {
   return q < 0 ? { path: raw.slice(pathStart), search: "" } : { path: raw.slice(pathStart, q), search: raw.slice(q) };
 }
 
+const DIGITS = /^\d+$/;
+
 /**
- * Bun reads and discards the body of a GET or HEAD, so forwarding one would be framed by
- * nothing: such a request is refused rather than passed on without the body it declared.
+ * Why the request's framing cannot be passed on, or null. Bun reads and discards the body of a
+ * GET or HEAD, so forwarding one would be framed by nothing: refused rather than passed on
+ * without the body it declared. A Content-Length Bun accepted as a list of equal values
+ * (`3, 3`) is collapsed to one (RFC 9110 §8.6); anything else that is not one number refused.
  */
-function declaresDroppedBody(request: Request): boolean {
+function framingRefusal(request: Request): string | null {
+  const headers = request.headers;
+  const length = headers.get("content-length");
   const method = request.method;
-  if (method !== "GET" && method !== "HEAD") return false;
-  const length = request.headers.get("content-length");
-  return (length !== null && length !== "0") || request.headers.has("transfer-encoding");
+  if (method === "GET" || method === "HEAD") {
+    if ((length !== null && length !== "0") || headers.has("transfer-encoding")) return MESSAGES.bodyOnBodilessMethod;
+    return null;
+  }
+  if (length === null || DIGITS.test(length)) return null;
+  const values = new Set(length.split(",").map((value) => value.trim()));
+  if (values.size !== 1) return MESSAGES.invalidContentLength;
+  const [only] = values;
+  if (!DIGITS.test(only!)) return MESSAGES.invalidContentLength;
+  headers.set("content-length", only!);
+  return null;
 }
 
 function requestIdOf(request: Request): string {
@@ -73,6 +87,8 @@ class ProxiedRequest {
   upstreamMs: number | null = null;
   proxyMs = 0;
   failure: string | undefined;
+  /** The path sent to the service (strip_path and the service's path applied). */
+  upstreamPath = "";
 
   constructor(
     readonly request: Request,
@@ -156,7 +172,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
 
     const upstreamStarted = performance.now();
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
-    const sent = forward(flight.request, match, flight.path, search, {
+    const sent = forward(flight.request, match, flight.upstreamPath, search, {
       clientIp: flight.clientIp,
       requestId: flight.requestId,
       listenerPort,
@@ -205,7 +221,8 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       const { path: received, search } = splitUrl(request.url);
       const flight = new ProxiedRequest(request, received, requestIdOf(request), srv.requestIP(request)?.address ?? "", started, runtime);
       try {
-        if (declaresDroppedBody(request)) return flight.answer(400, MESSAGES.bodyOnBodilessMethod);
+        const badFraming = framingRefusal(request);
+        if (badFraming !== null) return flight.answer(400, badFraming);
         const host = canonicalHost(request.headers.get("host"));
         if (host === null) return flight.answer(400, MESSAGES.invalidHost);
         const path = canonicalPath(received);
@@ -221,6 +238,9 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;
         flight.serviceLabel = service.name ?? service.id;
+        const forwardedPath = upstreamPath(match, path);
+        if (forwardedPath === null) return flight.answer(400, MESSAGES.invalidPath);
+        flight.upstreamPath = forwardedPath;
         if (chain.steps.length === 0) return proxy(flight, match, search, null, NO_PLUGINS);
 
         removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
