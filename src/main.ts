@@ -3,7 +3,8 @@
 // one-line reason on stderr and never a stack trace.
 import { UsageError, describeError } from "./errors.ts";
 import { commands } from "./cli/commands.ts";
-import { VERSION } from "./version.ts";
+import { quote } from "./model/quote.ts";
+import { VERSION, versionInfo, versionLine } from "./version.ts";
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -15,8 +16,15 @@ Commands:
 ${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
 
   gateway help <command>   details of one command
-  gateway --version        the version
+  gateway --version        version, commit and target (gateway version --json: as JSON)
 `;
+}
+
+function printVersion(args: string[]): number {
+  const json = args[0] === "--json";
+  if (args.length > (json ? 1 : 0)) throw new UsageError(`version takes only --json, not ${quote(args[json ? 1 : 0])}`);
+  process.stdout.write(json ? `${JSON.stringify(versionInfo())}\n` : `${versionLine()}\n`);
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -25,10 +33,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(overview());
     return name === undefined ? 2 : 0;
   }
-  if (name === "--version" || name === "-v" || name === "version") {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
-  }
+  if (name === "--version" || name === "-v" || name === "version") return printVersion(rest);
   if (name === "help") {
     const target = rest[0] ? commands.find((c) => c.name === rest[0]) : undefined;
     if (rest[0] && !target) throw new UsageError(`unknown command '${rest[0]}' (see gateway help)`);
