@@ -19,7 +19,10 @@ export interface GatewayOptions {
   /** SQLite file, or ":memory:" (declarative mode and demo). */
   db: string;
   proxyListen: ListenAddress;
-  accessLog?: string;
+  /** A target for openAccessLog (`off`, `stdout`, a file), or a log already opened (a worker's). */
+  accessLog?: string | AccessLog;
+  /** Share the proxy address with sibling processes (SO_REUSEPORT; `serve --workers N`). */
+  reusePort?: boolean;
   registry?: PluginRegistry;
   /** How often to look for writes by other processes (database mode). */
   pollMs?: number;
@@ -43,7 +46,7 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
   let state: GatewayState | undefined;
   const store = new Store(opened, registry, () => state?.reload());
   state = new GatewayState(() => store.loadAll(), registry);
-  return { opened, store, state, metrics: new Metrics(), accessLog: openAccessLog(options.accessLog ?? "off"), registry };
+  return { opened, store, state, metrics: new Metrics(), accessLog: typeof options.accessLog === "object" ? options.accessLog : openAccessLog(options.accessLog ?? "off"), registry };
 }
 
 export interface RunningProxy extends CoreGateway {
@@ -71,6 +74,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     hostname: options.proxyListen.hostname,
     port: options.proxyListen.port,
     builtins: options.builtins ?? keystoreEndpoints,
+    reusePort: options.reusePort,
   });
   return {
     ...core,

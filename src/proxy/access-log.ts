@@ -1,5 +1,6 @@
 // Access log: one JSON line per request (SPEC §4.5), batched so the request path only pushes
-// a string; lines are written on a short timer or when the batch is full.
+// a string; lines are written on a short timer or when the batch is full. Under `--workers N`
+// every line carries the worker's number, and each batch is written whole (README "Workers").
 import { closeSync, openSync, writeSync } from "node:fs";
 
 export interface AccessLogEntry {
@@ -31,15 +32,27 @@ export interface AccessLog {
 const FLUSH_MS = 100;
 const MAX_BATCH = 512;
 
+export interface AccessLogOptions {
+  /** The worker of `serve --workers N` writing: every line gets `"worker": N`. */
+  worker?: number;
+  /** Where `stdout` batches go instead (a worker sends them to its supervisor, the one writer of stdout). */
+  stdout?: (text: string) => void;
+}
+
 class BatchedLog implements AccessLog {
   readonly enabled = true;
   private batch: string[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** `,"worker":N}` closing each request line of a worker, or "" for a single process. */
+  private readonly workerTail: string;
 
   constructor(
     private readonly sink: (text: string) => void,
     private readonly onClose: () => void = () => {},
-  ) {}
+    private readonly worker?: number,
+  ) {
+    this.workerTail = worker === undefined ? "" : `,"worker":${worker}}`;
+  }
 
   private push(line: string): void {
     this.batch.push(line);
@@ -51,11 +64,13 @@ class BatchedLog implements AccessLog {
   }
 
   write(entry: AccessLogEntry): void {
-    this.push(JSON.stringify(entry));
+    const line = JSON.stringify(entry);
+    // Appended to the serialised line rather than spread into the entry: no copy per request.
+    this.push(this.workerTail === "" ? line : line.slice(0, -1) + this.workerTail);
   }
 
   event(fields: Record<string, unknown>): void {
-    this.push(JSON.stringify({ time: new Date().toISOString(), ...fields }));
+    this.push(JSON.stringify(this.worker === undefined ? { time: new Date().toISOString(), ...fields } : { time: new Date().toISOString(), worker: this.worker, ...fields }));
   }
 
   flush(): void {
@@ -74,25 +89,32 @@ class BatchedLog implements AccessLog {
 }
 
 /** `off` drops request lines, but errors and warnings still reach stderr. */
-const requestLinesOff: AccessLog = {
-  enabled: false,
-  write() {},
-  event(fields) {
-    if (fields.level === "error" || fields.level === "warn") {
-      process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
-    }
-  },
-  flush() {},
-  close() {},
-};
+function requestLinesOff(worker?: number): AccessLog {
+  return {
+    enabled: false,
+    write() {},
+    event(fields) {
+      if (fields.level === "error" || fields.level === "warn") {
+        const line = worker === undefined ? { time: new Date().toISOString(), ...fields } : { time: new Date().toISOString(), worker, ...fields };
+        process.stderr.write(`${JSON.stringify(line)}\n`);
+      }
+    },
+    flush() {},
+    close() {},
+  };
+}
 
-/** `off`, `stdout`, or a file path (appended to). */
-export function openAccessLog(target: string): AccessLog {
-  if (target === "off") return requestLinesOff;
-  if (target === "stdout") return new BatchedLog((text) => process.stdout.write(text));
+/**
+ * `off`, `stdout`, or a file path (appended to). A file is opened O_APPEND and each batch is one
+ * write(2), so workers appending to the same file never interleave their lines.
+ */
+export function openAccessLog(target: string, options: AccessLogOptions = {}): AccessLog {
+  if (target === "off") return requestLinesOff(options.worker);
+  if (target === "stdout") return new BatchedLog(options.stdout ?? ((text) => process.stdout.write(text)), undefined, options.worker);
   const fd = openSync(target, "a");
   return new BatchedLog(
     (text) => writeSync(fd, text),
     () => closeSync(fd),
+    options.worker,
   );
 }

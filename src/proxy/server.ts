@@ -27,6 +27,8 @@ export interface ProxyOptions {
   hostname: string;
   port: number;
   builtins?: ReadonlyMap<string, BuiltinEndpoint>;
+  /** SO_REUSEPORT: the workers of `serve --workers N` each bind the same address (Linux balances connections). */
+  reusePort?: boolean;
 }
 
 const NO_ROUTE = "(none)";
@@ -212,6 +214,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
   const server: Server<undefined> = Bun.serve({
     hostname: options.hostname,
     port: options.port,
+    reusePort: options.reusePort ?? false,
     // Bodies stream through; the limit only guards the gateway's own endpoints.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 120,
