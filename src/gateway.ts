@@ -4,11 +4,15 @@ import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
 import { keystoreEndpoints } from "./keystore/jwks.ts";
 import { Metrics } from "./metrics.ts";
-import { type PluginRegistry, builtinPlugins } from "./pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
+import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { upstreamPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
+
+/** The plugins this build ships (the one place under src/ that names them). */
+export { builtinPlugins };
 
 export interface ListenAddress {
   hostname: string;

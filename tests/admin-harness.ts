@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { type AdminDeps, createAdminApp, startAdminServer } from "../src/admin/server.ts";
 import { type CoreGateway, openCore } from "../src/gateway.ts";
 import { definePlugin } from "../src/pipeline/contract.ts";
-import { type PluginRegistry, builtinPlugins, createRegistry } from "../src/pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
+import { type PluginRegistry, createRegistry } from "../src/pipeline/registry.ts";
 
 /** A plugin with typed config fields (for form coercion and schema errors). */
 export const stampPlugin = definePlugin({

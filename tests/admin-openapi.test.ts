@@ -3,7 +3,7 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { adminOperations } from "../src/admin/server.ts";
-import { builtinPlugins } from "../src/pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import { type AdminHarness, openAdmin, testRegistry, toReply } from "./admin-harness.ts";
 
 let admin: AdminHarness;

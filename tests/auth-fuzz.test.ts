@@ -3,7 +3,7 @@
 // a valid one may pass; everything else is a 401 or 403 — never a 5xx — and the gateway keeps
 // serving afterwards.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Algorithm } from "../plugins/jwt/algorithms.ts";
+import type { Algorithm } from "../src/jose/algorithms.ts";
 import { buildCorpus, referenceCases, sameSignedContent } from "../plugins/jwt/fuzz-corpus.ts";
 import { type AuthRig, inSeconds, sign, signingKey, startAuthRig } from "../plugins/jwt/testing.ts";
 

@@ -34,7 +34,7 @@ async function writeFromAnotherProcess(dbPath: string, statement: string): Promi
   const script = `
     import { openDatabase } from ${JSON.stringify(join(root, "src/db/connection.ts"))};
     import { Store } from ${JSON.stringify(join(root, "src/db/store.ts"))};
-    import { builtinPlugins } from ${JSON.stringify(join(root, "src/pipeline/registry.ts"))};
+    import { builtinPlugins } from ${JSON.stringify(join(root, "plugins/index.ts"))};
     const opened = openDatabase(${JSON.stringify(dbPath)});
     const store = new Store(opened, builtinPlugins);
     ${statement};

@@ -10,7 +10,7 @@ import * as key from "../src/model/key.ts";
 import * as plugin from "../src/model/plugin.ts";
 import * as route from "../src/model/route.ts";
 import * as service from "../src/model/service.ts";
-import { builtinPlugins } from "../src/pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 
 function lenientIntegers(schema: unknown, path: string, found: string[]): void {
   if (typeof schema !== "object" || schema === null) return;

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { openDatabase } from "../src/db/connection.ts";
 import { embeddedMigrations } from "../src/db/migrations.ts";
 import { Store } from "../src/db/store.ts";
-import { builtinPlugins } from "../src/pipeline/registry.ts";
+import { builtinPlugins } from "../plugins/index.ts";
 import journal from "../drizzle/meta/_journal.json" with { type: "json" };
 import { startTestGateway, tempDir } from "./support/gateway.ts";
 import { startUpstream } from "./support/upstream.ts";
@@ -79,7 +79,7 @@ describe("change detection", () => {
     const script = `
       import { openDatabase } from "${join(import.meta.dir, "../src/db/connection.ts")}";
       import { Store } from "${join(import.meta.dir, "../src/db/store.ts")}";
-      import { builtinPlugins } from "${join(import.meta.dir, "../src/pipeline/registry.ts")}";
+      import { builtinPlugins } from "${join(import.meta.dir, "../plugins/index.ts")}";
       const store = new Store(openDatabase(process.argv[1]), builtinPlugins);
       store.create("services", { name: "late", url: "${upstream.url}" });
       store.create("routes", { name: "late", service: { name: "late" }, paths: ["/late"] });

@@ -2,7 +2,7 @@
 // strict UTF-8, JSON objects only, `crit`/`b64` as jwtVerify treats them), reporting failures
 // in Kong's order: header and payload JSON, then `alg`, then the signature segment.
 import { base64url } from "jose";
-import { type Algorithm, isAlgorithm } from "./algorithms.ts";
+import { type Algorithm, isAlgorithm } from "../../src/jose/algorithms.ts";
 
 export interface ParsedToken {
   readonly header: Record<string, unknown>;

@@ -3,8 +3,8 @@
 // served from here and unused ones are collected with their snapshot.
 import type { JwtCredential } from "../../src/model/jwt-credential.ts";
 import type { AuthenticatedCredential } from "../../src/pipeline/contract.ts";
-import { type Algorithm, isHmac } from "./algorithms.ts";
-import { hmacKeyBytes, publicKeyFor } from "./keys.ts";
+import { type Algorithm, isHmac } from "../../src/jose/algorithms.ts";
+import { hmacKeyBytes, publicKeyFor } from "../../src/jose/keys.ts";
 import { type SignatureVerifier, createVerifier } from "./signature.ts";
 
 export interface PreparedCredential {

@@ -3,7 +3,7 @@
 // headers with other algs (none included), random and non-object JSON, huge values, non-string
 // key claims, odd base64url (padding, whitespace, the standard alphabet), critical headers.
 import { base64url } from "jose";
-import { ALGORITHMS } from "./algorithms.ts";
+import { ALGORITHMS } from "../../src/jose/algorithms.ts";
 
 export type Random = () => number;
 

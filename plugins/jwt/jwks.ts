@@ -6,8 +6,8 @@
 // dropped, once unused for 10 minutes, when the plugin is rebuilt for a new snapshot.
 import { type KeyObject, createPublicKey } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import type { Algorithm } from "./algorithms.ts";
-import { KeyMaterialError, checkKeyFor } from "./keys.ts";
+import type { Algorithm } from "../../src/jose/algorithms.ts";
+import { KeyMaterialError, checkKeyFor } from "../../src/jose/keys.ts";
 import { type SignatureVerifier, createVerifier } from "./signature.ts";
 import { fetchBoundedText } from "../../src/http/fetch-bounded.ts";
 

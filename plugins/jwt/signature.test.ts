@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import { compactVerify, decodeJwt } from "jose";
 import type { KeyObject } from "node:crypto";
-import { ALGORITHMS, type Algorithm, keyFamily } from "./algorithms.ts";
+import { ALGORITHMS, type Algorithm, keyFamily } from "../../src/jose/algorithms.ts";
 import { parseToken } from "./compact.ts";
 import { buildCorpus, referenceCases } from "./fuzz-corpus.ts";
 import { createVerifier, type SignatureVerifier, verifySignature } from "./signature.ts";

@@ -4,7 +4,7 @@
 // the arithmetic. signature.test.ts checks it accepts and rejects exactly what
 // jose's compactVerify does.
 import { type KeyObject, constants, timingSafeEqual, verify } from "node:crypto";
-import { type Algorithm, hashOf, isHmac } from "./algorithms.ts";
+import { type Algorithm, hashOf, isHmac } from "../../src/jose/algorithms.ts";
 import type { ParsedToken } from "./compact.ts";
 
 type HmacHash = "sha256" | "sha384" | "sha512";

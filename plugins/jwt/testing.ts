@@ -4,7 +4,7 @@ import { CompactSign, base64url, exportJWK, exportSPKI, generateKeyPair, generat
 import { KeyObject, constants, createHmac, sign as nodeSign } from "node:crypto";
 import { type TestGateway, startTestGateway } from "../../tests/support/gateway.ts";
 import { type Echo, type TestUpstream, startUpstream } from "../../tests/support/upstream.ts";
-import { type Algorithm, hashOf } from "./algorithms.ts";
+import { type Algorithm, hashOf } from "../../src/jose/algorithms.ts";
 
 export interface AuthRig {
   gateway: TestGateway;

@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { parseDeclarative } from "../config/declarative.ts";
 import { UsageError } from "../errors.ts";
-import { builtinPlugins } from "../pipeline/registry.ts";
+import { builtinPlugins } from "../gateway.ts";
 import { type Command, commandGroup, helpRequested, parseFlags } from "./command.ts";
 import { BACKEND_FLAGS, BACKEND_USAGE, type ImportCounts, countsOf, openEntityClient } from "./entity-client.ts";
 import { readTextFile } from "./key-files.ts";

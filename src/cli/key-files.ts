@@ -3,9 +3,9 @@
 // this module only decides which key a command needs and says clearly when a file is not it.
 import { type KeyObject, X509Certificate, createPrivateKey, createPublicKey, createSecretKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ALGORITHMS, type Algorithm, isAlgorithm, isHmac, keyFamily } from "../../plugins/jwt/algorithms.ts";
+import { ALGORITHMS, type Algorithm, MIN_RSA_BITS, isAlgorithm, isHmac, keyFamily } from "../jose/algorithms.ts";
 import { UsageError } from "../errors.ts";
-import { familyOf } from "../../plugins/jwt/keys.ts";
+import { familyOf } from "../jose/keys.ts";
 
 export { ALGORITHMS, type Algorithm, isHmac };
 
@@ -51,7 +51,7 @@ export function checkKeyFits(key: KeyObject, alg: Algorithm, source: string): vo
     throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs ${needs}`);
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
-  if (familyOf(key) === "rsa" && (bits ?? 0) < 2048) throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs at least 2048 bits`);
+  if (familyOf(key) === "rsa" && (bits ?? 0) < MIN_RSA_BITS) throw new KeyFileError(`${source} holds ${describeKey(key)}; ${alg} needs at least ${MIN_RSA_BITS} bits`);
 }
 
 function parseJwk(text: string, source: string): Record<string, unknown> {

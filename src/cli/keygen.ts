@@ -1,15 +1,14 @@
 // `gateway keygen`: a signing key as files openssl reads (PKCS#8 + SPKI PEM, or JWK), an HMAC
 // secret, or a new key in the gateway keystore.
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { calculateJwkThumbprint, type JWK } from "jose";
-import { keyFamily } from "../../plugins/jwt/algorithms.ts";
 import { UsageError } from "../errors.ts";
-import { publicJwkOf } from "../keystore/generate.ts";
+import { generateKeyPair, publicJwkOf } from "../jose/generate.ts";
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../model/key.ts";
 import { type Command, helpRequested, parseFlags, required } from "./command.ts";
 import { BACKEND_FLAGS, openEntityClient } from "./entity-client.ts";
-import { type Algorithm, KeyFileError, isHmac, parseAlgorithm } from "./key-files.ts";
+import { KeyFileError, isHmac, parseAlgorithm } from "./key-files.ts";
 
 const usage = `Usage: gateway keygen --alg ALG [--out PREFIX] [--kid ID] [--format pem|jwk]
        gateway keygen --alg ALG --store [--kid ID] [--db FILE | --admin-url URL [--admin-token T]]
@@ -34,13 +33,6 @@ Generates a signing key and prints its kid and public JWK.
 
 /** Bytes of randomness per HMAC size: the hash's output length, as RFC 7518 §3.2 asks. */
 const SECRET_BYTES: Record<string, number> = { HS256: 32, HS384: 48, HS512: 64 };
-
-function generatePair(alg: Algorithm) {
-  const family = keyFamily(alg);
-  if (family === "rsa") return generateKeyPairSync("rsa", { modulusLength: 2048 });
-  if (family.startsWith("ec:")) return generateKeyPairSync("ec", { namedCurve: family.slice(3) });
-  return generateKeyPairSync("ed25519");
-}
 
 /** Writes every file or none: all targets are checked before the first is written. */
 function writeNew(files: { path: string; text: string; mode: number; what: string }[]): void {
@@ -92,7 +84,7 @@ export const keygenCommand: Command = {
       process.stdout.write(`kid: ${kid}\n`);
       return 0;
     }
-    const { privateKey, publicKey } = generatePair(alg);
+    const { privateKey, publicKey } = generateKeyPair(alg);
     const privateJwk = privateKey.export({ format: "jwk" });
     const kid = values.kid ?? (await calculateJwkThumbprint(publicKey.export({ format: "jwk" }) as JWK));
     const publicJwk = publicJwkOf(privateJwk, kid, alg as SigningAlgorithm);

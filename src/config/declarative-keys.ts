@@ -6,7 +6,7 @@ import { createPrivateKey, createPublicKey } from "node:crypto";
 import { t } from "../model/t.ts";
 import { schemaErrors, now } from "../model/common.ts";
 import { type KeyRecord, KeyStatus, SigningAlgorithm } from "../model/key.ts";
-import { publicJwkOf } from "../keystore/generate.ts";
+import { publicJwkOf } from "../jose/generate.ts";
 import { type FieldErrors, GatewayError } from "../errors.ts";
 
 const Jwk = t.Record(t.String(), t.Unknown());

@@ -6,7 +6,7 @@ import { createHash, createHmac } from "node:crypto";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
 import { buildAcl } from "../model/acl.ts";
 import { buildConsumer, type Consumer } from "../model/consumer.ts";
-import { isHmac } from "../../plugins/jwt/algorithms.ts";
+import { isHmac } from "../jose/algorithms.ts";
 import { buildJwtCredential } from "../model/jwt-credential.ts";
 import { buildPlugin } from "../model/plugin.ts";
 import { clip, clipQuoted, quote } from "../model/quote.ts";

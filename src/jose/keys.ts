@@ -1,12 +1,10 @@
-// Turns a credential's stored key text into a KeyObject: SPKI PEM, PKCS#1 RSA PEM, X.509
+// Key parsing and family checks. Turns a credential's stored key text into a KeyObject: SPKI PEM, PKCS#1 RSA PEM, X.509
 // certificate PEM, or a JWK (JSON). node:crypto parses; nothing here decodes ASN.1 by hand.
 import { X509Certificate, type KeyObject, createPublicKey } from "node:crypto";
-import { type Algorithm, keyFamily } from "./algorithms.ts";
+import { type Algorithm, MIN_RSA_BITS, keyFamily } from "./algorithms.ts";
 
 export class KeyMaterialError extends Error {}
 
-/** jose refuses smaller RSA keys for RS* and PS*, so they are refused on write rather than on every request. */
-export const MIN_RSA_BITS = 2048;
 
 /** The key family a KeyObject belongs to, in the terms of `keyFamily` (algorithms.ts). */
 export function familyOf(key: KeyObject): string {

@@ -2,8 +2,8 @@
 // write, so a credential that is stored can always be used to verify.
 import type { Static } from "elysia";
 import { t } from "./t.ts";
-import { ALGORITHMS, type Algorithm, isHmac, keyFamily } from "../../plugins/jwt/algorithms.ts";
-import { KeyMaterialError, publicKeyFor } from "../../plugins/jwt/keys.ts";
+import { ALGORITHMS, type Algorithm, isHmac, keyFamily } from "../jose/algorithms.ts";
+import { KeyMaterialError, publicKeyFor } from "../jose/keys.ts";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import { Generated, IdRef, InputMeta, Ref, assertSchema, now } from "./common.ts";
 

@@ -4,8 +4,10 @@ import type { Static } from "elysia";
 import { t } from "./t.ts";
 import { Generated, InputMeta, assertSchema } from "./common.ts";
 
-export const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+import { SIGNING_ALGORITHMS, type SigningAlgorithm as SigningAlgorithmName } from "../jose/algorithms.ts";
+
+export { SIGNING_ALGORITHMS };
+export type SigningAlgorithm = SigningAlgorithmName;
 export const SigningAlgorithm = t.Union(SIGNING_ALGORITHMS.map((alg) => t.Literal(alg)));
 export const KeyStatus = t.Union([t.Literal("active"), t.Literal("retired")]);
 
