@@ -14,6 +14,7 @@ import { basename, join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { RELEASE_TARGETS, ROOT, type ReleaseTarget, buildCommit, compile } from "./build.ts";
+import { checkSignature, signAdHoc } from "./macho.ts";
 
 export const RUNTIME_CACHE = join(ROOT, "node_modules/.cache/bun-runtimes");
 
@@ -23,6 +24,8 @@ export interface ReleaseArtifact {
   size: number;
   sha256: string;
   buildMs: number;
+  /** macOS only: Bun's signature did not match the pages it had changed, so it was signed again. */
+  resigned: boolean;
 }
 
 export function artifactName(target: ReleaseTarget, version = pkg.version): string {
@@ -33,6 +36,21 @@ async function sha256File(path: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of Bun.file(path).stream()) hash.update(chunk);
   return hash.digest("hex");
+}
+
+/**
+ * A macOS executable must carry a signature that matches its pages, or the kernel kills it. Bun
+ * re-signs its darwin-arm64 output; on darwin-x64 (1.4.5) it keeps the runtime's own signature
+ * over bytes it changed. Returns whether the file had to be signed again.
+ */
+async function ensureValidSignature(file: string): Promise<boolean> {
+  const bytes = Buffer.from(await Bun.file(file).arrayBuffer());
+  if (checkSignature(bytes).valid) return false;
+  const signed = signAdHoc(bytes, "gateway");
+  const check = checkSignature(signed);
+  if (!check.valid) throw new Error(`${basename(file)}: the new signature does not verify (${check.badPages} pages differ)`);
+  await Bun.write(file, signed);
+  return true;
 }
 
 async function run(argv: string[], cwd: string): Promise<string> {
@@ -97,10 +115,11 @@ export async function buildRelease(options: ReleaseOptions): Promise<Release> {
     const file = join(options.out, artifactName(target));
     const start = performance.now();
     await compile({ outfile: file, commit, target, runtime: runtimes[i]! });
+    const resigned = target.os === "darwin" && (await ensureValidSignature(file));
     const buildMs = performance.now() - start;
-    const artifact = { target, file, size: Bun.file(file).size, sha256: await sha256File(file), buildMs };
+    const artifact = { target, file, size: Bun.file(file).size, sha256: await sha256File(file), buildMs, resigned };
     artifacts.push(artifact);
-    log(`${basename(file)}  ${(artifact.size / 1e6).toFixed(1)} MB  ${(buildMs / 1000).toFixed(1)} s`);
+    log(`${basename(file)}  ${(artifact.size / 1e6).toFixed(1)} MB  ${(buildMs / 1000).toFixed(1)} s${resigned ? "  (signed again, ad hoc)" : ""}`);
   }
   const release: Release = { version: pkg.version, commit, bun: Bun.version, artifacts, fetchMs };
   // sha256sum's format: "<hex>  <name>", run from inside the directory.
@@ -124,7 +143,9 @@ function releaseNotes(release: Release): string {
 ${rows.join("\n")}
 
 Verify a download: \`sha256sum -c --ignore-missing SHA256SUMS\` in the directory holding it.
-\`linux-x64\` needs a CPU with AVX2 (2013 on); \`linux-x64-baseline\` runs on any x86-64.
+\`linux-x64\` is built for CPUs with AVX2 (2013 on), \`linux-x64-baseline\` for any x86-64; both
+need glibc 2.17 or later (no musl/Alpine build). The macOS executables are signed ad hoc (every
+page hashed, no Apple identity, not notarised); the Windows one is not signed.
 `;
 }
 
