@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { t } from "elysia";
 import { definePlugin } from "../src/pipeline/contract.ts";
 import { createRegistry } from "../src/pipeline/registry.ts";
-import { findConsumer } from "../src/state/snapshot.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type Echo, type TestUpstream, startUpstream } from "./support/upstream.ts";
 
@@ -16,7 +15,7 @@ const identify = definePlugin<Record<string, never>>({
   create: () => ({
     access(ctx) {
       const name = ctx.request.headers.get("x-test-consumer");
-      ctx.consumer = name ? (findConsumer(ctx.snapshot, name) ?? null) : null;
+      ctx.consumer = name ? (ctx.state.consumer(name) ?? null) : null;
       return undefined;
     },
   }),

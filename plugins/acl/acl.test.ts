@@ -3,9 +3,8 @@
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
 import type { Consumer } from "../../src/model/consumer.ts";
-import type { AuthenticatedCredential } from "../../src/pipeline/contract.ts";
+import type { AuthenticatedCredential, StateLookups } from "../../src/pipeline/contract.ts";
 import { PluginRequestContext } from "../../src/pipeline/request-context.ts";
-import type { Snapshot } from "../../src/state/snapshot.ts";
 import { createAclInstance } from "./handler.ts";
 import { type AclConfig, AclConfigSchema, checkAclConfig } from "./schema.ts";
 
@@ -24,13 +23,16 @@ interface State {
   headers?: Record<string, string>;
 }
 
+/** The acl handler reads its groups from the index it is given, never from the state. */
+const NO_STATE = {} as StateLookups;
+
 function run(acl: Partial<AclConfig>, state: State): { status: number; headers: Headers } {
-  const snapshot = { aclGroups: new Map(state.rows ? [["c1", state.rows]] : []) } as unknown as Snapshot;
-  const ctx = new PluginRequestContext(new Request("http://gateway/api", { headers: state.headers }), "rid", "127.0.0.1", snapshot, "route", new Map(), { event() {} });
+  const aclGroups = new Map(state.rows ? [["c1", state.rows]] : []);
+  const ctx = new PluginRequestContext(new Request("http://gateway/api", { headers: state.headers }), "rid", "127.0.0.1", NO_STATE, "route", null, { event() {} });
   if (state.consumer) ctx.consumer = consumer;
   if (state.credential) ctx.credential = credential;
   ctx.authenticatedGroups = state.tokenGroups ?? null;
-  const result = createAclInstance(config(acl)).access!(ctx) as Response | undefined;
+  const result = createAclInstance(config(acl), aclGroups).access!(ctx) as Response | undefined;
   return { status: result?.status ?? 200, headers: ctx.upstreamHeaders };
 }
 

@@ -2,7 +2,8 @@
 // rows or the request's authenticated groups, with the 401 (nobody identified) / 403
 // (identified, not allowed) split. Client-sent group headers are always removed, which Kong
 // does not do.
-import type { AccessResult, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { Acl } from "../../src/model/acl.ts";
+import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { toHeaderValue } from "../../src/pipeline/request-context.ts";
 import { messageResponse } from "../../src/proxy/responses.ts";
 import type { AclConfig } from "./schema.ts";
@@ -16,7 +17,26 @@ function refuse(ctx: RequestContext, status: 401 | 403): Response {
   return messageResponse(status, status === 401 ? "Unauthorized" : "You cannot consume this service");
 }
 
-export function createAclInstance(config: AclConfig): PluginInstance {
+/** Groups per consumer id, in stored order. */
+export type GroupsByConsumer = ReadonlyMap<string, readonly string[]>;
+const groupsOfVersion = new WeakMap<StateLookups, GroupsByConsumer>();
+
+/** The ACL groups of every consumer, built once per configuration version for all acl instances. */
+export function groupsByConsumer(state: StateLookups): GroupsByConsumer {
+  let groups = groupsOfVersion.get(state);
+  if (!groups) {
+    const built = new Map<string, string[]>();
+    for (const acl of state.rows<Acl>("acls")) {
+      const list = built.get(acl.consumer.id);
+      if (list) list.push(acl.group);
+      else built.set(acl.consumer.id, [acl.group]);
+    }
+    groupsOfVersion.set(state, (groups = built));
+  }
+  return groups;
+}
+
+export function createAclInstance(config: AclConfig, aclGroups: GroupsByConsumer): PluginInstance {
   const denyMode = config.deny !== null;
   const listed: ReadonlySet<string> = new Set(config.deny ?? config.allow ?? []);
   // Header text per group list: ACL rows are the snapshot's arrays, stable for this instance.
@@ -46,7 +66,7 @@ export function createAclInstance(config: AclConfig): PluginInstance {
       } else if (authenticated && (!ctx.credential || config.always_use_authenticated_groups)) {
         [groups, header] = [authenticated, AUTHENTICATED_GROUPS];
       } else {
-        const rows = ctx.snapshot.aclGroups.get(consumerId);
+        const rows = aclGroups.get(consumerId);
         if (rows?.length) [groups, header] = [rows, CONSUMER_GROUPS];
         // Beyond Kong: a consumer without ACL rows is judged on its token's groups, if any.
         else if (authenticated) [groups, header] = [authenticated, AUTHENTICATED_GROUPS];

@@ -1,6 +1,6 @@
 // The acl plugin (SPEC §5.4), priority 950: group-based allow/deny after authentication.
 import { definePlugin } from "../../src/pipeline/contract.ts";
-import { createAclInstance } from "./handler.ts";
+import { createAclInstance, groupsByConsumer } from "./handler.ts";
 import { type AclConfig, AclConfigSchema, checkAclConfig } from "./schema.ts";
 
 export const aclPlugin = definePlugin<AclConfig>({
@@ -9,5 +9,5 @@ export const aclPlugin = definePlugin<AclConfig>({
   configSchema: AclConfigSchema,
   noConsumerScope: true,
   check: checkAclConfig,
-  create: (config) => createAclInstance(config),
+  create: (config, state) => createAclInstance(config, groupsByConsumer(state)),
 });

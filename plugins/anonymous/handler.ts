@@ -3,13 +3,12 @@
 // in `ctx.authFailure` instead of answering. So: a consumer is set → someone authenticated, do
 // nothing; a failure is recorded → authentication was tried and failed; neither → no
 // authentication plugin ran, and the request is anonymous too.
-import type { AccessResult, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { clearIdentityHeaders, setConsumer } from "../../src/pipeline/request-context.ts";
 import { messageResponse } from "../../src/proxy/responses.ts";
-import { findConsumer } from "../../src/state/snapshot.ts";
 import { type AnonymousConfig, anonymousCovers } from "./schema.ts";
 
-export function createAnonymousInstance(config: AnonymousConfig): PluginInstance {
+export function createAnonymousInstance(config: AnonymousConfig, state: StateLookups): PluginInstance {
   return {
     access(ctx: RequestContext): AccessResult {
       clearIdentityHeaders(ctx);
@@ -20,7 +19,7 @@ export function createAnonymousInstance(config: AnonymousConfig): PluginInstance
         ctx.authFailureMetric = failure.reason;
         return failure.respond();
       }
-      const consumer = findConsumer(ctx.snapshot, config.consumer);
+      const consumer = state.consumer(config.consumer);
       if (consumer) {
         setConsumer(ctx, consumer, null);
         return undefined;

@@ -3,7 +3,7 @@
 // consumer is known.
 import { definePlugin } from "../../src/pipeline/contract.ts";
 import { createAnonymousInstance } from "./handler.ts";
-import { type AnonymousConfig, AnonymousConfigSchema } from "./schema.ts";
+import { type AnonymousConfig, AnonymousConfigSchema, anonymousCovers } from "./schema.ts";
 
 export const anonymousPlugin = definePlugin<AnonymousConfig>({
   name: "anonymous",
@@ -12,5 +12,6 @@ export const anonymousPlugin = definePlugin<AnonymousConfig>({
   noConsumerScope: true,
   check: (config, lookup) =>
     lookup.findConsumer(config.consumer) ? undefined : { consumer: `no consumer with id or username '${config.consumer}'` },
-  create: (config) => createAnonymousInstance(config),
+  create: (config, state) => createAnonymousInstance(config, state),
+  authFallback: (config) => ({ covers: (tokenMissing) => anonymousCovers(config, tokenMissing) }),
 });

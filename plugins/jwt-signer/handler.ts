@@ -2,9 +2,8 @@
 // key of `keys_to_sign` is replaced by a JWS over its JSON. Everything else passes untouched.
 // Logs name keys and types, never values: those are the tokens' claims.
 import { CompactSign, FlattenedSign } from "jose";
-import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { MESSAGES, messageResponse } from "../../src/proxy/responses.ts";
-import type { Snapshot } from "../../src/state/snapshot.ts";
 import { type KeySource, keystoreSource, sharedJwkSets } from "./keys.ts";
 import type { SignerConfig } from "./schema.ts";
 
@@ -20,10 +19,10 @@ export const MAX_SIGNED_BODY_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function keySourceFor(config: SignerConfig, snapshot: Snapshot): KeySource {
+function keySourceFor(config: SignerConfig, state: StateLookups): KeySource {
   if (config.jwk_file !== null) return sharedJwkSets.source({ file: config.jwk_file }, config.kid!, config.alg, config.cache_duration);
   if (config.jwk_url !== null) return sharedJwkSets.source({ url: config.jwk_url }, config.kid!, config.alg, config.cache_duration);
-  return keystoreSource(snapshot.keys, config.alg, config.kid);
+  return keystoreSource(state.keys, config.alg, config.kid);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -72,8 +71,8 @@ function withBody(response: Response, body: Uint8Array | ReadableStream<Uint8Arr
   return new Response(body, { status: response.status, statusText: response.statusText, headers });
 }
 
-export function createSignerInstance(config: SignerConfig, snapshot: Snapshot): PluginInstance {
-  const source = keySourceFor(config, snapshot);
+export function createSignerInstance(config: SignerConfig, state: StateLookups): PluginInstance {
+  const source = keySourceFor(config, state);
   const log = (ctx: RequestContext, fields: Record<string, unknown>) => ctx.log({ plugin: "jwt-signer", ...fields });
 
   const sign = async (claims: Record<string, unknown>, kid: string, key: CryptoKey | Uint8Array): Promise<unknown> => {

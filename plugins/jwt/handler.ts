@@ -8,10 +8,9 @@
 // allowed", "Token audience not allowed") before the consumer is loaded; roles and scopes
 // answer 403 after it (authorization after authentication).
 import type { Consumer } from "../../src/model/consumer.ts";
-import type { AccessResult, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { JwtCredential } from "../../src/model/jwt-credential.ts";
+import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { clearIdentityHeaders, setConsumer, toHeaderValue } from "../../src/pipeline/request-context.ts";
-import { findConsumer } from "../../src/state/snapshot.ts";
-import { type AnonymousConfig, anonymousCovers } from "../anonymous/schema.ts";
 import { type ClaimPath, ClaimRules, claimAt, claimHeaderText, parseClaimPath, timeClaimErrors } from "./claims.ts";
 import { type ParsedToken, parseToken } from "./compact.ts";
 import { type PreparedCredential, prepareCredential } from "./credentials.ts";
@@ -37,7 +36,8 @@ function jwksLog(ctx: RequestContext): EventLog {
   return (fields) => ctx.log({ plugin: "jwt", ...fields });
 }
 
-export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwksCache): PluginInstance {
+export function createJwtInstance(config: JwtConfig, state: StateLookups, jwks: JwksCache = sharedJwksCache): PluginInstance {
+  const credentials = state.uniqueIndex<JwtCredential>("jwt_secrets", "key");
   const responder = new FailureResponder(config.key_claim_name, config.realm);
   const finder = new TokenFinder(config, config.hide_credentials);
   const rules = new ClaimRules(config);
@@ -46,17 +46,17 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
   const keyClaim = config.key_claim_name;
 
   /** Continues as the anonymous consumer, defers to the anonymous plugin, or refuses. */
-  function fail(ctx: RequestContext, failure: Failure, anonymousPlugin: AnonymousConfig | undefined): AccessResult {
+  function fail(ctx: RequestContext, failure: Failure): AccessResult {
     const tokenMissing = failure === responder.of("missing");
     if (config.anonymous !== null) {
-      const anonymous = findConsumer(ctx.snapshot, config.anonymous);
+      const anonymous = state.consumer(config.anonymous);
       if (anonymous) {
         setConsumer(ctx, anonymous, null);
         return undefined;
       }
       // Kong answers 500 here; the consumer was checked on write, so it was deleted since.
       ctx.log({ level: "error", plugin: "jwt", message: "anonymous consumer is configured but doesn't exist", anonymous: config.anonymous });
-    } else if (anonymousPlugin && anonymousCovers(anonymousPlugin, tokenMissing)) {
+    } else if (ctx.authFallback?.covers(tokenMissing)) {
       ctx.authFailure ??= { status: failure.kind.status, reason: failure.metric, tokenMissing, respond: () => responder.response(failure) };
       return undefined;
     }
@@ -79,7 +79,7 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
     if (timeErrors) return responder.claims(timeErrors);
     const rejected = rules.authenticate(claims);
     if (rejected !== null) return typeof rejected === "string" ? responder.of(rejected) : responder.requiredClaim(rejected.requiredClaim);
-    const consumer: Consumer | undefined = ctx.snapshot.consumers.get(prepared.credential.consumer.id);
+    const consumer: Consumer | undefined = state.consumer(prepared.credential.consumer.id);
     if (!consumer) return responder.consumerMissing(prepared.credential.key);
     const denied = rules.authorize(claims);
     if (denied !== null) return responder.of(denied);
@@ -114,7 +114,7 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
     if (key === undefined || key === false) return responder.of("noKeyClaim");
     // Kong fails with a 500 on a non-string key claim (e.g. an `aud` array); here it is invalid.
     if (typeof key !== "string" || key === "") return responder.of("invalidKeyClaim");
-    const credential = ctx.snapshot.credentialsByKey.get(key);
+    const credential = credentials.get(key);
     if (!credential) return responder.of("unknownKey");
     const prepared = prepareCredential(credential, config.secret_is_base64);
     if (!prepared.algorithms.has(token.alg)) return responder.of("algorithm");
@@ -147,8 +147,8 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
   }
 
   /** `key`: the token's cache key, null with the cache off. */
-  function conclude(ctx: RequestContext, key: string | null, outcome: Outcome, anonymousPlugin: AnonymousConfig | undefined): AccessResult {
-    if (isFailure(outcome)) return fail(ctx, outcome, anonymousPlugin);
+  function conclude(ctx: RequestContext, key: string | null, outcome: Outcome): AccessResult {
+    if (isFailure(outcome)) return fail(ctx, outcome);
     if (key !== null) cache!.set(key, outcome);
     return succeed(ctx, outcome);
   }
@@ -158,25 +158,24 @@ export function createJwtInstance(config: JwtConfig, jwks: JwksCache = sharedJwk
       clearIdentityHeaders(ctx);
       for (const [, name] of claimHeaders) ctx.upstreamHeaders.delete(name);
       if (!config.run_on_preflight && ctx.request.method === "OPTIONS") return undefined;
-      const anonymousPlugin = ctx.configs.get("anonymous") as AnonymousConfig | undefined;
       // Kong's logical OR: an earlier authentication plugin already succeeded.
-      if (ctx.credential && (config.anonymous !== null || anonymousPlugin)) return undefined;
+      if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
 
       const found = finder.find(ctx.request);
-      if (typeof found === "string") return fail(ctx, responder.of(found), anonymousPlugin);
+      if (typeof found === "string") return fail(ctx, responder.of(found));
       if (config.hide_credentials) finder.hide(ctx, found);
       const raw = found.token;
-      if (raw.length > config.max_token_bytes) return fail(ctx, responder.of("tooLarge"), anonymousPlugin);
+      if (raw.length > config.max_token_bytes) return fail(ctx, responder.of("tooLarge"));
 
       // Digested once per request: the same key is looked up, and stored after a verification.
       const key = cache ? cache.keyOf(raw) : null;
       if (key !== null) {
         const cached = fromCache(ctx, key);
-        if (cached) return isFailure(cached) ? fail(ctx, cached, anonymousPlugin) : succeed(ctx, cached);
+        if (cached) return isFailure(cached) ? fail(ctx, cached) : succeed(ctx, cached);
       }
       const outcome = verify(ctx, raw);
-      if (outcome instanceof Promise) return outcome.then((settled) => conclude(ctx, key, settled, anonymousPlugin));
-      return conclude(ctx, key, outcome, anonymousPlugin);
+      if (outcome instanceof Promise) return outcome.then((settled) => conclude(ctx, key, settled));
+      return conclude(ctx, key, outcome);
     },
   };
 }

@@ -6,7 +6,7 @@
 import type { Plugin } from "../model/plugin.ts";
 import { NO_OWNED_HEADERS, type OwnedHeaders } from "../proxy/client-headers.ts";
 import type { Route } from "../model/route.ts";
-import type { PluginInstance } from "./contract.ts";
+import type { AuthFallback, PluginInstance } from "./contract.ts";
 import type { PluginRegistry } from "./registry.ts";
 
 export interface ChainStep {
@@ -21,14 +21,14 @@ export interface ChainStep {
 
 export interface Chain {
   readonly steps: readonly ChainStep[];
-  /** Configs of the general instances, by plugin name. */
-  readonly configs: ReadonlyMap<string, unknown>;
+  /** The anonymous fallback a plugin of the chain offers (from its general instance), or null. */
+  readonly authFallback: AuthFallback | null;
   readonly hasResponsePhase: boolean;
   /** Headers the chain's plugins set upstream beyond the identity headers. */
   readonly ownedHeaders: OwnedHeaders;
 }
 
-export const EMPTY_CHAIN: Chain = { steps: [], configs: new Map(), hasResponsePhase: false, ownedHeaders: NO_OWNED_HEADERS };
+export const EMPTY_CHAIN: Chain = { steps: [], authFallback: null, hasResponsePhase: false, ownedHeaders: NO_OWNED_HEADERS };
 
 type Rank = number;
 
@@ -65,7 +65,7 @@ export function buildChain(
     }
   }
   const steps: ChainStep[] = [];
-  const configs = new Map<string, unknown>();
+  let authFallback: AuthFallback | null = null;
   const owned = new Set<string>();
   for (const [name, entry] of byName) {
     const definition = registry.get(name)!;
@@ -78,7 +78,7 @@ export function buildChain(
       for (const header of definition.ownedHeaders?.(plugin.config) ?? []) owned.add(header);
     }
     if (general) for (const header of definition.ownedHeaders?.(general[1].config) ?? []) owned.add(header);
-    if (general) configs.set(name, general[1].config);
+    if (general && definition.authFallback) authFallback = definition.authFallback(general[1].config);
     steps.push({
       name,
       priority: definition.priority,
@@ -92,5 +92,5 @@ export function buildChain(
   const hasResponsePhase = steps.some(
     (step) => step.general?.response !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i.response),
   );
-  return steps.length ? { steps, configs, hasResponsePhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
+  return steps.length ? { steps, authFallback, hasResponsePhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
 }

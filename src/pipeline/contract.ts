@@ -2,8 +2,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { FieldErrors } from "../errors.ts";
 import type { Consumer } from "../model/consumer.ts";
-import type { Key } from "../model/key.ts";
-import type { Snapshot } from "../state/snapshot.ts";
+import type { Key, KeyRecord } from "../model/key.ts";
 
 /** A credential that authenticated the request (Kong's `authenticated_credential`). */
 export interface AuthenticatedCredential {
@@ -13,13 +12,38 @@ export interface AuthenticatedCredential {
   consumerId: string;
 }
 
+/**
+ * What a plugin may read of the configuration in force: narrow lookups over one consistent
+ * version, never the snapshot itself. An instance is built per version, so an index taken in
+ * `create` stays right for every request the instance serves.
+ */
+export interface StateLookups {
+  /** A consumer by id, or else by username (how plugin configs name them). */
+  consumer(idOrUsername: string): Consumer | undefined;
+  /** The rows of an entity (its storage name, e.g. `jwt_secrets`), in stored order. */
+  rows<Row>(entity: string): readonly Row[];
+  /** The row of `entity` whose unique `field` is `value`, by an index built on first use. */
+  uniqueIndex<Row>(entity: string, field: string): ReadonlyMap<string, Row>;
+  /** Keystore keys, private halves included (jwt-signer signs with them). */
+  readonly keys: readonly KeyRecord[];
+}
+
+/**
+ * A later plugin that turns an authentication failure into an anonymous pass (Kong's
+ * `anonymous`): authentication plugins record the failure in `authFailure` instead of answering
+ * when it covers them, and the chain knows it from the definitions, not from a config by name.
+ */
+export interface AuthFallback {
+  covers(tokenMissing: boolean): boolean;
+}
+
 /** Per-request state shared by the plugins of one request. */
 export interface RequestContext {
   readonly request: Request;
   readonly url: URL;
   readonly requestId: string;
   readonly clientIp: string;
-  readonly snapshot: Snapshot;
+  readonly state: StateLookups;
   readonly routeId: string;
   /** Headers that will be sent upstream; plugins add, change and remove here. */
   readonly upstreamHeaders: Headers;
@@ -33,8 +57,8 @@ export interface RequestContext {
   authFailure: AuthFailure | null;
   /** Verified token claims, for plugins that run later. */
   claims: Record<string, unknown> | null;
-  /** Configs of the plugins that apply to this request, by name (non-consumer scope). */
-  readonly configs: ReadonlyMap<string, unknown>;
+  /** The fallback a later plugin of this route's chain offers, or null. */
+  readonly authFallback: AuthFallback | null;
   /** Label for the `auth failures by reason` metric, set by the plugin that refused. */
   authFailureMetric: string | null;
   /** Set once client-sent identity headers have been removed (see clearIdentityHeaders). */
@@ -80,7 +104,9 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   /** Cross-field and cross-entity checks the schema cannot express. */
   check?(config: Config, lookup: EntityLookup): FieldErrors | undefined;
   /** Precompiles an instance from a validated config (defaults applied). */
-  create(config: Config, snapshot: Snapshot): PluginInstance;
+  create(config: Config, state: StateLookups): PluginInstance;
+  /** The anonymous fallback this config offers the authentication plugins before it. */
+  authFallback?(config: Config): AuthFallback;
   /**
    * Upstream headers this config makes the plugin set besides the identity headers (lower
    * case): a client's own copies are removed before the chain runs, whether or not it sets them.

@@ -1,7 +1,6 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../model/consumer.ts";
-import type { Snapshot } from "../state/snapshot.ts";
-import type { AuthenticatedCredential, AuthFailure, RequestContext } from "./contract.ts";
+import type { AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
 export interface EventSink {
@@ -23,9 +22,9 @@ export class PluginRequestContext implements RequestContext {
     readonly request: Request,
     readonly requestId: string,
     readonly clientIp: string,
-    readonly snapshot: Snapshot,
+    readonly state: StateLookups,
     readonly routeId: string,
-    readonly configs: ReadonlyMap<string, unknown>,
+    readonly authFallback: AuthFallback | null,
     private readonly events: EventSink,
   ) {}
 

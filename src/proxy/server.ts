@@ -247,7 +247,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         if (chain.steps.length === 0) return proxy(flight, match, search, null, NO_PLUGINS);
 
         removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
-        const ctx = new PluginRequestContext(request, flight.requestId, flight.clientIp, snapshot, route.id, chain.configs, accessLog);
+        const ctx = new PluginRequestContext(request, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, accessLog);
         ctx.identityHeadersCleared = true;
         const outcome = runAccess(chain, ctx);
         if (outcome instanceof Promise) {

@@ -1,61 +1,79 @@
 // The immutable in-memory view of the configuration that the proxy reads on every request:
 // indexes, compiled router and per-route plugin chains. Rebuilt whole on every change and
-// swapped in one assignment, so a request always sees one consistent version.
+// swapped in one assignment, so a request always sees one consistent version. Plugins see it
+// only through StateLookups.
 import type { Consumer } from "../model/consumer.ts";
-import type { JwtCredential } from "../model/jwt-credential.ts";
 import type { KeyRecord } from "../model/key.ts";
 import type { Plugin } from "../model/plugin.ts";
 import type { Service } from "../model/service.ts";
 import { type Chain, buildChain } from "../pipeline/chains.ts";
-import type { PluginInstance } from "../pipeline/contract.ts";
+import type { PluginInstance, StateLookups } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type Router, compileRouter } from "../proxy/router.ts";
 import type { StateData } from "./data.ts";
 
-export interface Snapshot {
+export interface Snapshot extends StateLookups {
   /** Increases by one on every rebuild. */
   readonly version: number;
   readonly data: StateData;
   readonly services: ReadonlyMap<string, Service>;
-  readonly consumers: ReadonlyMap<string, Consumer>;
-  readonly consumersByUsername: ReadonlyMap<string, Consumer>;
-  readonly credentialsByKey: ReadonlyMap<string, JwtCredential>;
-  /** ACL groups per consumer id, in stored order. */
-  readonly aclGroups: ReadonlyMap<string, readonly string[]>;
   readonly keys: readonly KeyRecord[];
   readonly router: Router;
   /** Plugin chain per route id. */
   readonly chains: ReadonlyMap<string, Chain>;
 }
 
-/** Finds a consumer by id or username, as plugin configs refer to them. */
-export function findConsumer(snapshot: Snapshot, idOrUsername: string): Consumer | undefined {
-  return snapshot.consumers.get(idOrUsername) ?? snapshot.consumersByUsername.get(idOrUsername);
+/** The lookups over one version's data; indexes are built on first use and kept with it. */
+class Lookups implements StateLookups {
+  private readonly consumersById: ReadonlyMap<string, Consumer>;
+  private readonly consumersByUsername = new Map<string, Consumer>();
+  private readonly indexes = new Map<string, ReadonlyMap<string, unknown>>();
+
+  constructor(readonly data: StateData) {
+    this.consumersById = new Map(data.consumers.map((c) => [c.id, c]));
+    for (const c of data.consumers) if (c.username !== null) this.consumersByUsername.set(c.username, c);
+  }
+
+  get keys(): readonly KeyRecord[] {
+    return this.data.keys;
+  }
+
+  consumer(idOrUsername: string): Consumer | undefined {
+    return this.consumersById.get(idOrUsername) ?? this.consumersByUsername.get(idOrUsername);
+  }
+
+  rows<Row>(entity: string): readonly Row[] {
+    return ((this.data as unknown as Record<string, unknown[] | undefined>)[entity] ?? []) as Row[];
+  }
+
+  uniqueIndex<Row>(entity: string, field: string): ReadonlyMap<string, Row> {
+    const name = `${entity}.${field}`;
+    let index = this.indexes.get(name);
+    if (!index) {
+      const built = new Map<string, unknown>();
+      for (const row of this.rows<Record<string, unknown>>(entity)) built.set(String(row[field]), row);
+      this.indexes.set(name, (index = built));
+    }
+    return index as ReadonlyMap<string, Row>;
+  }
+}
+
+class BuiltSnapshot extends Lookups implements Snapshot {
+  readonly services: ReadonlyMap<string, Service>;
+  readonly chains = new Map<string, Chain>();
+  router!: Router;
+
+  constructor(
+    data: StateData,
+    readonly version: number,
+  ) {
+    super(data);
+    this.services = new Map(data.services.map((s) => [s.id, s]));
+  }
 }
 
 export function buildSnapshot(data: StateData, registry: PluginRegistry, version: number): Snapshot {
-  const consumers = new Map(data.consumers.map((c) => [c.id, c]));
-  const consumersByUsername = new Map<string, Consumer>();
-  for (const c of data.consumers) if (c.username !== null) consumersByUsername.set(c.username, c);
-  const aclGroups = new Map<string, string[]>();
-  for (const acl of data.acls) {
-    const groups = aclGroups.get(acl.consumer.id);
-    if (groups) groups.push(acl.group);
-    else aclGroups.set(acl.consumer.id, [acl.group]);
-  }
-  const chains = new Map<string, Chain>();
-  const snapshot: Snapshot = {
-    version,
-    data,
-    services: new Map(data.services.map((s) => [s.id, s])),
-    consumers,
-    consumersByUsername,
-    credentialsByKey: new Map(data.jwt_secrets.map((c) => [c.key, c])),
-    aclGroups,
-    keys: data.keys,
-    router: undefined as unknown as Router,
-    chains,
-  };
+  const snapshot = new BuiltSnapshot(data, version);
   const instances = new Map<string, PluginInstance>();
   const instanceOf = (plugin: Plugin): PluginInstance => {
     let instance = instances.get(plugin.id);
@@ -65,7 +83,7 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
     }
     return instance;
   };
-  for (const route of data.routes) chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
-  (snapshot as { router: Router }).router = compileRouter(data.routes, snapshot.services, chains);
+  for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
+  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains);
   return snapshot;
 }

@@ -2,6 +2,7 @@
 // `{vault://env/NAME}` references are resolved from the environment at load, everything else that
 // looks like one (another vault, `$VAR`, `${VAR}`) is refused naming the field, and what is stored
 // and exported is the reference, never the value.
+import type { JwtCredential } from "../../src/model/jwt-credential.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
 import { exportDeclarative, parseDeclarative } from "../../src/config/declarative.ts";
@@ -89,7 +90,7 @@ describe("declarative files", () => {
     const exported = exportDeclarative(stored, { format: "yaml" });
     expect(exported).toContain("{vault://env/gw-ref-secret}");
     expect(exported).not.toContain(SECRET);
-    expect(gateway.state.current.credentialsByKey.get("alice-key")!.secret).toBe(SECRET);
+    expect(gateway.state.current.uniqueIndex<JwtCredential>("jwt_secrets", "key").get("alice-key")!.secret).toBe(SECRET);
     expect(gateway.state.current.services.get(stored.services[0]!.id)!.host).toBe("127.0.0.1");
   });
 
@@ -98,7 +99,7 @@ describe("declarative files", () => {
     const core = openCore({ db: ":memory:" });
     try {
       core.store.replaceAll(state);
-      expect(core.state.current.credentialsByKey.get("alice-key")!.secret).toBe("from-json");
+      expect(core.state.current.uniqueIndex<JwtCredential>("jwt_secrets", "key").get("alice-key")!.secret).toBe("from-json");
     } finally {
       core.opened.sqlite.close();
     }
@@ -280,7 +281,7 @@ describe("admin API", () => {
       expect(exported.text).toContain("{vault://env/gw-ref-secret}");
       expect(exported.text).not.toContain(SECRET);
     }
-    expect(admin.core.state.current.credentialsByKey.get("alice-env")!.secret).toBe(SECRET);
+    expect(admin.core.state.current.uniqueIndex<JwtCredential>("jwt_secrets", "key").get("alice-env")!.secret).toBe(SECRET);
   });
 
   test("a PATCH that leaves the field alone keeps the reference; one that gives a value replaces it", async () => {
@@ -290,7 +291,7 @@ describe("admin API", () => {
     expect(tagged.body.secret).toBe("{vault://env/gw-ref-secret}");
     const literal = await admin.call("PATCH", "/consumers/alice/jwt/alice-patch", { secret: "a-literal-secret-value" });
     expect(literal.body.secret).toBe("a-literal-secret-value");
-    expect(admin.core.state.current.credentialsByKey.get("alice-patch")!.secret).toBe("a-literal-secret-value");
+    expect(admin.core.state.current.uniqueIndex<JwtCredential>("jwt_secrets", "key").get("alice-patch")!.secret).toBe("a-literal-secret-value");
   });
 
   test("a plugin config value from the environment: stored as the reference, run with the value", async () => {
