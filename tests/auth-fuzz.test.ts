@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Algorithm } from "../src/jose/algorithms.ts";
 import { buildCorpus, referenceCases, sameSignedContent } from "../plugins/jwt/fuzz-corpus.ts";
-import { type AuthRig, inSeconds, sign, signingKey, startAuthRig } from "../plugins/jwt/testing.ts";
+import { type AuthRig, inSeconds, sign, signingKey, startAuthRig } from "./support/auth.ts";
 
 const TOKENS = 20_000;
 const SEED = 20_240_601;

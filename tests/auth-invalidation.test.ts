@@ -3,7 +3,7 @@
 // verified-token cache on, so a cached verification never outlives its credential.
 import { afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { type AuthRig, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "../plugins/jwt/testing.ts";
+import { type AuthRig, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
 
 let hs: SigningKey;
 let token: string;

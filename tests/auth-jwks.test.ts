@@ -3,7 +3,7 @@
 // cached tokens), and the IdP going down causes no outage for keys already fetched.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK, generateKeyPair } from "jose";
-import { type AuthRig, sign, startAuthRig, type SigningKey } from "../plugins/jwt/testing.ts";
+import { type AuthRig, sign, startAuthRig, type SigningKey } from "./support/auth.ts";
 
 interface IdpKey {
   signer: SigningKey;

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { KeyObject, generateKeyPairSync } from "node:crypto";
 import { generateKeyPair } from "jose";
-import { ALL_ALGORITHMS, type AuthRig, echoOf, sign, signingKey, startAuthRig, type SigningKey } from "../plugins/jwt/testing.ts";
+import { ALL_ALGORITHMS, type AuthRig, echoOf, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
 import type { Algorithm } from "../src/jose/algorithms.ts";
 
 let rig: AuthRig;

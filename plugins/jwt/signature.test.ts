@@ -13,7 +13,7 @@ import { ALGORITHMS, type Algorithm, keyFamily } from "../../src/jose/algorithms
 import { parseToken } from "./compact.ts";
 import { buildCorpus, referenceCases } from "./fuzz-corpus.ts";
 import { createVerifier, type SignatureVerifier, verifySignature } from "./signature.ts";
-import { sign, signingKey, signRaw, type SigningKey } from "./testing.ts";
+import { sign, signingKey, signRaw, type SigningKey } from "../../tests/support/auth.ts";
 
 const TOKENS_PER_ALGORITHM = 1700;
 

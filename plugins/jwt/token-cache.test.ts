@@ -7,7 +7,7 @@ import type { Consumer } from "../../src/model/consumer.ts";
 import { cachedHeaderBytes, heldBytes, parseToken } from "./compact.ts";
 import type { PreparedCredential } from "./credentials.ts";
 import * as signature from "./signature.ts";
-import { type AuthRig, craft, sign, signingKey, startAuthRig, type SigningKey } from "./testing.ts";
+import { type AuthRig, craft, sign, signingKey, startAuthRig, type SigningKey } from "../../tests/support/auth.ts";
 import { VerifiedTokenCache, type VerifiedToken, budgetFor } from "./token-cache.ts";
 
 let hs: SigningKey;

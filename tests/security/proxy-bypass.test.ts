@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sign, signingKey, type SigningKey } from "../../plugins/jwt/testing.ts";
+import { sign, signingKey, type SigningKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { describeWithNginx, parseRawResponse, rawRequest, type RunningNginx, startNginx } from "../support/nginx.ts";
 import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "../support/node-upstream.ts";

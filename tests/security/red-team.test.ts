@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { sign, signingKey, type SigningKey } from "../../plugins/jwt/testing.ts";
+import { sign, signingKey, type SigningKey } from "../support/auth.ts";
 import { upstreamPool } from "../../src/proxy/upstream/pool.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { describeWithNginx, parseRawResponse, rawRequest, type RunningNginx, startNginx } from "../support/nginx.ts";

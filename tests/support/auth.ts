@@ -2,8 +2,8 @@
 // route, and tokens signed with jose (or crafted byte by byte for malformed cases).
 import { CompactSign, base64url, exportJWK, exportSPKI, generateKeyPair, generateSecret } from "jose";
 import { KeyObject, constants, createHmac, sign as nodeSign } from "node:crypto";
-import { type TestGateway, startTestGateway } from "../../tests/support/gateway.ts";
-import { type Echo, type TestUpstream, startUpstream } from "../../tests/support/upstream.ts";
+import { type TestGateway, startTestGateway } from "./gateway.ts";
+import { type Echo, type TestUpstream, startUpstream } from "./upstream.ts";
 import { type Algorithm, hashOf } from "../../src/jose/algorithms.ts";
 
 export interface AuthRig {
