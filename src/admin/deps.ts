@@ -16,4 +16,30 @@ export interface AdminDeps {
   registry: PluginRegistry;
   /** Epoch milliseconds the process started at. */
   startedAt: number;
+  /** `serve --workers N`: the proxy runs in these worker processes, and /metrics and /status ask them. */
+  workers?: WorkerPool;
+}
+
+/** The proxy workers of `serve --workers N`, as the admin API of their supervisor sees them. */
+export interface WorkerPool {
+  /** Each worker's counters, fresh from it; what workers that have exited had counted is under "exited". */
+  metrics(): Promise<{ worker: string; metrics: Metrics }[]>;
+  /** Each worker's process and configuration, fresh from it. */
+  status(): Promise<WorkerStatus[]>;
+}
+
+export interface WorkerStatus {
+  id: number;
+  pid: number | null;
+  state: "starting" | "running" | "restarting" | "stopping" | "stopped";
+  /** Epoch seconds the current process of this worker became ready. */
+  started_at: number | null;
+  restarts: number;
+  /** How the previous process of this worker ended, e.g. "killed by SIGKILL". */
+  last_exit: string | null;
+  config_version: number | null;
+  /** Equal across processes serving the same configuration (README "Workers"). */
+  config_digest: string | null;
+  in_flight: number | null;
+  rss_bytes: number | null;
 }

@@ -67,6 +67,26 @@ function componentSchemas(registry: PluginRegistry): Record<string, unknown> {
         reasons: { type: "array", items: { type: "string" }, description: "why the node is unavailable; empty when it is ok" },
         config_version: { type: "integer" },
         database: { type: "object", properties: { reachable: { type: "boolean" } } },
+        config_digest: { type: "string", description: "with --workers N: fingerprint of the configuration the supervisor holds; a worker serving the same one reports the same" },
+        workers: {
+          type: "array",
+          description: "with --workers N: each proxy worker process (unavailable only when none is running)",
+          items: {
+            type: "object",
+            properties: {
+              id: { type: "integer" },
+              pid: { type: ["integer", "null"] },
+              state: { type: "string", enum: ["starting", "running", "restarting", "stopping", "stopped"] },
+              started_at: { type: ["integer", "null"], description: "epoch seconds the current process became ready" },
+              restarts: { type: "integer" },
+              last_exit: { type: ["string", "null"], description: "how the previous process ended, e.g. killed by SIGKILL" },
+              config_version: { type: ["integer", "null"], description: "the worker's own counter" },
+              config_digest: { type: ["string", "null"] },
+              in_flight: { type: ["integer", "null"] },
+              rss_bytes: { type: ["integer", "null"] },
+            },
+          },
+        },
       },
     },
     Error: {

@@ -1,13 +1,20 @@
-// `gateway serve`: proxy and admin listeners over a database file or a declarative file.
+// `gateway serve`: proxy and admin listeners over a database file or a declarative file; with
+// `--workers N` (N > 1) the proxy runs in N worker processes and this one supervises them
+// (src/workers/), keeping the admin listener and the declarative file.
 import { readFileSync } from "node:fs";
 import { startAdminServer } from "../admin/server.ts";
 import { parseDeclarative } from "../config/declarative.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
-import { startCoreWithProxy } from "../gateway.ts";
+import { openCore, startCoreWithProxy } from "../gateway.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM, upstreamPool } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
-import { type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
+import { workerCount } from "../workers/count.ts";
+import { WORKER_FLAG } from "../workers/ipc.ts";
+import { Supervisor, reservePort } from "../workers/supervisor.ts";
+import { runWorker } from "../workers/worker.ts";
+import { type Address, type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
+import { listenError } from "./listen-error.ts";
 
 const usage = `Usage: gateway serve [options]
 
@@ -28,6 +35,8 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
   --upstream-max-connections N
                          open connections per upstream host:port; requests beyond
                          wait for one (default 1024)
+  --workers N|auto       proxy processes sharing the proxy port (Linux SO_REUSEPORT);
+                         auto: one per available core (default auto; 1 off Linux)
   -h, --help             this help
 `;
 
@@ -37,13 +46,6 @@ function readConfig(path: string): string {
   } catch (error) {
     throw new Error(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? describeError(error)}`);
   }
-}
-
-function listenError(error: unknown, what: string, address: string): Error {
-  const code = (error as { code?: string }).code;
-  if (code === "EADDRINUSE") return new Error(`${what} ${address}: address already in use`);
-  if (code === "EACCES") return new Error(`${what} ${address}: permission denied`);
-  return new Error(`${what} ${address}: ${describeError(error)}`);
 }
 
 // Long enough for a request a keep-alive client sent just before the signal to arrive and be
@@ -56,11 +58,50 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
   return value;
 }
 
+interface ServeOptions {
+  configPath: string | undefined;
+  dbPath: string;
+  proxyText: string;
+  adminText: string;
+  proxyListen: Address;
+  adminListen: Address;
+  adminToken: string | undefined;
+  accessLog: string;
+  drainMs: number;
+  upstreamMaxConnections: number;
+  workers: number;
+}
+
+function serveOptions(values: Record<string, string | boolean | undefined>): ServeOptions {
+  const value = (name: string) => values[name] as string | undefined;
+  const configPath = flagOrEnv(value("config"), "config");
+  const proxyText = flagOrEnv(value("proxy-listen"), "proxy-listen", "0.0.0.0:8000")!;
+  const adminText = flagOrEnv(value("admin-listen"), "admin-listen", "127.0.0.1:8001")!;
+  const options: ServeOptions = {
+    configPath,
+    dbPath: configPath ? MEMORY : flagOrEnv(value("db"), "db", "./gateway.db")!,
+    proxyText,
+    adminText,
+    proxyListen: parseAddress(proxyText, "--proxy-listen"),
+    adminListen: parseAddress(adminText, "--admin-listen"),
+    adminToken: flagOrEnv(value("admin-token"), "admin-token") || undefined,
+    accessLog: flagOrEnv(value("access-log"), "access-log", "stdout")!,
+    drainMs: wholeNumber(flagOrEnv(value("drain-timeout"), "drain-timeout", "10")!, "--drain-timeout", 0, 3600) * 1000,
+    upstreamMaxConnections: wholeNumber(flagOrEnv(value("upstream-max-connections"), "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000),
+    workers: workerCount(flagOrEnv(value("workers"), "workers", "auto")!),
+  };
+  if (!isLoopback(options.adminListen.hostname) && !options.adminToken) {
+    throw new UsageError(`--admin-listen ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
+  }
+  return options;
+}
+
 export const serveCommand: Command = {
   name: "serve",
   summary: "run the gateway (proxy + admin API)",
   usage,
   async run(argv) {
+    if (argv[0] === WORKER_FLAG) return runWorker(argv[1]);
     const { values } = parseFlags(argv, {
       config: { type: "string" },
       db: { type: "string" },
@@ -70,90 +111,188 @@ export const serveCommand: Command = {
       "access-log": { type: "string" },
       "drain-timeout": { type: "string" },
       "upstream-max-connections": { type: "string" },
+      workers: { type: "string" },
     });
     if (values.help) {
       process.stdout.write(usage);
       return 0;
     }
-    const configPath = flagOrEnv(values.config, "config");
-    const dbPath = configPath ? MEMORY : flagOrEnv(values.db, "db", "./gateway.db")!;
-    const proxyText = flagOrEnv(values["proxy-listen"], "proxy-listen", "0.0.0.0:8000")!;
-    const adminText = flagOrEnv(values["admin-listen"], "admin-listen", "127.0.0.1:8001")!;
-    const proxyListen = parseAddress(proxyText, "--proxy-listen");
-    const adminListen = parseAddress(adminText, "--admin-listen");
-    const adminToken = flagOrEnv(values["admin-token"], "admin-token") || undefined;
-    const accessLog = flagOrEnv(values["access-log"], "access-log", "stdout")!;
-    const drainMs = wholeNumber(flagOrEnv(values["drain-timeout"], "drain-timeout", "10")!, "--drain-timeout", 0, 3600) * 1000;
-    upstreamPool.setMaxPerUpstream(wholeNumber(flagOrEnv(values["upstream-max-connections"], "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000));
-    if (!isLoopback(adminListen.hostname) && !adminToken) {
-      throw new UsageError(`--admin-listen ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
-    }
+    const options = serveOptions(values);
+    return options.workers > 1 ? serveWithWorkers(options) : serveOneProcess(options);
+  },
+};
 
-    let gateway: ReturnType<typeof startCoreWithProxy>;
+/** `--workers 1`: proxy and admin listeners in this process. */
+async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections }: ServeOptions): Promise<number> {
+  upstreamPool.setMaxPerUpstream(upstreamMaxConnections);
+  let gateway: ReturnType<typeof startCoreWithProxy>;
+  try {
+    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog });
+  } catch (error) {
+    throw listenError(error, "proxy listener", proxyText);
+  }
+  const reloadFile = () => gateway.store.replaceAll(parseDeclarative(readConfig(configPath!), gateway.registry, { previous: gateway.store.loadAll() }));
+  try {
+    if (configPath) reloadFile();
+  } catch (error) {
+    await gateway.stop(0);
+    throw error;
+  }
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    admin = await startAdminServer(
+      {
+        store: gateway.store,
+        state: gateway.state,
+        metrics: gateway.metrics,
+        mode: configPath ? "declarative" : "database",
+        adminToken,
+        version: VERSION,
+        registry: gateway.registry,
+        startedAt: Date.now(),
+      },
+      adminListen,
+    );
+  } catch (error) {
+    await gateway.stop(0);
+    throw listenError(error, "admin listener", adminText);
+  }
+
+  const mode = configPath ? `declarative (${configPath})` : `database (${dbPath})`;
+  process.stderr.write(
+    `gateway ${VERSION} running in ${mode} mode\n` +
+      `  proxy: ${formatAddress(proxyListen.hostname, gateway.proxy.port as number)}\n` +
+      `  admin: ${formatAddress(adminListen.hostname, admin.port)}  (Swagger UI at /docs)\n`,
+  );
+  gateway.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: gateway.proxy.port, admin_port: admin.port });
+
+  if (configPath) {
+    process.on("SIGHUP", () => {
+      try {
+        reloadFile();
+        gateway.accessLog.event({ level: "info", message: "configuration reloaded", file: configPath, version: gateway.state.current.version });
+      } catch (error) {
+        gateway.accessLog.event({ level: "error", message: "configuration reload failed; keeping the previous configuration", file: configPath, error: describeError(error) });
+        process.stderr.write(`reload of ${configPath} failed, previous configuration kept: ${describeError(error)}\n`);
+      }
+    });
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      gateway.accessLog.event({ level: "info", message: `${signal}: draining in-flight requests`, drain_timeout_s: drainMs / 1000 });
+      await Promise.all([admin.stop(drainMs), gateway.stop(drainMs, DRAIN_LINGER_MS)]);
+      // Everything is closed; whatever a library still holds must not keep the process past the drain.
+      setTimeout(() => process.exit(0), 500).unref();
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
+}
+
+/**
+ * `--workers N`: this process keeps the state (database or declarative file) and the admin
+ * listener, and supervises N proxy workers sharing the proxy port (README "Workers").
+ */
+async function serveWithWorkers(options: ServeOptions): Promise<number> {
+  const { configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs } = options;
+  const core = openCore({ db: dbPath, accessLog });
+  const closeCore = () => {
+    core.state.stop();
+    core.accessLog.close();
+    core.opened.sqlite.close();
+  };
+  const reloadFile = () => core.store.replaceAll(parseDeclarative(readConfig(configPath!), core.registry, { previous: core.store.loadAll() }));
+  let port: number;
+  try {
+    if (configPath) reloadFile();
+    else core.state.watch(core.opened.sqlite, 250, (error) => core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }));
     try {
-      gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog });
+      port = reservePort(proxyListen);
     } catch (error) {
       throw listenError(error, "proxy listener", proxyText);
     }
-    const reloadFile = () => gateway.store.replaceAll(parseDeclarative(readConfig(configPath!), gateway.registry, { previous: gateway.store.loadAll() }));
-    try {
-      if (configPath) reloadFile();
-    } catch (error) {
-      await gateway.stop(0);
-      throw error;
-    }
-    let admin: Awaited<ReturnType<typeof startAdminServer>>;
-    try {
-      admin = await startAdminServer(
-        {
-          store: gateway.store,
-          state: gateway.state,
-          metrics: gateway.metrics,
-          mode: configPath ? "declarative" : "database",
-          adminToken,
-          version: VERSION,
-          registry: gateway.registry,
-          startedAt: Date.now(),
-        },
-        adminListen,
-      );
-    } catch (error) {
-      await gateway.stop(0);
-      throw listenError(error, "admin listener", adminText);
-    }
-
-    const mode = configPath ? `declarative (${configPath})` : `database (${dbPath})`;
-    process.stderr.write(
-      `gateway ${VERSION} running in ${mode} mode\n` +
-        `  proxy: ${formatAddress(proxyListen.hostname, gateway.proxy.port as number)}\n` +
-        `  admin: ${formatAddress(adminListen.hostname, admin.port)}  (Swagger UI at /docs)\n`,
+  } catch (error) {
+    closeCore();
+    throw error;
+  }
+  const supervisor = new Supervisor({
+    count: options.workers,
+    setup: { db: dbPath, proxyListen: { hostname: proxyListen.hostname, port }, accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections },
+    state: configPath ? () => core.store.loadStored() : undefined,
+    log: core.accessLog,
+    stdout: (text) => process.stdout.write(text),
+  });
+  try {
+    await supervisor.start();
+  } catch (error) {
+    closeCore();
+    throw error;
+  }
+  // Declarative mode: whatever changes the state here (SIGHUP, POST /config) goes to every worker whole.
+  if (configPath) core.state.onChange(() => supervisor.pushState(core.store.loadStored()));
+  let admin: Awaited<ReturnType<typeof startAdminServer>>;
+  try {
+    admin = await startAdminServer(
+      {
+        store: core.store,
+        state: core.state,
+        metrics: core.metrics,
+        mode: configPath ? "declarative" : "database",
+        adminToken,
+        version: VERSION,
+        registry: core.registry,
+        startedAt: Date.now(),
+        workers: supervisor,
+      },
+      adminListen,
     );
-    gateway.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: gateway.proxy.port, admin_port: admin.port });
+  } catch (error) {
+    await supervisor.stop(0);
+    closeCore();
+    throw listenError(error, "admin listener", adminText);
+  }
 
-    if (configPath) {
-      process.on("SIGHUP", () => {
-        try {
-          reloadFile();
-          gateway.accessLog.event({ level: "info", message: "configuration reloaded", file: configPath, version: gateway.state.current.version });
-        } catch (error) {
-          gateway.accessLog.event({ level: "error", message: "configuration reload failed; keeping the previous configuration", file: configPath, error: describeError(error) });
-          process.stderr.write(`reload of ${configPath} failed, previous configuration kept: ${describeError(error)}\n`);
-        }
-      });
+  const mode = configPath ? `declarative (${configPath})` : `database (${dbPath})`;
+  process.stderr.write(
+    `gateway ${VERSION} running in ${mode} mode\n` +
+      `  proxy: ${formatAddress(proxyListen.hostname, port)}\n` +
+      `  admin: ${formatAddress(adminListen.hostname, admin.port)}  (Swagger UI at /docs)\n` +
+      `  workers: ${options.workers} (pids ${supervisor.pids().join(", ")}) sharing the proxy port\n`,
+  );
+  core.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: port, admin_port: admin.port, workers: options.workers });
+
+  process.on("SIGHUP", () => {
+    if (!configPath) {
+      // Database mode: workers poll the file anyway; SIGHUP makes every process rebuild now.
+      core.state.reload();
+      supervisor.reloadAll();
+      core.accessLog.event({ level: "info", message: "configuration reloaded from the database", version: core.state.current.version });
+      return;
     }
-    return new Promise<number>((resolve) => {
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        gateway.accessLog.event({ level: "info", message: `${signal}: draining in-flight requests`, drain_timeout_s: drainMs / 1000 });
-        await Promise.all([admin.stop(drainMs), gateway.stop(drainMs, DRAIN_LINGER_MS)]);
-        // Everything is closed; whatever a library still holds must not keep the process past the drain.
-        setTimeout(() => process.exit(0), 500).unref();
-        resolve(0);
-      };
-      process.on("SIGTERM", () => void shutdown("SIGTERM"));
-      process.on("SIGINT", () => void shutdown("SIGINT"));
-    });
-  },
-};
+    try {
+      reloadFile();
+      core.accessLog.event({ level: "info", message: "configuration reloaded", file: configPath, version: core.state.current.version });
+    } catch (error) {
+      core.accessLog.event({ level: "error", message: "configuration reload failed; keeping the previous configuration", file: configPath, error: describeError(error) });
+      process.stderr.write(`reload of ${configPath} failed, previous configuration kept: ${describeError(error)}\n`);
+    }
+  });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      core.accessLog.event({ level: "info", message: `${signal}: draining in-flight requests`, drain_timeout_s: drainMs / 1000, workers: options.workers });
+      await Promise.all([admin.stop(drainMs), supervisor.stop(drainMs)]);
+      closeCore();
+      setTimeout(() => process.exit(0), 500).unref();
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void shutdown("SIGTERM"));
+    process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
+}

@@ -1,8 +1,12 @@
-// Node information (GET /), health (GET /status) and Prometheus metrics (GET /metrics).
+// Node information (GET /), health (GET /status) and Prometheus metrics (GET /metrics). Under
+// `serve --workers N` the proxy runs in the workers: /metrics sums their counters and /status
+// lists them, both asked fresh over IPC at request time.
 import { hostname } from "node:os";
 import { describeError } from "../../errors.ts";
 import type { Kind } from "../../db/store.ts";
-import type { AdminDeps } from "../deps.ts";
+import { Metrics, renderMetrics } from "../../metrics.ts";
+import { configDigest } from "../../workers/ipc.ts";
+import type { AdminDeps, WorkerPool } from "../deps.ts";
 import { json, text } from "../http.ts";
 import type { Operation } from "../operation.ts";
 
@@ -18,6 +22,17 @@ function healthProblems({ store }: AdminDeps): string[] {
     problems.push(`database unreachable: ${describeError(error)}`);
   }
   return problems;
+}
+
+const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The workers' counters summed, or with `perWorker` one set per worker labelled `worker="<id>"` (and `"exited"`). */
+async function workerMetrics(workers: WorkerPool, perWorker: boolean, configVersion: number): Promise<string> {
+  const sets = await workers.metrics();
+  if (perWorker) return renderMetrics(sets.map(({ worker, metrics }) => ({ label: `worker="${worker}"`, metrics })), configVersion);
+  const total = new Metrics();
+  for (const { metrics } of sets) total.add(metrics.snapshot());
+  return total.render(configVersion);
 }
 
 export function nodeOperations(deps: AdminDeps): Operation[] {
@@ -77,12 +92,18 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
       },
       handle: () => {
         const reasons = healthProblems(deps);
-        const healthy = reasons.length === 0;
-        return json(healthy ? 200 : 503, {
-          status: healthy ? "ok" : "unavailable",
+        const body = {
+          status: "ok",
           reasons,
           config_version: state.current.version,
           database: { reachable: !reasons.some((reason) => reason.startsWith("database")) },
+        };
+        if (!deps.workers) return json(reasons.length === 0 ? 200 : 503, { ...body, status: reasons.length === 0 ? "ok" : "unavailable" });
+        return deps.workers.status().then((workers) => {
+          // Serving while one worker restarts is still serving: only no worker at all is unavailable.
+          if (!workers.some((worker) => worker.state === "running")) reasons.push(`no worker is serving (${workers.map((w) => `worker ${w.id}: ${w.state}${w.last_exit ? `, last ${w.last_exit}` : ""}`).join("; ")})`);
+          const healthy = reasons.length === 0;
+          return json(healthy ? 200 : 503, { ...body, status: healthy ? "ok" : "unavailable", config_digest: configDigest(state.current), workers });
         });
       },
     },
@@ -92,7 +113,16 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
       operationId: "getMetrics",
       tag: "node",
       summary: "Prometheus metrics",
-      description: "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version.",
+      description:
+        "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version. With `serve --workers N`, the sum over every worker (and the workers that have exited since the start), unless `per_worker=1` asks for one labelled set per worker.",
+      query: [
+        {
+          name: "per_worker",
+          description: "1: with --workers N, one set of series per worker, labelled worker=\"<id>\" (worker=\"exited\": what exited worker processes had counted), instead of their sum",
+          schema: { type: "string", enum: ["0", "1"], default: "0" },
+          example: "1",
+        },
+      ],
       responses: {
         200: {
           description: "Prometheus text exposition format",
@@ -101,7 +131,11 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
           example: "# TYPE gateway_config_version gauge\ngateway_config_version 7\n",
         },
       },
-      handle: () => text(200, metrics.render(state.current.version), "text/plain; version=0.0.4; charset=utf-8"),
+      handle: ({ url }) => {
+        if (!deps.workers) return text(200, metrics.render(state.current.version), PROMETHEUS);
+        const perWorker = url.searchParams.get("per_worker") === "1";
+        return workerMetrics(deps.workers, perWorker, state.current.version).then((body) => text(200, body, PROMETHEUS));
+      },
     },
   ];
 }

@@ -1,0 +1,74 @@
+// The messages between `gateway serve --workers N` (the supervisor) and its proxy workers, over
+// the IPC channel of each child process. Nothing here is sent per request: logs go in the
+// access log's 100 ms batches, metrics when the supervisor asks (a scrape) and once a second.
+import { join } from "node:path";
+import type { Address } from "../cli/command.ts";
+import type { MetricsSnapshot } from "../metrics.ts";
+import type { StateData } from "../state/data.ts";
+import type { Snapshot } from "../state/snapshot.ts";
+
+/** The hidden argument that makes `gateway serve` a worker: `gateway serve --worker-process 2`. */
+export const WORKER_FLAG = "--worker-process";
+
+/** What a worker needs to load its state the way a single process would, and to serve. */
+export interface WorkerSetup {
+  /** SQLite file (database mode, polled like a single process), or ":memory:" (declarative mode). */
+  db: string;
+  /** The port is the one the supervisor checked and every worker binds with SO_REUSEPORT. */
+  proxyListen: Address;
+  /** `off`, `stdout` (batches sent to the supervisor, which writes them) or a file (appended to directly). */
+  accessLog: string;
+  drainMs: number;
+  lingerMs: number;
+  upstreamMaxConnections: number;
+}
+
+export type ToWorker =
+  /** The first message: the worker starts listening only once it has its state. */
+  | { type: "init"; id: number; setup: WorkerSetup; state?: StateData }
+  /** Declarative mode: the whole stored state after a change (SIGHUP, POST /config). */
+  | { type: "state"; state: StateData }
+  /** Database mode SIGHUP: rebuild the snapshot from the database now. */
+  | { type: "reload" }
+  | { type: "collect"; seq: number };
+
+/** What a worker tells about itself: the supervisor keeps the latest, and sums the counters. */
+export interface WorkerReport {
+  metrics: MetricsSnapshot;
+  configVersion: number;
+  configDigest: string;
+  inFlight: number;
+  rssBytes: number;
+}
+
+export type FromWorker =
+  | { type: "ready"; port: number }
+  | { type: "failed"; reason: string }
+  | { type: "log"; text: string }
+  /** `seq` answers a collect; 0 is the worker's own once-a-second report. */
+  | { type: "report"; seq: number; report: WorkerReport };
+
+/**
+ * How this executable starts itself again. The compiled binary is its own entry point (its
+ * modules live under Bun's virtual /$bunfs root, B:/~BUN on Windows); run from source,
+ * process.execPath is bun and the entry point is main.ts beside this folder.
+ */
+export function selfInvocation(main: string = Bun.main): string[] {
+  const compiled = main.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BUN[\\/]/.test(main);
+  return compiled ? [process.execPath] : [process.execPath, join(import.meta.dir, "../main.ts")];
+}
+
+const digests = new WeakMap<Snapshot, string>();
+
+/**
+ * A short fingerprint of the configuration a snapshot was built from: equal in every process
+ * that serves the same entities, whatever each one's own config_version counter says.
+ */
+export function configDigest(snapshot: Snapshot): string {
+  let digest = digests.get(snapshot);
+  if (digest === undefined) {
+    digest = Bun.hash(JSON.stringify(snapshot.data)).toString(16).padStart(16, "0");
+    digests.set(snapshot, digest);
+  }
+  return digest;
+}
