@@ -286,7 +286,9 @@ export class Supervisor implements WorkerPool {
     slot.lastExit = run.failure ? `${run.failure} (${how})` : how;
     run.started.reject(new Error(`worker ${slot.id}: ${run.failure ?? `${how} before it was ready`}`));
     if (slot.run === run) slot.run = undefined;
-    if (this.stopping || !this.started) {
+    // Before the start has succeeded, only a worker that had been serving is restarted; one
+    // that could not start fails the start.
+    if (this.stopping || (!this.started && !run.ready)) {
       slot.state = "stopped";
       return;
     }
