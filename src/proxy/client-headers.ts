@@ -3,6 +3,7 @@
 // upstream: a client must not be able to claim a consumer, a group, an address or a prefix,
 // nor to make the gateway delete one of those after a plugin set it. The client's headers are
 // cleaned before any plugin runs, so a Connection option can only name the client's own.
+import { HOP_BY_HOP } from "./hop-by-hop.ts";
 
 /**
  * Headers that end at this hop, framing the gateway writes itself, and headers that would make
@@ -11,7 +12,7 @@
  * (Symfony, Express method-override, IIS rewrite) and `Proxy` (httpoxy: CGI's HTTP_PROXY).
  */
 const NEVER_FORWARDED: ReadonlySet<string> = new Set([
-  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+  ...HOP_BY_HOP,
   "forwarded", "proxy", "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
 ]);
 

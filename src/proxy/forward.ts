@@ -3,14 +3,10 @@
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
+import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
 import { sendBodiless } from "./upstream/client.ts";
 import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
-
-// Hop-by-hop headers of a response (RFC 9110 §7.6.1). `keep-alive`, `te`, `trailer` and
-// `upgrade` only mean something alongside a Connection header, so the common response without
-// one costs two deletes.
-const CONNECTION_OPTIONS = ["connection", "keep-alive", "te", "trailer", "upgrade"];
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
 // request never carries the client's), Host, and the ones SPEC §4.2 sets from the client's.
@@ -29,14 +25,54 @@ export interface ForwardInfo {
   clientHeadersRemoved: boolean;
 }
 
-/** Removes the hop-by-hop headers of an upstream response; Bun frames the reply itself. */
+/**
+ * Removes the hop-by-hop headers of a fetch response; Bun frames the reply itself. The others
+ * than Transfer-Encoding only mean something alongside a Connection header, so the common
+ * response without one costs two native calls.
+ */
 function dropResponseHopByHop(headers: Headers): void {
   headers.delete("transfer-encoding");
   const listed = connectionOptions(headers.get("connection"));
   if (listed === null) return;
   for (const name of listed) headers.delete(name);
-  for (const name of CONNECTION_OPTIONS) headers.delete(name);
+  for (const name of HOP_BY_HOP) headers.delete(name);
 }
+
+/**
+ * What the gateway tells the upstream about the request (SPEC §4.2), decided once per request
+ * and written by either upstream client: the Host it sends, and the forwarding headers.
+ */
+class ForwardingHeaders {
+  readonly host: string;
+  private readonly values: readonly string[];
+  private readonly prefix: string | null;
+
+  constructor(match: RouteMatch, info: ForwardInfo, clientHost: string, priorFor: string | null) {
+    const { route } = match.target;
+    const ip = info.clientIp;
+    this.host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
+    this.values = [priorFor ? `${priorFor}, ${ip}` : ip, "http", withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
+    this.prefix = route.strip_path && match.matched ? match.matched : null;
+  }
+
+  /** As header lines of a request head. */
+  text(): string {
+    const v = this.values;
+    let text = `${FORWARDING[0]}: ${v[0]}\r\n${FORWARDING[1]}: ${v[1]}\r\n${FORWARDING[2]}: ${v[2]}\r\n${FORWARDING[3]}: ${v[3]}\r\n${FORWARDING[4]}: ${v[4]}\r\n${FORWARDING[5]}: ${v[5]}\r\n`;
+    if (this.prefix !== null) text += `${PREFIX}: ${this.prefix}\r\n`;
+    return text;
+  }
+
+  /** Onto a Headers object, replacing what is there. */
+  applyTo(headers: Headers): void {
+    for (let i = 0; i < FORWARDING.length; i++) headers.set(FORWARDING[i]!, this.values[i]!);
+    if (this.prefix !== null) headers.set(PREFIX, this.prefix);
+    headers.set("host", this.host);
+  }
+}
+
+const FORWARDING = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "x-request-id"] as const;
+const PREFIX = "x-forwarded-prefix";
 
 /** `host:port` → `host`, IPv6 literals kept whole. */
 function withoutPort(host: string): string {
@@ -91,43 +127,27 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
 
 /** The request line and headers, written out for the gateway's own client. */
 function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): string {
-  const { route } = match.target;
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
-  const clientHost = (fields.host as string | undefined) ?? "";
+  const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null);
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
   const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
   const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
-  const prefix = route.strip_path && match.matched ? match.matched : null;
-  const host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
   // A bodiless request with a method that defines a body says so, so no upstream waits for one.
-  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${request.method === "GET" || request.method === "HEAD" ? "" : "content-length: 0\r\n"}`;
+  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${forwarding.host}\r\n${request.method === "GET" || request.method === "HEAD" ? "" : "content-length: 0\r\n"}`;
   for (const name in fields) {
     if (WRITTEN_BY_GATEWAY.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))))) continue;
     const value = fields[name]!;
     if (typeof value === "string") head += `${name}: ${value}\r\n`;
     else for (const each of value) head += `${name}: ${each}\r\n`;
   }
-  const priorFor = fields["x-forwarded-for"];
-  const ip = info.clientIp;
-  head += `x-forwarded-for: ${priorFor ? `${priorFor}, ${ip}` : ip}\r\nx-forwarded-proto: http\r\nx-forwarded-host: ${withoutPort(clientHost)}\r\nx-forwarded-port: ${info.listenerPort}\r\nx-real-ip: ${ip}\r\nx-request-id: ${info.requestId}\r\n`;
-  if (prefix !== null) head += `x-forwarded-prefix: ${prefix}\r\n`;
-  return `${head}\r\n`;
+  return `${head}${forwarding.text()}\r\n`;
 }
 
 /** Rewrites the request's headers in place (they are not used again) for fetch. */
 function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo): void {
-  const { route } = match.target;
   const clientHost = headers.get("host") ?? "";
   if (!info.clientHeadersRemoved) removeClientOnlyHeaders(headers, match.target.chain.ownedHeaders);
-  const priorFor = headers.get("x-forwarded-for");
-  headers.set("x-forwarded-for", priorFor ? `${priorFor}, ${info.clientIp}` : info.clientIp);
-  headers.set("x-forwarded-proto", "http");
-  headers.set("x-forwarded-host", withoutPort(clientHost));
-  headers.set("x-forwarded-port", String(info.listenerPort));
-  headers.set("x-real-ip", info.clientIp);
-  headers.set("x-request-id", info.requestId);
-  if (route.strip_path && match.matched) headers.set("x-forwarded-prefix", match.matched);
-  if (!route.preserve_host) headers.set("host", match.target.upstreamHost);
+  new ForwardingHeaders(match, info, clientHost, headers.get("x-forwarded-for")).applyTo(headers);
 }
 
 /**

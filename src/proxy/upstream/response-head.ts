@@ -2,6 +2,7 @@
 // (RFC 9112 §6.3). Strict wherever leniency would let one response be read two ways: a broken
 // or hostile upstream gets its client a 502, never a crash and never a desynchronised
 // connection that a later request could reuse.
+import { HOP_BY_HOP } from "../hop-by-hop.ts";
 
 export class MalformedResponse extends Error {}
 
@@ -21,9 +22,6 @@ export interface ResponseHead {
   readonly reusable: boolean;
 }
 
-const HOP_BY_HOP: ReadonlySet<string> = new Set([
-  "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-]);
 const STATUS_LINE = /^HTTP\/1\.[01] [1-9]\d\d(?: |$)/;
 const DIGITS = /^\d{1,15}$/;
 
