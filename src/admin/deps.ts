@@ -26,6 +26,8 @@ export interface WorkerPool {
   metrics(): Promise<{ worker: string; metrics: Metrics }[]>;
   /** Each worker's process and configuration, fresh from it. */
   status(): Promise<WorkerStatus[]>;
+  /** Resolves once every worker serves the configuration changes made so far. */
+  settled(): Promise<void>;
 }
 
 export interface WorkerStatus {

@@ -82,7 +82,10 @@ function handlerOf(operation: Operation, deps: AdminDeps) {
             ? await readConfigBody(request)
             : undefined,
     };
-    return operation.handle(input);
+    const response = await operation.handle(input);
+    // With `serve --workers N`, a change is answered once every worker serves it.
+    if (deps.workers) await deps.workers.settled();
+    return response;
   };
 }
 

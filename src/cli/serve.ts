@@ -232,8 +232,10 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
     closeCore();
     throw error;
   }
-  // Declarative mode: whatever changes the state here (SIGHUP, POST /config) goes to every worker whole.
-  if (configPath) core.state.onChange(() => supervisor.pushState(core.store.loadStored()));
+  // Whatever changes the state here goes to every worker: in declarative mode (SIGHUP, POST
+  // /config) the stored state whole; in database mode (an admin write, or a commit this
+  // process's poll found) a request to look at the database now.
+  core.state.onChange(configPath ? () => supervisor.pushState(core.store.loadStored()) : () => supervisor.syncAll());
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
     admin = await startAdminServer(

@@ -27,10 +27,15 @@ export type ToWorker =
   /** The first message: the worker starts listening only once it has its state. */
   | { type: "init"; id: number; setup: WorkerSetup; state?: StateData }
   /** Declarative mode: the whole stored state after a change (SIGHUP, POST /config). */
-  | { type: "state"; state: StateData }
-  /** Database mode SIGHUP: rebuild the snapshot from the database now. */
-  | { type: "reload" }
+  | { type: "state"; seq: number; state: StateData }
+  /** Database mode: the supervisor has seen a change; look at the database now rather than at the next poll. */
+  | { type: "sync"; seq: number }
+  /** Database mode SIGHUP: rebuild the snapshot from the database, changed or not. */
+  | { type: "reload"; seq: number }
   | { type: "collect"; seq: number };
+
+/** The configuration messages, each answered with `applied` once the worker serves the result. */
+export type ConfigMessage = Extract<ToWorker, { type: "state" | "sync" | "reload" }>;
 
 /** What a worker tells about itself: the supervisor keeps the latest, and sums the counters. */
 export interface WorkerReport {
@@ -45,6 +50,7 @@ export type FromWorker =
   | { type: "ready"; port: number }
   | { type: "failed"; reason: string }
   | { type: "log"; text: string }
+  | { type: "applied"; seq: number }
   /** `seq` answers a collect; 0 is the worker's own once-a-second report. */
   | { type: "report"; seq: number; report: WorkerReport };
 

@@ -8,10 +8,12 @@ import type { Address } from "../cli/command.ts";
 import { Metrics } from "../metrics.ts";
 import type { AccessLog } from "../proxy/access-log.ts";
 import type { StateData } from "../state/data.ts";
-import { type FromWorker, type ToWorker, type WorkerReport, type WorkerSetup, WORKER_FLAG, selfInvocation } from "./ipc.ts";
+import { type ConfigMessage, type FromWorker, type ToWorker, type WorkerReport, type WorkerSetup, WORKER_FLAG, selfInvocation } from "./ipc.ts";
 
 const START_TIMEOUT_MS = 15_000;
 const COLLECT_TIMEOUT_MS = 1000;
+/** How long an admin write waits for the workers to serve it before it answers anyway. */
+const APPLY_TIMEOUT_MS = 2000;
 const FIRST_RESTART_MS = 100;
 const MAX_RESTART_MS = 10_000;
 /** A worker that served this long before dying restarts after the shortest delay again. */
@@ -51,6 +53,8 @@ interface Run {
   failure?: string;
   last?: WorkerReport;
   collects: Map<number, (report: WorkerReport | undefined) => void>;
+  /** Configuration messages sent and not yet acknowledged, by seq. */
+  applies: Map<number, () => void>;
   exited: Promise<void>;
   /** How the process ended, once it has. */
   exit?: string;
@@ -79,6 +83,8 @@ export class Supervisor implements WorkerPool {
   private started = false;
   private stopping = false;
   private seq = 0;
+  /** Configuration changes still on their way to the workers. */
+  private readonly propagating = new Set<Promise<void>>();
 
   constructor(private readonly options: SupervisorOptions) {
     this.slots = Array.from({ length: options.count }, (_, i) => ({ id: i + 1, state: "starting" as const, restarts: 0, failures: 0, lastExit: null }));
@@ -101,12 +107,25 @@ export class Supervisor implements WorkerPool {
 
   /** Declarative mode: every worker replaces its state with this one. */
   pushState(state: StateData): void {
-    this.broadcast({ type: "state", state });
+    this.propagate({ type: "state", seq: ++this.seq, state });
   }
 
-  /** Database mode SIGHUP: every worker rebuilds from the database now. */
+  /** Database mode: the supervisor has seen a change (its own write, or its poll); workers look now. */
+  syncAll(): void {
+    this.propagate({ type: "sync", seq: ++this.seq });
+  }
+
+  /** Database mode SIGHUP: every worker rebuilds from the database, changed or not. */
   reloadAll(): void {
-    this.broadcast({ type: "reload" });
+    this.propagate({ type: "reload", seq: ++this.seq });
+  }
+
+  /**
+   * Resolves once every running worker serves the changes sent so far (or after 2 s): the admin
+   * API answers a write only then, so a client that gets the answer finds it on every worker.
+   */
+  settled(): Promise<void> {
+    return this.propagating.size === 0 ? Promise.resolve() : Promise.all([...this.propagating]).then(() => {});
   }
 
   async metrics(): Promise<{ worker: string; metrics: Metrics }[]> {
@@ -158,17 +177,30 @@ export class Supervisor implements WorkerPool {
     }
   }
 
-  private broadcast(message: ToWorker): void {
+  /**
+   * Sends a change to every worker process, also those still starting (they apply it before they
+   * listen), and waits for the running ones to acknowledge it.
+   */
+  private propagate(message: ConfigMessage): void {
+    const acknowledged: Promise<void>[] = [];
     for (const slot of this.slots) {
-      const child = slot.run?.child;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        try {
-          child.send(message);
-        } catch {
-          // The process is going; its exit restarts it with the current state.
-        }
+      const run = slot.run;
+      if (!run || run.child.exitCode !== null || run.child.signalCode !== null) continue;
+      try {
+        run.child.send(message);
+      } catch {
+        // The process is going; its exit restarts it with the current state.
+        continue;
       }
+      if (run.ready) acknowledged.push(new Promise<void>((resolve) => run.applies.set(message.seq, resolve)));
     }
+    if (acknowledged.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done: Promise<void> = Promise.race([Promise.all(acknowledged).then(() => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, APPLY_TIMEOUT_MS)))]).then(() => {
+      clearTimeout(timer);
+      this.propagating.delete(done);
+    });
+    this.propagating.add(done);
   }
 
   /** Asks every ready worker for a fresh report; one that does not answer within a second keeps its last. */
@@ -229,6 +261,7 @@ export class Supervisor implements WorkerPool {
       ready: false,
       readyAt: 0,
       collects: new Map(),
+      applies: new Map(),
       exited,
       markExited,
       started: { resolve, reject },
@@ -266,6 +299,10 @@ export class Supervisor implements WorkerPool {
       case "failed":
         run.failure = message.reason;
         return;
+      case "applied":
+        run.applies.get(message.seq)?.();
+        run.applies.delete(message.seq);
+        return;
       case "report":
         run.last = message.report;
         run.collects.get(message.seq)?.(message.report);
@@ -282,6 +319,8 @@ export class Supervisor implements WorkerPool {
     if (run.last) this.retired.add(run.last.metrics);
     for (const answer of run.collects.values()) answer(undefined);
     run.collects.clear();
+    for (const acknowledge of run.applies.values()) acknowledge();
+    run.applies.clear();
     const how = run.exit!;
     slot.lastExit = run.failure ? `${run.failure} (${how})` : how;
     run.started.reject(new Error(`worker ${slot.id}: ${run.failure ?? `${how} before it was ready`}`));
