@@ -1,15 +1,66 @@
-// The closed set of errors the gateway raises on purpose, and their one mapping to HTTP.
-// Anything else that reaches a boundary is an internal fault: logged, answered without detail.
+// The closed set of errors the gateway answers on purpose: each has a stable code, and one
+// table maps a code to its HTTP status and, where it is fixed, its message (Kong's exact words
+// on the proxy). Log fields and metric labels are these codes. Anything else that reaches a
+// boundary is an internal fault: logged, answered without detail.
 
 export type FieldErrors = Record<string, string>;
 
+interface ErrorFacts {
+  readonly status: number;
+  /** The message when it never varies; otherwise given where the error is raised. */
+  readonly message?: string;
+}
+
+export const ERRORS = {
+  // Admin API and CLI
+  validation_failed: { status: 400 },
+  bad_request: { status: 400 },
+  unauthorized: { status: 401, message: "Unauthorized" },
+  forbidden: { status: 403 },
+  not_found: { status: 404, message: "Not found" },
+  method_not_allowed: { status: 405, message: "Method not allowed" },
+  conflict: { status: 409 },
+  payload_too_large: { status: 413 },
+  unsupported_media_type: { status: 415 },
+  internal: { status: 500, message: "An unexpected error occurred" },
+  // Proxy (SPEC §4.3 and the hardening rules of README "Security")
+  no_route: { status: 404, message: "no Route matched with those values" },
+  bad_gateway: { status: 502, message: "An invalid response was received from the upstream server" },
+  upstream_timeout: { status: 504, message: "The upstream server is timing out" },
+  service_disabled: { status: 503, message: "Service unavailable" },
+  client_gone: { status: 499, message: "the client closed the connection" },
+  invalid_host: { status: 400, message: "invalid Host header: expected host[:port]" },
+  invalid_path: {
+    status: 400,
+    message: "invalid request path: encoded '/' or '\\', control characters, malformed percent-encoding, '..' above the root and dot segments with ';' parameters are refused",
+  },
+  body_on_bodiless_method: { status: 400, message: "a GET or HEAD request must not carry a body (Content-Length or Transfer-Encoding)" },
+  invalid_content_length: { status: 400, message: "invalid Content-Length header: expected one number" },
+} as const satisfies Record<string, ErrorFacts>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** The fixed message of a code (those without one name the code). */
+export function messageOf(code: ErrorCode): string {
+  return (ERRORS[code] as ErrorFacts).message ?? code;
+}
+
+/** The code an HTTP status stands for when only the status is known (a remote admin API's answer). */
+export function codeForStatus(status: number): ErrorCode {
+  const found = (Object.keys(ERRORS) as ErrorCode[]).find((code) => ERRORS[code].status === status);
+  return found ?? (status >= 500 ? "internal" : "bad_request");
+}
+
 export class GatewayError extends Error {
+  readonly status: number;
+
   constructor(
-    readonly status: number,
-    message: string,
+    readonly code: ErrorCode,
+    message?: string,
     readonly fields?: FieldErrors,
   ) {
-    super(message);
+    super(message ?? messageOf(code));
+    this.status = ERRORS[code].status;
   }
 
   toBody(): { message: string; fields?: FieldErrors } {
@@ -23,49 +74,49 @@ export class ValidationError extends GatewayError {
     const summary = Object.entries(fields)
       .map(([field, why]) => `${field}: ${why}`)
       .join("; ");
-    super(400, message ?? `schema violation (${summary})`, fields);
+    super("validation_failed", message ?? `schema violation (${summary})`, fields);
   }
 }
 
 export class BadRequestError extends GatewayError {
   constructor(message: string) {
-    super(400, message);
+    super("bad_request", message);
   }
 }
 
 export class UnauthorizedError extends GatewayError {
-  constructor(message = "Unauthorized") {
-    super(401, message);
+  constructor(message?: string) {
+    super("unauthorized", message);
   }
 }
 
 export class NotFoundError extends GatewayError {
-  constructor(message = "Not found") {
-    super(404, message);
+  constructor(message?: string) {
+    super("not_found", message);
   }
 }
 
 export class MethodNotAllowedError extends GatewayError {
-  constructor(message = "Method not allowed") {
-    super(405, message);
+  constructor(message?: string) {
+    super("method_not_allowed", message);
   }
 }
 
 export class ConflictError extends GatewayError {
   constructor(message: string, fields?: FieldErrors) {
-    super(409, message, fields);
+    super("conflict", message, fields);
   }
 }
 
 export class PayloadTooLargeError extends GatewayError {
   constructor(limitBytes: number) {
-    super(413, `request body is larger than ${limitBytes} bytes`);
+    super("payload_too_large", `request body is larger than ${limitBytes} bytes`);
   }
 }
 
 export class ForbiddenError extends GatewayError {
   constructor(message: string) {
-    super(403, message);
+    super("forbidden", message);
   }
 }
 

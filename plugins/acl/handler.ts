@@ -12,9 +12,16 @@ const CONSUMER_GROUPS = "x-consumer-groups";
 const AUTHENTICATED_GROUPS = "x-authenticated-groups";
 const NO_GROUPS: readonly string[] = [];
 
+/** The acl plugin's refusals, defined once: status, Kong's message, and the code metrics count. */
+const REFUSALS = {
+  401: { code: "acl:unauthenticated", message: "Unauthorized" },
+  403: { code: "acl:forbidden", message: "You cannot consume this service" },
+} as const;
+
 function refuse(ctx: RequestContext, status: 401 | 403): Response {
-  ctx.authFailureMetric = status === 401 ? "acl:unauthenticated" : "acl:forbidden";
-  return messageResponse(status, status === 401 ? "Unauthorized" : "You cannot consume this service");
+  const { code, message } = REFUSALS[status];
+  ctx.authFailureMetric = code;
+  return messageResponse(status, message);
 }
 
 /** Groups per consumer id, in stored order. */

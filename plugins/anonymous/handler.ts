@@ -8,6 +8,9 @@ import { clearIdentityHeaders, setConsumer } from "../../src/pipeline/request-co
 import { messageResponse } from "../../src/proxy/responses.ts";
 import { type AnonymousConfig, anonymousCovers } from "./schema.ts";
 
+/** The one refusal of its own: the configured consumer is gone (Kong answers 500 there). */
+const CONSUMER_MISSING = { code: "anonymous:consumer_missing", message: "Unauthorized" } as const;
+
 export function createAnonymousInstance(config: AnonymousConfig, state: StateLookups): PluginInstance {
   return {
     access(ctx: RequestContext): AccessResult {
@@ -30,8 +33,8 @@ export function createAnonymousInstance(config: AnonymousConfig, state: StateLoo
         ctx.authFailureMetric = failure.reason;
         return failure.respond();
       }
-      ctx.authFailureMetric = "anonymous:consumer_missing";
-      return messageResponse(401, "Unauthorized");
+      ctx.authFailureMetric = CONSUMER_MISSING.code;
+      return messageResponse(401, CONSUMER_MISSING.message);
     },
   };
 }

@@ -3,7 +3,7 @@
 // Logs name keys and types, never values: those are the tokens' claims.
 import { CompactSign, FlattenedSign } from "jose";
 import type { PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
-import { MESSAGES, messageResponse } from "../../src/proxy/responses.ts";
+import { errorCodeResponse } from "../../src/proxy/responses.ts";
 import { type KeySource, keystoreSource, sharedJwkSets } from "./keys.ts";
 import type { SignerConfig } from "./schema.ts";
 
@@ -121,7 +121,7 @@ export function createSignerInstance(config: SignerConfig, state: StateLookups):
       const signer = await source.current((fields) => log(ctx, fields));
       if (!signer.ok) {
         log(ctx, { level: "error", message: "no key to sign with", reason: signer.reason });
-        return messageResponse(500, MESSAGES.internal, { "x-request-id": ctx.requestId });
+        return errorCodeResponse("internal", { "x-request-id": ctx.requestId });
       }
       const signed = await Promise.all(targets.map((key) => sign(body[key] as Record<string, unknown>, signer.kid, signer.key)));
       targets.forEach((key, i) => (body[key] = signed[i]));

@@ -54,7 +54,7 @@ function mediaKind(request: Request): MediaKind | undefined {
 }
 
 function unsupported(request: Request, accepted: string): GatewayError {
-  return new GatewayError(415, `unsupported Content-Type ${quote(request.headers.get("content-type"))}: send ${accepted}`);
+  return new GatewayError("unsupported_media_type", `unsupported Content-Type ${quote(request.headers.get("content-type"))}: send ${accepted}`);
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,6 @@
 // Responses of the admin API, and the one mapping from thrown errors to HTTP: every error body
 // is JSON `{message, fields?}`, never a stack trace.
-import { type FieldErrors, GatewayError, describeError } from "../errors.ts";
+import { type FieldErrors, GatewayError, describeError, messageOf } from "../errors.ts";
 import { clip } from "../model/quote.ts";
 
 export const JSON_TYPE = "application/json; charset=utf-8";
@@ -36,5 +36,5 @@ export function errorResponse(error: unknown, headers: Record<string, string> = 
   }
   // Not one of ours: an internal fault. The detail goes to the log, not to the client.
   console.error(`admin API: unexpected error: ${describeError(error)}`, error instanceof Error ? error.stack : "");
-  return json(500, { message: "An unexpected error occurred" });
+  return json(500, { message: messageOf("internal") });
 }

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { exportDeclarative, parseDeclarative } from "../config/declarative.ts";
 import type { EntityTypes, Page, Parent } from "../db/store.ts";
-import { GatewayError, UsageError, describeError } from "../errors.ts";
+import { GatewayError, UsageError, codeForStatus, describeError } from "../errors.ts";
 import { type CoreGateway, openCore } from "../gateway.ts";
 import { generateKeyRecord } from "../keystore/generate.ts";
 import type { Key } from "../model/key.ts";
@@ -193,7 +193,7 @@ export class HttpEntityClient implements EntityClient {
     }
     const message = typeof parsed.message === "string" ? parsed.message : `${method} ${url.pathname}: HTTP ${response.status}`;
     const hint = response.status === 401 ? " (give --admin-token or GATEWAY_ADMIN_TOKEN)" : "";
-    throw new GatewayError(response.status, `${message}${hint}`, parsed.fields as Record<string, string> | undefined);
+    throw new GatewayError(codeForStatus(response.status), `${message}${hint}`, parsed.fields as Record<string, string> | undefined);
   }
 
   private async json<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -15,7 +15,8 @@ import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
 import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
-import { MESSAGES, messageResponse } from "./responses.ts";
+import type { ErrorCode } from "../errors.ts";
+import { errorCodeResponse } from "./responses.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
 export type BuiltinEndpoint = (request: Request, snapshot: Snapshot) => Response | Promise<Response>;
@@ -51,19 +52,19 @@ const DIGITS = /^\d+$/;
  * without the body it declared. A Content-Length Bun accepted as a list of equal values
  * (`3, 3`) is collapsed to one (RFC 9110 §8.6); anything else that is not one number refused.
  */
-function framingRefusal(request: Request): string | null {
+function framingRefusal(request: Request): ErrorCode | null {
   const headers = request.headers;
   const length = headers.get("content-length");
   const method = request.method;
   if (method === "GET" || method === "HEAD") {
-    if ((length !== null && length !== "0") || headers.has("transfer-encoding")) return MESSAGES.bodyOnBodilessMethod;
+    if ((length !== null && length !== "0") || headers.has("transfer-encoding")) return "body_on_bodiless_method";
     return null;
   }
   if (length === null || DIGITS.test(length)) return null;
   const values = new Set(length.split(",").map((value) => value.trim()));
-  if (values.size !== 1) return MESSAGES.invalidContentLength;
+  if (values.size !== 1) return "invalid_content_length";
   const [only] = values;
-  if (!DIGITS.test(only!)) return MESSAGES.invalidContentLength;
+  if (!DIGITS.test(only!)) return "invalid_content_length";
   headers.set("content-length", only!);
   return null;
 }
@@ -91,6 +92,7 @@ class ProxiedRequest {
   failure: string | undefined;
   /** The path sent to the service (strip_path and the service's path applied). */
   upstreamPath = "";
+  errorCode: ErrorCode | null = null;
 
   constructor(
     readonly request: Request,
@@ -111,16 +113,17 @@ class ProxiedRequest {
     return response;
   }
 
-  /** The gateway's own answer for a request it cannot serve. */
-  answer(status: number, message: string): Response {
-    return this.finish(messageResponse(status, message, { "x-request-id": this.requestId }));
+  /** The gateway's own answer for a request it cannot serve; the code goes to the log too. */
+  refuse(code: ErrorCode): Response {
+    this.errorCode = code;
+    return this.finish(errorCodeResponse(code, { "x-request-id": this.requestId }));
   }
 
   /** A fault in the gateway itself: logged with its stack, answered with a bare 500. */
   internalError(error: unknown): Response {
     this.failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     this.runtime.accessLog.event({ level: "error", request_id: this.requestId, message: "internal error while proxying", error: this.failure, stack: error instanceof Error ? error.stack : undefined });
-    return this.answer(500, MESSAGES.internal);
+    return this.refuse("internal");
   }
 
   private writeLog(status: number): void {
@@ -137,6 +140,7 @@ class ProxiedRequest {
       upstream_latency_ms: this.upstreamMs,
       proxy_latency_ms: this.proxyMs,
       total_latency_ms: Math.round(performance.now() - this.started),
+      ...(this.errorCode ? { error_code: this.errorCode } : {}),
       ...(this.failure ? { error: this.failure } : {}),
     });
   }
@@ -170,7 +174,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       return flight.finish(outcome.response);
     }
     const { service, chain } = match.target;
-    if (!service.enabled) return flight.answer(503, MESSAGES.unavailable);
+    if (!service.enabled) return flight.refuse("service_disabled");
 
     const upstreamStarted = performance.now();
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
@@ -200,13 +204,10 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       },
       (error) => {
         // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
-        if (error instanceof ClientGone) {
-          flight.failure = error.message;
-          return flight.answer(499, error.message);
-        }
+        if (error instanceof ClientGone) return flight.refuse("client_gone");
         const timedOut = error instanceof UpstreamTimeout;
         flight.failure = timedOut ? "upstream timeout" : (error as Error).message;
-        return flight.answer(timedOut ? 504 : 502, timedOut ? MESSAGES.timeout : MESSAGES.badGateway);
+        return flight.refuse(timedOut ? "upstream_timeout" : "bad_gateway");
       },
     );
   }
@@ -225,11 +226,11 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       const flight = new ProxiedRequest(request, received, requestIdOf(request), srv.requestIP(request)?.address ?? "", started, runtime);
       try {
         const badFraming = framingRefusal(request);
-        if (badFraming !== null) return flight.answer(400, badFraming);
+        if (badFraming !== null) return flight.refuse(badFraming);
         const host = canonicalHost(request.headers.get("host"));
-        if (host === null) return flight.answer(400, MESSAGES.invalidHost);
+        if (host === null) return flight.refuse("invalid_host");
         const path = canonicalPath(received);
-        if (path === null) return flight.answer(400, MESSAGES.invalidPath);
+        if (path === null) return flight.refuse("invalid_path");
         flight.path = path;
         const builtin = builtins?.get(path);
         if (builtin) {
@@ -237,12 +238,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
           return response instanceof Promise ? response.then((r) => flight.finish(r), (error) => flight.internalError(error)) : flight.finish(response);
         }
         const match = snapshot.router.match(request.method, host, path);
-        if (!match) return flight.answer(404, MESSAGES.noRoute);
+        if (!match) return flight.refuse("no_route");
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;
         flight.serviceLabel = service.name ?? service.id;
         const forwardedPath = upstreamPath(match, path);
-        if (forwardedPath === null) return flight.answer(400, MESSAGES.invalidPath);
+        if (forwardedPath === null) return flight.refuse("invalid_path");
         flight.upstreamPath = forwardedPath;
         if (chain.steps.length === 0) return proxy(flight, match, search, null, NO_PLUGINS);
 
@@ -260,7 +261,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     },
     error(error) {
       accessLog.event({ level: "error", message: "internal error in the proxy listener", error: String(error) });
-      return messageResponse(500, MESSAGES.internal);
+      return errorCodeResponse("internal");
     },
   });
   listenerPort = server.port ?? options.port;
