@@ -18,7 +18,7 @@ export interface Exchange {
   resolve(response: Response): void;
   /** `unanswered`: a reused connection closed before any byte of a response. */
   failed(error: Error, unanswered: boolean): void;
-  /** Whether the client that asked has gone away (checked by the sweep, `now` from performance.now()). */
+  /** Whether the client that asked has gone away (checked by the sweep, `now` from the owner's clock). */
   abandoned(now: number): boolean;
 }
 
@@ -33,6 +33,8 @@ export interface ConnectionOwner {
   /** Tracks the deadline of the exchange in flight: for its head, then between reads of its body. */
   watch(connection: UpstreamConnection): void;
   unwatch(connection: UpstreamConnection): void;
+  /** The clock of every deadline, in milliseconds. */
+  now(): number;
 }
 
 export const SOCKET_HANDLERS = {
@@ -55,7 +57,7 @@ export const SOCKET_HANDLERS = {
 
 export class UpstreamConnection {
   socket: Socket<UpstreamConnection> | null = null;
-  /** performance.now() after which the exchange waiting for its head times out. */
+  /** The owner's clock reading after which the exchange in flight times out. */
   deadline = 0;
   idleSince = 0;
   /** Set once the owner no longer counts it. */
@@ -78,7 +80,7 @@ export class UpstreamConnection {
   request(exchange: Exchange, reused: boolean): void {
     this.exchange = exchange;
     this.reused = reused;
-    this.deadline = performance.now() + exchange.readTimeoutMs;
+    this.deadline = this.owner.now() + exchange.readTimeoutMs;
     this.owner.watch(this);
     const head = exchange.head;
     // A string is written as UTF-8, which equals latin1 only while every character is ASCII.
@@ -111,7 +113,7 @@ export class UpstreamConnection {
 
   /** Renews the body's read deadline: more of it has arrived, or the client wants more. */
   watchBody(readTimeoutMs: number): void {
-    this.deadline = performance.now() + readTimeoutMs;
+    this.deadline = this.owner.now() + readTimeoutMs;
     this.owner.watch(this);
   }
 

@@ -43,7 +43,11 @@ export class ConnectionPool implements ConnectionOwner {
   private idleCount = 0;
   private queuedCount = 0;
 
-  constructor(private maxPerUpstream = DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM) {}
+  constructor(
+    private maxPerUpstream = DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM,
+    /** Milliseconds; tests pass their own to move time. */
+    readonly now: () => number = () => performance.now(),
+  ) {}
 
   setMaxPerUpstream(max: number): void {
     this.maxPerUpstream = max;
@@ -61,7 +65,7 @@ export class ConnectionPool implements ConnectionOwner {
     this.ensureSweeping();
     const upstream = this.upstreamOf(key);
     return new Promise<UpstreamConnection>((resolve, reject) => {
-      const waiter: Waiter = { hostname, port, deadline: performance.now() + timeoutMs, exchange, resolve, reject, cancel: null };
+      const waiter: Waiter = { hostname, port, deadline: this.now() + timeoutMs, exchange, resolve, reject, cancel: null };
       if (upstream.open < this.maxPerUpstream) this.open(key, upstream, waiter);
       else {
         upstream.queue.push(waiter);
@@ -77,7 +81,7 @@ export class ConnectionPool implements ConnectionOwner {
       next.resolve(connection);
       return;
     }
-    connection.idleSince = performance.now();
+    connection.idleSince = this.now();
     upstream.idle.push(connection);
     this.idleCount++;
     if (upstream.idle.length > MAX_IDLE_PER_UPSTREAM) upstream.idle[0]!.destroy();
@@ -136,7 +140,7 @@ export class ConnectionPool implements ConnectionOwner {
 
   /** The next waiter whose client is still there; those that left are answered on the way. */
   private dequeue(upstream: Upstream): Waiter | undefined {
-    const now = performance.now();
+    const now = this.now();
     for (let next = upstream.queue.shift(); next; next = upstream.queue.shift()) {
       this.queuedCount--;
       if (!next.exchange.abandoned(now)) return next;
@@ -187,7 +191,7 @@ export class ConnectionPool implements ConnectionOwner {
   }
 
   private sweep(): void {
-    const now = performance.now();
+    const now = this.now();
     for (const connection of this.waiting) {
       if (connection.deadline <= now) connection.timedOut();
       else if (connection.isAbandoned(now)) connection.abandon(new ClientGone());

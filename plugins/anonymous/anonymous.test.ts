@@ -1,7 +1,7 @@
 // The anonymous plugin and jwt's own `anonymous` field (SPEC §5.3), through the real proxy:
 // the decision matrix of mode × token, config checks on write, and a consumer deleted later.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type AuthRig, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
+import { type AuthRig, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "../../tests/support/auth.ts";
 
 let hs: SigningKey;
 let good: string;

@@ -1,7 +1,7 @@
 // The acl plugin behind jwt and anonymous, through the real proxy: reference §5 "ACL with
 // anonymous consumers", groups from ACL rows and from jwt's groups_claim, and the headers.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type AuthRig, echoOf, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
+import { type AuthRig, echoOf, sign, signingKey, startAuthRig, type SigningKey } from "../../tests/support/auth.ts";
 
 let hs: SigningKey;
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // response table (§3) with its exact body and WWW-Authenticate, token sources (§2.3) and the
 // upstream headers (§4). Rows 19 and 20 are Kong 500s that SPEC §5.1 turns into 401s.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type AuthRig, craft, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
+import { type AuthRig, craft, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "../../tests/support/auth.ts";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 const BASE = "Bearer";

@@ -2,7 +2,7 @@
 // audience allow-lists, required claims, roles and scopes (403), groups, claims_to_headers,
 // hide_credentials, max_token_bytes and the verified-token cache.
 import { afterAll, afterEach, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
-import { type AuthRig, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "./support/auth.ts";
+import { type AuthRig, echoOf, inSeconds, sign, signingKey, startAuthRig, type SigningKey } from "../../tests/support/auth.ts";
 
 let hs: SigningKey;
 beforeAll(async () => {
