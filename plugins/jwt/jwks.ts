@@ -1,17 +1,15 @@
-// Keys of `jwks_uri` credentials (SPEC §5.2). One cache per URI at module level, so it outlives
-// snapshots: an unrelated config change must not cost a refetch. Expired sets are refreshed in
-// the background while the old keys keep serving; a request waits for the IdP only on a cold
-// start or an unknown `kid` (refetched at most once per refresh interval). When the IdP is
-// down the last good set stays in use. Sets of URIs that no credential names any more are
-// dropped, once unused for 10 minutes, when the plugin is rebuilt for a new snapshot.
+// Keys of `jwks_uri` credentials (SPEC §5.2), kept by the one JWK-set cache (src/jose): expired
+// sets are refreshed in the background while the old keys keep serving; a request waits for
+// the IdP only on a cold start or an unknown `kid` (refetched at most once per refresh
+// interval). When the IdP is down the last good set stays in use. Sets of URIs that no
+// credential names any more are dropped, once unused for 10 minutes, when the plugin is rebuilt.
 import { type KeyObject, createPublicKey } from "node:crypto";
-import { fileURLToPath } from "node:url";
 import type { Algorithm } from "../../src/jose/algorithms.ts";
+import { type EventLog, type FailureReport, JwkSetCache, jwkSetMembers, usableFor } from "../../src/jose/jwk-set-cache.ts";
 import { KeyMaterialError, checkKeyFor } from "../../src/jose/keys.ts";
 import { type SignatureVerifier, createVerifier } from "./signature.ts";
-import { fetchBoundedText } from "../../src/http/fetch-bounded.ts";
 
-export type EventLog = (fields: Record<string, unknown>) => void;
+export type { EventLog };
 
 /** One usable key of a set, with its verifiers made on first use. */
 export class JwksKey {
@@ -42,19 +40,10 @@ export class JwksKey {
   }
 }
 
-interface Entry {
-  keys: JwksKey[] | null;
-  byKid: Map<string, JwksKey>;
-  /** Text of the last good set: a refresh that returns the same text changes nothing. */
-  text: string;
-  /** Bumped when the key set changes, so cached verifications made with old keys are redone. */
-  version: number;
-  fetchedAt: number;
-  attemptedAt: number;
-  /** Last lookup, for `retain`. */
-  usedAt: number;
-  failed: boolean;
-  inflight: Promise<void> | null;
+/** A set's usable keys, and the ones that have a kid by kid. */
+interface VerifyKeys {
+  readonly all: JwksKey[];
+  readonly byKid: ReadonlyMap<string, JwksKey>;
 }
 
 export interface JwksCacheOptions {
@@ -66,40 +55,35 @@ export interface JwksCacheOptions {
 }
 
 const NO_KEYS: readonly JwksKey[] = [];
-const UNUSED_GRACE_MS = 10 * 60 * 1000;
 
-function parseKeySet(text: string): JwksKey[] {
-  const document = JSON.parse(text) as { keys?: unknown };
-  if (!Array.isArray(document?.keys)) throw new Error("not a JWK set (no `keys` array)");
-  const keys: JwksKey[] = [];
-  for (const jwk of document.keys as Record<string, unknown>[]) {
-    if (typeof jwk !== "object" || jwk === null) continue;
-    // A published private key, an encryption key or a key not meant for verifying is not used.
-    if ("d" in jwk || (jwk.use !== undefined && jwk.use !== "sig")) continue;
-    if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) continue;
+function parseKeySet(text: string): VerifyKeys {
+  const all: JwksKey[] = [];
+  for (const jwk of jwkSetMembers(text)) {
+    // A published private key, or a key not meant for verifying, is not used.
+    if ("d" in jwk || !usableFor(jwk, "verify")) continue;
     try {
       const key = createPublicKey({ key: jwk as never, format: "jwk" });
-      keys.push(new JwksKey(typeof jwk.kid === "string" ? jwk.kid : undefined, typeof jwk.alg === "string" ? jwk.alg : undefined, key));
+      all.push(new JwksKey(typeof jwk.kid === "string" ? jwk.kid : undefined, typeof jwk.alg === "string" ? jwk.alg : undefined, key));
     } catch {
       // One unusable key must not take the others down.
     }
   }
-  if (keys.length === 0) throw new Error("no usable verification keys in the set");
-  return keys;
+  if (all.length === 0) throw new Error("no usable verification keys in the set");
+  return { all, byKid: new Map(all.filter((k) => k.kid !== undefined).map((k) => [k.kid!, k])) };
 }
 
+/** The jwt plugin's view of the shared JWK-set cache (src/jose): verification keys by `kid`. */
 export class JwksCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly refreshIntervalMs: number;
-  private readonly fetchTimeoutMs: number;
-  private readonly maxBytes: number;
-  private readonly now: () => number;
+  private readonly sets: JwkSetCache<VerifyKeys>;
 
   constructor(options: JwksCacheOptions = {}) {
-    this.refreshIntervalMs = options.refreshIntervalMs ?? 10_000;
-    this.fetchTimeoutMs = options.fetchTimeoutMs ?? 5_000;
-    this.maxBytes = options.maxBytes ?? 1 << 20;
-    this.now = options.now ?? Date.now;
+    this.sets = new JwkSetCache(parseKeySet, {
+      followRedirects: true,
+      retryMs: options.refreshIntervalMs ?? 10_000,
+      fetchTimeoutMs: options.fetchTimeoutMs,
+      maxBytes: options.maxBytes,
+      now: options.now,
+    });
   }
 
   /**
@@ -107,102 +91,42 @@ export class JwksCache {
    * an array when the cache can answer, a promise when the IdP has to be asked.
    */
   candidates(uri: string, ttlSeconds: number, kid: unknown, log: EventLog): readonly JwksKey[] | Promise<readonly JwksKey[]> {
-    const entry = this.entry(uri);
-    if (entry.keys === null) {
-      const loading = entry.inflight ?? (this.mayFetch(entry) ? this.fetch(uri, entry, log) : null);
-      return loading ? loading.then(() => this.select(entry, kid)) : NO_KEYS;
+    const report = failureReport(uri, log);
+    const entry = this.sets.entry({ url: uri }, ttlSeconds, report);
+    if (entry.keys !== null) {
+      const found = select(entry.keys, kid);
+      if (found.length > 0) return found;
     }
-    this.refreshIfExpired(uri, entry, ttlSeconds, log);
-    const found = this.select(entry, kid);
-    if (found.length > 0) return found;
-    // An unknown kid: the IdP may have rotated its keys since the last fetch.
-    const loading = entry.inflight ?? (this.mayFetch(entry) ? this.fetch(uri, entry, log) : null);
-    return loading ? loading.then(() => this.select(entry, kid)) : NO_KEYS;
+    // Cold, or an unknown kid: the IdP may have rotated its keys since the last fetch.
+    const loading = entry.inflight ?? this.sets.refreshNow({ url: uri }, entry, report);
+    return loading ? loading.then(() => (entry.keys ? select(entry.keys, kid) : NO_KEYS)) : NO_KEYS;
   }
 
   /** The set's version, for cached verifications; also starts a due background refresh. */
   version(uri: string, ttlSeconds: number, log: EventLog): number {
-    const entry = this.entry(uri);
-    this.refreshIfExpired(uri, entry, ttlSeconds, log);
-    return entry.version;
+    return this.sets.entry({ url: uri }, ttlSeconds, failureReport(uri, log)).version;
   }
 
-  /**
-   * Forgets the sets of URIs that `uris` (a new snapshot's) does not name and that nobody used
-   * for a while, so they do not pile up. The grace keeps the sets of another gateway in the
-   * same process (tests, embedding) that is still using its own.
-   */
+  /** Forgets the sets of URIs a new configuration no longer names, once unused for a while. */
   retain(uris: ReadonlySet<string>): void {
-    const now = this.now();
-    for (const [uri, entry] of this.entries) {
-      if (!uris.has(uri) && now - entry.usedAt > UNUSED_GRACE_MS) this.entries.delete(uri);
-    }
+    this.sets.retain(uris);
   }
+}
 
-  private entry(uri: string): Entry {
-    let entry = this.entries.get(uri);
-    if (!entry) {
-      entry = { keys: null, byKid: new Map(), text: "", version: 0, fetchedAt: 0, attemptedAt: -Infinity, usedAt: 0, failed: false, inflight: null };
-      this.entries.set(uri, entry);
-    }
-    entry.usedAt = this.now();
-    return entry;
-  }
+function select(keys: VerifyKeys, kid: unknown): readonly JwksKey[] {
+  if (kid === undefined) return keys.all;
+  const key = typeof kid === "string" ? keys.byKid.get(kid) : undefined;
+  return key ? [key] : NO_KEYS;
+}
 
-  private select(entry: Entry, kid: unknown): readonly JwksKey[] {
-    if (entry.keys === null) return NO_KEYS;
-    if (kid === undefined) return entry.keys;
-    const key = typeof kid === "string" ? entry.byKid.get(kid) : undefined;
-    return key ? [key] : NO_KEYS;
-  }
-
-  private mayFetch(entry: Entry): boolean {
-    return this.now() - entry.attemptedAt >= this.refreshIntervalMs;
-  }
-
-  private refreshIfExpired(uri: string, entry: Entry, ttlSeconds: number, log: EventLog): void {
-    // A TTL of 0 still leaves a second between fetches: steady traffic must not turn into a
-    // stream of back-to-back requests to the IdP.
-    if (entry.inflight || this.now() - entry.fetchedAt < Math.max(ttlSeconds, 1) * 1000) return;
-    if (entry.failed && !this.mayFetch(entry)) return;
-    void this.fetch(uri, entry, log);
-  }
-
-  /** Fetches and installs the set; never rejects (a failure keeps the previous keys). */
-  private fetch(uri: string, entry: Entry, log: EventLog): Promise<void> {
-    entry.attemptedAt = this.now();
-    const run = async () => {
-      try {
-        const text = await this.download(uri);
-        if (text !== entry.text) {
-          const keys = parseKeySet(text);
-          entry.keys = keys;
-          entry.byKid = new Map(keys.filter((k) => k.kid !== undefined).map((k) => [k.kid!, k]));
-          entry.text = text;
-          entry.version++;
-        }
-        entry.fetchedAt = this.now();
-        entry.failed = false;
-      } catch (error) {
-        entry.failed = true;
-        log({
-          level: "warn",
-          message: entry.keys ? "JWKS refresh failed; serving the cached keys" : "JWKS fetch failed; no keys to verify with",
-          jwks_uri: uri,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      } finally {
-        entry.inflight = null;
-      }
-    };
-    entry.inflight = run();
-    return entry.inflight;
-  }
-
-  private async download(uri: string): Promise<string> {
-    if (uri.startsWith("file:")) return Bun.file(fileURLToPath(uri)).text();
-    return fetchBoundedText(uri, { timeoutMs: this.fetchTimeoutMs, maxBytes: this.maxBytes, followRedirects: true });
-  }
+function failureReport(uri: string, log: EventLog): FailureReport<VerifyKeys> {
+  return (entry) =>
+    log({
+      level: "warn",
+      message: entry.keys ? "JWKS refresh failed; serving the cached keys" : "JWKS fetch failed; no keys to verify with",
+      jwks_uri: uri,
+      error: entry.error,
+    });
 }
 
 /** The process-wide cache the plugin uses. */
