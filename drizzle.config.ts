@@ -2,6 +2,7 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
   dialect: "sqlite",
-  schema: "./src/db/schema.ts",
+  // Every entity's table, derived from the entity definitions (core and plugin-owned).
+  schema: "./drizzle.schema.ts",
   out: "./drizzle",
 });

@@ -2,6 +2,7 @@
 // admin listener. `serve`, `demo` and the tests all start gateways through here.
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
+import { type EntityDefinition, coreEntities, entityList } from "./entities/index.ts";
 import { keystoreEndpoints } from "./keystore/jwks.ts";
 import { Metrics } from "./metrics.ts";
 import { builtinPlugins } from "../plugins/index.ts";
@@ -41,16 +42,19 @@ export interface CoreGateway {
   metrics: Metrics;
   accessLog: AccessLog;
   registry: PluginRegistry;
+  /** Every entity of this gateway: the core ones and those its plugins own. */
+  entities: readonly EntityDefinition[];
 }
 
 /** Database, store and state, without listeners (CLI commands and tests use this alone). */
 export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "accessLog">): CoreGateway {
   const registry = options.registry ?? builtinPlugins;
+  const entities = entityList(coreEntities, registry.values());
   const opened = openDatabase(options.db);
   let state: GatewayState | undefined;
-  const store = new Store(opened, registry, () => state?.reload());
+  const store = new Store(opened, registry, () => state?.reload(), entities);
   state = new GatewayState(() => store.loadAll(), registry);
-  return { opened, store, state, metrics: new Metrics(), accessLog: typeof options.accessLog === "object" ? options.accessLog : openAccessLog(options.accessLog ?? "off"), registry };
+  return { opened, store, state, metrics: new Metrics(), accessLog: typeof options.accessLog === "object" ? options.accessLog : openAccessLog(options.accessLog ?? "off"), registry, entities };
 }
 
 export interface RunningProxy extends CoreGateway {

@@ -6,6 +6,8 @@ import { exportDeclarative, parseDeclarative } from "../src/config/declarative.t
 import { openCore } from "../src/gateway.ts";
 import { definePlugin } from "../src/pipeline/contract.ts";
 import { createRegistry } from "../src/pipeline/registry.ts";
+import { aclPlugin } from "../plugins/acl/index.ts";
+import { jwtPlugin } from "../plugins/jwt/index.ts";
 
 const tag = definePlugin<{ value: string; consumer?: string }>({
   name: "tag",
@@ -14,7 +16,8 @@ const tag = definePlugin<{ value: string; consumer?: string }>({
   check: (config, lookup) => (config.consumer && !lookup.findConsumer(config.consumer) ? { consumer: `no such consumer '${config.consumer}'` } : undefined),
   create: () => ({}),
 });
-const registry = createRegistry([tag]);
+// jwt_secrets and acls are entities of the jwt and acl plugins: a file may hold them when those are installed.
+const registry = createRegistry([tag, jwtPlugin, aclPlugin]);
 
 const NESTED = `
 _format_version: "3.0"
@@ -81,6 +84,13 @@ function errorOf(text: string): { message: string; fields: Record<string, string
 }
 
 describe("parsing", () => {
+  test("a plugin's entities are sections of the file only when the plugin is installed", () => {
+    const file = `_format_version: "3.0"\nconsumers:\n  - username: a\n    acls: [{group: g}]\njwt_secrets:\n  - consumer: a\n    key: k`;
+    expect(() => parseDeclarative(file, createRegistry([tag]))).toThrow("in @file: jwt_secrets: unknown top-level key");
+    expect(() => parseDeclarative(file, createRegistry([tag, jwtPlugin]))).toThrow("in consumer 'a' at consumers[0]: acls: unknown field");
+    expect(parseDeclarative(file, registry).acls).toHaveLength(1);
+  });
+
   test("nested form: parents filled in", () => {
     const state = parseDeclarative(NESTED, registry);
     const service = state.services[0]!;

@@ -1,5 +1,6 @@
 // The acl plugin (SPEC §5.4), priority 950: group-based allow/deny after authentication.
 import { definePlugin } from "../../src/pipeline/contract.ts";
+import { aclEntity } from "./entity.ts";
 import { createAclInstance, groupsByConsumer } from "./handler.ts";
 import { type AclConfig, AclConfigSchema, checkAclConfig } from "./schema.ts";
 
@@ -8,6 +9,7 @@ export const aclPlugin = definePlugin<AclConfig>({
   priority: 950,
   configSchema: AclConfigSchema,
   noConsumerScope: true,
+  entities: [aclEntity],
   check: checkAclConfig,
   create: (config, state) => createAclInstance(config, groupsByConsumer(state)),
 });

@@ -1,5 +1,6 @@
 // The jwt plugin (SPEC §5.1, §5.2): Kong-compatible JWT authentication, priority 1450.
 import { definePlugin } from "../../src/pipeline/contract.ts";
+import { jwtCredentialEntity } from "./credential.ts";
 import type { JwtCredential } from "../../src/model/jwt-credential.ts";
 import type { StateLookups } from "../../src/pipeline/contract.ts";
 import { createJwtInstance } from "./handler.ts";
@@ -11,6 +12,7 @@ export const jwtPlugin = definePlugin<JwtConfig>({
   priority: 1450,
   configSchema: JwtConfigSchema,
   noConsumerScope: true,
+  entities: [jwtCredentialEntity],
   check: checkJwtConfig,
   ownedHeaders: (config) => Object.values(config.claims_to_headers ?? {}).map((name) => name.toLowerCase()),
   create: (config, state) => {

@@ -1,10 +1,11 @@
 // Kong-shaped CRUD for one entity kind at one place in the URL tree: list and create on the
 // collection, read, PATCH, PUT and DELETE on an item by id or endpoint key. Validation,
 // references and uniqueness are the store's; this file maps them onto HTTP.
-import type { TSchema } from "@sinclair/typebox";
 import { NotFoundError, ValidationError } from "../errors.ts";
-import type { EntityTypes, Kind, Parent, Store } from "../db/store.ts";
-import { quote } from "../model/quote.ts";
+import type { Kind, Parent, Store } from "../db/store.ts";
+import type { AdminCollection, CrudMethod, EntityDefinition } from "../entities/definition.ts";
+import { entityNamed } from "../entities/index.ts";
+import { quote } from "../entities/quote.ts";
 import { type Example, type Operation, type QueryParameter } from "./operation.ts";
 import { coerceToSchema } from "./body.ts";
 import { json, noContent } from "./http.ts";
@@ -14,13 +15,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
 
-/** The one place entities leave the API: a keystore key loses its private half here. */
-export function present<K extends Kind>(kind: K, entity: EntityTypes[K]): unknown {
-  if (kind === "keys") {
-    const { private_jwk: _private, ...publicPart } = entity as EntityTypes["keys"];
-    return publicPart;
-  }
-  return entity;
+/** The one place entities leave the API: private fields (a key's private half) are dropped here. */
+export function present(entity: EntityDefinition, record: unknown): unknown {
+  return entity.present(record);
 }
 
 /** For paths that take an id only: anything else names nothing. */
@@ -43,12 +40,12 @@ function integerParam(url: URL, name: string, fallback: number, min: number, max
 }
 
 /** `?size=&offset=` → a page of `kind`, as `{data, next}`. */
-function listPage<K extends Kind>(store: Store, kind: K, url: URL, parent?: Parent): Response {
+function listPage(store: Store, entity: EntityDefinition, url: URL, parent?: Parent): Response {
   const size = integerParam(url, "size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
   const offset = integerParam(url, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
-  const page = store.list(kind, { size, offset, parent });
+  const page = store.list(entity.name as Kind, { size, offset, parent });
   const next = page.nextOffset === null ? null : `${url.pathname}?size=${size}&offset=${page.nextOffset}`;
-  return json(200, { data: page.data.map((entity) => present(kind, entity)), next });
+  return json(200, { data: page.data.map((record) => entity.present(record)), next });
 }
 
 function booleanParam(url: URL, name: string): boolean {
@@ -58,68 +55,116 @@ function booleanParam(url: URL, name: string): boolean {
   throw new ValidationError({ [name]: "must be true or false" });
 }
 
-export type CrudMethod = "list" | "create" | "get" | "update" | "upsert" | "delete";
-
-export interface EntityEndpoints<K extends Kind> {
-  kind: K;
-  tag: string;
-  /** "consumer" / "consumers": used in summaries. */
-  noun: string;
-  nouns: string;
-  /** "Consumer" / "Consumers": used in operation ids, e.g. `listConsumers`. */
-  stem: string;
-  stems: string;
-  collection: string;
-  item?: string;
-  /** The entity the collection hangs off (e.g. `/consumers/:consumer/jwt`). */
-  parent?: { kind: Parent["kind"]; param: string };
-  /** The item segment is an id only (no endpoint key), as on `/plugins/{id}`. */
-  idOnly?: boolean;
-  methods: CrudMethod[];
-  schemas: { input: string; update: string; output: string; inputSchema: TSchema };
-  examples: { create?: Example[]; upsert?: Example[]; update?: Example[] };
+export interface EndpointOptions {
   /** Form-field coercion beyond the input schema (plugin configs). */
   fromForm?: (fields: Record<string, unknown>, params: Record<string, string>) => unknown;
-  deleteQuery?: QueryParameter[];
-  deleteErrors?: number[];
-  deleteDescription?: string;
+  /** Examples that depend on what is installed (plugin instances), instead of the definition's. */
+  examples?: AdminCollection["examples"];
 }
 
-export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpoints<K>): Operation[] {
-  const { kind, collection, item } = spec;
+/** The collection's Elysia paths, its parent, and the words of its operations. */
+function endpointsOf(entities: readonly EntityDefinition[], entity: EntityDefinition, collection: AdminCollection) {
+  const admin = entity.admin!;
+  const parent = collection.under === undefined ? undefined : entityNamed(entities, collection.under);
+  const parentParam = parent?.admin?.param.name;
+  const path = parent ? `/${parent.name}/:${parentParam}/${collection.path}` : collection.path;
+  return {
+    admin,
+    parent: parent ? { kind: parent.name as Kind, param: parentParam!, label: parent.label } : undefined,
+    collection: path,
+    item: collection.itemParam ? `${path}/:${collection.itemParam}` : undefined,
+  };
+}
+
+/** How a path parameter is described and exemplified: the entity's name or, for idOnly paths, its id. */
+export function parameterDocs(entities: readonly EntityDefinition[]): Record<string, { description: string; example: string }> {
+  const docs: Record<string, { description: string; example: string }> = {};
+  for (const entity of entities) {
+    if (!entity.admin) continue;
+    docs[entity.admin.param.name] = { description: entity.admin.param.description, example: entity.admin.param.example };
+    for (const collection of entity.admin.collections) {
+      if (collection.idOnly && collection.itemParam) docs[collection.itemParam] = { description: `id of the ${entity.admin.noun}`, example: String(entity.example.id) };
+    }
+  }
+  return docs;
+}
+
+/** The operations with their path parameters described from the entity definitions. */
+export function documented(entities: readonly EntityDefinition[], operations: Operation[]): Operation[] {
+  const docs = parameterDocs(entities);
+  return operations.map((operation) => ({ ...operation, parameters: { ...docs, ...operation.parameters } }));
+}
+
+/**
+ * The operations of every collection an entity's admin section lists, and the `GET <item>/<field>`
+ * link to what a reference points at.
+ */
+export function derivedOperations(store: Store, entity: EntityDefinition): Operation[] {
+  const admin = entity.admin;
+  if (!admin) return [];
+  const operations = admin.collections.flatMap((collection) => entityOperations(store, entity, collection));
+  for (const link of admin.referenceLinks ?? []) {
+    const collection = admin.collections.find((c) => c.path === link.collection)!;
+    const field = entity.fields[link.field]!;
+    const target = entityNamed(store.entities, field.references!);
+    const param = collection.itemParam!;
+    operations.push({
+      method: "GET",
+      path: `${collection.path}/:${param}/${link.field}`,
+      operationId: `get${collection.stem}${target.schemaName}`,
+      tag: admin.tag,
+      summary: link.summary,
+      responses: { 200: { description: link.description, schema: ref(target.schemaName) } },
+      handle: ({ params }) => {
+        const key = collection.idOnly ? idOnly(admin.noun, params[param]!) : params[param]!;
+        const record = store.get(entity.name as Kind, key) as unknown as Record<string, { id: string }>;
+        return json(200, target.present(store.get(target.name as Kind, record[link.field]!.id)));
+      },
+    });
+  }
+  return documented(store.entities, operations);
+}
+
+/** The CRUD operations of one collection of an entity's admin section. */
+export function entityOperations(store: Store, entity: EntityDefinition, collection: AdminCollection, options: EndpointOptions = {}): Operation[] {
+  const { admin, parent, collection: collectionPath, item } = endpointsOf(store.entities, entity, collection);
+  const kind = entity.name as Kind;
+  const spec = { noun: admin.noun, nouns: admin.nouns, stem: collection.stem, stems: collection.stems, idOnly: collection.idOnly };
   const parentOf = (params: Record<string, string>): Parent | undefined =>
-    spec.parent ? { kind: spec.parent.kind, id: store.get(spec.parent.kind, params[spec.parent.param]!).id } : undefined;
+    parent ? { kind: parent.kind, id: store.get(parent.kind, params[parent.param]!).id } : undefined;
+  const itemParam = collection.itemParam ?? "";
   const itemKey = (params: Record<string, string>): string => (spec.idOnly ? idOnly(spec.noun, params[itemParam]!) : params[itemParam]!);
-  const itemParam = item ? item.slice(item.lastIndexOf(":") + 1) : "";
   const fromForm = (fields: Record<string, unknown>, params: Record<string, string>) =>
-    spec.fromForm ? spec.fromForm(fields, params) : coerceToSchema(spec.schemas.inputSchema, fields);
-  const entityBody = (schema: string, examples: Example[] = []) => ({ kind: "entity" as const, schema, examples, fromForm });
-  const output = ref(spec.schemas.output);
-  const scope = spec.parent ? ` of the ${spec.parent.kind.slice(0, -1)}` : "";
+    options.fromForm ? options.fromForm(fields, params) : coerceToSchema(entity.input, fields);
+  const examples = options.examples ?? collection.examples;
+  const entityBody = (schema: string, list: Example[] = []) => ({ kind: "entity" as const, schema, examples: list, fromForm });
+  const output = ref(entity.schemaName);
+  const scope = parent ? ` of the ${parent.label}` : "";
+  const cascade = parent === undefined ? admin.delete?.cascade : undefined;
+  const deleteQuery: QueryParameter[] | undefined = cascade ? [{ name: "cascade", description: cascade, schema: { type: "boolean", default: false }, example: false }] : undefined;
   const operations: Operation[] = [];
   const add = (method: CrudMethod, operation: Omit<Operation, "tag">) => {
-    if (spec.methods.includes(method)) operations.push({ tag: spec.tag, ...operation });
+    if (collection.methods.includes(method)) operations.push({ tag: admin.tag, ...operation });
   };
-
   add("list", {
     method: "GET",
-    path: collection,
+    path: collectionPath,
     operationId: `list${spec.stems}`,
     summary: `List ${spec.nouns}${scope}`,
     query: PAGE_QUERY,
-    responses: { 200: { description: `a page of ${spec.nouns}`, schema: listSchema(spec.schemas.output) } },
-    handle: ({ url, params }) => listPage(store, kind, url, parentOf(params)),
+    responses: { 200: { description: `a page of ${spec.nouns}`, schema: listSchema(entity.schemaName) } },
+    handle: ({ url, params }) => listPage(store, entity, url, parentOf(params)),
   });
   add("create", {
     method: "POST",
-    path: collection,
+    path: collectionPath,
     operationId: `create${spec.stem}`,
     summary: `Create a ${spec.noun}${scope}`,
     write: true,
-    body: entityBody(spec.schemas.input, spec.examples.create),
+    body: entityBody(`${entity.schemaName}Input`, examples.create),
     responses: { 201: { description: `the ${spec.noun} as stored, generated fields included`, schema: output } },
     errors: [409],
-    handle: ({ params, body }) => json(201, present(kind, store.create(kind, body, parentOf(params)))),
+    handle: ({ params, body }) => json(201, entity.present(store.create(kind, body, parentOf(params)))),
   });
   if (!item) return operations;
   add("get", {
@@ -128,7 +173,7 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
     operationId: `get${spec.stem}`,
     summary: `Get a ${spec.noun}${scope}`,
     responses: { 200: { description: `the ${spec.noun}`, schema: output } },
-    handle: ({ params }) => json(200, present(kind, store.get(kind, itemKey(params), parentOf(params)))),
+    handle: ({ params }) => json(200, entity.present(store.get(kind, itemKey(params), parentOf(params)))),
   });
   add("update", {
     method: "PATCH",
@@ -137,10 +182,10 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
     summary: `Change fields of a ${spec.noun}${scope}`,
     description: "Fields not given keep their values.",
     write: true,
-    body: entityBody(spec.schemas.update, spec.examples.update),
+    body: entityBody(`${entity.schemaName}Update`, examples.update),
     responses: { 200: { description: `the ${spec.noun} after the change`, schema: output } },
     errors: [409],
-    handle: ({ params, body }) => json(200, present(kind, store.update(kind, itemKey(params), body, parentOf(params)))),
+    handle: ({ params, body }) => json(200, entity.present(store.update(kind, itemKey(params), body, parentOf(params)))),
   });
   add("upsert", {
     method: "PUT",
@@ -151,7 +196,7 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
       ? "Replaces the entity with this id (fields not given take their defaults), or creates it with this id."
       : "Replaces the entity (fields not given take their defaults), or creates it. A name or key in the URL that is not a UUID becomes the new entity's name or key.",
     write: true,
-    body: entityBody(spec.schemas.update, spec.examples.upsert),
+    body: entityBody(`${entity.schemaName}Update`, examples.upsert),
     responses: {
       200: { description: `the ${spec.noun} was replaced`, schema: output },
       201: { description: `the ${spec.noun} was created`, schema: output },
@@ -160,8 +205,8 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
     handle: ({ params, body }) => {
       const key = params[itemParam]!;
       if (spec.idOnly && !UUID.test(key)) throw new ValidationError({ id: `${quote(key)} is not a UUID` });
-      const { entity, created } = store.upsert(kind, key, body, parentOf(params));
-      return json(created ? 201 : 200, present(kind, entity));
+      const { entity: record, created } = store.upsert(kind, key, body, parentOf(params));
+      return json(created ? 201 : 200, entity.present(record));
     },
   });
   add("delete", {
@@ -169,14 +214,13 @@ export function entityOperations<K extends Kind>(store: Store, spec: EntityEndpo
     path: item,
     operationId: `delete${spec.stem}`,
     summary: `Delete a ${spec.noun}${scope}`,
-    description: spec.deleteDescription ?? "Deleting an entity that does not exist is a 404, not Kong's silent 204, so a typo does not pass for success.",
+    description: admin.delete?.description ?? "Deleting an entity that does not exist is a 404, not Kong's silent 204, so a typo does not pass for success.",
     write: true,
-    query: spec.deleteQuery,
+    query: deleteQuery,
     responses: { 204: { description: "deleted" } },
-    errors: spec.deleteErrors,
+    errors: deleteQuery ? [409] : undefined,
     handle: ({ params, url }) => {
-      const cascade = spec.deleteQuery?.some((query) => query.name === "cascade") ? booleanParam(url, "cascade") : false;
-      store.delete(kind, itemKey(params), { parent: parentOf(params), cascade });
+      store.delete(kind, itemKey(params), { parent: parentOf(params), cascade: deleteQuery ? booleanParam(url, "cascade") : false });
       return noContent();
     },
   });

@@ -1,18 +1,10 @@
 // The OpenAPI 3.1 document of the admin API, served by @elysiajs/swagger at /docs/json. Entity
-// schemas are the TypeBox models themselves (3.1 takes JSON Schema as is); each operation's
+// schemas are the entity definitions' TypeBox schemas themselves (3.1 takes JSON Schema as is); each operation's
 // entry is built from its Operation, error responses from the one table below.
-import type { TSchema } from "@sinclair/typebox";
-import { t } from "elysia";
 import { swagger } from "@elysiajs/swagger";
-import { Acl, AclInput } from "../model/acl.ts";
-import { Consumer, ConsumerInput } from "../model/consumer.ts";
-import { JwtCredential, JwtCredentialInput } from "../model/jwt-credential.ts";
-import { Key, KeyInput, KeyUpdate } from "../model/key.ts";
-import { Plugin, PluginInput } from "../model/plugin.ts";
-import { Route, RouteInput } from "../model/route.ts";
-import { Service, ServiceInput } from "../model/service.ts";
+import type { EntityDefinition } from "../entities/definition.ts";
+import { coreEntities, entityList } from "../entities/index.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import { ENTITY_EXAMPLES } from "./examples.ts";
 import { type Operation, pathParams } from "./operation.ts";
 import { CONFIG_BODY_LIMIT, ENTITY_BODY_LIMIT } from "./body.ts";
 
@@ -29,36 +21,24 @@ export function listSchema(name: string): Record<string, unknown> {
   };
 }
 
-/** PATCH and PUT bodies: the input with every field optional (the URL or the stored entity supplies the rest). */
-const update = (schema: TSchema) => t.Partial(schema);
-
 /** Plugin config schemas are published under this name. */
 export const pluginConfigSchemaName = (plugin: string) => `PluginConfig-${plugin.replace(/[^A-Za-z0-9._-]/g, "_")}`;
 
-function componentSchemas(registry: PluginRegistry): Record<string, unknown> {
-  const withExample = (schema: TSchema, name: keyof typeof ENTITY_EXAMPLES) => ({ ...schema, examples: [ENTITY_EXAMPLES[name]] });
+/** Each entity's input, update (PATCH and PUT bodies) and output schema, the output with its example. */
+function entitySchemas(entities: readonly EntityDefinition[]): Record<string, unknown> {
+  const schemas: Record<string, unknown> = {};
+  for (const entity of entities) {
+    if (!entity.admin) continue;
+    schemas[`${entity.schemaName}Input`] = entity.admin.inputDescription ? { ...entity.input, description: entity.admin.inputDescription } : entity.input;
+    schemas[`${entity.schemaName}Update`] = entity.update;
+    schemas[entity.schemaName] = { ...entity.output, examples: [entity.example] };
+  }
+  return schemas;
+}
+
+function componentSchemas(registry: PluginRegistry, entities: readonly EntityDefinition[]): Record<string, unknown> {
   const schemas: Record<string, unknown> = {
-    ServiceInput,
-    ServiceUpdate: update(ServiceInput),
-    Service: withExample(Service, "Service"),
-    RouteInput,
-    RouteUpdate: update(RouteInput),
-    Route: withExample(Route, "Route"),
-    ConsumerInput,
-    ConsumerUpdate: update(ConsumerInput),
-    Consumer: withExample(Consumer, "Consumer"),
-    JwtCredentialInput,
-    JwtCredentialUpdate: update(JwtCredentialInput),
-    JwtCredential: withExample(JwtCredential, "JwtCredential"),
-    AclInput,
-    AclUpdate: update(AclInput),
-    Acl: withExample(Acl, "Acl"),
-    PluginInput: { ...PluginInput, description: "`config` is checked against the plugin's own schema: see the PluginConfig-<name> schemas or GET /plugins/schema/{name}" },
-    PluginUpdate: update(PluginInput),
-    Plugin: withExample(Plugin, "Plugin"),
-    KeyInput,
-    KeyUpdate,
-    Key: withExample(Key, "Key"),
+    ...entitySchemas(entities),
     Status: {
       type: "object",
       required: ["status", "reasons", "config_version", "database"],
@@ -126,15 +106,8 @@ const ERRORS: Record<number, ErrorDoc> = {
   415: { name: "UnsupportedMediaType", description: "The Content-Type is not one the operation reads.", example: { message: "unsupported Content-Type 'text/csv': send application/json, application/x-www-form-urlencoded or multipart/form-data" } },
 };
 
+/** Path parameters no entity definition describes. */
 const PATH_PARAMETERS: Record<string, string> = {
-  service: "id or name of the service",
-  route: "id or name of the route",
-  consumer: "id, username or custom_id of the consumer",
-  jwt: "id or key of the JWT credential",
-  acl: "id or group of the consumer's ACL entry",
-  acl_id: "id of the ACL entry",
-  plugin: "id of the plugin instance",
-  key: "id or kid of the keystore key",
   name: "name of an installed plugin",
 };
 
@@ -180,9 +153,9 @@ export function operationDetail(operation: Operation, parameterExamples: Record<
       name,
       in: "path",
       required: true,
-      description: PATH_PARAMETERS[name] ?? name,
+      description: operation.parameters?.[name]?.description ?? PATH_PARAMETERS[name] ?? name,
       schema: { type: "string" },
-      example: parameterExamples[name],
+      example: parameterExamples[name] ?? operation.parameters?.[name]?.example,
     })),
     ...(operation.query ?? []).map((query) => ({ name: query.name, in: "query", required: false, description: query.description, schema: query.schema, example: query.example })),
   ];
@@ -207,17 +180,13 @@ export function operationDetail(operation: Operation, parameterExamples: Record<
   };
 }
 
-const TAGS = [
-  { name: "node", description: "Node information, health and metrics" },
-  { name: "services", description: "Upstream services" },
-  { name: "routes", description: "Which requests go to which service" },
-  { name: "consumers", description: "Client identities" },
-  { name: "jwt", description: "JWT credentials of consumers (`jwt_secrets`)" },
-  { name: "acls", description: "ACL group memberships of consumers" },
-  { name: "plugins", description: "Plugin instances at global, service, route or consumer scope" },
-  { name: "keys", description: "The gateway's signing keys (private halves are never returned)" },
-  { name: "config", description: "The whole configuration as one declarative document" },
-];
+function tags(entities: readonly EntityDefinition[]) {
+  return [
+    { name: "node", description: "Node information, health and metrics" },
+    ...entities.flatMap((entity) => (entity.admin ? [{ name: entity.admin.tag, description: entity.admin.tagDescription }] : [])),
+    { name: "config", description: "The whole configuration as one declarative document" },
+  ];
+}
 
 const CONVENTIONS = `Kong-shaped admin API of the gateway.
 
@@ -230,7 +199,7 @@ const CONVENTIONS = `Kong-shaped admin API of the gateway.
 - When the gateway runs from a declarative file, entity writes answer 405: POST /config replaces the whole configuration.`;
 
 /** @elysiajs/swagger serving the document at /docs/json (its CDN-based UI page is replaced by ours). */
-export function openApiPlugin(registry: PluginRegistry, version: string) {
+export function openApiPlugin(registry: PluginRegistry, version: string, entities: readonly EntityDefinition[] = entityList(coreEntities, registry.values())) {
   const responses = Object.fromEntries(
     Object.values(ERRORS).map((error) => [error.name, { description: error.description, content: { "application/json": { schema: ref("Error"), example: error.example } } }]),
   );
@@ -241,10 +210,10 @@ export function openApiPlugin(registry: PluginRegistry, version: string) {
     documentation: {
       openapi: "3.1.0",
       info: { title: "gateway admin API", version, description: CONVENTIONS },
-      tags: TAGS,
+      tags: tags(entities),
       security: [{ adminToken: [] }],
       components: {
-        schemas: componentSchemas(registry),
+        schemas: componentSchemas(registry, entities),
         responses,
         securitySchemes: { adminToken: { type: "http", scheme: "bearer", description: "the gateway's admin token (--admin-token / GATEWAY_ADMIN_TOKEN)" } },
       },

@@ -60,6 +60,8 @@ export interface Operation {
   body?: BodySpec;
   /** Success responses by status. */
   responses: Record<number, ResponseDoc>;
+  /** Description and example of each path parameter (from the entity definitions). */
+  parameters?: Record<string, { description: string; example: string }>;
   /** Error statuses beyond those every operation of its shape can return (see openapi.ts). */
   errors?: number[];
   handle(input: OperationInput): Response | Promise<Response>;

@@ -1,30 +1,25 @@
 // Declarative configuration (SPEC §8): Kong's kong.yml format, nested and top-level forms,
 // turned into the same validated entities the database holds. Nothing is applied here: the
 // caller swaps the result in atomically, so a bad file changes nothing. Env vault references
-// are resolved to validate and kept as written in the result (see model/references.ts).
+// are resolved to validate and kept as written in the result (see entities/references.ts).
+// Every entity of the build has its top-level section, named as its table; an entity's
+// definition says under which parents it may also be nested and how ids are derived.
 import { createHash, createHmac } from "node:crypto";
+import type { DerivedValues, EntityDefinition, Refs, StoredEntity } from "../entities/definition.ts";
+import { type Consumer, coreEntities, entityList } from "../entities/index.ts";
+import { clip, clipQuoted, quote } from "../entities/quote.ts";
+import { buildWithReferences } from "../entities/references.ts";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
-import { buildAcl } from "../model/acl.ts";
-import { buildConsumer, type Consumer } from "../model/consumer.ts";
-import { isHmac } from "../jose/algorithms.ts";
-import { buildJwtCredential } from "../model/jwt-credential.ts";
-import { buildPlugin } from "../model/plugin.ts";
-import { clip, clipQuoted, quote } from "../model/quote.ts";
-import { type ReferenceKind, buildWithReferences } from "../model/references.ts";
-import { buildRoute } from "../model/route.ts";
-import { buildService } from "../model/service.ts";
 import type { EntityLookup } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
-import { type StateData, emptyState } from "../state/data.ts";
-import { keysFromDeclarative } from "./declarative-keys.ts";
+import { type StateData, emptyState, rowsOf } from "../state/data.ts";
 import { parseDocument } from "./document.ts";
 
 export const FORMAT_VERSIONS = ["1.1", "2.1", "3.0"];
-const TOP_LEVEL = new Set(["_format_version", "_transform", "_comment", "_ignore", "_workspace", "services", "routes", "consumers", "plugins", "jwt_secrets", "acls", "keys"]);
+const FILE_KEYS = ["_format_version", "_transform", "_comment", "_ignore", "_workspace"];
 const META = ["_comment", "_ignore"];
 
 type Entry = Record<string, unknown>;
-type RefKind = "services" | "routes" | "consumers";
 
 /** A config error: names the entity, its position in the file and the field. */
 export class DeclarativeError extends ValidationError {}
@@ -65,26 +60,23 @@ function describe(kind: string, entry: Entry): string {
   return typeof label === "string" ? `${kind} ${quote(label)}` : kind;
 }
 
-/** Kong 1.1/2.1 files wrote regex paths without `~`; Kong's migration adds it to paths with regex characters. */
-function migrateRegexPaths(route: Entry): void {
-  if (!Array.isArray(route.paths)) return;
-  route.paths = route.paths.map((path) => (typeof path === "string" && !path.startsWith("~") && /[^A-Za-z0-9._~/%-]/.test(path) ? `~${path}` : path));
-}
-
-interface Pending {
-  kind: "routes" | "plugins" | "jwt_secrets" | "acls";
+/** One entry of the file: where it is, and the parent it is nested under. */
+interface Item {
   entry: Entry;
   position: string;
-  parent?: { kind: RefKind; key: string };
+  parent?: { kind: string; id: string };
 }
 
 export interface ParseOptions {
   /** The state being replaced: keys whose private half an export left out keep it. */
   previous?: StateData;
+  /** Every entity of the build (default: the core ones and the registry's plugins'). */
+  entities?: readonly EntityDefinition[];
 }
 
 /** Parses YAML or JSON text into validated state, or throws a ValidationError naming what is wrong. */
 export function parseDeclarative(text: string, registry: PluginRegistry, options: ParseOptions = {}): StateData {
+  const entities = options.entities ?? entityList(coreEntities, registry.values());
   let document: unknown;
   try {
     document = parseDocument(text);
@@ -96,17 +88,19 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     throw new DeclarativeError({ "@file": "must be a mapping with _format_version" }, "the file must be a mapping with _format_version");
   }
   const doc = document as Entry;
-  const unknown = Object.keys(doc).filter((key) => !TOP_LEVEL.has(key));
+  const topLevel = new Set([...FILE_KEYS, ...entities.map((entity) => entity.name)]);
+  const unknown = Object.keys(doc).filter((key) => !topLevel.has(key));
   if (unknown.length) fail("@file", Object.fromEntries(unknown.slice(0, 20).map((key) => [clip(key), "unknown top-level key"])));
   const version = String(doc._format_version ?? "");
   if (!FORMAT_VERSIONS.includes(version)) {
     fail("@file", { _format_version: doc._format_version === undefined ? "required field missing" : `must be one of ${FORMAT_VERSIONS.join(", ")}` });
   }
-  const legacyPaths = version !== "3.0";
   const fileKey = createHash("sha256").update(text).digest();
-  const state = emptyState();
-  const ids = { services: new Map<string, string>(), routes: new Map<string, string>(), consumers: new Map<string, string>() };
-  const pending: Pending[] = [];
+  const state = emptyState(entities);
+  /** Entity name → id, name, username, ... → id: what references in the file resolve against. */
+  const ids = new Map(entities.map((entity) => [entity.name, new Map<string, string>()]));
+  /** Entries found nested under a parent, by entity name, in the order the parents came. */
+  const nested = new Map<string, Item[]>(entities.map((entity) => [entity.name, []]));
   const seen = new Map<string, string>();
 
   const unique = (kind: string, field: string, value: unknown, position: string) => {
@@ -115,134 +109,80 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` });
     seen.set(id, position);
   };
-  /** Builds one entry as every write is built (references resolved to validate, kept to store). */
-  const build = <T>(kind: ReferenceKind, label: string, entry: Entry, position: string, make: (input: Entry) => T): T => {
-    try {
-      return buildWithReferences<T>(kind, entry, undefined, (input) => make(input as Entry));
-    } catch (error) {
-      if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(label, entry));
-      throw error;
-    }
-  };
-  const register = (kind: RefKind, id: string, keys: unknown[]) => {
-    ids[kind].set(id, id);
-    for (const key of keys) if (typeof key === "string") ids[kind].set(key, id);
-  };
-  const resolve = (kind: RefKind, ref: unknown, position: string, field: string): string => {
+  const resolve = (kind: string, ref: unknown, position: string, field: string): string => {
     const key = typeof ref === "string" ? ref : typeof ref === "object" && ref !== null ? ((ref as Entry).id ?? (ref as Entry).name ?? (ref as Entry).username) : undefined;
-    const id = typeof key === "string" ? ids[kind].get(key) : undefined;
+    const id = typeof key === "string" ? ids.get(kind)?.get(key) : undefined;
     if (!id) fail(position, { [field]: `invalid reference '${field}: ${clip(typeof key === "string" ? key : (JSON.stringify(ref) ?? String(ref)))}' (no such entry in '${kind}')` });
     return id;
   };
-
-  asList(doc.services, "services").forEach((entry, i) => {
-    const position = `services[${i}]`;
-    const { routes, plugins, ...fields } = entry;
-    fields.id ??= derivedUuid(`services:${fields.name ?? position}`);
-    const service = build("services", "service", fields, position, buildService);
-    unique("services", "name", service.name, position);
-    unique("services", "id", service.id, position);
-    state.services.push(service);
-    register("services", service.id, [service.name]);
-    asList(routes, `${position}.routes`).forEach((route, j) =>
-      pending.push({ kind: "routes", entry: route, position: `${position}.routes[${j}]`, parent: { kind: "services", key: service.id } }),
-    );
-    asList(plugins, `${position}.plugins`).forEach((plugin, j) =>
-      pending.push({ kind: "plugins", entry: plugin, position: `${position}.plugins[${j}]`, parent: { kind: "services", key: service.id } }),
-    );
-  });
-  asList(doc.routes, "routes").forEach((entry, i) => pending.push({ kind: "routes", entry, position: `routes[${i}]` }));
-
-  asList(doc.consumers, "consumers").forEach((entry, i) => {
-    const position = `consumers[${i}]`;
-    const { jwt_secrets, acls, plugins, ...fields } = entry;
-    fields.id ??= derivedUuid(`consumers:${fields.username ?? fields.custom_id ?? position}`);
-    const consumer = build("consumers", "consumer", fields, position, buildConsumer);
-    unique("consumers", "username", consumer.username, position);
-    unique("consumers", "custom_id", consumer.custom_id, position);
-    unique("consumers", "id", consumer.id, position);
-    state.consumers.push(consumer);
-    register("consumers", consumer.id, [consumer.username, consumer.custom_id]);
-    const parent = { kind: "consumers" as const, key: consumer.id };
-    asList(jwt_secrets, `${position}.jwt_secrets`).forEach((e, j) => pending.push({ kind: "jwt_secrets", entry: e, position: `${position}.jwt_secrets[${j}]`, parent }));
-    asList(acls, `${position}.acls`).forEach((e, j) => pending.push({ kind: "acls", entry: e, position: `${position}.acls[${j}]`, parent }));
-    asList(plugins, `${position}.plugins`).forEach((e, j) => pending.push({ kind: "plugins", entry: e, position: `${position}.plugins[${j}]`, parent }));
-  });
-  for (const kind of ["jwt_secrets", "acls", "plugins"] as const) {
-    asList(doc[kind], kind).forEach((entry, i) => pending.push({ kind, entry, position: `${kind}[${i}]` }));
-  }
-
-  // Routes first: plugins may refer to them.
-  for (const item of pending.filter((p) => p.kind === "routes")) {
-    const { plugins, ...fields } = item.entry;
-    if (legacyPaths) migrateRegexPaths(fields);
-    const serviceId = item.parent ? item.parent.key : fields.service !== undefined ? resolve("services", fields.service, item.position, "service") : undefined;
-    delete fields.service;
-    fields.id ??= derivedUuid(`routes:${fields.name ?? item.position}`);
-    const route = build("routes", "route", fields, item.position, (input) => buildRoute(input, serviceId));
-    unique("routes", "name", route.name, item.position);
-    unique("routes", "id", route.id, item.position);
-    state.routes.push(route);
-    register("routes", route.id, [route.name]);
-    asList(plugins, `${item.position}.plugins`).forEach((plugin, j) =>
-      pending.push({ kind: "plugins", entry: plugin, position: `${item.position}.plugins[${j}]`, parent: { kind: "routes", key: route.id } }),
-    );
-  }
-
-  // Keys before plugins: a jwt-signer config may name one. No key field takes a reference.
-  const keyEntries = asList(doc.keys, "keys");
-  keyEntries.forEach((entry, i) => build("keys", "key", entry, `keys[${i}]`, (input) => input));
-  state.keys = keysFromDeclarative(keyEntries, options.previous?.keys ?? [], (position, fields) => fail(position, fields, "key"));
-  for (const [i, key] of state.keys.entries()) {
-    unique("keys", "kid", key.kid, `keys[${i}]`);
-    unique("keys", "id", key.id, `keys[${i}]`);
-  }
   const lookup: EntityLookup = {
     findConsumer: (idOrUsername: string): Consumer | undefined => {
-      const id = ids.consumers.get(idOrUsername);
+      const id = ids.get("consumers")?.get(idOrUsername);
       return id ? state.consumers.find((c) => c.id === id) : undefined;
     },
     findKey: (kid: string) => state.keys.find((key) => key.kid === kid),
   };
 
-  for (const item of pending) {
-    if (item.kind === "routes") continue;
-    const fields = { ...item.entry };
-    const consumerRef = (): string =>
-      item.parent?.kind === "consumers" ? item.parent.key : resolve("consumers", fields.consumer, item.position, "consumer");
-    if (item.kind === "jwt_secrets") {
-      const consumerId = consumerRef();
-      delete fields.consumer;
-      const seed = `jwt_secrets:${consumerId}:${item.position}`;
-      fields.key ??= derivedAlphanumeric("gateway-declarative-key", seed);
-      const algorithm = typeof fields.algorithm === "string" ? fields.algorithm : "HS256";
-      if (fields.secret === undefined && isHmac(algorithm)) fields.secret = derivedAlphanumeric(fileKey, seed);
-      fields.id ??= derivedUuid(`jwt_secrets:${String(fields.key)}`);
-      const credential = build("jwt_secrets", "jwt_secret", fields, item.position, (input) => buildJwtCredential(input, consumerId));
-      unique("jwt_secrets", "key", credential.key, item.position);
-      unique("jwt_secrets", "id", credential.id, item.position);
-      state.jwt_secrets.push(credential);
-    } else if (item.kind === "acls") {
-      const consumerId = consumerRef();
-      delete fields.consumer;
-      fields.id ??= derivedUuid(`acls:${consumerId}:${String(fields.group)}`);
-      const acl = build("acls", "acl", fields, item.position, (input) => buildAcl(input, consumerId));
-      unique("acls", "consumer+group", `${consumerId}/${acl.group}`, item.position);
-      unique("acls", "id", acl.id, item.position);
-      state.acls.push(acl);
-    } else {
-      const scope: { service?: string | null; route?: string | null; consumer?: string | null } = {};
-      for (const [kind, field] of [["services", "service"], ["routes", "route"], ["consumers", "consumer"]] as const) {
-        if (item.parent?.kind === kind) scope[field] = item.parent.key;
-        else if (fields[field] !== undefined && fields[field] !== null) scope[field] = resolve(kind, fields[field], item.position, field);
-        delete fields[field];
+  for (const entity of entities) {
+    const label = entity.declarative.label ?? entity.label;
+    const children = entities.filter((child) => child.declarative.nestedUnder?.includes(entity.name));
+    const items: Item[] = [...nested.get(entity.name)!, ...asList(doc[entity.name], entity.name).map((entry, i) => ({ entry, position: `${entity.name}[${i}]` }))];
+    /** Builds one entry as every write is built (references resolved to validate, kept to store). */
+    const build = <T>(entry: Entry, position: string, make: (input: Entry) => T): T => {
+      try {
+        return buildWithReferences<T>(entity, entry, undefined, (input) => make(input as Entry));
+      } catch (error) {
+        if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(label, entry));
+        throw error;
       }
-      const seed = `plugins:${String(fields.name)}:${scope.service ?? ""}:${scope.route ?? ""}:${scope.consumer ?? ""}`;
-      fields.id ??= derivedUuid(seed);
-      const plugin = build("plugins", "plugin", fields, item.position, (input) => buildPlugin(input, scope, registry, lookup));
-      unique("plugins", "name+scope", seed, item.position);
-      unique("plugins", "id", plugin.id, item.position);
-      state.plugins.push(plugin);
+    };
+    const records: { record: StoredEntity; position: string; seed: string }[] = [];
+    if (entity.declarative.fromFile) {
+      // No field that takes key material from the file takes a reference.
+      const entries = items.map((item) => item.entry);
+      items.forEach((item) => build(item.entry, item.position, (input) => input));
+      const previous = options.previous ? rowsOf(options.previous, entity.name) : [];
+      entity.declarative.fromFile(entries, previous, (position, fields) => fail(position, fields, label)).forEach((record, i) => records.push({ record, position: items[i]!.position, seed: "" }));
+    } else {
+      for (const item of items) {
+        const fields = { ...item.entry };
+        const lists = children.map((child) => [child, fields[child.name]] as const);
+        for (const child of children) delete fields[child.name];
+        entity.declarative.migrate?.(fields, version);
+        const refs: Record<string, string | undefined> = {};
+        for (const field of entity.referenceFields) {
+          const target = entity.fields[field]!.references!;
+          const given = fields[field];
+          delete fields[field];
+          refs[field] = item.parent?.kind === target ? item.parent.id : given !== undefined && given !== null ? resolve(target, given, item.position, field) : undefined;
+        }
+        const derive: DerivedValues = {
+          refs: refs as Refs,
+          position: item.position,
+          text: (seed) => derivedAlphanumeric("gateway-declarative-key", seed),
+          secret: (seed) => derivedAlphanumeric(fileKey, seed),
+        };
+        entity.declarative.fill?.(fields, derive);
+        const seed = entity.declarative.idSeed?.(fields, refs, item.position) ?? `${entity.name}:${item.position}`;
+        fields.id ??= derivedUuid(seed);
+        const record = build(fields, item.position, (input) => entity.build(input, refs, { registry, lookup }) as StoredEntity);
+        records.push({ record, position: item.position, seed });
+        for (const [child, list] of lists) {
+          asList(list, `${item.position}.${child.name}`).forEach((entry, j) =>
+            nested.get(child.name)!.push({ entry, position: `${item.position}.${child.name}[${j}]`, parent: { kind: entity.name, id: record.id } }),
+          );
+        }
+      }
+    }
+    const names = ids.get(entity.name)!;
+    for (const { record, position, seed } of records) {
+      const values = record as unknown as Entry;
+      for (const [field, definition] of Object.entries(entity.fields)) if (definition.unique) unique(entity.name, field, values[field], position);
+      for (const [field, value] of entity.declarative.uniques?.(values, seed) ?? []) unique(entity.name, field, value, position);
+      unique(entity.name, "id", record.id, position);
+      rowsOf(state, entity.name).push(values);
+      names.set(record.id, record.id);
+      for (const key of entity.endpointKeys) if (typeof values[key] === "string") names.set(values[key] as string, record.id);
     }
   }
   return state;

@@ -1,10 +1,10 @@
 // Opens the SQLite database with the settings every process sharing the file must agree on.
 import { Database } from "bun:sqlite";
-import { drizzle } from "drizzle-orm/bun-sqlite";
+import { type BunSQLiteDatabase, drizzle } from "drizzle-orm/bun-sqlite";
 import { applyMigrations, type MigrationReport } from "./migrations.ts";
-import * as schema from "./schema.ts";
 
-export type Drizzle = ReturnType<typeof drizzle<typeof schema>>;
+/** Queries go through the tables derived from the entity list (src/db/schema.ts), not a fixed schema. */
+export type Drizzle = BunSQLiteDatabase;
 
 export interface OpenedDatabase {
   sqlite: Database;
@@ -21,5 +21,5 @@ export function openDatabase(path: string): OpenedDatabase {
   sqlite.run("PRAGMA busy_timeout = 5000");
   sqlite.run("PRAGMA synchronous = NORMAL");
   const migrations = applyMigrations(sqlite);
-  return { sqlite, db: drizzle(sqlite, { schema }), migrations };
+  return { sqlite, db: drizzle(sqlite), migrations };
 }

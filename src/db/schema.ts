@@ -1,106 +1,93 @@
-// Drizzle tables: the SQLite shape of every entity of SPEC §3. Columns mirror the TypeBox models
-// in src/model; arrays and objects are JSON text. Uniqueness that involves NULLs (plugin scope)
-// goes through a computed `scope_key` column because SQLite treats NULLs as distinct.
+// The SQLite tables, derived from the entity definitions: a field's storage kind picks its
+// column (text, integer, boolean as integer, JSON as text, a reference as `<field>_id` with its
+// foreign key), unique fields and combinations get unique indexes, and every table ends with
+// created_at, updated_at and tags. A PostgreSQL dialect builds the same shape with pgTable.
+// Uniqueness that involves NULLs (plugin scope) goes through a computed column such as
+// `scope_key`, because SQLite treats NULLs as distinct. drizzle-kit reads the full list through
+// drizzle.schema.ts.
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  type SQLiteColumnBuilderBase,
+  type SQLiteTableWithColumns,
+  index,
+  integer,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+import type { EntityDefinition, FieldDefinition } from "../entities/definition.ts";
+import { coreEntities } from "../entities/index.ts";
 
-const timestamps = {
-  created_at: integer("created_at").notNull(),
-  updated_at: integer("updated_at").notNull(),
-  tags: text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
-};
+export type EntityTable = SQLiteTableWithColumns<any>;
 
-export const services = sqliteTable("services", {
-  id: text("id").primaryKey(),
-  name: text("name").unique(),
-  protocol: text("protocol").notNull(),
-  host: text("host").notNull(),
-  port: integer("port").notNull(),
-  path: text("path"),
-  connect_timeout: integer("connect_timeout").notNull(),
-  read_timeout: integer("read_timeout").notNull(),
-  write_timeout: integer("write_timeout").notNull(),
-  retries: integer("retries").notNull(),
-  enabled: integer("enabled", { mode: "boolean" }).notNull(),
-  ...timestamps,
-});
+/** The column a field is stored in. */
+export const columnOf = (name: string, field: FieldDefinition): string => (field.storage === "reference" ? `${name}_id` : name);
 
-export const routes = sqliteTable(
-  "routes",
-  {
-    id: text("id").primaryKey(),
-    name: text("name").unique(),
-    service_id: text("service_id").references(() => services.id),
-    paths: text("paths", { mode: "json" }).$type<string[] | null>(),
-    hosts: text("hosts", { mode: "json" }).$type<string[] | null>(),
-    methods: text("methods", { mode: "json" }).$type<string[] | null>(),
-    strip_path: integer("strip_path", { mode: "boolean" }).notNull(),
-    preserve_host: integer("preserve_host", { mode: "boolean" }).notNull(),
-    regex_priority: integer("regex_priority").notNull(),
-    protocols: text("protocols", { mode: "json" }).$type<string[]>().notNull(),
-    ...timestamps,
-  },
-  (table) => [index("routes_service_idx").on(table.service_id)],
-);
+const acceptsNull = (schema: unknown): boolean =>
+  typeof schema === "object" && schema !== null && Array.isArray((schema as { anyOf?: unknown[] }).anyOf) && (schema as { anyOf: { type?: string }[] }).anyOf.some((variant) => variant.type === "null");
 
-export const consumers = sqliteTable("consumers", {
-  id: text("id").primaryKey(),
-  username: text("username").unique(),
-  custom_id: text("custom_id").unique(),
-  ...timestamps,
-});
+function column(name: string, field: FieldDefinition, tableOf: (entity: string) => EntityTable): SQLiteColumnBuilderBase {
+  const columnName = columnOf(name, field);
+  let built: any;
+  switch (field.storage) {
+    case "text":
+      built = text(columnName);
+      break;
+    case "integer":
+      built = integer(columnName);
+      break;
+    case "boolean":
+      built = integer(columnName, { mode: "boolean" });
+      break;
+    case "json":
+      built = text(columnName, { mode: "json" });
+      break;
+    case "reference":
+      built = text(columnName).references(() => tableOf(field.references!).id, field.onDelete ? { onDelete: field.onDelete } : {});
+      break;
+    default:
+      throw new Error(`field ${name} is not stored`);
+  }
+  if (!(field.nullable ?? acceptsNull(field.output))) built = built.notNull();
+  if (field.unique) built = built.unique();
+  return built;
+}
 
-export const jwtSecrets = sqliteTable(
-  "jwt_secrets",
-  {
-    id: text("id").primaryKey(),
-    consumer_id: text("consumer_id")
-      .notNull()
-      .references(() => consumers.id, { onDelete: "cascade" }),
-    key: text("key").notNull().unique(),
-    algorithm: text("algorithm").notNull(),
-    secret: text("secret"),
-    rsa_public_key: text("rsa_public_key"),
-    jwks_uri: text("jwks_uri"),
-    jwks_cache_ttl: integer("jwks_cache_ttl").notNull(),
-    algorithms: text("algorithms", { mode: "json" }).$type<string[] | null>(),
-    ...timestamps,
-  },
-  (table) => [index("jwt_secrets_consumer_idx").on(table.consumer_id)],
-);
+const tables = new WeakMap<EntityDefinition, EntityTable>();
 
-export const acls = sqliteTable(
-  "acls",
-  {
-    id: text("id").primaryKey(),
-    consumer_id: text("consumer_id")
-      .notNull()
-      .references(() => consumers.id, { onDelete: "cascade" }),
-    group: text("group").notNull(),
-    ...timestamps,
-  },
-  (table) => [uniqueIndex("acls_consumer_group_idx").on(table.consumer_id, table.group)],
-);
+function tableFor(entity: EntityDefinition, tableOf: (entity: string) => EntityTable): EntityTable {
+  const stored = Object.entries(entity.fields).filter(([, field]) => field.storage);
+  const columns: Record<string, SQLiteColumnBuilderBase> = { id: text("id").primaryKey() };
+  for (const [name, field] of stored) columns[columnOf(name, field)] = column(name, field, tableOf);
+  for (const name of Object.keys(entity.computed ?? {})) columns[name] = text(name).notNull().unique();
+  columns.created_at = integer("created_at").notNull();
+  columns.updated_at = integer("updated_at").notNull();
+  columns.tags = text("tags", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`);
+  const columnName = (field: string) => columnOf(field, entity.fields[field]!);
+  return sqliteTable(entity.name, columns, (table: Record<string, any>) => [
+    ...stored.filter(([, field]) => field.index).map(([name]) => index(`${entity.name}_${name}_idx`).on(table[columnName(name)])),
+    ...(entity.uniques ?? []).map((fields) => {
+      const [first, ...rest] = fields.map((field) => table[columnName(field)]);
+      return uniqueIndex(`${entity.name}_${fields.join("_")}_idx`).on(first, ...rest);
+    }),
+  ]) as EntityTable;
+}
 
-export const plugins = sqliteTable("plugins", {
-  id: text("id").primaryKey(),
-  name: text("name").notNull(),
-  config: text("config", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  enabled: integer("enabled", { mode: "boolean" }).notNull(),
-  service_id: text("service_id").references(() => services.id, { onDelete: "cascade" }),
-  route_id: text("route_id").references(() => routes.id, { onDelete: "cascade" }),
-  consumer_id: text("consumer_id").references(() => consumers.id, { onDelete: "cascade" }),
-  scope_key: text("scope_key").notNull().unique(),
-  ...timestamps,
-});
+/** The table of each entity of the list, by entity name; one table object per definition. */
+export function sqliteTables(entities: readonly EntityDefinition[]): Readonly<Record<string, EntityTable>> {
+  const byName: Record<string, EntityTable> = {};
+  const tableOf = (name: string) => {
+    const table = byName[name];
+    if (!table) throw new Error(`no table for entity ${name}`);
+    return table;
+  };
+  for (const entity of entities) {
+    let table = tables.get(entity);
+    if (!table) tables.set(entity, (table = tableFor(entity, tableOf)));
+    byName[entity.name] = table;
+  }
+  return byName;
+}
 
-export const keys = sqliteTable("keys", {
-  id: text("id").primaryKey(),
-  kid: text("kid").notNull().unique(),
-  alg: text("alg").notNull(),
-  status: text("status").notNull(),
-  public_jwk: text("public_jwk", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
-  private_jwk: text("private_jwk", { mode: "json" }).$type<Record<string, unknown> | null>(),
-  retire_after: integer("retire_after"),
-  ...timestamps,
-});
+/** The keystore's table, which key rotation queries directly. */
+export const keys = sqliteTables(coreEntities).keys!;

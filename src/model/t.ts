@@ -1,6 +1,2 @@
-// Elysia's `t`, except `Integer`: Elysia's version also accepts numeric strings (and adds
-// `default: 0`), which would let `"port": "8080"` through validation of a JSON body.
-import { Type } from "@sinclair/typebox";
-import { t as elysiaT } from "elysia";
-
-export const t: typeof elysiaT = { ...elysiaT, Integer: Type.Integer } as typeof elysiaT;
+// Moved to src/entities/t.ts; this path is kept for the modules that still import it.
+export * from "../entities/t.ts";

@@ -1,5 +1,6 @@
 // The plugin contract: what a folder under plugins/ exports, and what its handlers see.
 import type { TSchema } from "@sinclair/typebox";
+import type { EntityDefinition } from "../entities/definition.ts";
 import type { FieldErrors } from "../errors.ts";
 import type { Consumer } from "../model/consumer.ts";
 import type { Key, KeyRecord } from "../model/key.ts";
@@ -101,6 +102,8 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
   readonly configSchema: TSchema;
   /** Kong's `no_consumer`: the plugin cannot be scoped to a consumer. */
   readonly noConsumerScope?: boolean;
+  /** Entities the plugin owns (Kong's daos.lua): stored, served and loaded like the core ones. */
+  readonly entities?: readonly EntityDefinition[];
   /** Cross-field and cross-entity checks the schema cannot express. */
   check?(config: Config, lookup: EntityLookup): FieldErrors | undefined;
   /** Precompiles an instance from a validated config (defaults applied). */

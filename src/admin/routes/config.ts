@@ -3,17 +3,16 @@
 // full and swaps it in with one transaction, or changes nothing.
 import { exportDeclarative, parseDeclarative } from "../../config/declarative.ts";
 import { BadRequestError, GatewayError, ValidationError, describeError } from "../../errors.ts";
-import type { Kind } from "../../db/store.ts";
-import { clipQuoted } from "../../model/quote.ts";
+import { clipQuoted } from "../../entities/quote.ts";
+import { rowsOf } from "../../state/data.ts";
 import type { AdminDeps } from "../deps.ts";
 import { CONFIG_EXAMPLE } from "../examples.ts";
 import { json, text } from "../http.ts";
 import type { Operation } from "../operation.ts";
 
-const KINDS: Kind[] = ["services", "routes", "consumers", "jwt_secrets", "acls", "plugins", "keys"];
-const countsSchema = { type: "object", properties: Object.fromEntries(KINDS.map((kind) => [kind, { type: "integer" }])) };
-
 export function configOperations({ store, state, registry }: AdminDeps): Operation[] {
+  const names = store.entities.map((entity) => entity.name);
+  const countsSchema = { type: "object", properties: Object.fromEntries(names.map((name) => [name, { type: "integer" }])) };
   return [
     {
       method: "GET",
@@ -58,13 +57,13 @@ export function configOperations({ store, state, registry }: AdminDeps): Operati
       handle: ({ body }) => {
         let next;
         try {
-          next = parseDeclarative(body as string, registry, { previous: store.loadStored() });
+          next = parseDeclarative(body as string, registry, { previous: store.loadStored(), entities: store.entities });
         } catch (error) {
           if (error instanceof GatewayError) throw error;
           throw new BadRequestError(`invalid configuration: ${clipQuoted(describeError(error))}`);
         }
         store.replaceAll(next);
-        const counts = Object.fromEntries(KINDS.map((kind) => [kind, next[kind].length]));
+        const counts = Object.fromEntries(names.map((name) => [name, rowsOf(next, name).length]));
         return json(201, { message: "configuration replaced", config_version: state.current.version, counts });
       },
     },

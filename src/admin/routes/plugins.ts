@@ -2,34 +2,27 @@
 // consumers, and what is installed (/plugins/enabled, /plugins/schema/{name}). Nothing here
 // knows a plugin by name: everything comes from the registry.
 import { NotFoundError } from "../../errors.ts";
-import type { Parent } from "../../db/store.ts";
-import { PluginInput } from "../../model/plugin.ts";
-import { quote } from "../../model/quote.ts";
+import type { AdminCollection } from "../../entities/definition.ts";
+import { pluginEntity } from "../../entities/plugin.ts";
+import { quote } from "../../entities/quote.ts";
 import { coerceToSchema } from "../body.ts";
-import { type EntityEndpoints, entityOperations } from "../crud.ts";
+import { documented, entityOperations } from "../crud.ts";
 import type { AdminDeps } from "../deps.ts";
 import { EXAMPLE_PLUGIN_ID, pluginExample } from "../examples.ts";
 import { json } from "../http.ts";
 import type { Example, Operation } from "../operation.ts";
 
-const common = {
-  kind: "plugins",
-  tag: "plugins",
-  noun: "plugin",
-  nouns: "plugins",
-  schemas: { input: "PluginInput", update: "PluginUpdate", output: "Plugin", inputSchema: PluginInput },
-} satisfies Partial<EntityEndpoints<"plugins">>;
-
-const SCOPES: { parent: Parent["kind"]; param: string; stem: string }[] = [
-  { parent: "services", param: "service", stem: "Service" },
-  { parent: "routes", param: "route", stem: "Route" },
-  { parent: "consumers", param: "consumer", stem: "Consumer" },
-];
+const ALL = ["list", "create", "get", "update", "upsert", "delete"] as const;
+/** Under each entity a plugin may be scoped to (every reference of the plugin entity). */
+const SCOPES = pluginEntity.referenceFields.map((field) => {
+  const parent = (pluginEntity.fields as Record<string, { references?: string }>)[field]!.references!;
+  return { parent, stem: field[0]!.toUpperCase() + field.slice(1), field };
+});
 
 export function pluginOperations({ store, registry }: AdminDeps): Operation[] {
   // Form fields are strings: the plugin's own schema says which config values are numbers or lists.
   const fromForm = (fields: Record<string, unknown>, params: Record<string, string>) => {
-    const body = coerceToSchema(PluginInput, fields) as Record<string, unknown>;
+    const body = coerceToSchema(pluginEntity.input, fields) as Record<string, unknown>;
     const name = typeof body.name === "string" ? body.name : params.plugin ? store.find("plugins", params.plugin)?.name : undefined;
     const definition = name ? registry.get(name) : undefined;
     if (definition && body.config !== undefined) body.config = coerceToSchema(definition.configSchema, body.config);
@@ -39,15 +32,9 @@ export function pluginOperations({ store, registry }: AdminDeps): Operation[] {
   const consumerExample = pluginExample(registry, true);
   const examples = (summary: string, value: object | undefined): Example[] => (value ? [{ summary, value }] : []);
 
-  return [
-    ...entityOperations(store, {
-      ...common,
-      stem: "Plugin",
-      stems: "Plugins",
-      collection: "/plugins",
-      item: "/plugins/:plugin",
-      idOnly: true,
-      methods: ["list", "create", "get", "update", "upsert", "delete"],
+  const top: AdminCollection = { path: "/plugins", stem: "Plugin", stems: "Plugins", itemParam: "plugin", idOnly: true, methods: ALL, examples: {} };
+  return documented(store.entities, [
+    ...entityOperations(store, pluginEntity, top, {
       fromForm,
       examples: {
         create: examples("a global instance (applies to every route)", example && { id: EXAMPLE_PLUGIN_ID, ...example }),
@@ -56,16 +43,12 @@ export function pluginOperations({ store, registry }: AdminDeps): Operation[] {
       },
     }),
     ...SCOPES.map((scope) =>
-      entityOperations(store, {
-        ...common,
-        stem: `${scope.stem}Plugin`,
-        stems: `${scope.stem}Plugins`,
-        collection: `/${scope.parent}/:${scope.param}/plugins`,
-        parent: { kind: scope.parent, param: scope.param },
-        methods: ["list", "create"],
-        fromForm,
-        examples: { create: examples(`an instance for this ${scope.param} only`, scope.parent === "consumers" ? consumerExample : example) },
-      }),
+      entityOperations(
+        store,
+        pluginEntity,
+        { under: scope.parent, path: "plugins", stem: `${scope.stem}Plugin`, stems: `${scope.stem}Plugins`, methods: ["list", "create"], examples: {} },
+        { fromForm, examples: { create: examples(`an instance for this ${scope.field} only`, scope.field === "consumer" ? consumerExample : example) } },
+      ),
     ).flat(),
     {
       method: "GET",
@@ -105,5 +88,5 @@ export function pluginOperations({ store, registry }: AdminDeps): Operation[] {
         return json(200, { name: definition.name, priority: definition.priority, consumer_scope: !definition.noConsumerScope, config: definition.configSchema });
       },
     },
-  ];
+  ]);
 }

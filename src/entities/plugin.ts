@@ -1,0 +1,110 @@
+// Plugin entity: a named plugin with a config, at one scope (global, service, route, consumer
+// or a combination). Its config is validated by the plugin's own schema from plugins/<name>.
+import { Value } from "@sinclair/typebox/value";
+import { type FieldErrors, ValidationError } from "../errors.ts";
+import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
+import { schemaErrors } from "./common.ts";
+import { defineEntity, optionalReference } from "./definition.ts";
+import { clip, clipQuoted, quote } from "./quote.ts";
+import { t } from "./t.ts";
+
+export interface PluginScope {
+  service: string | null;
+  route: string | null;
+  consumer: string | null;
+}
+
+/** One instance per plugin name per scope: the uniqueness key. */
+export function scopeKey(name: string, scope: PluginScope): string {
+  return [name, scope.service ?? "", scope.route ?? "", scope.consumer ?? ""].join("|");
+}
+
+/** Validates a config with the plugin's schema, defaults filled in. */
+export function checkPluginConfig(definition: PluginDefinition<any>, config: unknown, lookup: EntityLookup): Record<string, unknown> {
+  const filled = Value.Default(definition.configSchema, Value.Clone(config ?? {}));
+  const fields: FieldErrors = schemaErrors(definition.configSchema, filled, "config");
+  if (Object.keys(fields).length === 0) {
+    // A plugin's own reasons may quote a config value whole: cut them like every other echo.
+    for (const [field, why] of Object.entries(definition.check?.(filled, lookup) ?? {})) fields[`config.${clip(field)}`] = clipQuoted(why);
+  }
+  if (Object.keys(fields).length) throw new ValidationError(fields);
+  return filled as Record<string, unknown>;
+}
+
+const Config = t.Record(t.String(), t.Unknown());
+const scope = (entity: { service: { id: string } | null; route: { id: string } | null; consumer: { id: string } | null }): PluginScope => ({
+  service: entity.service?.id ?? null,
+  route: entity.route?.id ?? null,
+  consumer: entity.consumer?.id ?? null,
+});
+
+export const pluginEntity = defineEntity({
+  name: "plugins",
+  label: "plugin",
+  schemaName: "Plugin",
+  fields: {
+    name: { storage: "text", input: t.String({ minLength: 1, maxLength: 64 }), output: t.String(), required: true },
+    config: {
+      storage: "json",
+      input: t.Record(t.String(), t.Unknown(), { description: "validated by the plugin's schema: GET /plugins/schema/{name}" }),
+      output: Config,
+      vault: "inside",
+    },
+    enabled: { storage: "boolean", input: t.Boolean(), output: t.Boolean(), default: true },
+    service: optionalReference("services", { onDelete: "cascade" }),
+    route: optionalReference("routes", { onDelete: "cascade" }),
+    consumer: optionalReference("consumers", { onDelete: "cascade" }),
+    /** Accepted for Kong compatibility; a plugin runs on the protocols of its routes. */
+    protocols: { input: t.Array(t.String()) },
+  },
+  computed: {
+    scope_key: {
+      value: (plugin) => scopeKey(plugin.name, scope(plugin as never)),
+      conflict: { field: "name", shown: (plugin) => `name=${JSON.stringify(clip(String(plugin.name)))} at this scope` },
+    },
+  },
+  // jwt-signer configs name keystore keys.
+  after: ["keys"],
+  inputExamples: [{ name: "jwt", config: { claims_to_verify: ["exp"] } }],
+  example: {
+    id: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", name: "acl", config: { allow: ["finance"], hide_groups_header: false }, enabled: true,
+    service: null, route: { id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11" }, consumer: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
+  },
+  complete(plugin, { input, existing, ctx }) {
+    const registry = ctx.registry as ReadonlyMap<string, PluginDefinition<any>>;
+    const definition = registry.get(plugin.name);
+    if (!definition) throw new ValidationError({ name: `plugin ${quote(plugin.name)} is not installed (available: ${[...registry.keys()].join(", ")})` });
+    if (definition.noConsumerScope && plugin.consumer) throw new ValidationError({ consumer: `the ${definition.name} plugin cannot be applied to a consumer` });
+    const given = input.config as Record<string, unknown> | undefined;
+    const raw = given !== undefined ? (existing && given ? { ...existing.config, ...given } : given) : existing?.config;
+    plugin.config = checkPluginConfig(definition, raw, ctx.lookup as EntityLookup);
+  },
+  // Served by routes/plugins.ts: its examples and form coercion depend on the installed plugins.
+  admin: {
+    tag: "plugins",
+    tagDescription: "Plugin instances at global, service, route or consumer scope",
+    inputDescription: "`config` is checked against the plugin's own schema: see the PluginConfig-<name> schemas or GET /plugins/schema/{name}",
+    noun: "plugin",
+    nouns: "plugins",
+    param: { name: "plugin", description: "id of the plugin instance", example: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f" },
+    collections: [],
+  },
+  declarative: {
+    nestedUnder: ["services", "routes", "consumers"],
+    idSeed: (entry, refs) => `plugins:${String(entry.name)}:${refs.service ?? ""}:${refs.route ?? ""}:${refs.consumer ?? ""}`,
+    uniques: (_plugin, seed) => [["name+scope", seed]],
+  },
+  cli: {
+    columns: [
+      { header: "NAME", value: (p) => p.name },
+      { header: "ENABLED", value: (p) => p.enabled },
+      { header: "SCOPE", value: (p) => scopeOf(p) },
+      { header: "ID", value: (p) => p.id },
+    ],
+  },
+});
+
+function scopeOf(plugin: { service: { id: string } | null; route: { id: string } | null; consumer: { id: string } | null }): string {
+  const parts = (["service", "route", "consumer"] as const).filter((field) => plugin[field]).map((field) => `${field}=${plugin[field]!.id}`);
+  return parts.length ? parts.join(" ") : "global";
+}

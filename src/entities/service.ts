@@ -1,0 +1,118 @@
+// Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong.
+import { ValidationError } from "../errors.ts";
+import { Name } from "./common.ts";
+import { defineEntity, nullable } from "./definition.ts";
+import { t } from "./t.ts";
+
+const Protocol = t.Union([t.Literal("http"), t.Literal("https")]);
+const Port = t.Integer({ minimum: 1, maximum: 65535 });
+const Timeout = t.Integer({ minimum: 1, maximum: 2147483646, description: "milliseconds" });
+const UpstreamPath = t.String({ pattern: "^/", maxLength: 1024 });
+const timeout = { storage: "integer", input: Timeout, output: Timeout, default: 60000 } as const;
+
+interface Location {
+  protocol: "http" | "https";
+  host: string;
+  port: number;
+  path: string | null;
+}
+
+function fromUrl(raw: string): Location {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ValidationError({ url: "not a valid URL" });
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ValidationError({ url: "protocol must be http or https" });
+  }
+  if (url.username || url.password) throw new ValidationError({ url: "must not contain credentials" });
+  if (url.search || url.hash) throw new ValidationError({ url: "must not contain a query or fragment" });
+  const protocol = url.protocol === "https:" ? "https" : "http";
+  return {
+    protocol,
+    host: url.hostname.replace(/^\[|\]$/g, ""),
+    port: url.port ? Number(url.port) : protocol === "https" ? 443 : 80,
+    // Kong keeps `http://host` (no path) apart from `http://host/` (path "/").
+    path: url.pathname === "/" && !/^[a-z]+:\/\/[^/]+\//i.test(raw) ? null : url.pathname,
+  };
+}
+
+export const serviceEntity = defineEntity({
+  name: "services",
+  label: "service",
+  schemaName: "Service",
+  fields: {
+    name: { storage: "text", input: Name, output: nullable(Name), unique: true, endpointKey: true },
+    url: {
+      input: t.String({ minLength: 1, maxLength: 2048, description: "shorthand for protocol, host, port and path", examples: ["http://orders.internal:8080/v1"] }),
+      placeholders: "value",
+      vaultRefusal: "a vault reference cannot be split into protocol, host, port and path: give host (and path) as references instead of url",
+    },
+    protocol: { storage: "text", input: Protocol, output: Protocol, default: "http" },
+    host: { storage: "text", input: t.String({ minLength: 1, maxLength: 256 }), output: t.String(), vault: "value" },
+    port: { storage: "integer", input: Port, output: Port, default: (service: { protocol?: string }) => (service.protocol === "https" ? 443 : 80) },
+    path: { storage: "text", input: nullable(UpstreamPath), output: nullable(t.String()), vault: "value" },
+    connect_timeout: timeout,
+    read_timeout: timeout,
+    write_timeout: timeout,
+    retries: { storage: "integer", input: t.Integer({ minimum: 0, maximum: 32767 }), output: t.Integer(), default: 5 },
+    enabled: { storage: "boolean", input: t.Boolean(), output: t.Boolean(), default: true },
+  },
+  inputExamples: [{ name: "orders", url: "http://127.0.0.1:9000" }],
+  example: {
+    id: "0c8a4f5e-1d2b-4c3a-9e8f-7a6b5c4d3e2f", name: "orders", protocol: "http", host: "orders.internal", port: 8080, path: null,
+    connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, retries: 5, enabled: true, tags: [], created_at: 1795000000, updated_at: 1795000000,
+  },
+  shape(input) {
+    const { url, ...rest } = input;
+    if (url === undefined) return rest;
+    if (rest.host !== undefined || rest.protocol !== undefined || rest.port !== undefined || rest.path !== undefined) {
+      throw new ValidationError({ url: "cannot be combined with protocol, host, port or path" });
+    }
+    return { ...rest, ...fromUrl(url) };
+  },
+  complete(service) {
+    if (!service.host) throw new ValidationError({ host: "required field missing (give url or host)" });
+  },
+  declarative: { idSeed: (entry, _refs, position) => `services:${entry.name ?? position}` },
+  admin: {
+    tag: "services",
+    tagDescription: "Upstream services",
+    noun: "service",
+    nouns: "services",
+    param: { name: "service", description: "id or name of the service", example: "orders" },
+    collections: [
+      {
+        path: "/services",
+        stem: "Service",
+        stems: "Services",
+        itemParam: "service",
+        methods: ["list", "create", "get", "update", "upsert", "delete"],
+        examples: {
+          create: [{ summary: "an upstream given by URL", value: { name: "orders", url: "http://orders.internal:8080" } }],
+          upsert: [{ summary: "replace the upstream (the name comes from the URL)", value: { url: "http://orders.internal:8080", read_timeout: 30000 } }],
+          update: [{ summary: "a shorter read timeout", value: { read_timeout: 15000 } }],
+        },
+      },
+    ],
+    delete: {
+      cascade: "also delete the service's routes; without it a service that has routes is not deleted (409)",
+      description: "A service that still has routes is refused with 409 unless `?cascade=true`. Deleting a service that does not exist is a 404 (Kong answers 204).",
+    },
+  },
+  cli: {
+    columns: [
+      { header: "NAME", value: (s) => s.name },
+      { header: "URL", value: (s) => serviceUrl(s) },
+      { header: "ENABLED", value: (s) => s.enabled },
+      { header: "ID", value: (s) => s.id },
+    ],
+  },
+});
+
+export function serviceUrl(service: Pick<Location, "protocol" | "host" | "port" | "path">): string {
+  const host = service.host.includes(":") ? `[${service.host}]` : service.host;
+  return `${service.protocol}://${host}:${service.port}${service.path ?? ""}`;
+}
