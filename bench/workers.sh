@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# `serve --workers 1` against `--workers 2` (issue 16), in one run: both gateways run side by
+# side (the idle one costs nothing) and are loaded in alternating rounds, so host noise hits
+# both alike. Nothing is pinned: wrk, the nginx upstream and the workers share the cores, as
+# they would on a small host. Routes: no plugins, and jwt ES256 verified on every request
+# (cache_size 0; CACHE_SIZE=10000 for cache hits). Reported per round: requests per second and
+# gateway CPU per request (utime+stime from /proc, summed over the supervisor and its workers),
+# and at the end the idle memory of each process tree (RSS summed, and PSS summed: RSS counts
+# the executable's pages shared by all processes once per process).
+#   bash bench/workers.sh          (ROUNDS=4 DURATION=8s CONNS=50 THREADS=1 BINARY=dist/gateway)
+# Writes the table to stdout and to bench/out/workers-<date>.txt.
+set -Eeuo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-4}; DURATION=${DURATION:-8s}; CONNS=${CONNS:-50}; THREADS=${THREADS:-1}; CACHE_SIZE=${CACHE_SIZE:-0}
+BINARY=${BINARY:-dist/gateway}
+RUN=$(mktemp -d /tmp/gateway-workers-bench.XXXX)
+mkdir -p bench/out
+OUT=bench/out/workers-$(date +%F-%H%M%S).txt
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
+[ -x "$BINARY" ] || npm run build >/dev/null
+
+wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "port $1 not answering"; exit 1; }
+
+cp bench/nginx-upstream.conf "$RUN/nginx.conf"
+nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & PIDS+=($!)
+wait_port 9001
+
+"$BINARY" keygen --alg ES256 --out "$RUN/es256" >/dev/null 2>&1
+TOKEN=$("$BINARY" sign --alg ES256 --key "$RUN/es256.key" --iss bench-issuer --exp 1d)
+cat >"$RUN/kong.yml" <<YAML
+_format_version: "3.0"
+services:
+  - name: upstream
+    url: http://127.0.0.1:9001
+    routes:
+      - name: plain
+        paths: [/plain]
+      - name: jwt
+        paths: [/jwt]
+        plugins:
+          - name: jwt
+            config: { claims_to_verify: [exp], cache_size: $CACHE_SIZE }
+consumers:
+  - username: bench
+    jwt_secrets:
+      - key: bench-issuer
+        algorithm: ES256
+        rsa_public_key: |
+$(sed 's/^/          /' "$RUN/es256.pub")
+YAML
+
+declare -A PORT PID
+PORT[w1]=9701; PORT[w2]=9703
+for name in w1 w2; do
+  "$BINARY" serve --workers "${name#w}" --config "$RUN/kong.yml" --proxy-listen "127.0.0.1:${PORT[$name]}" \
+    --admin-listen "127.0.0.1:$((PORT[$name] + 1))" --access-log off >"$RUN/$name.log" 2>&1 & PID[$name]=$!; PIDS+=(${PID[$name]})
+done
+wait_port "${PORT[w1]}"; wait_port "${PORT[w2]}"
+sleep 1
+
+tree() { echo "$1"; ps --ppid "$1" -o pid= 2>/dev/null || true; }
+tree_ticks() { local sum=0 pid; for pid in $(tree "$1"); do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$sum"; }
+tree_memory() { # → "processes rss_mb pss_mb"
+  local n=0 rss=0 pss=0 pid
+  for pid in $(tree "$1"); do
+    n=$((n + 1))
+    rss=$((rss + $(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")))
+    pss=$((pss + $(awk '/^Pss:/{print $2}' "/proc/$pid/smaps_rollup")))
+  done
+  awk -v n="$n" -v r="$rss" -v p="$pss" 'BEGIN{printf "%d %.1f %.1f", n, r/1024, p/1024}'
+}
+# One wrk run: prints "rps us_per_request".
+measure() {
+  local name=$1 path=$2 t0 t1 line requests non2xx
+  t0=$(tree_ticks "${PID[$name]}")
+  line=$(JWT=$([ "$path" = /jwt ] && echo "$TOKEN") wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/report.lua "http://127.0.0.1:${PORT[$name]}$path" | grep RESULT)
+  t1=$(tree_ticks "${PID[$name]}")
+  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line"); non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
+  [ "$non2xx" = 0 ] || { echo "$name $path: $non2xx non-2xx responses"; exit 1; }
+  awk -v l="$line" -v r="$requests" -v t="$((t1 - t0))" -v k="$(getconf CLK_TCK)" \
+    'BEGIN{match(l, /rps=[0-9.]+/); printf "%s %.1f\n", substr(l, RSTART + 4, RLENGTH - 4), t / k * 1e6 / r}'
+}
+
+IDLE_START_W1=$(tree_memory "${PID[w1]}"); IDLE_START_W2=$(tree_memory "${PID[w2]}")
+echo "warm-up ..."
+for name in w1 w2; do for path in /plain /jwt; do DURATION=3s measure "$name" "$path" >/dev/null; done; done
+
+{
+  echo "workers 1 vs 2, $(date -Is), $(nproc) cores, wrk -t$THREADS -c$CONNS -d$DURATION unpinned, nginx upstream unpinned, $ROUNDS rounds, jwt ES256 cache_size $CACHE_SIZE"
+  printf "%-6s %-6s %10s %10s %10s %10s %8s %8s\n" round route "w1 req/s" "w2 req/s" "w1 us/req" "w2 us/req" "rps x" "cpu x"
+} | tee "$OUT"
+declare -A SUM_RPS SUM_US RATIOS
+for round in $(seq "$ROUNDS"); do
+  for path in /plain /jwt; do
+    order="w1 w2"; [ $((round % 2)) = 0 ] && order="w2 w1"
+    declare -A R U
+    for name in $order; do read -r R[$name] U[$name] < <(measure "$name" "$path"); done
+    for name in w1 w2; do
+      SUM_RPS[$name$path]=$(awk -v a="${SUM_RPS[$name$path]:-0}" -v b="${R[$name]}" 'BEGIN{print a+b}')
+      SUM_US[$name$path]=$(awk -v a="${SUM_US[$name$path]:-0}" -v b="${U[$name]}" 'BEGIN{print a+b}')
+    done
+    RATIOS[$path]+="$(awk -v a="${R[w2]}" -v b="${R[w1]}" 'BEGIN{printf "%.2f", a/b}') "
+    awk -v rd="$round" -v p="$path" -v r1="${R[w1]}" -v r2="${R[w2]}" -v u1="${U[w1]}" -v u2="${U[w2]}" \
+      'BEGIN{printf "%-6s %-6s %10.0f %10.0f %10.1f %10.1f %7.2fx %7.3fx\n", rd, p, r1, r2, u1, u2, r2/r1, u2/u1}' | tee -a "$OUT"
+  done
+done
+sleep 3
+IDLE_END_W1=$(tree_memory "${PID[w1]}"); IDLE_END_W2=$(tree_memory "${PID[w2]}")
+{
+  echo "mean over $ROUNDS rounds:"
+  for path in /plain /jwt; do
+    awk -v p="$path" -v r1="${SUM_RPS[w1$path]}" -v r2="${SUM_RPS[w2$path]}" -v u1="${SUM_US[w1$path]}" -v u2="${SUM_US[w2$path]}" -v k="$ROUNDS" \
+      'BEGIN{printf "%-6s w1 %7.0f req/s %6.1f us/req | w2 %7.0f req/s %6.1f us/req | req/s x%.2f (target >= 1.30)  cpu/req x%.3f (target <= 1.050)\n", p, r1/k, u1/k, r2/k, u2/k, r2/r1, u2/u1}'
+    echo "  req/s ratio per round: ${RATIOS[$path]}"
+  done
+  for moment in start end; do
+    var1=IDLE_${moment^^}_W1; var2=IDLE_${moment^^}_W2
+    read -r n1 rss1 pss1 <<<"${!var1}"; read -r n2 rss2 pss2 <<<"${!var2}"
+    echo "idle memory at the $moment: --workers 1: $n1 process, RSS $rss1 MB, PSS $pss1 MB | --workers 2: $n2 processes, RSS summed $rss2 MB, PSS summed $pss2 MB (target RSS < 150 MB)"
+  done
+} | tee -a "$OUT"
