@@ -273,7 +273,7 @@ export class Supervisor implements WorkerPool {
         if (exitedRun.done || !exitedRun.exit) return;
         exitedRun.disconnected = true;
         this.exited(slot, exitedRun);
-      }, 1000),
+      }, 1000).unref(),
     );
     slot.run = run;
     slot.state = "starting";
