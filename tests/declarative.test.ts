@@ -151,6 +151,8 @@ describe("validation errors name the entity, its position and the field", () => 
     ["plugin check against declared consumers", `_format_version: "3.0"\nplugins:\n  - name: tag\n    config: { consumer: ghost }`, /no such consumer 'ghost'/, "plugins[0].config.consumer"],
     ["RS256 credential without a key", `_format_version: "3.0"\nconsumers:\n  - username: a\n    jwt_secrets: [{key: k, algorithm: RS256}]`, /required field missing/, "consumers[0].jwt_secrets[0].rsa_public_key"],
     ["invalid PEM", `_format_version: "3.0"\nconsumers:\n  - username: a\n    jwt_secrets: [{key: k, algorithm: ES256, rsa_public_key: "-----BEGIN PUBLIC KEY-----\\nnope\\n-----END PUBLIC KEY-----"}]`, /invalid key/, "consumers[0].jwt_secrets[0].rsa_public_key"],
+    // The key's tags follow the one definition, as the admin API's do (they were not capped here before).
+    ["a key's tags are checked as the admin API checks them", `_format_version: "3.0"\nkeys:\n  - kid: k\n    alg: ES256\n    tags: ["", ""]`, /key at keys\[0\]: tags/, "keys[0].tags"],
     ["route without paths, hosts or methods", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    routes: [{name: r}]`, /at least one of paths, hosts or methods/, "services[0].routes[0]"],
   ];
   for (const [name, text, message, field] of cases) {

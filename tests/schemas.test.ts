@@ -3,13 +3,8 @@
 import { expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import * as acl from "../src/model/acl.ts";
-import * as consumer from "../src/model/consumer.ts";
-import * as jwt from "../src/model/jwt-credential.ts";
-import * as key from "../src/model/key.ts";
-import * as plugin from "../src/model/plugin.ts";
-import * as route from "../src/model/route.ts";
-import * as service from "../src/model/service.ts";
+import { coreEntities, entityList } from "../src/entities/index.ts";
+import { serviceEntity } from "../src/entities/service.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 
 function lenientIntegers(schema: unknown, path: string, found: string[]): void {
@@ -20,9 +15,11 @@ function lenientIntegers(schema: unknown, path: string, found: string[]): void {
 }
 
 const schemas: [string, TSchema][] = [
-  ...Object.entries({ ...acl, ...consumer, ...jwt, ...key, ...plugin, ...route, ...service })
-    .filter(([, value]) => typeof value === "object" && value !== null && "type" in value || (typeof value === "object" && value !== null && "anyOf" in value))
-    .map(([name, value]) => [name, value as TSchema] as [string, TSchema]),
+  ...entityList(coreEntities, builtinPlugins.values()).flatMap((entity) => [
+    [`${entity.schemaName}Input`, entity.input],
+    [`${entity.schemaName}Update`, entity.update],
+    [entity.schemaName, entity.output],
+  ] as [string, TSchema][]),
   ...[...builtinPlugins.values()].map((definition) => [`plugin ${definition.name}`, definition.configSchema] as [string, TSchema]),
 ];
 
@@ -33,6 +30,6 @@ test("no input schema accepts a numeric string where an integer is expected", ()
 });
 
 test("a numeric string for an integer field is a validation error", () => {
-  expect(Value.Check(service.ServiceInput, { host: "h", port: "8080" })).toBe(false);
-  expect(Value.Check(service.ServiceInput, { host: "h", port: 8080 })).toBe(true);
+  expect(Value.Check(serviceEntity.input, { host: "h", port: "8080" })).toBe(false);
+  expect(Value.Check(serviceEntity.input, { host: "h", port: 8080 })).toBe(true);
 });

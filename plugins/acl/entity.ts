@@ -65,6 +65,7 @@ export const aclEntity = defineEntity({
     referenceLinks: [{ field: "consumer", collection: "/acls", summary: "Get the consumer of an ACL entry", description: "the entry's consumer" }],
   },
   cli: {
+    nouns: "acl entries",
     columns: [
       { header: "GROUP", value: (a) => a.group },
       { header: "CONSUMER_ID", value: (a) => a.consumer.id },

@@ -160,6 +160,7 @@ export const jwtCredentialEntity = defineEntity({
     referenceLinks: [{ field: "consumer", collection: "/jwts", summary: "Get the consumer of a JWT credential", description: "the credential's consumer" }],
   },
   cli: {
+    nouns: "jwt credentials",
     columns: [
       { header: "KEY", value: (c) => c.key },
       { header: "ALGORITHM", value: (c) => c.algorithm },

@@ -23,11 +23,6 @@ export const aclCommand = commandGroup("acl", "manage consumers' ACL groups", "A
     ...base,
     nouns: "acl entries",
     byConsumer: true,
-    columns: [
-      { header: "GROUP", value: (a) => a.group },
-      { header: "CONSUMER_ID", value: (a) => a.consumer.id },
-      { header: "ID", value: (a) => a.id },
-    ],
   }),
   deleteCommand({ ...base, keyLabel: "GROUP", keyFlag: "group", byConsumer: "required", description: "Takes the consumer out of the group." }),
 ]);

@@ -6,7 +6,7 @@ import { parseDeclarative } from "../config/declarative.ts";
 import { UsageError } from "../errors.ts";
 import { builtinPlugins } from "../gateway.ts";
 import { type Command, commandGroup, helpRequested, parseFlags } from "./command.ts";
-import { BACKEND_FLAGS, BACKEND_USAGE, type ImportCounts, countsOf, openEntityClient } from "./entity-client.ts";
+import { BACKEND_FLAGS, BACKEND_USAGE, type ImportCounts, builtinEntities, countsOf, openEntityClient } from "./entity-client.ts";
 import { readTextFile } from "./key-files.ts";
 
 const EXAMPLE_CONFIG = `# gateway declarative configuration: Kong's kong.yml format (DB-less mode).
@@ -62,9 +62,8 @@ consumers:
 `;
 
 function countsLine(counts: ImportCounts): string {
-  const labels: Record<string, string> = { jwt_secrets: "jwt credentials", acls: "acl entries" };
   return Object.entries(counts)
-    .map(([kind, n]) => `${n} ${labels[kind] ?? kind}`)
+    .map(([kind, n]) => `${n} ${builtinEntities.find((entity) => entity.name === kind)?.cli?.nouns ?? kind}`)
     .join(", ");
 }
 
@@ -109,7 +108,7 @@ const validate: Command = {
     if (helpRequested(values, validateUsage)) return 0;
     if (positionals.length !== 1) throw new UsageError(`config validate: expected one FILE, got ${positionals.length}`);
     const state = parseDeclarative(readTextFile(positionals[0]!, "FILE"), builtinPlugins);
-    process.stdout.write(`ok: ${countsLine(countsOf(state as unknown as Record<string, unknown[]>))}\n`);
+    process.stdout.write(`ok: ${countsLine(countsOf(state, builtinEntities))}\n`);
     return 0;
   },
 };

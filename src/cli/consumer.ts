@@ -22,12 +22,6 @@ export const consumerCommand = commandGroup("consumer", "manage consumers (the i
   listCommand({
     ...base,
     nouns: "consumers",
-    columns: [
-      { header: "USERNAME", value: (c) => c.username },
-      { header: "CUSTOM_ID", value: (c) => c.custom_id },
-      { header: "ID", value: (c) => c.id },
-      { header: "TAGS", value: (c) => c.tags },
-    ],
   }),
   getCommand({ ...base, keyLabel: "USERNAME|ID" }),
   deleteCommand({ ...base, keyLabel: "USERNAME|ID", description: "Its jwt credentials and ACL entries go with it." }),

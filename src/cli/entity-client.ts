@@ -5,9 +5,11 @@ import { existsSync } from "node:fs";
 import { exportDeclarative, parseDeclarative } from "../config/declarative.ts";
 import type { EntityTypes, Page, Parent } from "../db/store.ts";
 import { GatewayError, UsageError, codeForStatus, describeError } from "../errors.ts";
-import { type CoreGateway, openCore } from "../gateway.ts";
+import { type CoreGateway, builtinPlugins, openCore } from "../gateway.ts";
 import { generateKeyRecord } from "../keystore/generate.ts";
-import type { Key } from "../model/key.ts";
+import type { EntityDefinition } from "../entities/definition.ts";
+import { type Key, coreEntities, entityList, entityNamed } from "../entities/index.ts";
+import { rowsOf, type StateData } from "../state/data.ts";
 import { flagOrEnv } from "./command.ts";
 
 export type EntityKind = Exclude<keyof EntityTypes, "keys">;
@@ -130,7 +132,7 @@ export class LocalEntityClient implements EntityClient {
   async importConfig(text: string): Promise<ImportCounts> {
     const next = parseDeclarative(text, this.core.registry, { previous: this.core.store.loadStored() });
     this.core.store.replaceAll(next);
-    return countsOf(next as unknown as Record<string, unknown[]>);
+    return countsOf(next, this.core.entities);
   }
 
   close(): void {
@@ -139,20 +141,25 @@ export class LocalEntityClient implements EntityClient {
   }
 }
 
-export function countsOf(state: Record<string, unknown[]>): ImportCounts {
-  const kinds = ["services", "routes", "consumers", "jwt_secrets", "acls", "plugins", "keys"];
-  return Object.fromEntries(kinds.map((kind) => [kind, state[kind]?.length ?? 0]));
+/** How many of each entity a state holds, by entity name. */
+export function countsOf(state: StateData, entities: readonly EntityDefinition[]): ImportCounts {
+  return Object.fromEntries(entities.map((entity) => [entity.name, rowsOf(state, entity.name).length]));
 }
 
-/** Collection paths of the admin API (SPEC §6), nested under the consumer when one is given. */
+/** The entities of this build: the CLI's admin paths, tables and nouns come from their definitions. */
+export const builtinEntities: readonly EntityDefinition[] = entityList(coreEntities, builtinPlugins.values());
+
+/**
+ * Collection paths of the admin API (SPEC §6), as the entity's admin section lists them: nested
+ * under the consumer when one is given.
+ */
 function collectionPath(kind: EntityKind, consumer: string | undefined): string {
+  const collections = entityNamed(builtinEntities, kind).admin?.collections ?? [];
   if (consumer !== undefined) {
-    const base = `/consumers/${encodeURIComponent(consumer)}`;
-    if (kind === "jwt_secrets") return `${base}/jwt`;
-    if (kind === "acls") return `${base}/acls`;
-    if (kind === "plugins") return `${base}/plugins`;
+    const nested = collections.find((collection) => collection.under === "consumers")?.path ?? kind;
+    return `/consumers/${encodeURIComponent(consumer)}/${nested}`;
   }
-  return kind === "jwt_secrets" ? "/jwts" : `/${kind}`;
+  return collections.find((collection) => collection.under === undefined)?.path ?? `/${kind}`;
 }
 
 export class HttpEntityClient implements EntityClient {

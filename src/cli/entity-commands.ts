@@ -3,8 +3,9 @@
 import type { ParseArgsConfig } from "node:util";
 import { GatewayError, UsageError } from "../errors.ts";
 import { type Command, helpRequested, parseFlags } from "./command.ts";
-import { BACKEND_FLAGS, BACKEND_USAGE, type Entity, type EntityClient, type EntityKind, openEntityClient } from "./entity-client.ts";
-import { type Column, printJson, printRecord, printTable } from "./output.ts";
+import { BACKEND_FLAGS, BACKEND_USAGE, type Entity, type EntityClient, type EntityKind, builtinEntities, openEntityClient } from "./entity-client.ts";
+import { printJson, printRecord, printTable } from "./output.ts";
+import { entityNamed } from "../entities/index.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -79,7 +80,8 @@ ${BACKEND_USAGE}`;
   };
 }
 
-export function listCommand<K extends EntityKind>(spec: EntitySpec<K> & { nouns: string; columns: Column<Entity<K>>[]; byConsumer?: boolean }): Command {
+/** `list`: a table with the columns the entity's definition names. */
+export function listCommand<K extends EntityKind>(spec: EntitySpec<K> & { nouns: string; byConsumer?: boolean }): Command {
   const usage = `Usage: gateway ${spec.group} list${spec.byConsumer ? " [--consumer USERNAME|ID]" : ""} [--json]
 
 Lists the ${spec.nouns}${spec.byConsumer ? " (of one consumer with --consumer)" : ""}.
@@ -97,7 +99,7 @@ ${BACKEND_USAGE}`;
       const consumer = (values as FlagValues).consumer as string | undefined;
       const rows = await withClient(values as FlagValues, false, (client) => client.list(spec.kind, consumer));
       if (values.json) printJson(rows);
-      else printTable(rows, spec.columns);
+      else printTable(rows as Entity<K>[], [...(entityNamed(builtinEntities, spec.kind).cli?.columns ?? [])]);
       return 0;
     },
   };

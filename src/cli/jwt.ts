@@ -60,13 +60,6 @@ export const jwtCommand = commandGroup("jwt", "manage jwt credentials of consume
     ...base,
     nouns: "jwt credentials",
     byConsumer: true,
-    columns: [
-      { header: "KEY", value: (c) => c.key },
-      { header: "ALGORITHM", value: (c) => c.algorithm },
-      { header: "VERIFIES WITH", value: (c) => (c.jwks_uri ? `jwks ${c.jwks_uri}` : c.rsa_public_key ? "public key" : "secret") },
-      { header: "CONSUMER_ID", value: (c) => c.consumer.id },
-      { header: "ID", value: (c) => c.id },
-    ],
   }),
   getCommand({ ...base, keyLabel: "KEY|ID", byConsumer: true }),
   deleteCommand({ ...base, keyLabel: "KEY|ID", byConsumer: "optional" }),

@@ -42,19 +42,7 @@ export const pluginCommand = commandGroup("plugin", "manage plugins (jwt, acl, a
   listCommand({
     ...base,
     nouns: "plugins",
-    columns: [
-      { header: "NAME", value: (p) => p.name },
-      { header: "ENABLED", value: (p) => p.enabled },
-      { header: "SCOPE", value: (p) => scopeOf(p) },
-      { header: "ID", value: (p) => p.id },
-    ],
   }),
   getCommand({ ...base, keyLabel: "ID" }),
   deleteCommand({ ...base, keyLabel: "ID" }),
 ]);
-
-function scopeOf(plugin: { service: { id: string } | null; route: { id: string } | null; consumer: { id: string } | null }): string {
-  const parts = (["service", "route", "consumer"] as const).filter((field) => plugin[field]).map((field) => `${field}=${plugin[field]!.id}`);
-  return parts.length ? parts.join(" ") : "global";
-}
-

@@ -56,14 +56,6 @@ export const routeCommand = commandGroup("route", "manage routes", "Routes: whic
   listCommand({
     ...base,
     nouns: "routes",
-    columns: [
-      { header: "NAME", value: (r) => r.name },
-      { header: "PATHS", value: (r) => r.paths },
-      { header: "HOSTS", value: (r) => r.hosts },
-      { header: "METHODS", value: (r) => r.methods },
-      { header: "SERVICE_ID", value: (r) => r.service.id },
-      { header: "ID", value: (r) => r.id },
-    ],
   }),
   getCommand({ ...base, keyLabel: "NAME|ID" }),
   deleteCommand({ ...base, keyLabel: "NAME|ID" }),

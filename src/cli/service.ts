@@ -1,7 +1,6 @@
 // `gateway service add|list|get|delete`: upstreams.
 import { commandGroup, required } from "./command.ts";
 import { addCommand, deleteCommand, getCommand, listCommand, tagsOf } from "./entity-commands.ts";
-import { serviceUrl } from "../model/service.ts";
 
 const base = { group: "service", kind: "services", noun: "service" } as const;
 
@@ -22,12 +21,6 @@ export const serviceCommand = commandGroup("service", "manage services (upstream
   listCommand({
     ...base,
     nouns: "services",
-    columns: [
-      { header: "NAME", value: (s) => s.name },
-      { header: "URL", value: (s) => serviceUrl(s) },
-      { header: "ENABLED", value: (s) => s.enabled },
-      { header: "ID", value: (s) => s.id },
-    ],
   }),
   getCommand({ ...base, keyLabel: "NAME|ID" }),
   deleteCommand({ ...base, keyLabel: "NAME|ID", cascade: "also delete its routes (otherwise a service with routes is kept)" }),

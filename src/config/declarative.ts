@@ -6,7 +6,7 @@
 // definition says under which parents it may also be nested and how ids are derived.
 import { createHash, createHmac } from "node:crypto";
 import type { DerivedValues, EntityDefinition, Refs, StoredEntity } from "../entities/definition.ts";
-import { type Consumer, coreEntities, entityList } from "../entities/index.ts";
+import { type Consumer, coreEntities, entityList, loadOrder } from "../entities/index.ts";
 import { clip, clipQuoted, quote } from "../entities/quote.ts";
 import { buildWithReferences } from "../entities/references.ts";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
@@ -123,7 +123,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     findKey: (kid: string) => state.keys.find((key) => key.kid === kid),
   };
 
-  for (const entity of entities) {
+  for (const entity of loadOrder(entities)) {
     const label = entity.declarative.label ?? entity.label;
     const children = entities.filter((child) => child.declarative.nestedUnder?.includes(entity.name));
     const items: Item[] = [...nested.get(entity.name)!, ...asList(doc[entity.name], entity.name).map((entry, i) => ({ entry, position: `${entity.name}[${i}]` }))];

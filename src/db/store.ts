@@ -6,7 +6,7 @@
 import { SQLiteError } from "bun:sqlite";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { EntityDefinition } from "../entities/definition.ts";
-import { type Consumer, type EntityName, type EntityRecords, type KeyRecord, coreEntities, entityList } from "../entities/index.ts";
+import { type Consumer, type EntityName, type EntityRecords, type KeyRecord, coreEntities, entityList, loadOrder } from "../entities/index.ts";
 import { clip, quote } from "../entities/quote.ts";
 import { buildWithReferences, resolveStored } from "../entities/references.ts";
 import { ConflictError, GatewayError, NotFoundError, ValidationError } from "../errors.ts";
@@ -352,7 +352,7 @@ export class Store implements EntityLookup {
   /** Replaces the whole state in one transaction: everything lands, or nothing changes. */
   replaceAll(state: StateData): void {
     // Referencing entities are deleted before, and inserted after, those they reference.
-    const order = [...this.storages.values()];
+    const order = loadOrder(this.entities).map((entity) => this.storage(entity.name));
     const run = this.opened.sqlite.transaction(() => {
       for (const storage of [...order].reverse()) this.db.delete(storage.table).run();
       for (const storage of order) {

@@ -188,6 +188,8 @@ export interface CliColumn<R> {
 
 export interface CliSection<R> {
   readonly columns: readonly CliColumn<R>[];
+  /** How counts name the entity ("3 jwt credentials"); default: its name. */
+  readonly nouns?: string;
 }
 
 // ---- types derived from the fields ---------------------------------------------------------------

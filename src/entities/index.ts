@@ -1,5 +1,4 @@
-// The core entities, in the order they are loaded (an entity after those it references), and
-// the full list of a build: the core ones plus those the installed plugins own. Everything that
+// The core entities, and the full list of a build: the core ones plus those the installed plugins own. Everything that
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
 import type { EntityDefinition, PublicOf, RecordOf, StoredEntity } from "./definition.ts";
 import { consumerEntity } from "./consumer.ts";
@@ -8,7 +7,7 @@ import { pluginEntity } from "./plugin.ts";
 import { routeEntity } from "./route.ts";
 import { serviceEntity } from "./service.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, keyEntity, pluginEntity];
+export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
 
 export type Service = RecordOf<typeof serviceEntity.fields>;
 export type Route = RecordOf<typeof routeEntity.fields>;
@@ -39,28 +38,43 @@ export interface EntityOwner {
 }
 
 /**
- * The core entities and every owner's, ordered so that an entity comes after the ones it
- * references (and names in `after`). Refuses two entities of one name or a dangling reference.
+ * The core entities and every owner's, in the order they are shown (CLI counts, exports, API
+ * docs): an owner's entity right after the entities it references. Refuses two entities of one
+ * name or a reference to an entity that is not in the list.
  */
 export function entityList(core: readonly EntityDefinition[], owners: Iterable<EntityOwner>): readonly EntityDefinition[] {
-  const all = [...core, ...[...owners].flatMap((owner) => owner.entities ?? [])];
-  const byName = new Map<string, EntityDefinition>();
-  for (const entity of all) {
-    if (byName.has(entity.name)) throw new Error(`two entities are named ${entity.name}`);
-    byName.set(entity.name, entity);
+  const list = [...core];
+  for (const entity of [...owners].flatMap((owner) => owner.entities ?? [])) {
+    const last = Math.max(-1, ...dependencies(entity).map((name) => list.findIndex((other) => other.name === name)));
+    // After the owners' entities already placed there: owners keep their order.
+    let at = last + 1;
+    while (at < list.length && !core.includes(list[at]!)) at++;
+    list.splice(at, 0, entity);
   }
-  const dependencies = (entity: EntityDefinition) => [
-    ...entity.referenceFields.map((field) => entity.fields[field]!.references!),
-    ...(entity.after ?? []),
-  ];
+  const names = new Set<string>();
+  for (const entity of list) {
+    if (names.has(entity.name)) throw new Error(`two entities are named ${entity.name}`);
+    names.add(entity.name);
+  }
+  for (const entity of list) {
+    const missing = dependencies(entity).filter((name) => !names.has(name));
+    if (missing.length) throw new Error(`entity ${entity.name} refers to ${missing.join(", ")}, which is not installed`);
+  }
+  return list;
+}
+
+const dependencies = (entity: EntityDefinition): string[] => [
+  ...entity.referenceFields.map((field) => entity.fields[field]!.references!),
+  ...(entity.after ?? []),
+];
+
+/** The list ordered so that each entity comes after the ones it references or names in `after` (loading, inserting). */
+export function loadOrder(entities: readonly EntityDefinition[]): readonly EntityDefinition[] {
   const ordered: EntityDefinition[] = [];
   const placed = new Set<string>();
-  while (ordered.length < all.length) {
-    const next = all.find((entity) => !placed.has(entity.name) && dependencies(entity).every((name) => placed.has(name) || name === entity.name));
-    if (!next) {
-      const stuck = all.filter((entity) => !placed.has(entity.name)).map((entity) => `${entity.name} (needs ${dependencies(entity).join(", ")})`);
-      throw new Error(`entities refer to ones that are not installed, or to each other in a circle: ${stuck.join("; ")}`);
-    }
+  while (ordered.length < entities.length) {
+    const next = entities.find((entity) => !placed.has(entity.name) && dependencies(entity).every((name) => placed.has(name) || name === entity.name));
+    if (!next) throw new Error(`entities refer to each other in a circle: ${entities.filter((entity) => !placed.has(entity.name)).map((entity) => entity.name).join(", ")}`);
     ordered.push(next);
     placed.add(next.name);
   }
