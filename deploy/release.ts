@@ -149,6 +149,12 @@ page hashed, no Apple identity, not notarised); the Windows one is not signed.
 `;
 }
 
+/** A path as the user would type it: relative below the working directory, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
 if (import.meta.main) {
   try {
     const { values } = parseArgs({ options: { out: { type: "string" }, targets: { type: "string" } }, strict: true });
@@ -159,11 +165,13 @@ if (import.meta.main) {
       return found;
     });
     const out = values.out ?? join(ROOT, "dist/release");
+    const commit = buildCommit();
+    if (commit.endsWith("-dirty")) process.stderr.write(`release: warning: building uncommitted changes (commit ${commit})\n`);
     const start = performance.now();
-    const release = await buildRelease({ out, targets, log: (line) => process.stdout.write(`${line}\n`) });
+    const release = await buildRelease({ out, targets, commit, log: (line) => process.stdout.write(`${line}\n`) });
     const total = ((performance.now() - start) / 1000).toFixed(1);
     process.stdout.write(
-      `gateway ${release.version} (commit ${release.commit}, bun ${release.bun}): ${release.artifacts.length} executables in ${relative(process.cwd(), out) || "."} in ${total} s (runtimes fetched in ${(release.fetchMs / 1000).toFixed(1)} s)\n`,
+      `gateway ${release.version} (commit ${release.commit}, bun ${release.bun}): ${release.artifacts.length} executable(s) in ${shown(out)} in ${total} s (runtimes fetched in ${(release.fetchMs / 1000).toFixed(1)} s)\n`,
     );
   } catch (error) {
     process.stderr.write(`release: ${error instanceof Error ? error.message : error}\n`);
