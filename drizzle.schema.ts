@@ -3,7 +3,7 @@
 // its definition by src/db/schema.ts. It lives outside src/ because it names the plugins, as
 // only the composition root may; it is CommonJS so the tables need no hand-written names.
 import { builtinPlugins } from "./plugins/index.ts";
-import { sqliteTables } from "./src/db/schema.ts";
+import { rateLimitingCounters, sqliteTables } from "./src/db/schema.ts";
 import { coreEntities, entityList } from "./src/entities/index.ts";
 
-module.exports = sqliteTables(entityList(coreEntities, builtinPlugins.values()));
+module.exports = { ...sqliteTables(entityList(coreEntities, builtinPlugins.values())), rateLimitingCounters };

@@ -53,7 +53,7 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
   const opened = openDatabase(options.db);
   let state: GatewayState | undefined;
   const store = new Store(opened, registry, () => state?.reload(), entities);
-  state = new GatewayState(() => store.loadAll(), registry);
+  state = new GatewayState(() => store.loadAll(), registry, opened.sqlite);
   return { opened, store, state, metrics: new Metrics(), accessLog: typeof options.accessLog === "object" ? options.accessLog : openAccessLog(options.accessLog ?? "off"), registry, entities };
 }
 

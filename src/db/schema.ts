@@ -10,6 +10,7 @@ import {
   type SQLiteColumnBuilderBase,
   type SQLiteTableWithColumns,
   index,
+  primaryKey,
   integer,
   sqliteTable,
   text,
@@ -91,3 +92,22 @@ export function sqliteTables(entities: readonly EntityDefinition[]): Readonly<Re
 
 /** The keystore's table, which key rotation queries directly. */
 export const keys = sqliteTables(coreEntities).keys!;
+
+/**
+ * rate-limiting's `cluster` counters (Kong's ratelimiting_metrics): one row per scope (the
+ * plugin's route|service, as Kong keys them), identifier, period and window start. Not an
+ * entity: never served by the admin API, exported or loaded into state; rows of past windows
+ * are deleted by the plugin (`expires_at`).
+ */
+export const rateLimitingCounters = sqliteTable(
+  "rate_limiting_counters",
+  {
+    scope: text("scope").notNull(),
+    identifier: text("identifier").notNull(),
+    period: text("period").notNull(),
+    period_start: integer("period_start").notNull(),
+    value: integer("value").notNull(),
+    expires_at: integer("expires_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.scope, table.identifier, table.period, table.period_start] }), index("rate_limiting_counters_expires_at_idx").on(table.expires_at)],
+);

@@ -1,4 +1,5 @@
 // The plugin contract: what a folder under plugins/ exports, and what its handlers see.
+import type { Database } from "bun:sqlite";
 import type { TSchema } from "@sinclair/typebox";
 import type { EntityDefinition } from "../entities/definition.ts";
 import type { FieldErrors } from "../errors.ts";
@@ -27,6 +28,8 @@ export interface StateLookups {
   uniqueIndex<Row>(entity: string, field: string): ReadonlyMap<string, Row>;
   /** Keystore keys, private halves included (jwt-signer signs with them). */
   readonly keys: readonly KeyRecord[];
+  /** The gateway's SQLite connection, for data kept beside the configuration (rate-limiting's cluster counters); never for configuration. */
+  readonly database?: Database;
 }
 
 /**

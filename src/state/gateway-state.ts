@@ -17,8 +17,9 @@ export class GatewayState {
   constructor(
     private readonly load: () => StateData,
     private readonly registry: PluginRegistry,
+    private readonly database?: Database,
   ) {
-    this.snapshot = buildSnapshot(load(), registry, 1);
+    this.snapshot = buildSnapshot(load(), registry, 1, database);
   }
 
   get current(): Snapshot {
@@ -31,7 +32,7 @@ export class GatewayState {
 
   /** Rebuilds from the source. A failed rebuild keeps the previous snapshot. */
   reload(): Snapshot {
-    const next = buildSnapshot(this.load(), this.registry, this.snapshot.version + 1);
+    const next = buildSnapshot(this.load(), this.registry, this.snapshot.version + 1, this.database);
     this.snapshot = next;
     for (const listener of this.listeners) listener(next);
     return next;

@@ -2,6 +2,7 @@
 // indexes, compiled router and per-route plugin chains. Rebuilt whole on every change and
 // swapped in one assignment, so a request always sees one consistent version. Plugins see it
 // only through StateLookups.
+import type { Database } from "bun:sqlite";
 import type { Consumer } from "../model/consumer.ts";
 import type { KeyRecord } from "../model/key.ts";
 import type { Plugin } from "../model/plugin.ts";
@@ -66,14 +67,15 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   constructor(
     data: StateData,
     readonly version: number,
+    readonly database?: Database,
   ) {
     super(data);
     this.services = new Map(data.services.map((s) => [s.id, s]));
   }
 }
 
-export function buildSnapshot(data: StateData, registry: PluginRegistry, version: number): Snapshot {
-  const snapshot = new BuiltSnapshot(data, version);
+export function buildSnapshot(data: StateData, registry: PluginRegistry, version: number, database?: Database): Snapshot {
+  const snapshot = new BuiltSnapshot(data, version, database);
   const instances = new Map<string, PluginInstance>();
   const instanceOf = (plugin: Plugin): PluginInstance => {
     let instance = instances.get(plugin.id);

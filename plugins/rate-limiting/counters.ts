@@ -1,0 +1,153 @@
+// The two counter stores of rate-limiting. Both answer one question per request: how many
+// requests each configured window had already let through, and whether this one is refused
+// (then it is not counted, as in Kong). `local`: a Map in this process (per worker), no I/O.
+// `cluster`: rows of rate_limiting_counters in the gateway's database, one IMMEDIATE
+// transaction of conditional upserts per request, so processes on one file share a limit exactly.
+import type { Database, Statement } from "bun:sqlite";
+import { windowEnd, windowStart } from "./windows.ts";
+
+/** Usage before this request, per configured period (same order as `periods`). */
+export interface Usage {
+  readonly used: number[];
+  readonly starts: number[];
+  /** Index (into the configured periods) of a window that is full, or -1: the request may go. */
+  readonly stop: number;
+}
+
+export interface CounterStore {
+  /** `periods` are indexes into PERIODS, ascending; `limits` beside them. Throws if storage fails. */
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage;
+}
+
+// ---- local ------------------------------------------------------------------------------
+
+interface LocalCounter {
+  /** By PERIODS index: the window start each count belongs to. */
+  starts: number[];
+  counts: number[];
+  /** When every window of this counter is over. */
+  expires: number;
+}
+
+const SWEEP_MS = 10_000;
+
+/** In-process counters, shared by every instance (a reload keeps them; keys carry the plugin's scope). */
+class LocalCounters implements CounterStore {
+  private readonly counters = new Map<string, LocalCounter>();
+  private nextSweep = 0;
+
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
+    if (now >= this.nextSweep) this.sweep(now);
+    const key = `${scope}\n${identifier}`;
+    let counter = this.counters.get(key);
+    if (!counter) this.counters.set(key, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
+    const used: number[] = new Array(periods.length);
+    const starts: number[] = new Array(periods.length);
+    let stop = -1;
+    for (let i = 0; i < periods.length; i++) {
+      const p = periods[i]!;
+      const start = windowStart(p, now);
+      if (counter.starts[p] !== start) {
+        counter.starts[p] = start;
+        counter.counts[p] = 0;
+        const end = windowEnd(p, start);
+        if (end > counter.expires) counter.expires = end;
+      }
+      starts[i] = start;
+      used[i] = counter.counts[p]!;
+      if (limits[i]! - used[i]! <= 0) stop = i;
+    }
+    if (stop < 0) for (const p of periods) counter.counts[p]!++;
+    return { used, starts, stop };
+  }
+
+  private sweep(now: number): void {
+    this.nextSweep = now + SWEEP_MS;
+    for (const [key, counter] of this.counters) if (counter.expires <= now) this.counters.delete(key);
+  }
+
+  /** For tests: how many identifiers are counted. */
+  get size(): number {
+    return this.counters.size;
+  }
+}
+
+export const localCounters = new LocalCounters();
+
+// ---- cluster ----------------------------------------------------------------------------
+
+/** How long a counter transaction waits for another process's write lock (the event loop blocks meanwhile). */
+export const CLUSTER_BUSY_TIMEOUT_MS = 100;
+/** Rows of past windows are deleted at most this often per process. */
+export const CLUSTER_SWEEP_MS = 1000;
+
+const STOPPED = Symbol("window full");
+
+class ClusterCounters implements CounterStore {
+  private readonly increment: Statement<{ value: number }, [string, string, number, number, number, number]>;
+  private readonly read: Statement<{ value: number }, [string, string, number, number]>;
+  private readonly sweepStatement: Statement<unknown, [number]>;
+  private readonly shortWait: Statement;
+  private readonly normalWait: Statement;
+  private readonly transaction: (scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage) => void;
+  private nextSweep = 0;
+
+  constructor(db: Database) {
+    // The period is stored by name, as Kong's ratelimiting_metrics does.
+    this.increment = db.query(
+      `INSERT INTO rate_limiting_counters (scope, identifier, period, period_start, value, expires_at)
+       VALUES (?1, ?2, (SELECT CASE ?3 WHEN 0 THEN 'second' WHEN 1 THEN 'minute' WHEN 2 THEN 'hour' WHEN 3 THEN 'day' WHEN 4 THEN 'month' ELSE 'year' END), ?4, 1, ?5)
+       ON CONFLICT (scope, identifier, period, period_start) DO UPDATE SET value = value + 1 WHERE value < ?6
+       RETURNING value`,
+    );
+    this.read = db.query(
+      `SELECT value FROM rate_limiting_counters WHERE scope = ?1 AND identifier = ?2
+       AND period = (SELECT CASE ?3 WHEN 0 THEN 'second' WHEN 1 THEN 'minute' WHEN 2 THEN 'hour' WHEN 3 THEN 'day' WHEN 4 THEN 'month' ELSE 'year' END) AND period_start = ?4`,
+    );
+    this.sweepStatement = db.query("DELETE FROM rate_limiting_counters WHERE expires_at <= ?1");
+    const original = db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()?.timeout ?? 5000;
+    this.shortWait = db.query(`PRAGMA busy_timeout = ${CLUSTER_BUSY_TIMEOUT_MS}`);
+    this.normalWait = db.query(`PRAGMA busy_timeout = ${Math.trunc(original)}`);
+    this.transaction = db.transaction((scope, identifier, periods, limits, now, usage) => {
+      for (let i = 0; i < periods.length; i++) {
+        const p = periods[i]!;
+        const start = windowStart(p, now);
+        usage.starts[i] = start;
+        const row = this.increment.get(scope, identifier, p, start, windowEnd(p, start), limits[i]!);
+        if (row) usage.used[i] = row.value - 1;
+        else {
+          usage.used[i] = this.read.get(scope, identifier, p, start)?.value ?? 0;
+          (usage as { stop: number }).stop = i;
+        }
+      }
+      // A full window: nothing of this request is counted.
+      if (usage.stop >= 0) throw STOPPED;
+    }).immediate;
+  }
+
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
+    const usage: Usage = { used: new Array(periods.length), starts: new Array(periods.length), stop: -1 };
+    this.shortWait.run();
+    try {
+      if (now >= this.nextSweep) {
+        this.nextSweep = now + CLUSTER_SWEEP_MS;
+        this.sweepStatement.run(now);
+      }
+      this.transaction(scope, identifier, periods, limits, now, usage);
+    } catch (error) {
+      if (error !== STOPPED) throw error;
+    } finally {
+      this.normalWait.run();
+    }
+    return usage;
+  }
+}
+
+const clusterStores = new WeakMap<Database, ClusterCounters>();
+
+/** The cluster counters of one database connection (statements prepared once). */
+export function clusterCounters(db: Database): CounterStore {
+  let store = clusterStores.get(db);
+  if (!store) clusterStores.set(db, (store = new ClusterCounters(db)));
+  return store;
+}

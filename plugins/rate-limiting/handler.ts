@@ -1,0 +1,98 @@
+// The rate-limiting plugin's access and response phases: Kong 3.x's identifier (with its
+// fallback to the client IP), its headers (RateLimit-* for the window with the fewest requests
+// left, X-RateLimit-*-<Period> for each, Retry-After on refusal) and its fault tolerance.
+import type { Plugin } from "../../src/model/plugin.ts";
+import type { Route } from "../../src/model/route.ts";
+import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
+import { errorCodeResponse, messageResponse } from "../../src/proxy/responses.ts";
+import { type CounterStore, clusterCounters, localCounters } from "./counters.ts";
+import { PERIODS, type RateLimitingConfig } from "./schema.ts";
+import { resetSeconds } from "./windows.ts";
+
+const capitalised = (period: string) => period[0]!.toUpperCase() + period.slice(1);
+
+/** Headers waiting for the response phase, per request (flat name, value pairs). */
+const pending = new WeakMap<RequestContext, string[]>();
+
+/** Kong keys counters by the plugin's own route and service (so a global plugin counts across routes). */
+function scopeOf(config: RateLimitingConfig, state: StateLookups): string {
+  const plugin = state.rows<Plugin>("plugins").find((row) => row.config === (config as unknown));
+  return `${plugin?.route?.id ?? ""}|${plugin?.service?.id ?? ""}`;
+}
+
+export function createRateLimitingInstance(config: RateLimitingConfig, state: StateLookups): PluginInstance {
+  const periods: number[] = [];
+  const limits: number[] = [];
+  PERIODS.forEach((period, index) => {
+    const limit = config[period];
+    if (limit !== null) [periods.push(index), limits.push(limit)];
+  });
+  const limitNames = periods.map((p) => `X-RateLimit-Limit-${capitalised(PERIODS[p]!)}`);
+  const remainingNames = periods.map((p) => `X-RateLimit-Remaining-${capitalised(PERIODS[p]!)}`);
+  const scope = scopeOf(config, state);
+  const { database } = state;
+  let store: CounterStore | null;
+  if (config.policy === "local") store = localCounters;
+  else store = database ? clusterCounters(database) : null;
+  const routes = config.limit_by === "service" ? state.uniqueIndex<Route>("routes", "id") : null;
+  const headerName = config.header_name;
+
+  function identify(ctx: RequestContext): string {
+    let identifier: string | null | undefined;
+    switch (config.limit_by) {
+      case "consumer": identifier = ctx.consumer?.id ?? ctx.credential?.id; break;
+      case "credential": identifier = ctx.credential?.id; break;
+      case "service": identifier = routes!.get(ctx.routeId)?.service.id; break;
+      case "header": identifier = ctx.request.headers.get(headerName!); break;
+      case "path": identifier = ctx.url.pathname === config.path ? config.path : null; break;
+    }
+    return identifier || ctx.clientIp;
+  }
+
+  return {
+    access(ctx: RequestContext): AccessResult {
+      const now = Date.now();
+      let usage;
+      try {
+        if (!store) throw new Error("policy cluster: no database");
+        usage = store.take(scope, identify(ctx), periods, limits, now);
+      } catch (error) {
+        ctx.log({ level: "error", plugin: "rate-limiting", message: "failed to get usage", error: String(error) });
+        return config.fault_tolerant ? undefined : errorCodeResponse("internal");
+      }
+      const { used, starts, stop } = usage;
+      if (config.hide_client_headers) return stop < 0 ? undefined : messageResponse(config.error_code, config.error_message);
+      const headers: string[] = [];
+      let best = -1;
+      let bestRemaining = 0;
+      for (let i = 0; i < periods.length; i++) {
+        let remaining = limits[i]! - used[i]!;
+        if (stop < 0 || stop === i) remaining -= 1;
+        remaining = Math.max(0, remaining);
+        // Fewest left wins; on a tie the longer window (periods ascend).
+        if (best < 0 || remaining <= bestRemaining) [best, bestRemaining] = [i, remaining];
+        headers.push(limitNames[i]!, String(limits[i]), remainingNames[i]!, String(remaining));
+      }
+      const reset = String(resetSeconds(periods[best]!, starts[best]!, now));
+      headers.push("RateLimit-Limit", String(limits[best]), "RateLimit-Remaining", String(bestRemaining), "RateLimit-Reset", reset);
+      if (stop >= 0) {
+        const response = messageResponse(config.error_code, config.error_message);
+        for (let i = 0; i < headers.length; i += 2) response.headers.set(headers[i]!, headers[i + 1]!);
+        response.headers.set("Retry-After", reset);
+        return response;
+      }
+      pending.set(ctx, headers);
+      return undefined;
+    },
+    ...(config.hide_client_headers
+      ? {}
+      : {
+          response(ctx: RequestContext, response: Response): Response {
+            const headers = pending.get(ctx);
+            if (headers) for (let i = 0; i < headers.length; i += 2) response.headers.set(headers[i]!, headers[i + 1]!);
+            return response;
+          },
+        }),
+  };
+}
+
