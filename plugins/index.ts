@@ -3,7 +3,10 @@
 import { createRegistry } from "../src/pipeline/registry.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { anonymousPlugin } from "./anonymous/index.ts";
+import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { jwtSignerPlugin } from "./jwt-signer/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
+import { keyAuthPlugin } from "./key-auth/index.ts";
+import { rateLimitingPlugin } from "./rate-limiting/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, keyAuthPlugin, basicAuthPlugin]);

@@ -15,9 +15,11 @@ import { openApiPlugin, operationDetail } from "./openapi.ts";
 import { type HttpMethod, type Operation, type OperationInput } from "./operation.ts";
 import { originGuard } from "./origin-guard.ts";
 import { aclOperations } from "./routes/acls.ts";
+import { basicAuthOperations } from "./routes/basic-auth.ts";
 import { configOperations } from "./routes/config.ts";
 import { consumerOperations } from "./routes/consumers.ts";
 import { jwtOperations } from "./routes/jwt.ts";
+import { keyAuthOperations } from "./routes/key-auth.ts";
 import { keyOperations } from "./routes/keys.ts";
 import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
@@ -37,6 +39,8 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...consumerOperations(deps),
     ...jwtOperations(deps),
     ...aclOperations(deps),
+    ...keyAuthOperations(deps),
+    ...basicAuthOperations(deps),
     ...pluginOperations(deps),
     ...keyOperations(deps),
     ...configOperations(deps),

@@ -10,7 +10,7 @@ import type { AdminDeps, WorkerPool } from "../deps.ts";
 import { json, text } from "../http.ts";
 import type { Operation } from "../operation.ts";
 
-const KINDS: Kind[] = ["services", "routes", "consumers", "jwt_secrets", "acls", "plugins", "keys"];
+const KINDS: Kind[] = ["services", "routes", "consumers", "jwt_secrets", "acls", "keyauth_credentials", "basicauth_credentials", "plugins", "keys"];
 const counts = { type: "object", properties: Object.fromEntries(KINDS.map((kind) => [kind, { type: "integer" }])) };
 
 /** Why the node cannot serve its configuration, if it cannot: empty when healthy. */
