@@ -87,12 +87,12 @@ class ClusterCounters implements CounterStore {
   private readonly increment: Statement<{ value: number }, [string, string, number, number, number, number]>;
   private readonly read: Statement<{ value: number }, [string, string, number, number]>;
   private readonly sweepStatement: Statement<unknown, [number]>;
-  private readonly shortWait: Statement;
-  private readonly normalWait: Statement;
+  private readonly shortWait: string;
+  private readonly normalWait: string;
   private readonly transaction: (scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage) => void;
   private nextSweep = 0;
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     // The period is stored by name, as Kong's ratelimiting_metrics does.
     this.increment = db.query(
       `INSERT INTO rate_limiting_counters (scope, identifier, period, period_start, value, expires_at)
@@ -106,8 +106,9 @@ class ClusterCounters implements CounterStore {
     );
     this.sweepStatement = db.query("DELETE FROM rate_limiting_counters WHERE expires_at <= ?1");
     const original = db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()?.timeout ?? 5000;
-    this.shortWait = db.query(`PRAGMA busy_timeout = ${CLUSTER_BUSY_TIMEOUT_MS}`);
-    this.normalWait = db.query(`PRAGMA busy_timeout = ${Math.trunc(original)}`);
+    // Run as text each time: a prepared PRAGMA statement did not take effect on its first run.
+    this.shortWait = `PRAGMA busy_timeout = ${CLUSTER_BUSY_TIMEOUT_MS}`;
+    this.normalWait = `PRAGMA busy_timeout = ${Math.trunc(original)}`;
     this.transaction = db.transaction((scope, identifier, periods, limits, now, usage) => {
       for (let i = 0; i < periods.length; i++) {
         const p = periods[i]!;
@@ -127,7 +128,7 @@ class ClusterCounters implements CounterStore {
 
   take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
     const usage: Usage = { used: new Array(periods.length), starts: new Array(periods.length), stop: -1 };
-    this.shortWait.run();
+    this.db.run(this.shortWait);
     try {
       if (now >= this.nextSweep) {
         this.nextSweep = now + CLUSTER_SWEEP_MS;
@@ -137,7 +138,7 @@ class ClusterCounters implements CounterStore {
     } catch (error) {
       if (error !== STOPPED) throw error;
     } finally {
-      this.normalWait.run();
+      this.db.run(this.normalWait);
     }
     return usage;
   }
