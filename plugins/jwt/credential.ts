@@ -3,23 +3,14 @@
 import { ALGORITHMS, type Algorithm, isHmac, keyFamily } from "../../src/jose/algorithms.ts";
 import { KeyMaterialError, publicKeyFor } from "../../src/jose/keys.ts";
 import { type RecordOf, defineEntity, nullable, reference } from "../../src/entities/definition.ts";
+import { randomAlphanumeric } from "../../src/entities/common.ts";
 import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 
 export const AlgorithmSchema = t.Union(ALGORITHMS.map((alg) => t.Literal(alg)));
 
-const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/** 32 random alphanumeric characters, as Kong generates for a missing key or secret. */
-export function randomAlphanumeric(length = 32): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
-  let out = "";
-  for (const byte of bytes) {
-    if (byte < 248) out += ALPHANUMERIC[byte % 62];
-    if (out.length === length) return out;
-  }
-  return out + randomAlphanumeric(length - out.length);
-}
+// Kong generates 32 random alphanumeric characters for a missing key or secret.
+export { randomAlphanumeric };
 
 function checkKeyMaterial(credential: JwtCredential, fields: FieldErrors): void {
   const algs: Algorithm[] = credential.algorithms ?? [credential.algorithm];

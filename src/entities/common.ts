@@ -53,6 +53,19 @@ export interface IdRefValue {
   id: string;
 }
 
+const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** Random alphanumeric characters (32 by default), as Kong generates for a missing key or secret. */
+export function randomAlphanumeric(length = 32): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(length * 2));
+  let out = "";
+  for (const byte of bytes) {
+    if (byte < 248) out += ALPHANUMERIC[byte % 62];
+    if (out.length === length) return out;
+  }
+  return out + randomAlphanumeric(length - out.length);
+}
+
 export function now(): number {
   return Math.floor(Date.now() / 1000);
 }

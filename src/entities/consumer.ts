@@ -1,5 +1,5 @@
 // Consumer: a client identity that credentials, ACL groups and consumer-scoped plugins hang off.
-import { defineEntity, nullable } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable } from "./definition.ts";
 import { t } from "./t.ts";
 
 const Identifier = t.String({ minLength: 1, maxLength: 256 });
@@ -49,3 +49,5 @@ export const consumerEntity = defineEntity({
     ],
   },
 });
+
+export type Consumer = RecordOf<typeof consumerEntity.fields>;

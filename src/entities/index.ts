@@ -1,21 +1,15 @@
 // The core entities, and the full list of a build: the core ones plus those the installed plugins own. Everything that
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
-import type { EntityDefinition, PublicOf, RecordOf, StoredEntity } from "./definition.ts";
-import { consumerEntity } from "./consumer.ts";
-import { keyEntity } from "./key.ts";
-import { pluginEntity } from "./plugin.ts";
-import { routeEntity } from "./route.ts";
-import { serviceEntity } from "./service.ts";
+import type { EntityDefinition, StoredEntity } from "./definition.ts";
+import { type Consumer, consumerEntity } from "./consumer.ts";
+import { type Key, type KeyRecord, keyEntity } from "./key.ts";
+import { type Plugin, pluginEntity } from "./plugin.ts";
+import { type Route, routeEntity } from "./route.ts";
+import { type Service, serviceEntity } from "./service.ts";
 
 export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
 
-export type Service = RecordOf<typeof serviceEntity.fields>;
-export type Route = RecordOf<typeof routeEntity.fields>;
-export type Consumer = RecordOf<typeof consumerEntity.fields>;
-export type Plugin = RecordOf<typeof pluginEntity.fields>;
-/** A key as stored: the public model plus its private JWK. */
-export type KeyRecord = RecordOf<typeof keyEntity.fields>;
-export type Key = PublicOf<typeof keyEntity.fields>;
+export type { Consumer, Key, KeyRecord, Plugin, Route, Service };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here

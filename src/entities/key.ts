@@ -5,7 +5,7 @@ import { type FieldErrors, GatewayError } from "../errors.ts";
 import { SIGNING_ALGORITHMS } from "../jose/algorithms.ts";
 import { publicJwkOf } from "../jose/generate.ts";
 import { now, schemaErrors } from "./common.ts";
-import { type RecordOf, type StoredEntity, defineEntity, nullable } from "./definition.ts";
+import { type PublicOf, type RecordOf, type StoredEntity, defineEntity, nullable } from "./definition.ts";
 import { t } from "./t.ts";
 
 export const SigningAlgorithm = t.Union(SIGNING_ALGORITHMS.map((alg) => t.Literal(alg)));
@@ -58,7 +58,9 @@ export const keyEntity = defineEntity({
 /** PATCH /keys/{key}: what may change after generation. */
 export const KeyUpdate = keyEntity.update;
 
-type KeyRecord = RecordOf<typeof keyEntity.fields>;
+/** A key as stored: the public model plus its private JWK. */
+export type KeyRecord = RecordOf<typeof keyEntity.fields>;
+export type Key = PublicOf<typeof keyEntity.fields>;
 
 /**
  * A key in a declarative file: the write's fields with `kid` required, and its key material —

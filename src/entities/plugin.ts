@@ -4,7 +4,7 @@ import { Value } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
 import { schemaErrors } from "./common.ts";
-import { defineEntity, optionalReference } from "./definition.ts";
+import { type RecordOf, defineEntity, optionalReference } from "./definition.ts";
 import { clip, clipQuoted, quote } from "./quote.ts";
 import { t } from "./t.ts";
 
@@ -108,3 +108,5 @@ function scopeOf(plugin: { service: { id: string } | null; route: { id: string }
   const parts = (["service", "route", "consumer"] as const).filter((field) => plugin[field]).map((field) => `${field}=${plugin[field]!.id}`);
   return parts.length ? parts.join(" ") : "global";
 }
+
+export type Plugin = RecordOf<typeof pluginEntity.fields>;

@@ -1,6 +1,6 @@
 // Route: which requests go to which service. Paths are prefixes; a leading `~` makes a regex.
 import { Name } from "./common.ts";
-import { defineEntity, nullable, reference } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable, reference } from "./definition.ts";
 import { t } from "./t.ts";
 
 const RoutePath = t.String({ minLength: 1, maxLength: 1024, pattern: "^[/~]", description: "prefix, or a regex after `~`" });
@@ -99,3 +99,5 @@ export const routeEntity = defineEntity({
     ],
   },
 });
+
+export type Route = RecordOf<typeof routeEntity.fields>;

@@ -1,7 +1,7 @@
 // Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong.
 import { ValidationError } from "../errors.ts";
 import { Name } from "./common.ts";
-import { defineEntity, nullable } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable } from "./definition.ts";
 import { t } from "./t.ts";
 
 const Protocol = t.Union([t.Literal("http"), t.Literal("https")]);
@@ -116,3 +116,5 @@ export function serviceUrl(service: Pick<Location, "protocol" | "host" | "port" 
   const host = service.host.includes(":") ? `[${service.host}]` : service.host;
   return `${service.protocol}://${host}:${service.port}${service.path ?? ""}`;
 }
+
+export type Service = RecordOf<typeof serviceEntity.fields>;
