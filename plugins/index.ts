@@ -3,10 +3,13 @@
 import { createRegistry } from "../src/pipeline/registry.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { anonymousPlugin } from "./anonymous/index.ts";
+import { corsPlugin } from "./cors/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { jwtSignerPlugin } from "./jwt-signer/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
+import { requestTransformerPlugin } from "./request-transformer/index.ts";
+import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { rateLimitingPlugin } from "./rate-limiting/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, keyAuthPlugin, basicAuthPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin]);
