@@ -8,6 +8,7 @@ import { Metrics } from "./metrics.ts";
 import { builtinPlugins } from "../plugins/index.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
+import { parseTrustedIps } from "./proxy/client-address.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { upstreamPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   pollMs?: number;
   /** Endpoints served on the proxy listener itself; default: the keystore's JWKS. */
   builtins?: ReadonlyMap<string, BuiltinEndpoint>;
+  /** `--trusted-ips`: comma-separated IPs/CIDRs whose X-Forwarded-For is believed. */
+  trustedIps?: string;
 }
 
 export interface CoreGateway {
@@ -83,6 +86,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     port: options.proxyListen.port,
     builtins: options.builtins ?? keystoreEndpoints,
     reusePort: options.reusePort,
+    trustedIps: parseTrustedIps(options.trustedIps),
   });
   return {
     ...core,

@@ -1,7 +1,9 @@
 // The cors plugin's config: Kong 3.x's fields and defaults.
 import type { Static } from "@sinclair/typebox";
 import { t } from "../../src/model/t.ts";
-import { HeaderName } from "../jwt/schema.ts";
+
+/** An HTTP field name (RFC 9110 token). */
+const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });
 
 export const KONG_METHODS = ["GET", "HEAD", "PUT", "PATCH", "POST", "DELETE", "OPTIONS", "TRACE", "CONNECT"];
 

@@ -3,7 +3,9 @@
 import type { Static } from "@sinclair/typebox";
 import { t } from "../../src/model/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
-import { HeaderName } from "../jwt/schema.ts";
+
+/** An HTTP field name (RFC 9110 token). */
+const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });
 
 export const PERIODS = ["second", "minute", "hour", "day", "month", "year"] as const;
 export type Period = (typeof PERIODS)[number];

@@ -7,6 +7,7 @@ import { parseDeclarative } from "../config/declarative.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { openCore, startCoreWithProxy } from "../gateway.ts";
+import { parseTrustedIps } from "../proxy/client-address.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM, upstreamPool } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { workerCount } from "../workers/count.ts";
@@ -35,6 +36,8 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
   --upstream-max-connections N
                          open connections per upstream host:port; requests beyond
                          wait for one (default 1024)
+  --trusted-ips LIST     comma-separated IPs/CIDRs of proxies whose X-Forwarded-For
+                         names the client (default none: the peer is the client)
   --workers N|auto       proxy processes sharing the proxy port (Linux SO_REUSEPORT);
                          auto: one per available core (default auto; 1 off Linux)
   -h, --help             this help
@@ -70,6 +73,7 @@ interface ServeOptions {
   drainMs: number;
   upstreamMaxConnections: number;
   workers: number;
+  trustedIps: string | undefined;
 }
 
 function serveOptions(values: Record<string, string | boolean | undefined>): ServeOptions {
@@ -89,7 +93,13 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
     drainMs: wholeNumber(flagOrEnv(value("drain-timeout"), "drain-timeout", "10")!, "--drain-timeout", 0, 3600) * 1000,
     upstreamMaxConnections: wholeNumber(flagOrEnv(value("upstream-max-connections"), "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000),
     workers: workerCount(flagOrEnv(value("workers"), "workers", "auto")!),
+    trustedIps: flagOrEnv(value("trusted-ips"), "trusted-ips"),
   };
+  try {
+    parseTrustedIps(options.trustedIps);
+  } catch (error) {
+    throw new UsageError(`--trusted-ips: ${(error as Error).message}`);
+  }
   if (!isLoopback(options.adminListen.hostname) && !options.adminToken) {
     throw new UsageError(`--admin-listen ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
   }
@@ -112,6 +122,7 @@ export const serveCommand: Command = {
       "drain-timeout": { type: "string" },
       "upstream-max-connections": { type: "string" },
       workers: { type: "string" },
+      "trusted-ips": { type: "string" },
     });
     if (values.help) {
       process.stdout.write(usage);
@@ -123,11 +134,11 @@ export const serveCommand: Command = {
 };
 
 /** `--workers 1`: proxy and admin listeners in this process. */
-async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections }: ServeOptions): Promise<number> {
+async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps }: ServeOptions): Promise<number> {
   upstreamPool.setMaxPerUpstream(upstreamMaxConnections);
   let gateway: ReturnType<typeof startCoreWithProxy>;
   try {
-    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog });
+    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog, trustedIps });
   } catch (error) {
     throw listenError(error, "proxy listener", proxyText);
   }
@@ -221,7 +232,7 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   }
   const supervisor = new Supervisor({
     count: options.workers,
-    setup: { db: dbPath, proxyListen: { hostname: proxyListen.hostname, port }, accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections },
+    setup: { db: dbPath, proxyListen: { hostname: proxyListen.hostname, port }, accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections, trustedIps: options.trustedIps },
     state: configPath ? () => core.store.loadStored() : undefined,
     log: core.accessLog,
     stdout: (text) => process.stdout.write(text),

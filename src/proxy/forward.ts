@@ -17,6 +17,8 @@ const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
 
 export interface ForwardInfo {
   clientIp: string;
+  /** The connection's peer, appended to X-Forwarded-For (the client behind trusted proxies is clientIp). */
+  peerIp?: string;
   requestId: string;
   listenerPort: number;
   /** Query parameters a plugin asked to drop (hide_credentials). */
@@ -51,7 +53,8 @@ class ForwardingHeaders {
     const { route } = match.target;
     const ip = info.clientIp;
     this.host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
-    this.values = [priorFor ? `${priorFor}, ${ip}` : ip, "http", withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
+    const peer = info.peerIp || ip;
+    this.values = [priorFor ? `${priorFor}, ${peer}` : peer, "http", withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
     this.prefix = route.strip_path && match.matched ? match.matched : null;
   }
 

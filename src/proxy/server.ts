@@ -10,6 +10,7 @@ import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { AccessLog } from "./access-log.ts";
 import { canonicalHost } from "./canonical-host.ts";
+import { type AddressSet, clientAddress } from "./client-address.ts";
 import { canonicalPath } from "./canonical-path.ts";
 import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
@@ -30,6 +31,8 @@ export interface ProxyOptions {
   builtins?: ReadonlyMap<string, BuiltinEndpoint>;
   /** SO_REUSEPORT: the workers of `serve --workers N` each bind the same address (Linux balances connections). */
   reusePort?: boolean;
+  /** `--trusted-ips`: from these peers, the client is the rightmost untrusted X-Forwarded-For hop. */
+  trustedIps?: AddressSet | null;
 }
 
 const NO_ROUTE = "(none)";
@@ -93,6 +96,8 @@ class ProxiedRequest {
   /** The path sent to the service (strip_path and the service's path applied). */
   upstreamPath = "";
   errorCode: ErrorCode | null = null;
+  /** The connection's peer (clientIp differs only behind a trusted proxy). */
+  peerIp = "";
 
   constructor(
     readonly request: Request,
@@ -161,6 +166,7 @@ export interface ProxyListener {
 
 export function startProxy(options: ProxyOptions): ProxyListener {
   const { state, metrics, accessLog, builtins } = options;
+  const trustedIps = options.trustedIps ?? null;
   const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
   // Read once: every read of `server.port` is a getsockname() system call.
   let listenerPort = options.port;
@@ -180,6 +186,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
     const sent = forward(flight.request, match, flight.upstreamPath, search, {
       clientIp: flight.clientIp,
+      peerIp: flight.peerIp,
       requestId: flight.requestId,
       listenerPort,
       dropQueryParams: ctx?.dropQueryParams ?? null,
@@ -223,7 +230,9 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       const started = performance.now();
       const snapshot = state.current;
       const { path: received, search } = splitUrl(request.url);
-      const flight = new ProxiedRequest(request, received, requestIdOf(request), srv.requestIP(request)?.address ?? "", started, runtime);
+      const peer = srv.requestIP(request)?.address ?? "";
+      const flight = new ProxiedRequest(request, received, requestIdOf(request), trustedIps ? clientAddress(peer, request.headers.get("x-forwarded-for"), trustedIps) : peer, started, runtime);
+      flight.peerIp = peer;
       try {
         const badFraming = framingRefusal(request);
         if (badFraming !== null) return flight.refuse(badFraming);

@@ -21,6 +21,7 @@ export interface WorkerSetup {
   drainMs: number;
   lingerMs: number;
   upstreamMaxConnections: number;
+  trustedIps?: string;
 }
 
 export type ToWorker =

@@ -127,7 +127,7 @@ export async function runWorker(idText: string | undefined): Promise<number> {
   upstreamPool.setMaxPerUpstream(setup.upstreamMaxConnections);
   const accessLog = openAccessLog(setup.accessLog, { worker: id, stdout: (text) => send({ type: "log", text }) });
   try {
-    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true });
+    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true, trustedIps: setup.trustedIps });
   } catch (error) {
     const { hostname, port } = setup.proxyListen;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;

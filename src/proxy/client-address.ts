@@ -1,0 +1,111 @@
+// The client's address: the connection's peer, unless the peer is a trusted proxy
+// (`--trusted-ips`, Kong's name); then X-Forwarded-For is walked from the right, skipping
+// trusted addresses, and the first untrusted one is the client (all trusted: the leftmost).
+// Also the IP/CIDR parsing and matching that ip-restriction uses.
+import { isIPv4, isIPv6 } from "node:net";
+
+/** An address as 128 bits; IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d), so both families compare in one space. */
+export function addressBits(text: string): bigint | null {
+  let address = text.trim();
+  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
+  const zone = address.indexOf("%");
+  if (zone >= 0) address = address.slice(0, zone);
+  if (isIPv4(address)) return 0xffff00000000n | ipv4Bits(address);
+  if (!isIPv6(address)) return null;
+  let tail = 0n;
+  let tailGroups = 0;
+  const lastColon = address.lastIndexOf(":");
+  if (address.includes(".")) {
+    tail = ipv4Bits(address.slice(lastColon + 1));
+    tailGroups = 2;
+    address = `${address.slice(0, lastColon + 1)}0:0`;
+  }
+  const [head, rest] = address.split("::") as [string, string | undefined];
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const left = groups(head);
+  const right = rest === undefined ? [] : groups(rest);
+  const all = rest === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  let bits = 0n;
+  for (const group of all.slice(0, 8)) bits = (bits << 16n) | BigInt(parseInt(group, 16));
+  if (tailGroups) bits = (bits & ~0xffffffffn) | tail;
+  return bits;
+}
+
+function ipv4Bits(address: string): bigint {
+  return address.split(".").reduce((bits, octet) => (bits << 8n) | BigInt(Number(octet)), 0n);
+}
+
+/** A set of addresses and CIDR blocks, v4 and v6. */
+export interface AddressSet {
+  has(address: string): boolean;
+  readonly size: number;
+}
+
+interface Block {
+  network: bigint;
+  shift: bigint;
+}
+
+/** Why an entry is not an IP or CIDR, or null. */
+export function invalidAddressEntry(entry: string): string | null {
+  return parseBlock(entry) ? null : `invalid ip or cidr range: '${entry}'`;
+}
+
+function parseBlock(entry: string): Block | null {
+  const slash = entry.indexOf("/");
+  const addressText = slash < 0 ? entry : entry.slice(0, slash);
+  const bits = addressBits(addressText);
+  if (bits === null) return null;
+  const v4 = isIPv4(addressText.trim());
+  const max = v4 ? 32 : 128;
+  let prefix = max;
+  if (slash >= 0) {
+    const text = entry.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(text) || Number(text) > max) return null;
+    prefix = Number(text);
+  }
+  const shift = BigInt((v4 ? 32 : 128) - prefix);
+  return { network: bits >> shift, shift };
+}
+
+export function addressSet(entries: readonly string[]): AddressSet {
+  const blocks: Block[] = [];
+  const exact = new Set<string>();
+  for (const entry of entries) {
+    const block = parseBlock(entry);
+    if (!block) throw new Error(invalidAddressEntry(entry)!);
+    if (block.shift === 0n) exact.add(String(block.network));
+    else blocks.push(block);
+  }
+  return {
+    size: entries.length,
+    has(address) {
+      const bits = addressBits(address);
+      if (bits === null) return false;
+      if (exact.has(String(bits))) return true;
+      for (const { network, shift } of blocks) if (bits >> shift === network) return true;
+      return false;
+    },
+  };
+}
+
+/** `--trusted-ips` / GATEWAY_TRUSTED_IPS: comma-separated IPs and CIDRs. */
+export function parseTrustedIps(text: string | undefined): AddressSet | null {
+  const entries = (text ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  return entries.length ? addressSet(entries) : null;
+}
+
+/** The client's address for a request from `peer` carrying `forwardedFor` (X-Forwarded-For). */
+export function clientAddress(peer: string, forwardedFor: string | null, trusted: AddressSet | null): string {
+  if (!trusted || forwardedFor === null || !trusted.has(peer)) return peer;
+  const hops = forwardedFor.split(",");
+  let client = peer;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i]!.trim();
+    // A malformed hop ends the walk: nothing left of it can be believed.
+    if (addressBits(hop) === null) return client;
+    client = hop;
+    if (!trusted.has(hop)) return hop;
+  }
+  return client;
+}
