@@ -4,6 +4,7 @@ import { createRegistry } from "../src/pipeline/registry.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { anonymousPlugin } from "./anonymous/index.ts";
 import { corsPlugin } from "./cors/index.ts";
+import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { jwtSignerPlugin } from "./jwt-signer/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
@@ -12,4 +13,4 @@ import { requestTransformerPlugin } from "./request-transformer/index.ts";
 import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { rateLimitingPlugin } from "./rate-limiting/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin]);
