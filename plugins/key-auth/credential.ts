@@ -4,7 +4,7 @@
 // exports carry `key_digest`, which a declarative file or a write may give instead of `key`.
 import { type RecordOf, defineEntity, reference } from "../../src/entities/definition.ts";
 import { t } from "../../src/entities/t.ts";
-import { randomAlphanumeric } from "../jwt/credential.ts";
+import { randomAlphanumeric } from "../../src/entities/common.ts";
 
 const DIGEST = /^[0-9a-f]{64}$/;
 

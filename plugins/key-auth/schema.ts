@@ -4,7 +4,9 @@ import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
 import { isIdentityHeader } from "../../src/pipeline/request-context.ts";
-import { HeaderName } from "../jwt/schema.ts";
+
+/** An HTTP field name (RFC 9110 token), also usable as a query parameter name. */
+const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });
 
 export const KeyAuthConfigSchema = t.Object(
   {

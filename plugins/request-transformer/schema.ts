@@ -5,7 +5,7 @@
 import type { Static } from "@sinclair/typebox";
 import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
-import { Names, OPERATIONS, Pairs, checkHeaderItems, reservedRequestHeader } from "./operations.ts";
+import { Names, OPERATIONS, Pairs, checkHeaderItems, reservedRequestHeader } from "../../src/pipeline/header-operations.ts";
 
 const section = (names: boolean, withUri = false) =>
   t.Optional(

@@ -3,7 +3,7 @@
 // JSON operations. Other bodies (not JSON, compressed, larger, or of unknown length) stream
 // through untouched, so a transformer never buffers an unbounded answer.
 import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
-import { applyHeaderPlan, headerPlan, isEmptyPlan, splitPair } from "../request-transformer/operations.ts";
+import { applyHeaderPlan, headerPlan, isEmptyPlan, splitPair } from "../../src/pipeline/header-operations.ts";
 import type { ResponseTransformerConfig } from "./schema.ts";
 
 export const MAX_JSON_BYTES = 1024 * 1024;

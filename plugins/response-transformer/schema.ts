@@ -3,7 +3,7 @@
 import type { Static } from "@sinclair/typebox";
 import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
-import { Names, OPERATIONS, Pairs, checkHeaderItems, reservedResponseHeader } from "../request-transformer/operations.ts";
+import { Names, OPERATIONS, Pairs, checkHeaderItems, reservedResponseHeader } from "../../src/pipeline/header-operations.ts";
 
 const JsonType = t.Union([t.Literal("string"), t.Literal("boolean"), t.Literal("number")]);
 const section = (names: boolean, types: boolean) =>

@@ -1,9 +1,9 @@
-// Kong's transformer operations on headers (and on a JSON object), shared by
+// Kong's transformer operations on headers (and the name:value items of a JSON object), shared by
 // request-transformer and response-transformer: remove, rename, replace, add, append, in that
 // order. Items are Kong's `name` (remove) or `name:value` strings (rename: `old:new`).
-import { t } from "../../src/entities/t.ts";
-import type { FieldErrors } from "../../src/errors.ts";
-import { NO_OWNED_HEADERS, isClientOnly } from "../../src/proxy/client-headers.ts";
+import { t } from "../entities/t.ts";
+import type { FieldErrors } from "../errors.ts";
+import { NO_OWNED_HEADERS, isClientOnly } from "../proxy/client-headers.ts";
 
 export const OPERATIONS = ["remove", "rename", "replace", "add", "append"] as const;
 export type Operation = (typeof OPERATIONS)[number];
