@@ -6,7 +6,8 @@
 # (cache_size 0; CACHE_SIZE=10000 for cache hits). Reported per round: requests per second and
 # gateway CPU per request (utime+stime from /proc, summed over the supervisor and its workers),
 # and at the end the idle memory of each process tree (RSS summed, and PSS summed: RSS counts
-# the executable's pages shared by all processes once per process).
+# the executable's pages shared by all processes once per process). The host's other load during
+# each run is shown too ("other": cores busy outside the gateway, wrk and nginx).
 #   bash bench/workers.sh          (ROUNDS=4 DURATION=8s CONNS=50 THREADS=1 BINARY=dist/gateway)
 # Writes the table to stdout and to bench/out/workers-<date>.txt.
 set -Eeuo pipefail
@@ -25,7 +26,7 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk an
 wait_port() { for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "port $1 not answering"; exit 1; }
 
 cp bench/nginx-upstream.conf "$RUN/nginx.conf"
-nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & PIDS+=($!)
+nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & NGINX=$!; PIDS+=($NGINX)
 wait_port 9001
 
 "$BINARY" keygen --alg ES256 --out "$RUN/es256" >/dev/null 2>&1
@@ -72,16 +73,22 @@ tree_memory() { # → "processes rss_mb pss_mb"
   done
   awk -v n="$n" -v r="$rss" -v p="$pss" 'BEGIN{printf "%d %.1f %.1f", n, r/1024, p/1024}'
 }
-# One wrk run: prints "rps us_per_request".
+host_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+# One wrk run: prints "rps gateway_us_per_request load_us_per_request other_cores": the CPU per
+# request of the gateway tree and of wrk + nginx, and the cores busy with anything else meanwhile
+# (other tenants of the host; near 0 on a quiet one).
 measure() {
-  local name=$1 path=$2 t0 t1 line requests non2xx
-  t0=$(tree_ticks "${PID[$name]}")
-  line=$(JWT=$([ "$path" = /jwt ] && echo "$TOKEN") wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/report.lua "http://127.0.0.1:${PORT[$name]}$path" | grep RESULT)
-  t1=$(tree_ticks "${PID[$name]}")
+  local name=$1 path=$2 t0 t1 h0 h1 n0 n1 line requests non2xx wrk_ticks
+  t0=$(tree_ticks "${PID[$name]}"); n0=$(tree_ticks "$NGINX"); h0=$(host_busy)
+  # wrk's own CPU: the subshell's cutime+cstime once wrk has exited.
+  line=$(JWT=$([ "$path" = /jwt ] && echo "$TOKEN") bash -c 'wrk "$@" | grep RESULT; awk "{print \"WRK \" \$16 + \$17}" /proc/$$/stat' _ \
+    -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/report.lua "http://127.0.0.1:${PORT[$name]}$path")
+  t1=$(tree_ticks "${PID[$name]}"); n1=$(tree_ticks "$NGINX"); h1=$(host_busy)
+  wrk_ticks=$(sed -nE 's/^WRK ([0-9]+)$/\1/p' <<<"$line"); line=$(grep RESULT <<<"$line")
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line"); non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
   [ "$non2xx" = 0 ] || { echo "$name $path: $non2xx non-2xx responses"; exit 1; }
-  awk -v l="$line" -v r="$requests" -v t="$((t1 - t0))" -v k="$(getconf CLK_TCK)" \
-    'BEGIN{match(l, /rps=[0-9.]+/); printf "%s %.1f\n", substr(l, RSTART + 4, RLENGTH - 4), t / k * 1e6 / r}'
+  awk -v l="$line" -v r="$requests" -v t="$((t1 - t0))" -v o="$((h1 - h0 - (t1 - t0) - (n1 - n0) - wrk_ticks))" -v d="${DURATION%s}" -v k="$(getconf CLK_TCK)" \
+    -v x="$((n1 - n0 + wrk_ticks))" 'BEGIN{match(l, /rps=[0-9.]+/); printf "%s %.1f %.1f %.2f\n", substr(l, RSTART + 4, RLENGTH - 4), t / k * 1e6 / r, x / k * 1e6 / r, o / k / d}'
 }
 
 IDLE_START_W1=$(tree_memory "${PID[w1]}"); IDLE_START_W2=$(tree_memory "${PID[w2]}")
@@ -90,21 +97,22 @@ for name in w1 w2; do for path in /plain /jwt; do DURATION=3s measure "$name" "$
 
 {
   echo "workers 1 vs 2, $(date -Is), $(nproc) cores, wrk -t$THREADS -c$CONNS -d$DURATION unpinned, nginx upstream unpinned, $ROUNDS rounds, jwt ES256 cache_size $CACHE_SIZE"
-  printf "%-6s %-6s %10s %10s %10s %10s %8s %8s\n" round route "w1 req/s" "w2 req/s" "w1 us/req" "w2 us/req" "rps x" "cpu x"
+  printf "%-6s %-6s %10s %10s %10s %10s %8s %8s %13s %13s\n" round route "w1 req/s" "w2 req/s" "w1 us/req" "w2 us/req" "rps x" "cpu x" "load us w1/w2" "other w1/w2"
 } | tee "$OUT"
-declare -A SUM_RPS SUM_US RATIOS
+declare -A SUM_RPS SUM_US SUM_X RATIOS
 for round in $(seq "$ROUNDS"); do
   for path in /plain /jwt; do
     order="w1 w2"; [ $((round % 2)) = 0 ] && order="w2 w1"
-    declare -A R U
-    for name in $order; do read -r R[$name] U[$name] < <(measure "$name" "$path"); done
+    declare -A R U X O
+    for name in $order; do read -r R[$name] U[$name] X[$name] O[$name] < <(measure "$name" "$path"); done
     for name in w1 w2; do
       SUM_RPS[$name$path]=$(awk -v a="${SUM_RPS[$name$path]:-0}" -v b="${R[$name]}" 'BEGIN{print a+b}')
       SUM_US[$name$path]=$(awk -v a="${SUM_US[$name$path]:-0}" -v b="${U[$name]}" 'BEGIN{print a+b}')
+      SUM_X[$name$path]=$(awk -v a="${SUM_X[$name$path]:-0}" -v b="${X[$name]}" 'BEGIN{print a+b}')
     done
     RATIOS[$path]+="$(awk -v a="${R[w2]}" -v b="${R[w1]}" 'BEGIN{printf "%.2f", a/b}') "
-    awk -v rd="$round" -v p="$path" -v r1="${R[w1]}" -v r2="${R[w2]}" -v u1="${U[w1]}" -v u2="${U[w2]}" \
-      'BEGIN{printf "%-6s %-6s %10.0f %10.0f %10.1f %10.1f %7.2fx %7.3fx\n", rd, p, r1, r2, u1, u2, r2/r1, u2/u1}' | tee -a "$OUT"
+    awk -v rd="$round" -v p="$path" -v r1="${R[w1]}" -v r2="${R[w2]}" -v u1="${U[w1]}" -v u2="${U[w2]}" -v x1="${X[w1]}" -v x2="${X[w2]}" -v o1="${O[w1]}" -v o2="${O[w2]}" \
+      'BEGIN{printf "%-6s %-6s %10.0f %10.0f %10.1f %10.1f %7.2fx %7.3fx %6.1f/%-6.1f %6.2f/%.2f\n", rd, p, r1, r2, u1, u2, r2/r1, u2/u1, x1, x2, o1, o2}' | tee -a "$OUT"
   done
 done
 sleep 3
@@ -112,8 +120,10 @@ IDLE_END_W1=$(tree_memory "${PID[w1]}"); IDLE_END_W2=$(tree_memory "${PID[w2]}")
 {
   echo "mean over $ROUNDS rounds:"
   for path in /plain /jwt; do
-    awk -v p="$path" -v r1="${SUM_RPS[w1$path]}" -v r2="${SUM_RPS[w2$path]}" -v u1="${SUM_US[w1$path]}" -v u2="${SUM_US[w2$path]}" -v k="$ROUNDS" \
-      'BEGIN{printf "%-6s w1 %7.0f req/s %6.1f us/req | w2 %7.0f req/s %6.1f us/req | req/s x%.2f (target >= 1.30)  cpu/req x%.3f (target <= 1.050)\n", p, r1/k, u1/k, r2/k, u2/k, r2/r1, u2/u1}'
+    # With one worker the gateway is the bottleneck (one core); with two, all $(nproc) cores are
+    # shared by the gateway (g us/req) and wrk + nginx (x us/req): at best nproc*g/(g+x) times as many.
+    awk -v p="$path" -v r1="${SUM_RPS[w1$path]}" -v r2="${SUM_RPS[w2$path]}" -v u1="${SUM_US[w1$path]}" -v u2="${SUM_US[w2$path]}" -v x2="${SUM_X[w2$path]}" -v k="$ROUNDS" -v n="$(nproc)" \
+      'BEGIN{printf "%-6s w1 %7.0f req/s %6.1f us/req | w2 %7.0f req/s %6.1f us/req | req/s x%.2f (target >= 1.30; this host allows at most x%.2f)  cpu/req x%.3f (target <= 1.050)\n", p, r1/k, u1/k, r2/k, u2/k, r2/r1, n*(u2/k)/((u2+x2)/k), u2/u1}'
     echo "  req/s ratio per round: ${RATIOS[$path]}"
   done
   for moment in start end; do
