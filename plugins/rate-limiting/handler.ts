@@ -29,6 +29,7 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
   });
   const limitNames = periods.map((p) => `X-RateLimit-Limit-${capitalised(PERIODS[p]!)}`);
   const remainingNames = periods.map((p) => `X-RateLimit-Remaining-${capitalised(PERIODS[p]!)}`);
+  const limitTexts = limits.map(String);
   const scope = scopeOf(config, state);
   const { database } = state;
   let store: CounterStore | null;
@@ -71,10 +72,10 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
         remaining = Math.max(0, remaining);
         // Fewest left wins; on a tie the longer window (periods ascend).
         if (best < 0 || remaining <= bestRemaining) [best, bestRemaining] = [i, remaining];
-        headers.push(limitNames[i]!, String(limits[i]), remainingNames[i]!, String(remaining));
+        headers.push(limitNames[i]!, limitTexts[i]!, remainingNames[i]!, String(remaining));
       }
       const reset = String(resetSeconds(periods[best]!, starts[best]!, now));
-      headers.push("RateLimit-Limit", String(limits[best]), "RateLimit-Remaining", String(bestRemaining), "RateLimit-Reset", reset);
+      headers.push("RateLimit-Limit", limitTexts[best]!, "RateLimit-Remaining", String(bestRemaining), "RateLimit-Reset", reset);
       if (stop >= 0) {
         const response = messageResponse(config.error_code, config.error_message);
         for (let i = 0; i < headers.length; i += 2) response.headers.set(headers[i]!, headers[i + 1]!);
