@@ -3,7 +3,7 @@
 // one-line reason on stderr and never a stack trace.
 import { UsageError, describeError } from "./errors.ts";
 import { commands } from "./cli/commands.ts";
-import { quote } from "./model/quote.ts";
+import { quote } from "./entities/quote.ts";
 import { VERSION, versionInfo, versionLine } from "./version.ts";
 
 function overview(): string {

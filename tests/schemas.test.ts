@@ -1,5 +1,5 @@
 // Every schema that validates input (entity models, plugin configs) must be strict about types:
-// Elysia's `t.Integer` would accept numeric strings, so models use src/model/t.ts instead.
+// Elysia's `t.Integer` would accept numeric strings, so entities use src/entities/t.ts instead.
 import { expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";

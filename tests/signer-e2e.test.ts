@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type JSONWebKeySet, base64url, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { generateKeyRecord } from "../src/keystore/generate.ts";
 import { rotateKey } from "../src/keystore/rotate.ts";
-import { now } from "../src/model/common.ts";
+import { now } from "../src/entities/common.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 

@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { type FlattenedJWS, compactVerify, decodeProtectedHeader, flattenedVerify, importJWK } from "jose";
 import { MAX_SIGNED_BODY_BYTES } from "../plugins/jwt-signer/handler.ts";
 import { generateKeyRecord } from "../src/keystore/generate.ts";
-import { now } from "../src/model/common.ts";
-import { type KeyRecord, SIGNING_ALGORITHMS } from "../src/model/key.ts";
+import { now } from "../src/entities/common.ts";
+import { type KeyRecord } from "../src/entities/key.ts";
+import { SIGNING_ALGORITHMS } from "../src/jose/algorithms.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 

@@ -2,7 +2,7 @@
 // shipped authentication plugin produces (a credential without a consumer).
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
-import type { Consumer } from "../../src/model/consumer.ts";
+import type { Consumer } from "../../src/entities/consumer.ts";
 import type { AuthenticatedCredential, StateLookups } from "../../src/pipeline/contract.ts";
 import { PluginRequestContext } from "../../src/pipeline/request-context.ts";
 import { createAclInstance } from "./handler.ts";

@@ -2,7 +2,7 @@
 // rows or the request's authenticated groups, with the 401 (nobody identified) / 403
 // (identified, not allowed) split. Client-sent group headers are always removed, which Kong
 // does not do.
-import type { Acl } from "../../src/model/acl.ts";
+import type { Acl } from "./entity.ts";
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { toHeaderValue } from "../../src/pipeline/request-context.ts";
 import { messageResponse } from "../../src/proxy/responses.ts";

@@ -1,6 +1,6 @@
 // The acl plugin's config, as Kong's: exactly one of `allow` or `deny`.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 
 const Groups = (description: string) =>

@@ -1,6 +1,6 @@
 // The anonymous plugin's config: who an unauthenticated request becomes, and when.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 
 export const AnonymousConfigSchema = t.Object(
   {

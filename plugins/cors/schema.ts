@@ -1,6 +1,6 @@
 // The cors plugin's config: Kong 3.x's fields and defaults.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 
 /** An HTTP field name (RFC 9110 token). */
 const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });

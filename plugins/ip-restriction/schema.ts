@@ -1,6 +1,6 @@
 // The ip-restriction plugin's config: Kong 3.x's fields and defaults.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 import { invalidAddressEntry } from "../../src/proxy/client-address.ts";
 

@@ -6,8 +6,9 @@
 import { type JWK, importJWK } from "jose";
 import { describeError } from "../../src/errors.ts";
 import { isPublished, newestActiveKey } from "../../src/keystore/lifecycle.ts";
-import { now } from "../../src/model/common.ts";
-import type { KeyRecord, SigningAlgorithm } from "../../src/model/key.ts";
+import { now } from "../../src/entities/common.ts";
+import type { KeyRecord } from "../../src/entities/key.ts";
+import type { SigningAlgorithm } from "../../src/jose/algorithms.ts";
 import { type EventLog, JwkSetCache, type JwkSetLocation, jwkSetMembers } from "../../src/jose/jwk-set-cache.ts";
 
 export type { EventLog, JwkSetLocation };

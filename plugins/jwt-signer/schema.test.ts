@@ -1,7 +1,7 @@
 // The jwt-signer config: defaults, and the field errors a write gets (schema, then check).
 import { describe, expect, test } from "bun:test";
 import { ValidationError } from "../../src/errors.ts";
-import { checkPluginConfig } from "../../src/model/plugin.ts";
+import { checkPluginConfig } from "../../src/entities/plugin.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
 import { jwtSignerPlugin } from "./index.ts";
 

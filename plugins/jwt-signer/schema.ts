@@ -2,8 +2,8 @@
 // from the gateway keystore (default), or from a JWK set kept outside: `jwk_file` or `jwk_url`.
 import type { Static } from "@sinclair/typebox";
 import type { FieldErrors } from "../../src/errors.ts";
-import { SigningAlgorithm } from "../../src/model/key.ts";
-import { t } from "../../src/model/t.ts";
+import { SigningAlgorithm } from "../../src/entities/key.ts";
+import { t } from "../../src/entities/t.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
 
 const nullable = <T extends Parameters<typeof t.Union>[0][number]>(schema: T, description: string) =>

@@ -1,7 +1,7 @@
 // A credential's key material, imported once and shared by every jwt instance of a snapshot:
 // keyed by the credential object, which a snapshot rebuild replaces, so changed keys are never
 // served from here and unused ones are collected with their snapshot.
-import type { JwtCredential } from "../../src/model/jwt-credential.ts";
+import type { JwtCredential } from "./credential.ts";
 import type { AuthenticatedCredential } from "../../src/pipeline/contract.ts";
 import { type Algorithm, isHmac } from "../../src/jose/algorithms.ts";
 import { hmacKeyBytes, publicKeyFor } from "../../src/jose/keys.ts";

@@ -7,8 +7,8 @@
 // and `audiences` answer 401 with a message ("Missing required claim 'x'", "Token issuer not
 // allowed", "Token audience not allowed") before the consumer is loaded; roles and scopes
 // answer 403 after it (authorization after authentication).
-import type { Consumer } from "../../src/model/consumer.ts";
-import type { JwtCredential } from "../../src/model/jwt-credential.ts";
+import type { Consumer } from "../../src/entities/consumer.ts";
+import type { JwtCredential } from "./credential.ts";
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { clearIdentityHeaders, setConsumer, toHeaderValue } from "../../src/pipeline/request-context.ts";
 import { type ClaimPath, ClaimRules, claimAt, claimHeaderText, parseClaimPath, timeClaimErrors } from "./claims.ts";

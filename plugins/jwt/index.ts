@@ -1,7 +1,7 @@
 // The jwt plugin (SPEC §5.1, §5.2): Kong-compatible JWT authentication, priority 1450.
 import { definePlugin } from "../../src/pipeline/contract.ts";
 import { jwtCredentialEntity } from "./credential.ts";
-import type { JwtCredential } from "../../src/model/jwt-credential.ts";
+import type { JwtCredential } from "./credential.ts";
 import type { StateLookups } from "../../src/pipeline/contract.ts";
 import { createJwtInstance } from "./handler.ts";
 import { sharedJwksCache } from "./jwks.ts";

@@ -1,7 +1,7 @@
 // The jwt config: Kong's fields and defaults, and the cross-field checks made on write.
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
-import type { Consumer } from "../../src/model/consumer.ts";
+import type { Consumer } from "../../src/entities/consumer.ts";
 import { type JwtConfig, JwtConfigSchema, checkJwtConfig } from "./schema.ts";
 
 const guest = { id: "c1", username: "guest" } as Consumer;

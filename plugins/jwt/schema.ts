@@ -1,7 +1,7 @@
 // The jwt plugin's config: Kong's fields with Kong's defaults, then the optional extensions of
 // SPEC §5.2. Optional fields default to null so a stored config shows every field, as Kong's does.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 import type { EntityLookup } from "../../src/pipeline/contract.ts";
 import { isIdentityHeader } from "../../src/pipeline/request-context.ts";

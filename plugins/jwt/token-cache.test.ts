@@ -3,7 +3,7 @@
 // decoded-header cache's byte bound.
 import { afterEach, beforeAll, describe, expect, spyOn, test } from "bun:test";
 import { createHash } from "node:crypto";
-import type { Consumer } from "../../src/model/consumer.ts";
+import type { Consumer } from "../../src/entities/consumer.ts";
 import { cachedHeaderBytes, heldBytes, parseToken } from "./compact.ts";
 import type { PreparedCredential } from "./credentials.ts";
 import * as signature from "./signature.ts";

@@ -2,7 +2,7 @@
 // request. Bounded in entries and in estimated bytes (oldest entry out first); the instance, and
 // with it this cache, is rebuilt on every config change, so a changed credential or consumer
 // never answers from here. Time claims are re-checked on every hit by the caller.
-import type { Consumer } from "../../src/model/consumer.ts";
+import type { Consumer } from "../../src/entities/consumer.ts";
 import { heldBytes } from "./compact.ts";
 import type { PreparedCredential } from "./credentials.ts";
 

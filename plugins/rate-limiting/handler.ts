@@ -1,8 +1,8 @@
 // The rate-limiting plugin's access and response phases: Kong 3.x's identifier (with its
 // fallback to the client IP), its headers (RateLimit-* for the window with the fewest requests
 // left, X-RateLimit-*-<Period> for each, Retry-After on refusal) and its fault tolerance.
-import type { Plugin } from "../../src/model/plugin.ts";
-import type { Route } from "../../src/model/route.ts";
+import type { Plugin } from "../../src/entities/plugin.ts";
+import type { Route } from "../../src/entities/route.ts";
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { errorCodeResponse, messageResponse } from "../../src/proxy/responses.ts";
 import { type CounterStore, clusterCounters, localCounters } from "./counters.ts";

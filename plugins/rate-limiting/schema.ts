@@ -1,7 +1,7 @@
 // The rate-limiting plugin's config: Kong 3.x's fields and defaults. `policy: redis` is not
 // offered (no Redis client in the binary); `redis` and `sync_rate` are accepted so Kong files load.
 import type { Static } from "@sinclair/typebox";
-import { t } from "../../src/model/t.ts";
+import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
 
 /** An HTTP field name (RFC 9110 token). */

@@ -4,7 +4,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { BadRequestError, GatewayError, PayloadTooLargeError, ValidationError } from "../errors.ts";
-import { clip, clipQuoted, quote } from "../model/quote.ts";
+import { clip, clipQuoted, quote } from "../entities/quote.ts";
 
 export const ENTITY_BODY_LIMIT = 1024 * 1024;
 /** A whole configuration is larger than any one entity: thousands of consumers fit here. */

@@ -1,7 +1,7 @@
 // Responses of the admin API, and the one mapping from thrown errors to HTTP: every error body
 // is JSON `{message, fields?}`, never a stack trace.
 import { type FieldErrors, GatewayError, describeError, messageOf } from "../errors.ts";
-import { clip } from "../model/quote.ts";
+import { clip } from "../entities/quote.ts";
 
 export const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -19,7 +19,7 @@ export function noContent(): Response {
 
 /**
  * An error's body, bounded whatever built it: values are quoted short where messages are made
- * (model/quote.ts); this catches a message made elsewhere (a plugin's check) that was not.
+ * (entities/quote.ts); this catches a message made elsewhere (a plugin's check) that was not.
  */
 function boundedBody(error: GatewayError): { message: string; fields?: FieldErrors } {
   const body = error.toBody();

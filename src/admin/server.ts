@@ -2,7 +2,7 @@
 // front of every request (Host, browser origin, admin token), the single error-to-HTTP mapping,
 // the OpenAPI document and the offline Swagger UI.
 import { Elysia } from "elysia";
-import { clip } from "../model/quote.ts";
+import { clip } from "../entities/quote.ts";
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from "../errors.ts";
 import { adminTokenCheck } from "./auth.ts";
 import { readConfigBody, readEntityBody } from "./body.ts";

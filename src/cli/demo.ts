@@ -5,7 +5,7 @@ import { type KeyObject, generateKeyPairSync } from "node:crypto";
 import { startAdminServer } from "../admin/server.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
-import { now } from "../model/common.ts";
+import { now } from "../entities/common.ts";
 import { type RunningProxy, startCoreWithProxy } from "../gateway.ts";
 import { VERSION } from "../version.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, helpRequested, isLoopback, parseAddress, parseFlags } from "./command.ts";

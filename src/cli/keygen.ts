@@ -5,7 +5,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { calculateJwkThumbprint, type JWK } from "jose";
 import { UsageError } from "../errors.ts";
 import { generateKeyPair, publicJwkOf } from "../jose/generate.ts";
-import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../model/key.ts";
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from "../jose/algorithms.ts";
 import { type Command, helpRequested, parseFlags, required } from "./command.ts";
 import { BACKEND_FLAGS, openEntityClient } from "./entity-client.ts";
 import { KeyFileError, isHmac, parseAlgorithm } from "./key-files.ts";

@@ -2,7 +2,7 @@
 // names and output, so its tutorials and scripts run with the binary name changed. Go's flag
 // package also takes `-flag` with one dash; so does this.
 import { GatewayError, UsageError } from "../errors.ts";
-import { now } from "../model/common.ts";
+import { now } from "../entities/common.ts";
 import { type Command, commandGroup, helpRequested, parseFlags, required } from "./command.ts";
 import { parseGoDuration } from "./durations.ts";
 import { BACKEND_FLAGS, BACKEND_USAGE, findEntity, openEntityClient } from "./entity-client.ts";

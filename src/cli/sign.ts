@@ -2,7 +2,7 @@
 // in the gateway keystore.
 import { type KeyObject, createPrivateKey } from "node:crypto";
 import { UsageError } from "../errors.ts";
-import { now } from "../model/common.ts";
+import { now } from "../entities/common.ts";
 import { type Command, flagOrEnv, helpRequested, jsonObjectFlag, parseFlags } from "./command.ts";
 import { parseDuration } from "./durations.ts";
 import { openLocalClient } from "./entity-client.ts";

@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type JWTVerifyGetKey, createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { UsageError, describeError } from "../errors.ts";
-import { now } from "../model/common.ts";
+import { now } from "../entities/common.ts";
 import { type Command, helpRequested, parseFlags } from "./command.ts";
 import { formatSeconds } from "./durations.ts";
 import { ALGORITHMS, type Algorithm, KeyFileError, algorithmsForKey, checkKeyFits, isHmac, parseAlgorithm, secretKey, verificationKeyFromFile } from "./key-files.ts";

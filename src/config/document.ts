@@ -2,7 +2,7 @@
 // about 30 times the text in memory (a 12 MB JSON body took the admin process past 500 MB),
 // JSON.parse about once. YAML's rule that a key appears once per mapping is kept for JSON too.
 import YAML from "yaml";
-import { quote } from "../model/quote.ts";
+import { quote } from "../entities/quote.ts";
 
 /** The first key repeated within one object of a valid JSON text, if any. */
 function repeatedKey(text: string): string | undefined {

@@ -1,10 +1,11 @@
 // Keystore key: an asymmetric signing key of the gateway (jwt-signer, JWKS). The private half is
 // a private field: stored with the record, never returned by the admin API or the CLI.
+import type { Static } from "@sinclair/typebox";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { type FieldErrors, GatewayError } from "../errors.ts";
 import { SIGNING_ALGORITHMS } from "../jose/algorithms.ts";
 import { publicJwkOf } from "../jose/generate.ts";
-import { now, schemaErrors } from "./common.ts";
+import { assertSchema, now, schemaErrors } from "./common.ts";
 import { type PublicOf, type RecordOf, type StoredEntity, defineEntity, nullable } from "./definition.ts";
 import { t } from "./t.ts";
 
@@ -127,4 +128,12 @@ export function keysFromDeclarative(
       updated_at: time,
     };
   });
+}
+
+/** What a keystore write accepts (`POST /keys`, `keygen --store`). */
+export const KeyInput = keyEntity.input;
+export type KeyInput = Static<typeof KeyInput>;
+
+export function checkKeyInput(input: unknown): asserts input is KeyInput {
+  assertSchema(KeyInput, input);
 }

@@ -1,7 +1,7 @@
 // Generates keystore keys: an asymmetric pair (src/jose/generate.ts) exported as JWKs.
 import { generateKeyPair, publicJwkOf } from "../jose/generate.ts";
-import { now } from "../model/common.ts";
-import { type KeyInput, type KeyRecord, checkKeyInput } from "../model/key.ts";
+import { now } from "../entities/common.ts";
+import { type KeyInput, type KeyRecord, checkKeyInput } from "../entities/key.ts";
 
 /** The JWK `kid` default: RFC 7638 thumbprint-like, but simply random and URL-safe. */
 function randomKid(): string {

@@ -3,8 +3,8 @@
 // checks what jwt-signer signed. The document is built once per snapshot, and again only
 // when a retired key's `retire_after` passes.
 import { MethodNotAllowedError } from "../errors.ts";
-import { now } from "../model/common.ts";
-import type { KeyRecord } from "../model/key.ts";
+import { now } from "../entities/common.ts";
+import type { KeyRecord } from "../entities/key.ts";
 import { JSON_CONTENT_TYPE, messageResponse } from "../proxy/responses.ts";
 import type { BuiltinEndpoint } from "../proxy/server.ts";
 import type { Snapshot } from "../state/snapshot.ts";

@@ -8,7 +8,8 @@
 //   is neither published nor used, even by a plugin that names it. A retired key without
 //   `retire_after` stays published until it is deleted or given one.
 // - `retire_after` only counts for retired keys: an active key is always published.
-import type { KeyRecord, SigningAlgorithm } from "../model/key.ts";
+import type { KeyRecord } from "../entities/key.ts";
+import type { SigningAlgorithm } from "../jose/algorithms.ts";
 
 export function isPublished(key: Pick<KeyRecord, "status" | "retire_after">, at: number): boolean {
   return key.status === "active" || key.retire_after === null || at < key.retire_after;

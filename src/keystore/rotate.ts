@@ -6,8 +6,9 @@ import { and, eq } from "drizzle-orm";
 import * as schema from "../db/schema.ts";
 import type { Page, Store } from "../db/store.ts";
 import { ValidationError } from "../errors.ts";
-import { now } from "../model/common.ts";
-import type { KeyRecord, SigningAlgorithm } from "../model/key.ts";
+import { now } from "../entities/common.ts";
+import type { KeyRecord } from "../entities/key.ts";
+import type { SigningAlgorithm } from "../jose/algorithms.ts";
 import { generateKeyRecord } from "./generate.ts";
 
 /** One day: longer than the lifetime of the access tokens a gateway usually signs. */

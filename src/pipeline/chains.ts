@@ -3,9 +3,9 @@
 // route > service > global. Consumer-scoped choices are looked up at run time with the
 // consumer known at that moment, so they apply only to plugins after the one that
 // authenticated (Kong's timing).
-import type { Plugin } from "../model/plugin.ts";
+import type { Plugin } from "../entities/plugin.ts";
 import { NO_OWNED_HEADERS, type OwnedHeaders } from "../proxy/client-headers.ts";
-import type { Route } from "../model/route.ts";
+import type { Route } from "../entities/route.ts";
 import type { AuthFallback, PluginInstance } from "./contract.ts";
 import type { PluginRegistry } from "./registry.ts";
 

@@ -3,8 +3,8 @@ import type { Database } from "bun:sqlite";
 import type { TSchema } from "@sinclair/typebox";
 import type { EntityDefinition } from "../entities/definition.ts";
 import type { FieldErrors } from "../errors.ts";
-import type { Consumer } from "../model/consumer.ts";
-import type { Key, KeyRecord } from "../model/key.ts";
+import type { Consumer } from "../entities/consumer.ts";
+import type { Key, KeyRecord } from "../entities/key.ts";
 
 /** A credential that authenticated the request (Kong's `authenticated_credential`). */
 export interface AuthenticatedCredential {

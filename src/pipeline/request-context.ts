@@ -1,5 +1,5 @@
 // The per-request object plugins share. Created only for routes that have plugins.
-import type { Consumer } from "../model/consumer.ts";
+import type { Consumer } from "../entities/consumer.ts";
 import type { AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */

@@ -6,8 +6,8 @@
 // prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
 // Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
 // none, and the older route wins.
-import type { Route } from "../model/route.ts";
-import type { Service } from "../model/service.ts";
+import type { Route } from "../entities/route.ts";
+import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
 import type { CanonicalHost } from "./canonical-host.ts";
 import type { UpstreamEndpoint } from "./upstream/client.ts";

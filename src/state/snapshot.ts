@@ -3,10 +3,10 @@
 // swapped in one assignment, so a request always sees one consistent version. Plugins see it
 // only through StateLookups.
 import type { Database } from "bun:sqlite";
-import type { Consumer } from "../model/consumer.ts";
-import type { KeyRecord } from "../model/key.ts";
-import type { Plugin } from "../model/plugin.ts";
-import type { Service } from "../model/service.ts";
+import type { Consumer } from "../entities/consumer.ts";
+import type { KeyRecord } from "../entities/key.ts";
+import type { Plugin } from "../entities/plugin.ts";
+import type { Service } from "../entities/service.ts";
 import { type Chain, buildChain } from "../pipeline/chains.ts";
 import type { PluginInstance, StateLookups } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";

@@ -1,8 +1,8 @@
 // Admin errors never echo more than a short prefix of a bad value (security hardening item 10):
 // a 12 MB username inside `POST /config` was echoed whole and took the admin process past
-// 500 MB. Every message and `fields` name quotes what was sent through one helper (model/quote.ts).
+// 500 MB. Every message and `fields` name quotes what was sent through one helper (entities/quote.ts).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { clip, quote } from "../../src/model/quote.ts";
+import { clip, quote } from "../../src/entities/quote.ts";
 import { type AdminHarness, listenAdmin, openAdmin } from "../admin-harness.ts";
 
 const MB = 1024 * 1024;

@@ -2,7 +2,7 @@
 // `{vault://env/NAME}` references are resolved from the environment at load, everything else that
 // looks like one (another vault, `$VAR`, `${VAR}`) is refused naming the field, and what is stored
 // and exported is the reference, never the value.
-import type { JwtCredential } from "../../src/model/jwt-credential.ts";
+import type { JwtCredential } from "../../plugins/jwt/credential.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
 import { exportDeclarative, parseDeclarative } from "../../src/config/declarative.ts";

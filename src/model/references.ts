@@ -1,2 +1,0 @@
-// Moved to src/entities/references.ts.
-export * from "../entities/references.ts";
