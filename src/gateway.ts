@@ -1,5 +1,6 @@
 // Assembles a running gateway: database (file or in-memory), store, state, proxy listener and
 // admin listener. `serve`, `demo` and the tests all start gateways through here.
+import { installConfigVersion } from "./db/config-version.ts";
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
 import { type EntityDefinition, coreEntities, entityList } from "./entities/index.ts";
@@ -54,6 +55,7 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
   const registry = options.registry ?? builtinPlugins;
   const entities = entityList(coreEntities, registry.values());
   const opened = openDatabase(options.db);
+  installConfigVersion(opened.sqlite, entities.map((entity) => entity.name));
   let state: GatewayState | undefined;
   const store = new Store(opened, registry, () => state?.reload(), entities);
   state = new GatewayState(() => store.loadAll(), registry, opened.sqlite);

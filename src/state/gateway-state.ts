@@ -1,8 +1,10 @@
 // Holds the current snapshot and replaces it when the configuration changes. In database mode
-// a timer polls SQLite's `data_version` (which moves when another connection commits), so
-// writes by the CLI or a second gateway show up within the poll interval and no request ever
-// reads the database.
+// a timer polls SQLite's `data_version` (which moves when another connection commits) and then
+// the configuration's own version (src/db/config-version.ts, which only entity writes move), so
+// writes by the CLI or a second gateway show up within the poll interval, other processes'
+// rate-limiting counters cost no rebuild, and no request ever reads the database.
 import type { Database } from "bun:sqlite";
+import { configVersionReader } from "../db/config-version.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { StateData } from "./data.ts";
 import { type Snapshot, buildSnapshot } from "./snapshot.ts";
@@ -40,13 +42,19 @@ export class GatewayState {
 
   /** Polls the database for commits by other connections. */
   watch(sqlite: Database, intervalMs = 250, onError: (error: unknown) => void = () => {}): void {
-    const readVersion = () => sqlite.query<{ data_version: number }, []>("PRAGMA data_version").get()?.data_version;
+    const dataVersion = sqlite.query<{ data_version: number }, []>("PRAGMA data_version");
+    const readVersion = () => dataVersion.get()?.data_version;
+    const readConfigVersion = configVersionReader(sqlite);
     let seen = readVersion();
+    let seenConfig = readConfigVersion();
     this.timer = setInterval(() => {
       try {
         const version = readVersion();
         if (version === seen) return;
         seen = version;
+        const configVersion = readConfigVersion();
+        if (configVersion === seenConfig) return;
+        seenConfig = configVersion;
         this.reload();
       } catch (error) {
         onError(error);
