@@ -11,7 +11,7 @@ import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { parseTrustedIps } from "./proxy/client-address.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
-import { upstreamPool } from "./proxy/upstream/pool.ts";
+import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
 
 /** The plugins this build ships (the one place under src/ that names them). */
@@ -37,6 +37,8 @@ export interface GatewayOptions {
   builtins?: ReadonlyMap<string, BuiltinEndpoint>;
   /** `--trusted-ips`: comma-separated IPs/CIDRs whose X-Forwarded-For is believed. */
   trustedIps?: string;
+  /** `--upstream-max-connections`: open connections per upstream host:port. */
+  upstreamMaxConnections?: number;
 }
 
 export interface CoreGateway {
@@ -64,6 +66,8 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
 
 export interface RunningProxy extends CoreGateway {
   proxy: ProxyListener;
+  /** This gateway's connections to its upstreams. */
+  pool: ConnectionPool;
   proxyUrl: string;
   /**
    * Stops accepting, lets in-flight requests finish (up to `graceMs`), closes everything.
@@ -80,7 +84,9 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }),
     );
   }
+  const pool = new ConnectionPool(options.upstreamMaxConnections);
   const proxy = startProxy({
+    pool,
     state: core.state,
     metrics: core.metrics,
     accessLog: core.accessLog,
@@ -93,6 +99,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
   return {
     ...core,
     proxy,
+    pool,
     proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
     async stop(graceMs = 10_000, lingerMs = 0) {
       core.state.stop();
@@ -101,7 +108,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       clearTimeout(timer);
       // What is still in flight after the grace period is cut, upstream exchanges included, so
       // a slow upstream cannot hold the process open.
-      upstreamPool.closeAll();
+      pool.closeAll();
       await proxy.close();
       core.accessLog.close();
       core.opened.sqlite.close();

@@ -8,7 +8,7 @@ import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { openCore, startCoreWithProxy } from "../gateway.ts";
 import { parseTrustedIps } from "../proxy/client-address.ts";
-import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM, upstreamPool } from "../proxy/upstream/pool.ts";
+import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { workerCount } from "../workers/count.ts";
 import { WORKER_FLAG } from "../workers/ipc.ts";
@@ -135,10 +135,9 @@ export const serveCommand: Command = {
 
 /** `--workers 1`: proxy and admin listeners in this process. */
 async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps }: ServeOptions): Promise<number> {
-  upstreamPool.setMaxPerUpstream(upstreamMaxConnections);
   let gateway: ReturnType<typeof startCoreWithProxy>;
   try {
-    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog, trustedIps });
+    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog, trustedIps, upstreamMaxConnections });
   } catch (error) {
     throw listenError(error, "proxy listener", proxyText);
   }

@@ -6,6 +6,7 @@ import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./clie
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
 import { sendBodiless } from "./upstream/client.ts";
+import type { ConnectionPool } from "./upstream/pool.ts";
 import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
@@ -16,6 +17,7 @@ const WRITTEN_BY_GATEWAY: ReadonlySet<string> = new Set(["host", "content-length
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
 
 export interface ForwardInfo {
+  pool: ConnectionPool;
   clientIp: string;
   /** The connection's peer, appended to X-Forwarded-For (the client behind trusted proxies is clientIp). */
   peerIp?: string;
@@ -119,7 +121,7 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
     const head = requestHead(request, target, match, info);
-    return sendBodiless(endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
+    return sendBodiless(info.pool, endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
   rewriteHeaders(request.headers, match, info);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";

@@ -14,6 +14,7 @@ import { type AddressSet, clientAddress } from "./client-address.ts";
 import { canonicalPath } from "./canonical-path.ts";
 import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
+import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
@@ -23,6 +24,8 @@ import { errorCodeResponse } from "./responses.ts";
 export type BuiltinEndpoint = (request: Request, snapshot: Snapshot) => Response | Promise<Response>;
 
 export interface ProxyOptions {
+  /** Keep-alive connections to the upstreams, created by the gateway. */
+  pool: ConnectionPool;
   state: GatewayState;
   metrics: Metrics;
   accessLog: AccessLog;
@@ -165,6 +168,7 @@ export interface ProxyListener {
 }
 
 export function startProxy(options: ProxyOptions): ProxyListener {
+  const pool = options.pool;
   const { state, metrics, accessLog, builtins } = options;
   const trustedIps = options.trustedIps ?? null;
   const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
@@ -185,6 +189,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     const upstreamStarted = performance.now();
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
     const sent = forward(flight.request, match, flight.upstreamPath, search, {
+      pool,
       clientIp: flight.clientIp,
       peerIp: flight.peerIp,
       requestId: flight.requestId,

@@ -8,7 +8,6 @@ import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { type RunningProxy, startCoreWithProxy } from "../gateway.ts";
 import { openAccessLog } from "../proxy/access-log.ts";
-import { upstreamPool } from "../proxy/upstream/pool.ts";
 import { type ConfigMessage, type FromWorker, type ToWorker, type WorkerReport, WORKER_FLAG, configDigest } from "./ipc.ts";
 
 const INIT_TIMEOUT_MS = 10_000;
@@ -124,10 +123,9 @@ export async function runWorker(idText: string | undefined): Promise<number> {
   const { id, setup, state } = await initialised;
   clearTimeout(timeout);
 
-  upstreamPool.setMaxPerUpstream(setup.upstreamMaxConnections);
   const accessLog = openAccessLog(setup.accessLog, { worker: id, stdout: (text) => send({ type: "log", text }) });
   try {
-    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true, trustedIps: setup.trustedIps });
+    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true, trustedIps: setup.trustedIps, upstreamMaxConnections: setup.upstreamMaxConnections });
   } catch (error) {
     const { hostname, port } = setup.proxyListen;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;

@@ -9,7 +9,6 @@ import type { Socket } from "bun";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { sign, signingKey, type SigningKey } from "../support/auth.ts";
-import { upstreamPool } from "../../src/proxy/upstream/pool.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { describeWithNginx, parseRawResponse, rawRequest, type RunningNginx, startNginx } from "../support/nginx.ts";
 
@@ -638,6 +637,6 @@ describe("red team: hostile upstream responses", () => {
     const conn = upstream.conns.find((c) => c.id === connOf("/gone"));
     expect(conn).toBeDefined();
     expect(await eventually(() => conn!.closed, 700)).toBe(true);
-    expect(await eventually(() => upstreamPool.openCount(key()) <= 1)).toBe(true);
+    expect(await eventually(() => gateway.pool.openCount(key()) <= 1)).toBe(true);
   });
 });

@@ -4,7 +4,6 @@
 // whose client has gone. Raw TCP upstreams choose every byte.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createConnection } from "node:net";
-import { upstreamPool } from "../../src/proxy/upstream/pool.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { type Reply, type ScriptedUpstream, scripted } from "../support/scripted-upstream.ts";
 
@@ -34,7 +33,11 @@ async function until(condition: () => boolean, withinMs: number): Promise<number
 
 /** Sends a raw request and drops the connection after `afterMs`, as a client that gives up. */
 function abandon(path: string, afterMs: number, extra = ""): void {
-  const socket = createConnection({ host: "127.0.0.1", port: gateway.proxy.port }, () => {
+  abandonOn(gateway, path, afterMs, extra);
+}
+
+function abandonOn(target: TestGateway, path: string, afterMs: number, extra = ""): void {
+  const socket = createConnection({ host: "127.0.0.1", port: target.proxy.port }, () => {
     socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`);
     setTimeout(() => socket.destroy(), afterMs);
   });
@@ -153,12 +156,21 @@ describe("a client that goes away frees its upstream socket", () => {
 });
 
 describe("connections per upstream are capped", () => {
+  /** A gateway of its own with `max` connections per upstream, and a route to a scripted upstream. */
+  function capped(max: number, reply: Reply): { own: TestGateway; path: string; upstream: ScriptedUpstream } {
+    const own = startTestGateway({ upstreamMaxConnections: max });
+    const upstream = scripted(reply);
+    upstreams.push(upstream);
+    own.store.create("services", { name: "capped", url: `http://127.0.0.1:${upstream.port}`, retries: 0, read_timeout: 2000 });
+    own.store.create("routes", { name: "capped", service: { name: "capped" }, paths: ["/capped"] });
+    return { own, path: "/capped", upstream };
+  }
+
   test("requests beyond the cap wait for a connection and are then served; the upstream never sees more", async () => {
-    upstreamPool.setMaxPerUpstream(2);
+    const held: ((() => void) | null)[] = [];
+    const { own, path, upstream } = capped(2, (socket) => held.push(() => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
     try {
-      const held: (() => void)[] = [];
-      const { path, upstream } = route((socket) => held.push(() => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")));
-      const answers = Array.from({ length: 6 }, () => gateway.request(path).then((response) => response.text()));
+      const answers = Array.from({ length: 6 }, () => own.request(path).then((response) => response.text()));
       await until(() => held.length === 2, 1000);
       await Bun.sleep(100);
       expect(upstream.open).toBe(2);
@@ -166,36 +178,35 @@ describe("connections per upstream are capped", () => {
         const next = held.findIndex(Boolean);
         if (next >= 0) {
           held[next]!();
-          (held as unknown[])[next] = null;
+          held[next] = null;
         }
         await Bun.sleep(10);
-        if (held.length === 6 && !held.some(Boolean)) break;
       }
       expect(await Promise.all(answers)).toEqual(Array(6).fill("ok"));
       expect(upstream.maxOpen).toBe(2);
     } finally {
-      upstreamPool.setMaxPerUpstream(1024);
+      await own.close();
     }
   });
 
   test("abandoned requests waiting for a capped upstream leave the queue", async () => {
-    upstreamPool.setMaxPerUpstream(1);
+    const { own, path, upstream } = capped(1, () => {});
+    const key = `127.0.0.1:${upstream.port}`;
     try {
-      const { path, upstream } = route(() => {});
-      for (let i = 0; i < 20; i++) abandon(path, 80);
+      for (let i = 0; i < 20; i++) abandonOn(own, path, 80);
       // The gateway's own count: the upstream may see a new connection before it has processed
       // the close of the one the gateway just terminated.
       let most = 0;
       const started = performance.now();
       while (performance.now() - started < 400) {
-        most = Math.max(most, upstreamPool.openCount(`127.0.0.1:${upstream.port}`));
+        most = Math.max(most, own.pool.openCount(key));
         await Bun.sleep(1);
       }
       expect(most).toBe(1);
       await until(() => upstream.open === 0, 1000);
-      expect(upstreamPool.openCount(`127.0.0.1:${upstream.port}`)).toBe(0);
+      expect(own.pool.openCount(key)).toBe(0);
     } finally {
-      upstreamPool.setMaxPerUpstream(1024);
+      await own.close();
     }
   });
 });

@@ -4,7 +4,7 @@
 // upstreams, still go through fetch.
 import { type Exchange, UpstreamTimedOut } from "./connection.ts";
 import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
-import { ConnectTimedOut, upstreamPool } from "./pool.ts";
+import { ConnectTimedOut, type ConnectionPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
   /** `host:port`, the pool key. */
@@ -32,16 +32,18 @@ class UpstreamRequest implements Exchange {
   resolve!: (response: Response) => void;
   reject!: (error: Error) => void;
   private refusals = 0;
-  private readonly started = performance.now();
+  private readonly started: number;
   readonly method: string;
 
   constructor(
+    private readonly pool: ConnectionPool,
     private readonly endpoint: UpstreamEndpoint,
     private readonly client: Request,
     readonly head: string,
     private readonly options: SendOptions,
   ) {
     this.method = client.method;
+    this.started = pool.now();
   }
 
   abandoned(now: number): boolean {
@@ -53,13 +55,13 @@ class UpstreamRequest implements Exchange {
   }
 
   start(reuse: boolean): void {
-    const pooled = reuse ? upstreamPool.take(this.endpoint.key) : null;
+    const pooled = reuse ? this.pool.take(this.endpoint.key) : null;
     if (pooled) {
       pooled.request(this, true);
       return;
     }
     const { key, hostname, port } = this.endpoint;
-    upstreamPool.connect(key, hostname, port, this.options.connectTimeoutMs, this).then(
+    this.pool.connect(key, hostname, port, this.options.connectTimeoutMs, this).then(
       (connection) => connection.request(this, false),
       (error: Error) => {
         if (error instanceof ClientGone) this.reject(error);
@@ -79,8 +81,8 @@ class UpstreamRequest implements Exchange {
 }
 
 /** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
-export function sendBodiless(endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
-  const request = new UpstreamRequest(endpoint, client, head, options);
+export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
+  const request = new UpstreamRequest(pool, endpoint, client, head, options);
   return new Promise<Response>((resolve, reject) => {
     request.resolve = resolve;
     request.reject = reject;

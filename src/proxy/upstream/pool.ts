@@ -44,14 +44,10 @@ export class ConnectionPool implements ConnectionOwner {
   private queuedCount = 0;
 
   constructor(
-    private maxPerUpstream = DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM,
+    private readonly maxPerUpstream = DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM,
     /** Milliseconds; tests pass their own to move time. */
     readonly now: () => number = () => performance.now(),
   ) {}
-
-  setMaxPerUpstream(max: number): void {
-    this.maxPerUpstream = max;
-  }
 
   /** An idle connection to `key`, or null when there is none. */
   take(key: string): UpstreamConnection | null {
@@ -226,5 +222,3 @@ export class ConnectionPool implements ConnectionOwner {
     }
   }
 }
-
-export const upstreamPool = new ConnectionPool();
