@@ -73,22 +73,33 @@ tree_memory() { # → "processes rss_mb pss_mb"
   done
   awk -v n="$n" -v r="$rss" -v p="$pss" 'BEGIN{printf "%d %.1f %.1f", n, r/1024, p/1024}'
 }
+# Requests of ROUTE answered by worker 1 and by worker 2 so far (the --workers 2 gateway's /metrics?per_worker=1).
+worker_counts() {
+  curl -s "http://127.0.0.1:$((PORT[w2] + 1))/metrics?per_worker=1" |
+    awk -v r="$1" '/^gateway_http_requests_total\{worker="[12]",/ && index($0, "route=\"" r "\"") {split($0, a, "\""); c[a[2]] += $NF} END{printf "%d %d\n", c["1"], c["2"]}'
+}
 host_busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
-# One wrk run: prints "rps gateway_us_per_request load_us_per_request other_cores": the CPU per
-# request of the gateway tree and of wrk + nginx, and the cores busy with anything else meanwhile
-# (other tenants of the host; near 0 on a quiet one).
+# One wrk run: prints "rps gateway_us_per_request load_us_per_request other_cores split": the CPU
+# per request of the gateway tree and of wrk + nginx, the cores busy with anything else meanwhile
+# (other tenants of the host; near 0 on a quiet one), and for --workers 2 worker 1's share of the
+# requests (SO_REUSEPORT places each new connection by a hash, not by load).
 measure() {
-  local name=$1 path=$2 t0 t1 h0 h1 n0 n1 line requests non2xx wrk_ticks
+  local name=$1 path=$2 t0 t1 h0 h1 n0 n1 line requests non2xx wrk_ticks c0 c1 split=-
+  [ "$name" = w2 ] && read -r -a c0 < <(worker_counts "${path#/}")
   t0=$(tree_ticks "${PID[$name]}"); n0=$(tree_ticks "$NGINX"); h0=$(host_busy)
   # wrk's own CPU: the subshell's cutime+cstime once wrk has exited.
   line=$(JWT=$([ "$path" = /jwt ] && echo "$TOKEN") bash -c 'wrk "$@" | grep RESULT; awk "{print \"WRK \" \$16 + \$17}" /proc/$$/stat' _ \
     -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/report.lua "http://127.0.0.1:${PORT[$name]}$path")
   t1=$(tree_ticks "${PID[$name]}"); n1=$(tree_ticks "$NGINX"); h1=$(host_busy)
   wrk_ticks=$(sed -nE 's/^WRK ([0-9]+)$/\1/p' <<<"$line"); line=$(grep RESULT <<<"$line")
+  if [ "$name" = w2 ]; then
+    read -r -a c1 < <(worker_counts "${path#/}")
+    split=$(awk -v a="$((c1[0] - c0[0]))" -v b="$((c1[1] - c0[1]))" 'BEGIN{printf "%.0f%%", (a + b > 0) ? 100 * a / (a + b) : 0}')
+  fi
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line"); non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
   [ "$non2xx" = 0 ] || { echo "$name $path: $non2xx non-2xx responses"; exit 1; }
   awk -v l="$line" -v r="$requests" -v t="$((t1 - t0))" -v o="$((h1 - h0 - (t1 - t0) - (n1 - n0) - wrk_ticks))" -v d="${DURATION%s}" -v k="$(getconf CLK_TCK)" \
-    -v x="$((n1 - n0 + wrk_ticks))" 'BEGIN{match(l, /rps=[0-9.]+/); printf "%s %.1f %.1f %.2f\n", substr(l, RSTART + 4, RLENGTH - 4), t / k * 1e6 / r, x / k * 1e6 / r, o / k / d}'
+    -v x="$((n1 - n0 + wrk_ticks))" -v s="$split" 'BEGIN{match(l, /rps=[0-9.]+/); printf "%s %.1f %.1f %.2f %s\n", substr(l, RSTART + 4, RLENGTH - 4), t / k * 1e6 / r, x / k * 1e6 / r, o / k / d, s}'
 }
 
 IDLE_START_W1=$(tree_memory "${PID[w1]}"); IDLE_START_W2=$(tree_memory "${PID[w2]}")
@@ -97,22 +108,22 @@ for name in w1 w2; do for path in /plain /jwt; do DURATION=3s measure "$name" "$
 
 {
   echo "workers 1 vs 2, $(date -Is), $(nproc) cores, wrk -t$THREADS -c$CONNS -d$DURATION unpinned, nginx upstream unpinned, $ROUNDS rounds, jwt ES256 cache_size $CACHE_SIZE"
-  printf "%-6s %-6s %10s %10s %10s %10s %8s %8s %13s %13s\n" round route "w1 req/s" "w2 req/s" "w1 us/req" "w2 us/req" "rps x" "cpu x" "load us w1/w2" "other w1/w2"
+  printf "%-6s %-6s %10s %10s %10s %10s %8s %8s %13s %13s %9s\n" round route "w1 req/s" "w2 req/s" "w1 us/req" "w2 us/req" "rps x" "cpu x" "load us w1/w2" "other w1/w2" "worker 1"
 } | tee "$OUT"
 declare -A SUM_RPS SUM_US SUM_X RATIOS
 for round in $(seq "$ROUNDS"); do
   for path in /plain /jwt; do
     order="w1 w2"; [ $((round % 2)) = 0 ] && order="w2 w1"
-    declare -A R U X O
-    for name in $order; do read -r R[$name] U[$name] X[$name] O[$name] < <(measure "$name" "$path"); done
+    declare -A R U X O S
+    for name in $order; do read -r R[$name] U[$name] X[$name] O[$name] S[$name] < <(measure "$name" "$path"); done
     for name in w1 w2; do
       SUM_RPS[$name$path]=$(awk -v a="${SUM_RPS[$name$path]:-0}" -v b="${R[$name]}" 'BEGIN{print a+b}')
       SUM_US[$name$path]=$(awk -v a="${SUM_US[$name$path]:-0}" -v b="${U[$name]}" 'BEGIN{print a+b}')
       SUM_X[$name$path]=$(awk -v a="${SUM_X[$name$path]:-0}" -v b="${X[$name]}" 'BEGIN{print a+b}')
     done
     RATIOS[$path]+="$(awk -v a="${R[w2]}" -v b="${R[w1]}" 'BEGIN{printf "%.2f", a/b}') "
-    awk -v rd="$round" -v p="$path" -v r1="${R[w1]}" -v r2="${R[w2]}" -v u1="${U[w1]}" -v u2="${U[w2]}" -v x1="${X[w1]}" -v x2="${X[w2]}" -v o1="${O[w1]}" -v o2="${O[w2]}" \
-      'BEGIN{printf "%-6s %-6s %10.0f %10.0f %10.1f %10.1f %7.2fx %7.3fx %6.1f/%-6.1f %6.2f/%.2f\n", rd, p, r1, r2, u1, u2, r2/r1, u2/u1, x1, x2, o1, o2}' | tee -a "$OUT"
+    awk -v rd="$round" -v p="$path" -v r1="${R[w1]}" -v r2="${R[w2]}" -v u1="${U[w1]}" -v u2="${U[w2]}" -v x1="${X[w1]}" -v x2="${X[w2]}" -v o1="${O[w1]}" -v o2="${O[w2]}" -v s="${S[w2]}" \
+      'BEGIN{printf "%-6s %-6s %10.0f %10.0f %10.1f %10.1f %7.2fx %7.3fx %6.1f/%-6.1f %6.2f/%-6.2f %9s\n", rd, p, r1, r2, u1, u2, r2/r1, u2/u1, x1, x2, o1, o2, s}' | tee -a "$OUT"
   done
 done
 sleep 3
