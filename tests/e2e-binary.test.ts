@@ -58,6 +58,21 @@ describe("database mode", () => {
     expect(await gw.stop()).toBe(0);
   });
 
+  test("SIGHUP rebuilds from the database and the gateway keeps serving (one process and --workers 2)", async () => {
+    for (const workers of ["1", "2"]) {
+      const gw = await serve(["--workers", workers]);
+      const post = (path: string, body: unknown) =>
+        fetch(gw.adminUrl + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      expect((await post("/services", { name: "echo", url: upstream.url })).status).toBe(201);
+      expect((await post("/services/echo/routes", { name: "r", paths: ["/api"] })).status).toBe(201);
+      gw.process.kill("SIGHUP");
+      await Bun.sleep(300);
+      expect(gw.process.exitCode).toBeNull();
+      expect((await fetch(`${gw.proxyUrl}/api/x`)).status).toBe(200);
+      expect(await gw.stop()).toBe(0);
+    }
+  });
+
   test("a stranger's .env and bunfig.toml in the working directory are ignored", async () => {
     const cwd = tempDir("gateway-e2e-stranger-");
     writeFileSync(join(cwd, ".env"), "GATEWAY_DB=stolen.db\nGATEWAY_ACCESS_LOG=stolen.log\n");

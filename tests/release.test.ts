@@ -6,7 +6,7 @@
 // `systemd-analyze verify`. Missing qemu or systemd: a loud skip locally, a failure under CI
 // (.ci/run installs them).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
@@ -263,6 +263,9 @@ describeWith([systemd], "deploy/gateway.service", () => {
     cpSync(units, join(root, "usr/lib/systemd/system"), { recursive: true, verbatimSymlinks: true });
     mkdirSync(join(root, "usr/local/bin"), { recursive: true });
     linkSync(artifact("linux-x64"), join(root, "usr/local/bin/gateway"));
+    // ExecReload runs the shell's `kill`.
+    mkdirSync(join(root, "bin"), { recursive: true });
+    cpSync(realpathSync("/bin/sh"), join(root, "bin/sh"));
     mkdirSync(join(root, "etc/systemd/system"), { recursive: true });
     cpSync(join(ROOT, "deploy/gateway.service"), join(root, "etc/systemd/system/gateway.service"));
     const run = async (...args: string[]) => {

@@ -186,6 +186,17 @@ async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxy
         process.stderr.write(`reload of ${configPath} failed, previous configuration kept: ${describeError(error)}\n`);
       }
     });
+  } else {
+    // Database mode polls the file anyway; SIGHUP rebuilds now, as with --workers, rather than
+    // taking the signal's default action and ending the process.
+    process.on("SIGHUP", () => {
+      try {
+        gateway.state.reload();
+        gateway.accessLog.event({ level: "info", message: "configuration reloaded", db: dbPath, version: gateway.state.current.version });
+      } catch (error) {
+        gateway.accessLog.event({ level: "error", message: "configuration reload failed; keeping the previous configuration", db: dbPath, error: describeError(error) });
+      }
+    });
   }
   return new Promise<number>((resolve) => {
     let stopping = false;
