@@ -3,7 +3,7 @@
 // checked against its argon2id hash (off the event loop, by Bun.password.verify) unless this exact
 // header was verified before against the same stored hash (verified-cache.ts).
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
-import { clearIdentityHeaders, setConsumer } from "../../src/pipeline/request-context.ts";
+import { clearIdentityHeaders, refuseOrFallBack, setConsumer } from "../../src/pipeline/request-context.ts";
 import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
 import type { BasicAuthCredential } from "./credential.ts";
 import type { BasicAuthConfig } from "./schema.ts";
@@ -40,20 +40,12 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
     });
 
   function fail(ctx: RequestContext, name: FailureName): AccessResult {
-    const tokenMissing = name === "missing";
-    if (config.anonymous !== null) {
-      const anonymous = state.consumer(config.anonymous);
-      if (anonymous) {
-        setConsumer(ctx, anonymous, null);
-        return undefined;
-      }
-      ctx.log({ level: "error", plugin: "basic-auth", message: "anonymous consumer is configured but doesn't exist", anonymous: config.anonymous });
-    } else if (ctx.authFallback?.covers(tokenMissing)) {
-      ctx.authFailure ??= { status: 401, reason: BASIC_AUTH_FAILURES[name].metric, tokenMissing, respond: () => respond(name) };
-      return undefined;
-    }
-    ctx.authFailureMetric = BASIC_AUTH_FAILURES[name].metric;
-    return respond(name);
+    return refuseOrFallBack(ctx, state, "basic-auth", config.anonymous, {
+      tokenMissing: name === "missing",
+      status: 401,
+      code: BASIC_AUTH_FAILURES[name].metric,
+      respond: () => respond(name),
+    });
   }
 
   function succeed(ctx: RequestContext, credential: BasicAuthCredential): AccessResult {

@@ -10,7 +10,7 @@
 import type { Consumer } from "../../src/entities/consumer.ts";
 import type { JwtCredential } from "./credential.ts";
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
-import { clearIdentityHeaders, setConsumer, toHeaderValue } from "../../src/pipeline/request-context.ts";
+import { clearIdentityHeaders, refuseOrFallBack, setConsumer, toHeaderValue } from "../../src/pipeline/request-context.ts";
 import { type ClaimPath, ClaimRules, claimAt, claimHeaderText, parseClaimPath, timeClaimErrors } from "./claims.ts";
 import { type ParsedToken, parseToken } from "./compact.ts";
 import { type PreparedCredential, prepareCredential } from "./credentials.ts";
@@ -47,21 +47,12 @@ export function createJwtInstance(config: JwtConfig, state: StateLookups, jwks: 
 
   /** Continues as the anonymous consumer, defers to the anonymous plugin, or refuses. */
   function fail(ctx: RequestContext, failure: Failure): AccessResult {
-    const tokenMissing = failure === responder.of("missing");
-    if (config.anonymous !== null) {
-      const anonymous = state.consumer(config.anonymous);
-      if (anonymous) {
-        setConsumer(ctx, anonymous, null);
-        return undefined;
-      }
-      // Kong answers 500 here; the consumer was checked on write, so it was deleted since.
-      ctx.log({ level: "error", plugin: "jwt", message: "anonymous consumer is configured but doesn't exist", anonymous: config.anonymous });
-    } else if (ctx.authFallback?.covers(tokenMissing)) {
-      ctx.authFailure ??= { status: failure.kind.status, reason: failure.metric, tokenMissing, respond: () => responder.response(failure) };
-      return undefined;
-    }
-    ctx.authFailureMetric = failure.metric;
-    return responder.response(failure);
+    return refuseOrFallBack(ctx, state, "jwt", config.anonymous, {
+      tokenMissing: failure === responder.of("missing"),
+      status: failure.kind.status,
+      code: failure.metric,
+      respond: () => responder.response(failure),
+    });
   }
 
   function succeed(ctx: RequestContext, verified: VerifiedToken): AccessResult {

@@ -3,7 +3,7 @@
 // is "Duplicate API key found"). The key is looked up by its SHA-256 digest, never compared as
 // text, so the plaintext is neither stored nor held in memory beyond the request.
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
-import { clearIdentityHeaders, setConsumer } from "../../src/pipeline/request-context.ts";
+import { clearIdentityHeaders, refuseOrFallBack, setConsumer } from "../../src/pipeline/request-context.ts";
 import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
 import { type KeyAuthCredential, keyDigest } from "./credential.ts";
 import type { KeyAuthConfig } from "./schema.ts";
@@ -53,20 +53,12 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
   }
 
   function fail(ctx: RequestContext, name: FailureName): AccessResult {
-    const tokenMissing = name === "missing";
-    if (config.anonymous !== null) {
-      const anonymous = state.consumer(config.anonymous);
-      if (anonymous) {
-        setConsumer(ctx, anonymous, null);
-        return undefined;
-      }
-      ctx.log({ level: "error", plugin: "key-auth", message: "anonymous consumer is configured but doesn't exist", anonymous: config.anonymous });
-    } else if (ctx.authFallback?.covers(tokenMissing)) {
-      ctx.authFailure ??= { status: 401, reason: KEY_AUTH_FAILURES[name].metric, tokenMissing, respond: () => respond(name) };
-      return undefined;
-    }
-    ctx.authFailureMetric = KEY_AUTH_FAILURES[name].metric;
-    return respond(name);
+    return refuseOrFallBack(ctx, state, "key-auth", config.anonymous, {
+      tokenMissing: name === "missing",
+      status: 401,
+      code: KEY_AUTH_FAILURES[name].metric,
+      respond: () => respond(name),
+    });
   }
 
   return {

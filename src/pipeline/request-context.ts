@@ -1,6 +1,6 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
-import type { AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
+import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
 export interface EventSink {
@@ -101,4 +101,36 @@ export function setConsumer(ctx: RequestContext, consumer: Consumer, credential:
     if (present) headers.delete("x-credential-identifier");
     headers.set("x-anonymous-consumer", "true");
   }
+}
+
+/** How an authentication plugin refuses a request, for `refuseOrFallBack`. */
+export interface AuthRefusal {
+  /** No credential was sent at all (what anonymous `on: missing` covers). */
+  readonly tokenMissing: boolean;
+  readonly status: number;
+  /** The metric label and log code of the refusal. */
+  readonly code: string;
+  respond(): Response;
+}
+
+/**
+ * Kong's handling of an authentication failure, the same for every authentication plugin: the
+ * plugin's own `anonymous` consumer; else a later anonymous fallback that covers the failure,
+ * which gets it recorded; else the plugin's refusal. A configured anonymous consumer that has
+ * since been deleted is logged and refused (Kong answers 500).
+ */
+export function refuseOrFallBack(ctx: RequestContext, state: StateLookups, plugin: string, anonymous: string | null, refusal: AuthRefusal): AccessResult {
+  if (anonymous !== null) {
+    const consumer = state.consumer(anonymous);
+    if (consumer) {
+      setConsumer(ctx, consumer, null);
+      return undefined;
+    }
+    ctx.log({ level: "error", plugin, message: "anonymous consumer is configured but doesn't exist", anonymous });
+  } else if (ctx.authFallback?.covers(refusal.tokenMissing)) {
+    ctx.authFailure ??= { status: refusal.status, reason: refusal.code, tokenMissing: refusal.tokenMissing, respond: refusal.respond };
+    return undefined;
+  }
+  ctx.authFailureMetric = refusal.code;
+  return refusal.respond();
 }
