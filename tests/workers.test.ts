@@ -8,6 +8,7 @@ import { type Socket, createConnection } from "node:net";
 import { join } from "node:path";
 import { type ServeProcess, ensureBinary, runCli, spawnServe } from "./support/binary.ts";
 import { tempDir } from "./support/gateway.ts";
+import { LoopingClient } from "./support/looping-client.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
 let binary = "";
@@ -244,50 +245,6 @@ describe("database mode", () => {
     expect(JSON.parse([...documents][0]!).keys.map((key: { kid: string }) => key.kid)).toEqual(["k1"]);
   });
 });
-
-/** One keep-alive connection sending GET in a loop; counts requests written on it that never got an answer. */
-class LoopingClient {
-  answered = 0;
-  lost = 0;
-  private readonly socket: Socket;
-  private buffer = "";
-  private waiting = false;
-  private ended = false;
-
-  constructor(port: number, path: string) {
-    this.socket = createConnection({ host: "127.0.0.1", port }, () => this.send(path));
-    this.socket.setEncoding("latin1");
-    this.socket.on("data", (chunk: string) => {
-      this.buffer += chunk;
-      const headEnd = this.buffer.indexOf("\r\n\r\n");
-      if (headEnd < 0) return;
-      const head = this.buffer.slice(0, headEnd);
-      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-      if (this.buffer.length < headEnd + 4 + length) return;
-      this.buffer = this.buffer.slice(headEnd + 4 + length);
-      this.waiting = false;
-      this.answered++;
-      if (/\r\nconnection: close/i.test(head)) this.ended = true;
-      else this.send(path);
-    });
-    this.socket.on("error", () => {});
-    this.socket.on("close", () => {
-      this.ended = true;
-      if (this.waiting) this.lost++;
-      this.waiting = false;
-    });
-  }
-
-  private send(path: string): void {
-    if (this.ended) return;
-    this.waiting = true;
-    this.socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-  }
-
-  stop(): void {
-    this.socket.destroy();
-  }
-}
 
 /** Keep-alive GETs in a loop on raw sockets; a connection the gateway cuts is counted (with the request it was waiting for) and replaced. */
 class ReconnectingClient {

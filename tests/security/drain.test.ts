@@ -4,10 +4,10 @@
 // within the drain timeout plus one second although the upstream never answers.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { type Socket, createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ServeProcess, ensureBinary, spawnServe } from "../support/binary.ts";
+import { LoopingClient } from "../support/looping-client.ts";
 
 const DRAIN_SECONDS = 2;
 const CONNECTIONS = 24;
@@ -41,74 +41,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One keep-alive client connection sending GET / in a loop, counting what happens to each request. */
-class LoopingClient {
-  answered = 0;
-  answeredAfterSignal = 0;
-  closingAnswers = 0;
-  /** Requests written on this open connection that never got an answer. */
-  lost = 0;
-  private socket: Socket;
-  private buffer = "";
-  private waiting = false;
-  private ended = false;
-  private stopped = false;
-
-  constructor(
-    port: number,
-    private readonly pauseMs: number,
-    private readonly signalled: () => boolean,
-  ) {
-    this.socket = createConnection({ host: "127.0.0.1", port }, () => this.send());
-    this.socket.setEncoding("latin1");
-    this.socket.on("data", (chunk: string) => this.received(chunk));
-    this.socket.on("error", () => {});
-    this.socket.on("close", () => {
-      this.ended = true;
-      if (this.waiting) this.lost++;
-      this.waiting = false;
-    });
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.socket.destroy();
-  }
-
-  private send(): void {
-    // A client learns of a close it has seen (FIN) before writing; it does not write then.
-    if (this.ended || this.stopped) return;
-    this.waiting = true;
-    this.socket.write("GET /fast HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-  }
-
-  private received(chunk: string): void {
-    this.buffer += chunk;
-    const headEnd = this.buffer.indexOf("\r\n\r\n");
-    if (headEnd < 0) return;
-    const head = this.buffer.slice(0, headEnd);
-    const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
-    if (this.buffer.length < headEnd + 4 + length) return;
-    this.buffer = this.buffer.slice(headEnd + 4 + length);
-    this.waiting = false;
-    this.answered++;
-    if (this.signalled()) this.answeredAfterSignal++;
-    if (/\r\nconnection: close/i.test(head)) {
-      this.closingAnswers++;
-      this.ended = true;
-      return;
-    }
-    if (this.pauseMs === 0) this.send();
-    else setTimeout(() => this.send(), this.pauseMs);
-  }
-}
-
 test(`SIGTERM under load: no request lost on open connections, the slow request cut, exit 0 within ${DRAIN_SECONDS} s + 1 s`, async () => {
   const port = Number(new URL(gateway.proxyUrl).port);
-  let signalledAt = 0;
-  const signalled = () => signalledAt > 0;
   // Half send again at once (a load generator), half pause as interactive clients do.
-  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new LoopingClient(port, i % 2 === 0 ? 0 : 15, signalled));
+  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new LoopingClient(port, "/fast", i % 2 === 0 ? 0 : 15));
   const slow = fetch(`${gateway.proxyUrl}/slow`).then(
     (response) => response.status,
     () => "cut",
@@ -117,7 +53,7 @@ test(`SIGTERM under load: no request lost on open connections, the slow request 
   const before = clients.reduce((sum, client) => sum + client.answered, 0);
   expect(before).toBeGreaterThan(100);
 
-  signalledAt = performance.now();
+  const signalledAt = performance.now();
   gateway.process.kill("SIGTERM");
   const code = await gateway.process.exited;
   const exitedAfterMs = performance.now() - signalledAt;
