@@ -2,11 +2,12 @@
 // `--workers N` (N > 1) the proxy runs in N worker processes and this one supervises them
 // (src/workers/), keeping the admin listener and the declarative file.
 import { readFileSync } from "node:fs";
+import type { AdminDeps } from "../admin/deps.ts";
 import { startAdminServer } from "../admin/server.ts";
 import { parseDeclarative } from "../config/declarative.ts";
 import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
-import { openCore, startCoreWithProxy } from "../gateway.ts";
+import { type CoreGateway, openCore, startCoreWithProxy } from "../gateway.ts";
 import { parseTrustedIps } from "../proxy/client-address.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
@@ -134,6 +135,20 @@ export const serveCommand: Command = {
 };
 
 /** `--workers 1`: proxy and admin listeners in this process. */
+/** What the admin API of this process reads: the core's store, state and metrics. */
+function adminDeps(core: CoreGateway, configPath: string | undefined, adminToken: string | undefined): AdminDeps {
+  return {
+    store: core.store,
+    state: core.state,
+    metrics: core.metrics,
+    mode: configPath ? "declarative" : "database",
+    adminToken,
+    version: VERSION,
+    registry: core.registry,
+    startedAt: Date.now(),
+  };
+}
+
 async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps }: ServeOptions): Promise<number> {
   let gateway: ReturnType<typeof startCoreWithProxy>;
   try {
@@ -150,19 +165,7 @@ async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxy
   }
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
-    admin = await startAdminServer(
-      {
-        store: gateway.store,
-        state: gateway.state,
-        metrics: gateway.metrics,
-        mode: configPath ? "declarative" : "database",
-        adminToken,
-        version: VERSION,
-        registry: gateway.registry,
-        startedAt: Date.now(),
-      },
-      adminListen,
-    );
+    admin = await startAdminServer(adminDeps(gateway, configPath, adminToken), adminListen);
   } catch (error) {
     await gateway.stop(0);
     throw listenError(error, "admin listener", adminText);
@@ -259,20 +262,7 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   core.state.onChange(configPath ? () => supervisor.pushState(core.store.loadStored()) : () => supervisor.syncAll());
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
-    admin = await startAdminServer(
-      {
-        store: core.store,
-        state: core.state,
-        metrics: core.metrics,
-        mode: configPath ? "declarative" : "database",
-        adminToken,
-        version: VERSION,
-        registry: core.registry,
-        startedAt: Date.now(),
-        workers: supervisor,
-      },
-      adminListen,
-    );
+    admin = await startAdminServer({ ...adminDeps(core, configPath, adminToken), workers: supervisor }, adminListen);
   } catch (error) {
     await supervisor.stop(0);
     closeCore();
