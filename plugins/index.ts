@@ -12,5 +12,6 @@ import { keyAuthPlugin } from "./key-auth/index.ts";
 import { requestTransformerPlugin } from "./request-transformer/index.ts";
 import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { rateLimitingPlugin } from "./rate-limiting/index.ts";
+import { requestTerminationPlugin } from "./request-termination/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin, requestTerminationPlugin]);
