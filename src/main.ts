@@ -27,7 +27,10 @@ function printVersion(args: string[]): number {
   return 0;
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  // A leading `--` (docker-compose's `run ... SERVICE -- proxy adduser ...` passes it on) ends
+  // nothing here: the command follows it.
+  const argv = args[0] === "--" ? args.slice(1) : args;
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h") {
     process.stdout.write(overview());

@@ -32,6 +32,12 @@ export interface EntityClient {
   createKey(input: { alg: string; kid?: string }): Promise<Key>;
   exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string>;
   importConfig(text: string, file: string): Promise<ImportCounts>;
+  /**
+   * Runs `steps` all or nothing. On the database file: one SQLite transaction (a failure
+   * leaves the file as it was). Over the admin API: each step's `undo` (registered as it
+   * succeeds) runs in reverse order when a later step fails.
+   */
+  atomically<T>(steps: (undo: (action: () => Promise<void>) => void) => Promise<T>): Promise<T>;
   close(): void;
 }
 
@@ -54,7 +60,8 @@ export const BACKEND_FLAGS = {
 
 export const BACKEND_USAGE = `Where (default: the database file):
   --db FILE              SQLite database (default ./gateway.db; env GATEWAY_DB). A running
-                         gateway on the same file picks the change up within a second.
+                         gateway on the same file picks the change up within a second. The
+                         default file is never created implicitly: 'gateway migrate' does.
   --admin-url URL        a running gateway's admin API instead (env GATEWAY_ADMIN_URL)
   --admin-token TOKEN    its admin token (env GATEWAY_ADMIN_TOKEN)
 `;
@@ -67,19 +74,47 @@ export interface BackendValues {
 
 /**
  * Picks the backend: an explicit flag first (`--admin-url` or `--db`), then GATEWAY_ADMIN_URL,
- * then GATEWAY_DB or ./gateway.db. `write: false` refuses to create a missing database file,
- * so a mistyped path is an error rather than an empty list.
+ * then (for the EdgeX commands, `edgex: true`) KONGURL_SERVER, then GATEWAY_DB or ./gateway.db.
+ * No command creates a database file it was not told about: a writing command creates the file
+ * named by `--db` or GATEWAY_DB; the default ./gateway.db must already exist (`gateway migrate`
+ * creates it), and a reading command never creates one, so a typo is an error rather than an
+ * empty list (or a user added to nothing).
  */
-export function openEntityClient(values: BackendValues, options: { write: boolean }): EntityClient {
+export function openEntityClient(values: BackendValues, options: { write: boolean; edgex?: boolean }): EntityClient {
   if (values.db !== undefined && values["admin-url"] !== undefined) throw new UsageError("--db and --admin-url: give one of them, not both");
-  const adminUrl = values.db !== undefined ? undefined : flagOrEnv(values["admin-url"], "admin-url");
+  const adminUrl = values.db !== undefined ? undefined : flagOrEnv(values["admin-url"], "admin-url") || (options.edgex ? edgexAdminUrl() : undefined);
   if (adminUrl) return new HttpEntityClient(adminUrl, flagOrEnv(values["admin-token"], "admin-token") || undefined);
-  const path = flagOrEnv(values.db, "db", "./gateway.db")!;
-  return openLocalClient(path, options.write);
+  const named = flagOrEnv(values.db, "db");
+  if (named) return openLocalClient(named, options.write);
+  return openLocalClient(DEFAULT_DB, false);
+}
+
+export const DEFAULT_DB = "./gateway.db";
+
+/**
+ * EdgeX's `secrets-config` finds Kong from its configuration's `[KongURL]` section, which the
+ * EdgeX docs override with environment variables: KONGURL_SERVER (a host name or address; here
+ * also a full http(s) URL) and KONGURL_ADMINPORT. This gateway's admin API plays Kong's admin
+ * API, on its default port 8001.
+ */
+export function edgexAdminUrl(env: Record<string, string | undefined> = process.env): string | undefined {
+  const server = env.KONGURL_SERVER?.trim();
+  if (!server) return undefined;
+  if (/^https?:\/\//i.test(server)) return server;
+  if (/^[^:]+:\d+$/.test(server) || /^\[.*\]:\d+$/.test(server)) return `http://${server}`;
+  const port = env.KONGURL_ADMINPORT?.trim() || "8001";
+  if (!/^\d{1,5}$/.test(port)) throw new UsageError(`KONGURL_ADMINPORT: expected a port number, got '${port}'`);
+  return `http://${server.includes(":") && !server.startsWith("[") ? `[${server}]` : server}:${port}`;
 }
 
 export function openLocalClient(path: string, create: boolean): LocalEntityClient {
-  if (!create && !existsSync(path)) throw new Error(`database ${path} does not exist (give --db FILE, or --admin-url for a running gateway)`);
+  if (!create && !existsSync(path)) {
+    throw new Error(
+      path === DEFAULT_DB
+        ? `database ${path} does not exist: create it with 'gateway migrate' (or 'gateway migrate --db FILE'), give --db FILE, or --admin-url URL for a running gateway`
+        : `database ${path} does not exist: create it with 'gateway migrate --db ${path}', or give --admin-url URL for a running gateway`,
+    );
+  }
   try {
     return new LocalEntityClient(openCore({ db: path }), path);
   } catch (error) {
@@ -133,6 +168,19 @@ export class LocalEntityClient implements EntityClient {
     const next = parseDeclarative(text, this.core.registry, { previous: this.core.store.loadStored() });
     this.core.store.replaceAll(next);
     return countsOf(next, this.core.entities);
+  }
+
+  async atomically<T>(steps: (undo: (action: () => Promise<void>) => void) => Promise<T>): Promise<T> {
+    const sqlite = this.core.opened.sqlite;
+    sqlite.run("BEGIN IMMEDIATE");
+    try {
+      const result = await steps(() => {});
+      sqlite.run("COMMIT");
+      return result;
+    } catch (error) {
+      if (sqlite.inTransaction) sqlite.run("ROLLBACK");
+      throw error;
+    }
   }
 
   close(): void {
@@ -244,6 +292,22 @@ export class HttpEntityClient implements EntityClient {
     const type = /\.json$/i.test(file) ? "application/json" : "application/yaml";
     const response = await this.call("POST", "/config", { text, type });
     return ((await response.json()) as { counts: ImportCounts }).counts;
+  }
+
+  async atomically<T>(steps: (undo: (action: () => Promise<void>) => void) => Promise<T>): Promise<T> {
+    const undos: (() => Promise<void>)[] = [];
+    try {
+      return await steps((action) => undos.push(action));
+    } catch (error) {
+      for (const action of undos.reverse()) {
+        try {
+          await action();
+        } catch (undoError) {
+          process.stderr.write(`warning: could not undo a step at ${this.where}: ${describeError(undoError)}\n`);
+        }
+      }
+      throw error;
+    }
   }
 
   close(): void {}
