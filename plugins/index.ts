@@ -4,6 +4,7 @@ import { createRegistry } from "../src/pipeline/registry.ts";
 import { aclPlugin } from "./acl/index.ts";
 import { anonymousPlugin } from "./anonymous/index.ts";
 import { corsPlugin } from "./cors/index.ts";
+import { correlationIdPlugin } from "./correlation-id/index.ts";
 import { ipRestrictionPlugin } from "./ip-restriction/index.ts";
 import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { jwtSignerPlugin } from "./jwt-signer/index.ts";
@@ -14,4 +15,4 @@ import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { rateLimitingPlugin } from "./rate-limiting/index.ts";
 import { requestTerminationPlugin } from "./request-termination/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin, requestTerminationPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin, requestTerminationPlugin, correlationIdPlugin]);
