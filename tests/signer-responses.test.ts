@@ -313,11 +313,18 @@ describe("JWK sets kept outside the keystore", () => {
     }
   });
 
-  test("a key of the set without its private part, or an unreadable file → 500 with the reason logged", async () => {
+  test("a key of the set without its private part (refused on write when the file is readable), or an unreadable file → 500 with the reason logged", async () => {
     const record = generateKeyRecord({ alg: "ES256", kid: "public-only" });
     const file = join(dir, "public.jwks.json");
     writeFileSync(file, JSON.stringify({ keys: [record.public_jwk] }));
-    signerRoute("public-only", { alg: "ES256", kid: "public-only", jwk_file: file, keys_to_sign: ["token"] });
+    expect(() => signerRoute("public-only-refused", { alg: "ES256", kid: "public-only", jwk_file: file, keys_to_sign: ["token"] })).toThrow("has no private part");
+    // The file changes after the write: the request says why it cannot sign.
+    writeFileSync(file, JSON.stringify({ keys: [record.private_jwk] }));
+    signerRoute("public-only", { alg: "ES256", kid: "public-only", jwk_file: file, cache_duration: 1, keys_to_sign: ["token"] });
+    writeFileSync(file, JSON.stringify({ keys: [record.public_jwk] }));
+    await Bun.sleep(1100);
+    await (await gateway.request("/public-only/ok")).arrayBuffer();
+    await Bun.sleep(50);
     signerRoute("missing-file", { alg: "ES256", kid: "x", jwk_file: join(dir, "absent.json"), keys_to_sign: ["token"] });
     newLogLines();
     for (const path of ["/public-only/ok", "/missing-file/ok"]) expect((await gateway.request(path)).status).toBe(500);

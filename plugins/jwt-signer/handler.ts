@@ -5,7 +5,8 @@ import { CompactSign, FlattenedSign } from "jose";
 import type { PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { errorCodeResponse } from "../../src/proxy/responses.ts";
 import { type KeySource, keystoreSource, sharedJwkSets } from "./keys.ts";
-import type { SignerConfig } from "./schema.ts";
+import { type SignerConfig, jwkFileOf } from "./schema.ts";
+import { type SigningAlgorithm, isHmac } from "../../src/jose/algorithms.ts";
 
 const JSON_MEDIA_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 /** Statuses without a whole body to sign: no content, reset content, a byte range. */
@@ -20,9 +21,11 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 function keySourceFor(config: SignerConfig, state: StateLookups): KeySource {
-  if (config.jwk_file !== null) return sharedJwkSets.source({ file: config.jwk_file }, config.kid!, config.alg, config.cache_duration);
+  const file = jwkFileOf(config);
+  if (file !== null) return sharedJwkSets.source({ file }, config.kid!, config.alg, config.cache_duration);
   if (config.jwk_url !== null) return sharedJwkSets.source({ url: config.jwk_url }, config.kid!, config.alg, config.cache_duration);
-  return keystoreSource(state.keys, config.alg, config.kid);
+  if (isHmac(config.alg)) return { current: () => ({ ok: false, reason: `${config.alg} needs an "oct" key of a JWK set; the keystore holds asymmetric keys only` }) };
+  return keystoreSource(state.keys, config.alg as SigningAlgorithm, config.kid);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
