@@ -30,7 +30,7 @@ const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 async function workerMetrics(workers: WorkerPool, perWorker: boolean, configVersion: number): Promise<string> {
   const sets = await workers.metrics();
   if (perWorker) return renderMetrics(sets.map(({ worker, metrics }) => ({ label: `worker="${worker}"`, metrics })), configVersion);
-  const total = new Metrics();
+  const total = Metrics.empty();
   for (const { metrics } of sets) total.add(metrics.snapshot());
   return total.render(configVersion);
 }
