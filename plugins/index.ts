@@ -10,9 +10,10 @@ import { basicAuthPlugin } from "./basic-auth/index.ts";
 import { jwtSignerPlugin } from "./jwt-signer/index.ts";
 import { jwtPlugin } from "./jwt/index.ts";
 import { keyAuthPlugin } from "./key-auth/index.ts";
+import { prometheusPlugin } from "./prometheus/index.ts";
 import { requestTransformerPlugin } from "./request-transformer/index.ts";
 import { responseTransformerPlugin } from "./response-transformer/index.ts";
 import { rateLimitingPlugin } from "./rate-limiting/index.ts";
 import { requestTerminationPlugin } from "./request-termination/index.ts";
 
-export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin, requestTerminationPlugin, correlationIdPlugin]);
+export const builtinPlugins = createRegistry([jwtPlugin, anonymousPlugin, aclPlugin, jwtSignerPlugin, rateLimitingPlugin, corsPlugin, ipRestrictionPlugin, keyAuthPlugin, basicAuthPlugin, requestTransformerPlugin, responseTransformerPlugin, requestTerminationPlugin, correlationIdPlugin, prometheusPlugin]);

@@ -1,0 +1,61 @@
+// prometheus: records Kong's per-service and per-route series into the process's plugin
+// registry (src/metrics.ts) in the response phase; the admin /metrics renders them. The
+// label text of a route is rendered once per instance (instances are rebuilt per state).
+import { type PluginSeries, escapeLabel, pluginSeries } from "../../src/metrics.ts";
+import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { PrometheusConfig } from "./schema.ts";
+
+const WORKSPACE = 'workspace="default"';
+
+function contentLength(headers: Headers): number {
+  const value = headers.get("content-length");
+  const n = value === null ? 0 : Number(value);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+export function createPrometheusInstance(config: PrometheusConfig, series: PluginSeries = pluginSeries): PluginInstance {
+  const { status_code_metrics: status, latency_metrics: latency, bandwidth_metrics: bandwidth, per_consumer: perConsumer } = config;
+  // Kong 3.x: nothing per service is recorded unless a metric family is turned on.
+  if (!status && !latency && !bandwidth) return {};
+
+  /** `service="…",route="…"` of a route, rendered on its first request. */
+  const routeLabels = new Map<string, string>();
+  const labelsOf = (ctx: RequestContext): string => {
+    let labels = routeLabels.get(ctx.routeId);
+    if (labels === undefined) {
+      const route = ctx.state.uniqueIndex<{ id: string; name: string | null; service: { id: string } | null }>("routes", "id").get(ctx.routeId);
+      const serviceId = route?.service?.id;
+      const service = serviceId ? ctx.state.uniqueIndex<{ id: string; name: string | null }>("services", "id").get(serviceId) : undefined;
+      labels = `service="${escapeLabel(service?.name ?? serviceId ?? "")}",route="${escapeLabel(route?.name ?? ctx.routeId)}"`;
+      routeLabels.set(ctx.routeId, labels);
+    }
+    return labels;
+  };
+
+  return {
+    response(ctx, response) {
+      const labels = labelsOf(ctx);
+      const headers = response.headers;
+      if (status) {
+        const consumer = perConsumer && ctx.consumer?.username ? escapeLabel(ctx.consumer.username) : "";
+        series.count("kong_http_requests_total", `${labels},code="${response.status}",source="service",${WORKSPACE},consumer="${consumer}"`);
+      }
+      if (latency) {
+        // Set by the proxy on every upstream response before the response phase runs.
+        const upstreamMs = Number(headers.get("x-gateway-upstream-latency")) || 0;
+        const kongMs = Number(headers.get("x-gateway-proxy-latency")) || 0;
+        const histogramLabels = `${labels},${WORKSPACE}`;
+        series.observe("kong_upstream_latency_ms", histogramLabels, upstreamMs);
+        series.observe("kong_kong_latency_ms", histogramLabels, kongMs);
+        series.observe("kong_request_latency_ms", histogramLabels, upstreamMs + kongMs);
+      }
+      if (bandwidth) {
+        const ingress = contentLength(ctx.request.headers);
+        const egress = contentLength(headers);
+        if (ingress) series.count("kong_bandwidth_bytes", `${labels},direction="ingress",${WORKSPACE}`, ingress);
+        if (egress) series.count("kong_bandwidth_bytes", `${labels},direction="egress",${WORKSPACE}`, egress);
+      }
+      return response;
+    },
+  };
+}
