@@ -114,7 +114,7 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
       tag: "node",
       summary: "Prometheus metrics",
       description:
-        "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version. With `serve --workers N`, the sum over every worker (and the workers that have exited since the start), unless `per_worker=1` asks for one labelled set per worker.",
+        "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version; Kong's `kong_*` series (kong_http_requests_total, kong_*_latency_ms, kong_bandwidth_bytes) for routes with the prometheus plugin. With `serve --workers N`, the sum over every worker (and the workers that have exited since the start), unless `per_worker=1` asks for one labelled set per worker.",
       query: [
         {
           name: "per_worker",
