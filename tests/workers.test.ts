@@ -336,6 +336,7 @@ describe("stdout access log and SIGTERM", () => {
       const exitMs = performance.now() - signalled;
       for (const client of clients) client.stop();
 
+      console.log(`SIGTERM under load: exit ${code} after ${Math.round(exitMs)} ms, ${clients.reduce((sum, client) => sum + client.lost, 0)} requests lost`);
       expect(code).toBe(0);
       expect(await slow).toBe(200);
       expect(exitMs).toBeLessThan(5000 + 1000);
