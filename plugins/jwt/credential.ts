@@ -12,17 +12,27 @@ export const AlgorithmSchema = t.Union(ALGORITHMS.map((alg) => t.Literal(alg)));
 // Kong generates 32 random alphanumeric characters for a missing key or secret.
 export { randomAlphanumeric };
 
-function checkKeyMaterial(credential: JwtCredential, fields: FieldErrors): void {
+function checkKeyMaterial(credential: JwtCredential, input: Record<string, unknown>, fields: FieldErrors): void {
   const algs: Algorithm[] = credential.algorithms ?? [credential.algorithm];
-  if (!algs.includes(credential.algorithm)) fields.algorithms = "must include algorithm";
   const families = new Set(algs.map(keyFamily));
   if (families.size > 1) {
     fields.algorithms = "must all use one kind of key (mixing them would allow algorithm confusion)";
     return;
   }
+  if (!algs.includes(credential.algorithm)) {
+    // The wrong field is the one the request gave: `algorithm` against a stored list, else the list.
+    if (input.algorithm !== undefined && input.algorithms === undefined) fields.algorithm = `must be one of algorithms (${algs.join(", ")})`;
+    else fields.algorithms = `must include algorithm (${credential.algorithm})`;
+    return;
+  }
   if (isHmac(credential.algorithm)) {
-    if (credential.jwks_uri) fields.jwks_uri = "HMAC credentials use a secret, not a JWKS";
-    if (credential.rsa_public_key) fields.rsa_public_key = "HMAC credentials use a secret, not a public key";
+    if (credential.rsa_public_key) fields.rsa_public_key = "HMAC credentials use a secret (or a JWKS of oct keys), not a public key";
+    if (credential.jwks_uri) {
+      // Secret keys travel only over TLS or from the local disk.
+      if (!/^(https|file):/i.test(credential.jwks_uri)) fields.jwks_uri = "HMAC keys are secrets: an HS* jwks_uri must be https: or file:, never plain http";
+      if (input.secret !== undefined) fields.secret = "give either secret or jwks_uri, not both";
+      credential.secret = input.secret === undefined ? null : credential.secret;
+    }
     return;
   }
   if (credential.jwks_uri) {
@@ -38,6 +48,16 @@ function checkKeyMaterial(credential: JwtCredential, fields: FieldErrors): void 
   } catch (error) {
     fields.rsa_public_key = error instanceof KeyMaterialError ? error.message : "invalid key";
   }
+}
+
+/**
+ * `algorithms` without `algorithm`: the credential's algorithm is the list's first (its family
+ * is the list's), unless a stored algorithm is still in the list.
+ */
+function algorithmFromList(body: Record<string, any>, existing: { algorithm: Algorithm } | undefined): Record<string, any> {
+  if (body.algorithm !== undefined || !Array.isArray(body.algorithms) || body.algorithms.length === 0) return body;
+  if (existing && body.algorithms.includes(existing.algorithm)) return body;
+  return { ...body, algorithm: body.algorithms[0] };
 }
 
 const EXAMPLE_CONSUMER_ID = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
@@ -73,7 +93,7 @@ export const jwtCredentialEntity = defineEntity({
     },
     jwks_uri: {
       storage: "text",
-      input: t.String({ pattern: "^(https?|file):", maxLength: 2048, description: "JWKS to take keys from, by the token's `kid`" }),
+      input: t.String({ pattern: "^(https?|file):", maxLength: 2048, description: "JWKS to take keys from, by the token's `kid` (for HS*: `oct` keys, https: or file: only)" }),
       output: nullable(t.String()),
       vault: "value",
     },
@@ -89,7 +109,8 @@ export const jwtCredentialEntity = defineEntity({
     id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11", consumer: { id: EXAMPLE_CONSUMER_ID }, key: "reporting-app-hs256", algorithm: "HS256", secret: "6bUzAaHc9hR5qvUiFfWJm3yXkLrT2nVd",
     rsa_public_key: null, jwks_uri: null, jwks_cache_ttl: 300, algorithms: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
-  complete: (credential, { fields }) => checkKeyMaterial(credential, fields),
+  shape: (body, existing) => algorithmFromList(body, existing),
+  complete: (credential, { input, fields }) => checkKeyMaterial(credential, input, fields),
   declarative: {
     label: "jwt_secret",
     nestedUnder: ["consumers"],
@@ -97,8 +118,9 @@ export const jwtCredentialEntity = defineEntity({
     fill(entry, derive) {
       const seed = `jwt_secrets:${derive.refs.consumer}:${derive.position}`;
       entry.key ??= derive.text(seed);
-      const algorithm = typeof entry.algorithm === "string" ? entry.algorithm : "HS256";
-      if (entry.secret === undefined && isHmac(algorithm)) entry.secret = derive.secret(seed);
+      const list = Array.isArray(entry.algorithms) ? entry.algorithms : [];
+      const algorithm = typeof entry.algorithm === "string" ? entry.algorithm : typeof list[0] === "string" ? list[0] : "HS256";
+      if (entry.secret === undefined && entry.jwks_uri === undefined && isHmac(algorithm)) entry.secret = derive.secret(seed);
     },
     idSeed: (entry) => `jwt_secrets:${String(entry.key)}`,
   },

@@ -49,7 +49,7 @@ export function prepareCredential(credential: JwtCredential, secretIsBase64: boo
   let result = slots[slot];
   if (!result) {
     const algorithms = credential.algorithms ?? [credential.algorithm];
-    const jwks = credential.jwks_uri !== null && !isHmac(credential.algorithm) ? { uri: credential.jwks_uri, ttlSeconds: credential.jwks_cache_ttl } : null;
+    const jwks = credential.jwks_uri !== null ? { uri: credential.jwks_uri, ttlSeconds: credential.jwks_cache_ttl } : null;
     result = {
       credential,
       identity: { id: credential.id, identifier: credential.key, consumerId: credential.consumer.id },

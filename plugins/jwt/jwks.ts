@@ -3,8 +3,8 @@
 // the IdP only on a cold start or an unknown `kid` (refetched at most once per refresh
 // interval). When the IdP is down the last good set stays in use. Sets of URIs that no
 // credential names any more are dropped, once unused for 10 minutes, when the plugin is rebuilt.
-import { type KeyObject, createPublicKey } from "node:crypto";
-import type { Algorithm } from "../../src/jose/algorithms.ts";
+import { type KeyObject, createPublicKey, createSecretKey } from "node:crypto";
+import { type Algorithm, factsOf } from "../../src/jose/algorithms.ts";
 import { type EventLog, type FailureReport, JwkSetCache, jwkSetMembers, usableFor } from "../../src/jose/jwk-set-cache.ts";
 import { KeyMaterialError, checkKeyFor } from "../../src/jose/keys.ts";
 import { type SignatureVerifier, createVerifier } from "./signature.ts";
@@ -21,6 +21,11 @@ export class JwksKey {
     private readonly key: KeyObject,
   ) {}
 
+  /** An `oct` key: a shared secret, served only from https: or file: sets. */
+  get secret(): boolean {
+    return this.key.type === "secret";
+  }
+
   /** Null when this key cannot verify `alg` (wrong type, curve, or the JWK names another alg). */
   verifierFor(alg: Algorithm): SignatureVerifier | null {
     let verifier = this.verifiers.get(alg);
@@ -29,7 +34,11 @@ export class JwksKey {
       if (this.alg === undefined || this.alg === alg) {
         try {
           checkKeyFor(this.key, [alg]);
-          verifier = createVerifier(alg, this.key);
+          if (this.key.type === "secret") {
+            // An oct key verifies HS* only when it is as long as the hash (RFC 7518 §3.2).
+            const bytes = this.key.export();
+            verifier = bytes.byteLength * 8 >= (factsOf(alg).minBits ?? 0) ? createVerifier(alg, bytes) : null;
+          } else verifier = createVerifier(alg, this.key);
         } catch (error) {
           if (!(error instanceof KeyMaterialError)) throw error;
         }
@@ -59,10 +68,11 @@ const NO_KEYS: readonly JwksKey[] = [];
 function parseKeySet(text: string): VerifyKeys {
   const all: JwksKey[] = [];
   for (const jwk of jwkSetMembers(text)) {
-    // A published private key, or a key not meant for verifying, is not used.
+    // A published private key, or a key not meant for verifying, is not used. An `oct` key is
+    // a secret (HS*); whether its set may serve it is decided per URI (see candidates).
     if ("d" in jwk || !usableFor(jwk, "verify")) continue;
     try {
-      const key = createPublicKey({ key: jwk as never, format: "jwk" });
+      const key = jwk.kty === "oct" ? octKey(jwk) : createPublicKey({ key: jwk as never, format: "jwk" });
       all.push(new JwksKey(typeof jwk.kid === "string" ? jwk.kid : undefined, typeof jwk.alg === "string" ? jwk.alg : undefined, key));
     } catch {
       // One unusable key must not take the others down.
@@ -70,6 +80,11 @@ function parseKeySet(text: string): VerifyKeys {
   }
   if (all.length === 0) throw new Error("no usable verification keys in the set");
   return { all, byKid: new Map(all.filter((k) => k.kid !== undefined).map((k) => [k.kid!, k])) };
+}
+
+function octKey(jwk: Record<string, unknown>): KeyObject {
+  if (typeof jwk.k !== "string" || !/^[A-Za-z0-9_-]+$/.test(jwk.k)) throw new Error("oct key without k");
+  return createSecretKey(Buffer.from(jwk.k, "base64url"));
 }
 
 /** The jwt plugin's view of the shared JWK-set cache (src/jose): verification keys by `kid`. */
@@ -93,13 +108,15 @@ export class JwksCache {
   candidates(uri: string, ttlSeconds: number, kid: unknown, log: EventLog): readonly JwksKey[] | Promise<readonly JwksKey[]> {
     const report = failureReport(uri, log);
     const entry = this.sets.entry({ url: uri }, ttlSeconds, report);
+    // Secret (oct) keys are never taken from a plain-http set.
+    const secrets = !/^http:/i.test(uri);
     if (entry.keys !== null) {
-      const found = select(entry.keys, kid);
+      const found = select(entry.keys, kid, secrets);
       if (found.length > 0) return found;
     }
     // Cold, or an unknown kid: the IdP may have rotated its keys since the last fetch.
     const loading = entry.inflight ?? this.sets.refreshNow({ url: uri }, entry, report);
-    return loading ? loading.then(() => (entry.keys ? select(entry.keys, kid) : NO_KEYS)) : NO_KEYS;
+    return loading ? loading.then(() => (entry.keys ? select(entry.keys, kid, secrets) : NO_KEYS)) : NO_KEYS;
   }
 
   /** The set's version, for cached verifications; also starts a due background refresh. */
@@ -113,10 +130,11 @@ export class JwksCache {
   }
 }
 
-function select(keys: VerifyKeys, kid: unknown): readonly JwksKey[] {
-  if (kid === undefined) return keys.all;
+function select(keys: VerifyKeys, kid: unknown, secrets: boolean): readonly JwksKey[] {
+  // A secret is chosen by kid only, never tried on a token that names none.
+  if (kid === undefined) return keys.all.filter((key) => !key.secret);
   const key = typeof kid === "string" ? keys.byKid.get(kid) : undefined;
-  return key ? [key] : NO_KEYS;
+  return key && (secrets || !key.secret) ? [key] : NO_KEYS;
 }
 
 function failureReport(uri: string, log: EventLog): FailureReport<VerifyKeys> {
