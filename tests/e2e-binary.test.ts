@@ -1,7 +1,8 @@
 // The compiled executable as a user runs it: copied into an empty directory far from the
 // source tree, started on a fresh database and on a declarative file, proxying real traffic.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { rssBytes } from "./support/rss.ts";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureBinary, spawnServe, type ServeProcess } from "./support/binary.ts";
 import { tempDir } from "./support/gateway.ts";
@@ -148,7 +149,7 @@ describe("process behaviour", () => {
     const gw = await serve(["--config", file, "--access-log", "off"], cwd);
     expect((await fetch(`${gw.proxyUrl}/first`)).status).toBe(200);
     await Bun.sleep(300);
-    const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${gw.process.pid}/status`, "utf8"))![1]) * 1024;
+    const rss = rssBytes(gw.process.pid);
     expect(rss).toBeLessThan(80 * 1024 * 1024);
     await gw.stop();
   });

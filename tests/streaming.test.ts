@@ -1,7 +1,7 @@
 // Bodies stream through the proxy in both directions: 50 MB up and 50 MB down while the
 // gateway process's resident memory grows by less than 30 MB.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { rssBytes } from "./support/rss.ts";
 import { join } from "node:path";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
@@ -11,10 +11,6 @@ let upstream: TestUpstream;
 let gateway: ReturnType<typeof Bun.spawn>;
 let base = "";
 
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 function generated(total: number): ReadableStream<Uint8Array> {
   let sent = 0;

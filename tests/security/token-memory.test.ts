@@ -7,8 +7,8 @@
 // with the cache before its byte budget (10,000 tokens, keyed by themselves), +275-305 MB
 // settled and +305-345 MB at the peak.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { rssBytes } from "../support/rss.ts";
 import { createHmac, randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestUpstream, startUpstream } from "../support/upstream.ts";
 
@@ -22,10 +22,6 @@ let upstream: TestUpstream;
 let gateway: ReturnType<typeof Bun.spawn>;
 let base = "";
 
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
-}
 
 /** The lowest RSS over `ms` of idle: what stays once garbage is collected and its pages returned. */
 async function settledRss(pid: number, ms: number): Promise<number> {
