@@ -30,10 +30,19 @@ function continueAccess(chain: Chain, from: number, ctx: RequestContext, ran: Pl
   return { response: undefined, ran };
 }
 
-export async function runResponse(ran: readonly PluginInstance[], ctx: RequestContext, response: Response): Promise<Response> {
+/** Synchronous while every plugin answers synchronously, as the access phase is: no promise per plugin. */
+export function runResponse(ran: readonly PluginInstance[], ctx: RequestContext, response: Response): Response | Promise<Response> {
+  return continueResponse(ran, 0, ctx, response);
+}
+
+function continueResponse(ran: readonly PluginInstance[], from: number, ctx: RequestContext, response: Response): Response | Promise<Response> {
   let current = response;
-  for (const instance of ran) {
-    if (instance.response) current = await instance.response(ctx, current);
+  for (let i = from; i < ran.length; i++) {
+    const instance = ran[i]!;
+    if (!instance.response) continue;
+    const result = instance.response(ctx, current);
+    if (result instanceof Promise) return result.then((settled) => continueResponse(ran, i + 1, ctx, settled));
+    current = result;
   }
   return current;
 }

@@ -209,7 +209,9 @@ export function startProxy(options: ProxyOptions): ProxyListener {
           headers.set("x-gateway-proxy-latency", String(flight.proxyMs));
           // Returning the upstream Response itself lets Bun pipe its body natively.
           if (!ctx || !chain.hasResponsePhase) return flight.finish(upstream);
-          return runResponse(outcome.ran, ctx, upstream).then((response) => flight.finish(response), (error) => flight.internalError(error));
+          const answered = runResponse(outcome.ran, ctx, upstream);
+          if (!(answered instanceof Promise)) return flight.finish(answered);
+          return answered.then((response) => flight.finish(response), (error) => flight.internalError(error));
         } catch (error) {
           return flight.internalError(error);
         }
