@@ -146,8 +146,9 @@ export function createJwtInstance(config: JwtConfig, state: StateLookups, jwks: 
 
   return {
     access(ctx: RequestContext): AccessResult | Promise<AccessResult> {
+      // The client's copies of the claims_to_headers names are gone already: the plugin declares
+      // them (ownedHeaders) and the proxy removes them before the chain runs.
       clearIdentityHeaders(ctx);
-      for (const [, name] of claimHeaders) ctx.upstreamHeaders.delete(name);
       if (!config.run_on_preflight && ctx.request.method === "OPTIONS") return undefined;
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
