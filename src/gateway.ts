@@ -11,6 +11,7 @@ import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { parseTrustedIps } from "./proxy/client-address.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
+import type { ServiceTlsOptions } from "./proxy/websocket/relay.ts";
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
 
@@ -39,6 +40,8 @@ export interface GatewayOptions {
   trustedIps?: string;
   /** `--upstream-max-connections`: open connections per upstream host:port. */
   upstreamMaxConnections?: number;
+  /** TLS options per https service for its `wss` connections (verification stays on unless they opt out). */
+  websocketTls?: ServiceTlsOptions;
 }
 
 export interface CoreGateway {
@@ -95,6 +98,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     builtins: options.builtins ?? keystoreEndpoints,
     reusePort: options.reusePort,
     trustedIps: parseTrustedIps(options.trustedIps),
+    websocketTls: options.websocketTls,
   });
   return {
     ...core,

@@ -17,6 +17,18 @@ export interface AccessLogEntry {
   proxy_latency_ms: number;
   total_latency_ms: number;
   error?: string;
+  /** A WebSocket session's line, written when it ends (the request's own fields as at the upgrade). */
+  websocket?: WebSocketSessionLog;
+}
+
+export interface WebSocketSessionLog {
+  duration_ms: number;
+  messages_from_client: number;
+  messages_from_upstream: number;
+  /** The code the session ended with (sent by the side that closed first). */
+  close_code: number | null;
+  closed_by: "client" | "upstream" | "gateway";
+  error?: string;
 }
 
 export interface AccessLog {

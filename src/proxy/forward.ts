@@ -12,6 +12,8 @@ import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused }
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
 // request never carries the client's), Host, and the ones SPEC §4.2 sets from the client's.
 const WRITTEN_BY_GATEWAY: ReadonlySet<string> = new Set(["host", "content-length", "x-forwarded-for", "x-request-id"]);
+// The gateway's WebSocket handshake with the upstream is its own: its key, its version, no extensions.
+const WRITTEN_FOR_UPGRADE: ReadonlySet<string> = new Set([...WRITTEN_BY_GATEWAY, "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]);
 // A request target must not carry whitespace or controls into the request line; Bun's URL
 // parsing already encodes them, and anything else takes the fetch path, which encodes too.
 const UNSAFE_TARGET = /[\x00-\x20\x7f]/;
@@ -130,8 +132,20 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
 }
 
+/**
+ * The head of the WebSocket upgrade request the gateway sends the service: the target and
+ * headers `forward` would send, then `handshake` (the gateway's own upgrade lines). Null for a
+ * target that cannot go in a request line.
+ */
+export function upgradeRequestHead(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo, handshake: string): string | null {
+  const target = path + (info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search);
+  if (UNSAFE_TARGET.test(target)) return null;
+  const head = requestHead(request, target, match, info, WRITTEN_FOR_UPGRADE);
+  return head.slice(0, -2) + handshake + "\r\n";
+}
+
 /** The request line and headers, written out for the gateway's own client. */
-function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): string {
+function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo, written = WRITTEN_BY_GATEWAY): string {
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
   const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null);
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
@@ -140,7 +154,7 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
   // A bodiless request with a method that defines a body says so, so no upstream waits for one.
   let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${forwarding.host}\r\n${request.method === "GET" || request.method === "HEAD" ? "" : "content-length: 0\r\n"}`;
   for (const name in fields) {
-    if (WRITTEN_BY_GATEWAY.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))))) continue;
+    if (written.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))))) continue;
     const value = fields[name]!;
     if (typeof value === "string") head += `${name}: ${value}\r\n`;
     else for (const each of value) head += `${name}: ${each}\r\n`;

@@ -19,6 +19,8 @@ import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
+import { type ServiceTlsOptions, type Tunnel, type UpgradeFlight, WebSocketRelay, asksForWebSocket, handshakeRefusal } from "./websocket/relay.ts";
+import type { AccessLogEntry } from "./access-log.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
 export type BuiltinEndpoint = (request: Request, snapshot: Snapshot) => Response | Promise<Response>;
@@ -36,6 +38,8 @@ export interface ProxyOptions {
   reusePort?: boolean;
   /** `--trusted-ips`: from these peers, the client is the rightmost untrusted X-Forwarded-For hop. */
   trustedIps?: AddressSet | null;
+  /** TLS options per https service for its WebSocket (`wss`) connections, over verification on by default. */
+  websocketTls?: ServiceTlsOptions;
 }
 
 const NO_ROUTE = "(none)";
@@ -89,7 +93,7 @@ interface ListenerRuntime {
 }
 
 /** What one request has learnt on its way, for its metrics and access-log line. */
-class ProxiedRequest {
+class ProxiedRequest implements UpgradeFlight {
   routeLabel = NO_ROUTE;
   serviceLabel: string | null = null;
   consumerLabel: string | null = null;
@@ -101,6 +105,8 @@ class ProxiedRequest {
   errorCode: ErrorCode | null = null;
   /** The connection's peer (clientIp differs only behind a trusted proxy). */
   peerIp = "";
+  /** A valid `Upgrade: websocket` request. */
+  websocket = false;
 
   constructor(
     readonly request: Request,
@@ -121,6 +127,11 @@ class ProxiedRequest {
     return response;
   }
 
+  /** Switched to a WebSocket: counted now, logged when the session ends. */
+  upgraded(): void {
+    this.runtime.metrics.recordRequest(this.routeLabel, 101);
+  }
+
   /** The gateway's own answer for a request it cannot serve; the code goes to the log too. */
   refuse(code: ErrorCode): Response {
     this.errorCode = code;
@@ -135,7 +146,11 @@ class ProxiedRequest {
   }
 
   private writeLog(status: number): void {
-    this.runtime.accessLog.write({
+    this.runtime.accessLog.write(this.logEntry(status));
+  }
+
+  logEntry(status: number): AccessLogEntry {
+    return {
       time: new Date().toISOString(),
       request_id: this.requestId,
       method: this.request.method,
@@ -150,12 +165,12 @@ class ProxiedRequest {
       total_latency_ms: Math.round(performance.now() - this.started),
       ...(this.errorCode ? { error_code: this.errorCode } : {}),
       ...(this.failure ? { error: this.failure } : {}),
-    });
+    };
   }
 }
 
 export interface ProxyListener {
-  readonly server: Server<undefined>;
+  readonly server: Server<Tunnel>;
   readonly port: number;
   /**
    * From now on every response closes its connection. After `lingerMs` (time for a request a
@@ -172,11 +187,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
   const { state, metrics, accessLog, builtins } = options;
   const trustedIps = options.trustedIps ?? null;
   const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
+  const websockets = new WebSocketRelay(accessLog, options.websocketTls ?? null);
   // Read once: every read of `server.port` is a getsockname() system call.
   let listenerPort = options.port;
 
   /** After the access phase: the plugin's own answer, or the upstream's response. */
-  function proxy(flight: ProxiedRequest, match: RouteMatch, search: string, ctx: PluginRequestContext | null, outcome: AccessOutcome): Response | Promise<Response> {
+  function proxy(flight: ProxiedRequest, match: RouteMatch, search: string, ctx: PluginRequestContext | null, outcome: AccessOutcome): Response | Promise<Response | undefined> {
     if (ctx) flight.consumerLabel = ctx.consumer?.username ?? ctx.consumer?.id ?? null;
     if (outcome.response) {
       if (ctx?.authFailureMetric) metrics.recordAuthFailure(ctx.authFailureMetric);
@@ -188,7 +204,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
 
     const upstreamStarted = performance.now();
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
-    const sent = forward(flight.request, match, flight.upstreamPath, search, {
+    const info = {
       pool,
       clientIp: flight.clientIp,
       peerIp: flight.peerIp,
@@ -196,9 +212,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       listenerPort,
       dropQueryParams: ctx?.dropQueryParams ?? null,
       clientHeadersRemoved: ctx !== null,
-    });
+    };
+    const sent = flight.websocket ? websockets.connect(flight, server, match, flight.upstreamPath, search, info) : forward(flight.request, match, flight.upstreamPath, search, info);
     return sent.then(
       (upstream) => {
+        // Upgraded: the session writes its own log line when it ends.
+        if (upstream === undefined) return undefined;
         try {
           const upstreamMs = Math.round(performance.now() - upstreamStarted);
           flight.upstreamMs = upstreamMs;
@@ -226,7 +245,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     );
   }
 
-  const server: Server<undefined> = Bun.serve({
+  const server: Server<Tunnel> = Bun.serve<Tunnel>({
     hostname: options.hostname,
     port: options.port,
     reusePort: options.reusePort ?? false,
@@ -261,6 +280,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         const forwardedPath = upstreamPath(match, path);
         if (forwardedPath === null) return flight.refuse("invalid_path");
         flight.upstreamPath = forwardedPath;
+        const upgrade = request.method === "GET" ? request.headers.get("upgrade") : null;
+        if (upgrade !== null && asksForWebSocket(upgrade)) {
+          const refusal = handshakeRefusal(request.headers);
+          if (refusal !== null) return flight.refuse(refusal);
+          flight.websocket = true;
+        }
         if (chain.steps.length === 0) return proxy(flight, match, search, null, NO_PLUGINS);
 
         removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
@@ -275,6 +300,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         return flight.internalError(error);
       }
     },
+    websocket: websockets.handlers,
     error(error) {
       accessLog.event({ level: "error", message: "internal error in the proxy listener", error: String(error) });
       return errorCodeResponse("internal");
@@ -287,8 +313,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     async drain(lingerMs) {
       runtime.draining = true;
       if (lingerMs > 0) await Bun.sleep(lingerMs);
+      websockets.closeAll();
       await server.stop(false);
     },
-    close: () => server.stop(true),
+    close: () => {
+      websockets.closeAll();
+      return server.stop(true);
+    },
   };
 }

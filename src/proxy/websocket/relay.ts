@@ -1,0 +1,278 @@
+// WebSocket proxying for the proxy listener: after the access phase has let an upgrade through,
+// opens the service's own WebSocket (ws, or wss for https services), upgrades the client's
+// connection only once the upstream has accepted, and relays messages, pings, pongs and close
+// codes both ways, each direction paused while the other side cannot take more. One access-log
+// line per session, written when both sides are closed.
+import type { Server, ServerWebSocket, TLSOptions, WebSocketHandler } from "bun";
+import type { Service } from "../../entities/service.ts";
+import type { ErrorCode } from "../../errors.ts";
+import type { AccessLog, AccessLogEntry, WebSocketSessionLog } from "../access-log.ts";
+import { type ForwardInfo, upgradeRequestHead } from "../forward.ts";
+import type { RouteMatch } from "../router.ts";
+import { UpstreamUnreachable } from "../upstream/errors.ts";
+import { NO_STATUS, Opcode } from "./frames.ts";
+import { UpstreamWebSocket, type UpstreamEvents, handshakeKey } from "./upstream.ts";
+
+/** Bun's own default for a received message, kept for both sides. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Room for what is already read when a direction pauses; past it Bun would drop a message. */
+const BACKPRESSURE_LIMIT = 2 * MAX_MESSAGE_BYTES;
+const KEY = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * Per-service TLS options for `wss` (CA, client certificate, verification opt-out), merged over
+ * the secure defaults: verification on, the service's host as the name to verify.
+ */
+export type ServiceTlsOptions = (service: Service) => TLSOptions | undefined;
+
+/** True for `Upgrade: websocket`; other upgrades (h2c…) stay plain HTTP requests, as today. */
+export function asksForWebSocket(upgrade: string): boolean {
+  return upgrade.length === 9 && upgrade.toLowerCase() === "websocket";
+}
+
+/** Why a request that asks for a WebSocket cannot have one (RFC 6455 §4.1), or null. */
+export function handshakeRefusal(headers: Headers): ErrorCode | null {
+  const connection = headers.get("connection");
+  if (connection === null || !connection.toLowerCase().split(",").some((option) => option.trim() === "upgrade")) return "invalid_websocket_upgrade";
+  if (headers.get("sec-websocket-version") !== "13") return "invalid_websocket_upgrade";
+  if (!KEY.test(headers.get("sec-websocket-key") ?? "")) return "invalid_websocket_upgrade";
+  return null;
+}
+
+/** What the relay needs of the request's flight through the proxy. */
+export interface UpgradeFlight {
+  readonly request: Request;
+  readonly requestId: string;
+  upstreamMs: number | null;
+  /** The request is counted as answered with 101. */
+  upgraded(): void;
+  /** The request's access-log line as it stands, with `status`. */
+  logEntry(status: number): AccessLogEntry;
+}
+
+export class WebSocketRelay {
+  private readonly open = new Set<Tunnel>();
+  readonly handlers: WebSocketHandler<Tunnel>;
+
+  constructor(
+    readonly accessLog: AccessLog,
+    private readonly tlsFor: ServiceTlsOptions | null = null,
+  ) {
+    this.handlers = {
+      maxPayloadLength: MAX_MESSAGE_BYTES,
+      backpressureLimit: BACKPRESSURE_LIMIT,
+      closeOnBackpressureLimit: false,
+      // The service's read_timeout ends idle sessions (nginx's meaning, which Kong has); Bun's
+      // own idle pings would reach the upstream as pongs nobody asked for.
+      idleTimeout: 0,
+      sendPings: false,
+      // Messages are relayed as they are; compressing them again would cost the gateway CPU per
+      // message, and compressed secrets beside attacker text leak (CRIME). Neither side offers it.
+      perMessageDeflate: false,
+      open: (ws) => ws.data.clientOpened(ws),
+      message: (ws, message) => ws.data.fromClient(message),
+      ping: (ws, payload) => void ws.data.upstream.send(Opcode.Ping, payload),
+      pong: (ws, payload) => void ws.data.upstream.send(Opcode.Pong, payload),
+      drain: (ws) => ws.data.upstream.resumeReading(),
+      close: (ws, code, reason) => ws.data.clientClosed(code, reason),
+    };
+  }
+
+  /**
+   * Opens the upstream WebSocket for a request the access phase let through and, once the
+   * upstream accepted, upgrades the client. Resolves with the upstream's refusal, or undefined
+   * once upgraded; rejects as `forward` does (UpstreamTimeout, UpstreamUnreachable).
+   */
+  async connect(flight: UpgradeFlight, server: Server<Tunnel>, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response | undefined> {
+    const { request } = flight;
+    const service = match.target.service;
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+    const { key, accept } = handshakeKey();
+    const head = upgradeRequestHead(request, match, path, search, info, `upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n`);
+    if (head === null) throw new UpstreamUnreachable("the request target cannot be sent upstream");
+    const tls = service.protocol === "https" ? { rejectUnauthorized: true, serverName: service.host, ...this.tlsFor?.(service) } : null;
+    const started = performance.now();
+    const answer = await UpstreamWebSocket.open(
+      { hostname: service.host, port: service.port, tls },
+      head,
+      accept,
+      offered,
+      { connectMs: service.connect_timeout, readMs: service.read_timeout, writeMs: service.write_timeout },
+      MAX_MESSAGE_BYTES,
+    );
+    flight.upstreamMs = Math.round(performance.now() - started);
+    if (!answer.upgraded) return answer.response;
+    const { connection } = answer;
+    const headers = new Headers(answer.headers);
+    if (answer.protocol !== null) headers.set("sec-websocket-protocol", answer.protocol);
+    headers.set("x-request-id", flight.requestId);
+    // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
+    request.headers.set("upgrade", "websocket");
+    request.headers.set("connection", "Upgrade");
+    const tunnel = new Tunnel(connection, flight, this);
+    if (request.signal.aborted || !server.upgrade(request, { data: tunnel, headers })) {
+      connection.terminate();
+      throw new UpstreamUnreachable("the client left before its upgrade");
+    }
+    this.open.add(tunnel);
+    flight.upgraded();
+    return undefined;
+  }
+
+  /** Shutdown: every session is closed with 1001 (going away) on both sides. */
+  closeAll(): void {
+    for (const tunnel of this.open) tunnel.shutDown();
+  }
+
+  ended(tunnel: Tunnel): void {
+    this.open.delete(tunnel);
+  }
+}
+
+/** One relayed session: the client's ServerWebSocket on one side, the upstream connection on the other. */
+class Tunnel implements UpstreamEvents {
+  private client: ServerWebSocket<Tunnel> | null = null;
+  private readonly started = performance.now();
+  private fromClientCount = 0;
+  private fromUpstreamCount = 0;
+  private closeCode: number | null = null;
+  private closedBy: WebSocketSessionLog["closed_by"] | null = null;
+  private error: string | undefined;
+  private clientClosing = false;
+  private clientDone = false;
+  private upstreamDone = false;
+
+  constructor(
+    readonly upstream: UpstreamWebSocket,
+    private readonly flight: UpgradeFlight,
+    private readonly relay: WebSocketRelay,
+  ) {}
+
+  clientOpened(ws: ServerWebSocket<Tunnel>): void {
+    this.client = ws;
+    this.upstream.attach(this);
+  }
+
+  fromClient(message: string | Buffer): void {
+    this.fromClientCount++;
+    const sent = typeof message === "string" ? this.upstream.send(Opcode.Text, Buffer.from(message, "utf8")) : this.upstream.send(Opcode.Binary, message);
+    if (!sent) this.client?.pause();
+  }
+
+  clientClosed(code: number, reason: string): void {
+    this.clientDone = true;
+    this.clientClosing = true;
+    if (this.closedBy === null) {
+      this.closedBy = "client";
+      this.closeCode = code;
+      // A client that vanished without a Close frame (1006) is shown to the upstream the same way.
+      if (code === 1006) this.upstream.terminate();
+      else this.upstream.close(code, reason);
+    }
+    this.finishIfDone();
+  }
+
+  // Upstream → client.
+  text(message: string): void {
+    this.fromUpstreamCount++;
+    this.delivered(this.client!.send(message));
+  }
+
+  binary(message: Uint8Array): void {
+    this.fromUpstreamCount++;
+    this.delivered(this.client!.send(message));
+  }
+
+  ping(payload: Uint8Array): void {
+    this.client!.ping(payload);
+  }
+
+  pong(payload: Uint8Array): void {
+    this.client!.pong(payload);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closedBy === null) {
+      this.closedBy = "upstream";
+      this.closeCode = code;
+    }
+    // The client's Close goes first: answering the upstream's may end its socket at once.
+    this.closeClient(code, reason);
+    this.upstream.close(code, reason);
+  }
+
+  drained(): void {
+    this.client?.resume();
+  }
+
+  violated(code: number, why: string): void {
+    this.endByGateway(`invalid frame from the upstream (closed with ${code}): ${why}`, 1014, "invalid frame from the upstream");
+  }
+
+  timedOut(which: "read" | "write"): void {
+    this.endByGateway(`upstream ${which} timeout`, 1001, `upstream ${which} timeout`);
+    this.upstream.close(1001, "");
+  }
+
+  ended(why: string | null): void {
+    this.upstreamDone = true;
+    if (why !== null && this.closedBy === null) {
+      this.closedBy = "upstream";
+      this.error = why;
+    }
+    // The upstream went without a Close frame: the client sees its connection drop (1006) too.
+    if (!this.clientClosing) {
+      this.clientClosing = true;
+      this.client?.terminate();
+    }
+    this.finishIfDone();
+  }
+
+  shutDown(): void {
+    this.endByGateway("gateway shutting down", 1001, "gateway shutting down");
+    this.upstream.close(1001, "");
+  }
+
+  private delivered(status: number): void {
+    // -1: queued behind what the client has not read yet; 0: dropped (past the backpressure limit).
+    if (status === -1) this.upstream.pauseReading();
+    else if (status === 0 && !this.clientClosing) {
+      this.endByGateway("client too slow: message dropped", 1011, "client too slow");
+      this.upstream.close(1001, "");
+    }
+  }
+
+  private endByGateway(why: string, clientCode: number, reason: string): void {
+    if (this.closedBy === null) {
+      this.closedBy = "gateway";
+      this.closeCode = clientCode;
+      this.error = why;
+    }
+    this.closeClient(clientCode, reason);
+  }
+
+  private closeClient(code: number, reason: string): void {
+    if (this.clientClosing) return;
+    this.clientClosing = true;
+    if (code === NO_STATUS) this.client?.close();
+    else this.client?.close(code, reason);
+  }
+
+  private finishIfDone(): void {
+    if (!this.clientDone || !this.upstreamDone) return;
+    this.relay.ended(this);
+    const log = this.relay.accessLog;
+    if (!log.enabled) return;
+    const session: WebSocketSessionLog = {
+      duration_ms: Math.round(performance.now() - this.started),
+      messages_from_client: this.fromClientCount,
+      messages_from_upstream: this.fromUpstreamCount,
+      close_code: this.closeCode,
+      closed_by: this.closedBy ?? "gateway",
+      ...(this.error ? { error: this.error } : {}),
+    };
+    log.write({ ...this.flight.logEntry(101), websocket: session });
+  }
+}
+
+export type { Tunnel };

@@ -1,0 +1,240 @@
+// WebSocket proxying through the plugin pipeline: the access phase decides the upgrade, then
+// messages, pings, pongs and close codes are relayed both ways, against a Bun upstream and a
+// Node upstream whose RFC 6455 side is written by hand.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type SigningKey, inSeconds, sign, signingKey } from "./support/auth.ts";
+import { type TestGateway, startTestGateway, tempDir } from "./support/gateway.ts";
+import { TestWebSocket, upgradeRequest } from "./support/websocket-client.ts";
+import { type BunWebSocketUpstream, type NodeWebSocketUpstream, startBunWebSocketUpstream, startNodeWebSocketUpstream } from "./support/websocket-upstreams.ts";
+
+let bun: BunWebSocketUpstream;
+let node: NodeWebSocketUpstream;
+let gateway: TestGateway;
+let ws: string;
+let hs: SigningKey;
+let aliceToken: string;
+let bobToken: string;
+let logPath: string;
+
+beforeAll(async () => {
+  bun = startBunWebSocketUpstream();
+  node = await startNodeWebSocketUpstream();
+  logPath = join(tempDir(), "access.log");
+  gateway = startTestGateway({ accessLog: logPath });
+  ws = gateway.proxyUrl.replace("http:", "ws:");
+  const { store } = gateway;
+  store.create("services", { name: "bun", url: `${bun.url}/base` });
+  store.create("services", { name: "node", url: node.url });
+  store.create("services", { name: "quiet", url: bun.url, read_timeout: 300 });
+  // A port nothing listens on: the Bun upstream's, once it is stopped, is not known in advance.
+  const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const downPort = closed.port;
+  closed.stop(true);
+  store.create("services", { name: "down", url: `http://127.0.0.1:${downPort}`, retries: 0 });
+  store.create("routes", { name: "open", service: { name: "bun" }, paths: ["/open"] });
+  store.create("routes", { name: "node", service: { name: "node" }, paths: ["/node"] });
+  store.create("routes", { name: "quiet", service: { name: "quiet" }, paths: ["/quiet"] });
+  store.create("routes", { name: "down", service: { name: "down" }, paths: ["/down"] });
+  const secured = store.create("routes", { name: "secured", service: { name: "bun" }, paths: ["/secured"] });
+  const finance = store.create("routes", { name: "finance", service: { name: "bun" }, paths: ["/finance"] });
+
+  hs = await signingKey("HS256");
+  const alice = store.create("consumers", { username: "alice", custom_id: "a-1" });
+  const bob = store.create("consumers", { username: "bob" });
+  store.create("jwt_secrets", { key: "alice-key", ...hs.credential }, { kind: "consumers", id: alice.id });
+  store.create("jwt_secrets", { key: "bob-key", ...hs.credential }, { kind: "consumers", id: bob.id });
+  store.create("acls", { group: "finance" }, { kind: "consumers", id: alice.id });
+  const jwtConfig = { claims_to_verify: ["exp"], cookie_names: ["session"], claims_to_headers: { sub: "X-User-Sub" } };
+  store.create("plugins", { name: "jwt", route: { id: secured.id }, config: jwtConfig });
+  store.create("plugins", { name: "jwt", route: { id: finance.id }, config: jwtConfig });
+  store.create("plugins", { name: "acl", route: { id: finance.id }, config: { allow: ["finance"] } });
+  aliceToken = await sign(hs, { iss: "alice-key", sub: "alice-sub", exp: inSeconds(600) });
+  bobToken = await sign(hs, { iss: "bob-key", sub: "bob-sub", exp: inSeconds(600) });
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await bun.stop();
+  await node.stop();
+});
+
+describe("relay", () => {
+  test("text and binary messages (1 MiB too) are echoed through the gateway, path joined as for HTTP", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/open/echo?x=1`);
+    expect((await session).path).toBe("/base/echo");
+    client.send("hello");
+    expect(await client.next()).toBe("hello");
+    const big = crypto.getRandomValues(new Uint8Array(1024 * 1024));
+    client.send(big);
+    const back = await client.next();
+    expect(Buffer.isBuffer(back)).toBe(true);
+    expect(Buffer.compare(back as Buffer, Buffer.from(big))).toBe(0);
+    const text = "ü".repeat(300_000);
+    client.send(text);
+    expect(await client.next()).toBe(text);
+    await client.close(1000);
+  });
+
+  test("close codes and reasons travel both ways", async () => {
+    let session = bun.nextSession();
+    let client = await TestWebSocket.open(`${ws}/open`);
+    client.send("close 4002 upstream is done");
+    expect(await client.closed).toEqual({ code: 4002, reason: "upstream is done" });
+
+    session = bun.nextSession();
+    client = await TestWebSocket.open(`${ws}/open`);
+    const upstream = await session;
+    await client.close(4001, "client is done");
+    expect(await upstream.closed).toEqual({ code: 4001, reason: "client is done" });
+  });
+
+  test("against a hand-written Node upstream: echo, and close codes both ways", async () => {
+    const client = await TestWebSocket.open(`${ws}/node/chat`);
+    expect(await node.next("upgrade")).toMatchObject({ upgrade: "/chat" });
+    client.send("from the client");
+    expect(await client.next()).toBe("from the client");
+    const bytes = crypto.getRandomValues(new Uint8Array(1024 * 1024));
+    client.send(bytes);
+    expect(Buffer.compare((await client.next()) as Buffer, Buffer.from(bytes))).toBe(0);
+    await client.close(4100, "bye node");
+    expect(await node.next("closed")).toEqual({ closed: 4100, reason: "bye node" });
+
+    const second = await TestWebSocket.open(`${ws}/node`);
+    second.send("close 4200 node is done");
+    expect(await second.closed).toEqual({ code: 4200, reason: "node is done" });
+  });
+
+  test("1,000 messages each way arrive complete and in order", async () => {
+    const client = await TestWebSocket.open(`${ws}/open`);
+    for (let i = 0; i < 1000; i++) client.send(`c${i}`);
+    for (let i = 0; i < 1000; i++) expect(await client.next()).toBe(`c${i}`);
+    client.send("burst 1000");
+    for (let i = 0; i < 1000; i++) expect(await client.next()).toBe(`u${i}`);
+    await client.close(1000);
+  });
+
+  test("pings and pongs are relayed: each end answers the other's ping", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/open`);
+    const upstream = await session;
+    client.socket.ping("from-client");
+    client.send("ping from-upstream");
+    // The echo after each is a barrier: what was sent before it has been relayed.
+    client.send("barrier");
+    expect(await client.next()).toBe("barrier");
+    await Bun.sleep(50);
+    expect(upstream.pings).toEqual(["from-client"]);
+    expect(client.pings).toEqual(["from-upstream"]);
+    expect(upstream.pongs).toEqual(["from-upstream"]);
+    await client.close(1000);
+  });
+
+  test("the upstream's sub-protocol choice reaches the client", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/open/protocol`, { protocols: ["chat.v1", "chat.v2"] });
+    expect((await session).headers["sec-websocket-protocol"]).toBe("chat.v1, chat.v2");
+    expect(client.socket.protocol).toBe("chat.v2");
+    await client.close(1000);
+  });
+});
+
+describe("access phase", () => {
+  test("no token: the jwt plugin's 401 and JSON body, and no upstream session", async () => {
+    const before = bun.sessions.length;
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/secured`);
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toEqual({ message: "Unauthorized" });
+    expect(bun.sessions.length).toBe(before);
+  });
+
+  test("a consumer outside the acl group: 403 and the acl plugin's body", async () => {
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/finance`, { authorization: `Bearer ${bobToken}` });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual({ message: "You cannot consume this service" });
+  });
+
+  test("token in the query: the upstream sees the identity and forwarding headers, not the client's copies", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/finance?jwt=${aliceToken}`, {
+      headers: { "x-consumer-id": "spoofed", "x-consumer-username": "mallory", "x-user-sub": "spoofed-sub", "x-forwarded-host": "evil.example", "x-custom": "kept" },
+    });
+    const { headers } = await session;
+    const alice = gateway.store.get("consumers", "alice");
+    expect(headers["x-consumer-id"]).toBe(alice.id);
+    expect(headers["x-consumer-username"]).toBe("alice");
+    expect(headers["x-consumer-custom-id"]).toBe("a-1");
+    expect(headers["x-credential-identifier"]).toBe("alice-key");
+    expect(headers["x-user-sub"]).toBe("alice-sub");
+    expect(headers["x-forwarded-for"]).toBe("127.0.0.1");
+    expect(headers["x-forwarded-host"]).toBe("127.0.0.1");
+    expect(headers["x-forwarded-proto"]).toBe("http");
+    expect(headers["x-forwarded-port"]).toBe(String(gateway.proxy.port));
+    expect(headers["x-request-id"]).toBeString();
+    expect(headers["x-custom"]).toBe("kept");
+    expect(headers["sec-websocket-extensions"]).toBeUndefined();
+    await client.close(1000);
+  });
+
+  test("token in a cookie", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/secured`, { headers: { cookie: `session=${aliceToken}` } });
+    expect((await session).headers["x-consumer-username"]).toBe("alice");
+    client.send("through");
+    expect(await client.next()).toBe("through");
+    await client.close(1000);
+  });
+
+  test("an Upgrade: websocket request without a valid key is refused with 400", async () => {
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/open`, { "sec-websocket-key": "short" });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).message).toStartWith("invalid WebSocket upgrade");
+  });
+});
+
+describe("upstream failures", () => {
+  test("upstream down: 502 with the gateway's JSON body", async () => {
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/down`);
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toEqual({ message: "An invalid response was received from the upstream server" });
+  });
+
+  test("an upstream refusing the upgrade: its status, headers and body reach the client", async () => {
+    const fromBun = await upgradeRequest(`${gateway.proxyUrl}/open/refuse`);
+    expect(fromBun.status).toBe(403);
+    expect(fromBun.headers.get("x-upstream")).toBe("refused");
+    expect(await fromBun.json()).toEqual({ message: "the upstream says no" });
+    const fromNode = await upgradeRequest(`${gateway.proxyUrl}/node/refuse`);
+    expect(fromNode.status).toBe(403);
+    expect(await fromNode.json()).toEqual({ message: "node says no" });
+  });
+
+  test("a silent upstream is closed after the service's read_timeout", async () => {
+    const client = await TestWebSocket.open(`${ws}/quiet`);
+    const started = performance.now();
+    client.send("silence");
+    expect(await client.closed).toEqual({ code: 1001, reason: "upstream read timeout" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
+
+describe("access log", () => {
+  test("one line per session at its close: duration and messages each way", async () => {
+    const client = await TestWebSocket.open(`${ws}/open/logged`);
+    for (let i = 0; i < 3; i++) client.send(`m${i}`);
+    for (let i = 0; i < 3; i++) await client.next();
+    client.send("burst 2");
+    await client.next();
+    await client.next();
+    await client.close(4003, "done");
+    await Bun.sleep(250);
+    const lines = readFileSync(logPath, "utf8").trim().split("\n").map((line) => JSON.parse(line));
+    const session = lines.filter((line) => line.path === "/open/logged");
+    expect(session).toHaveLength(1);
+    expect(session[0]).toMatchObject({ method: "GET", status: 101, route: "open", service: "bun" });
+    expect(session[0].websocket).toMatchObject({ messages_from_client: 4, messages_from_upstream: 5, close_code: 4003, closed_by: "client" });
+    expect(session[0].websocket.duration_ms).toBeNumber();
+  });
+});
