@@ -141,6 +141,47 @@ describe("relay", () => {
   });
 });
 
+describe("backpressure", () => {
+  const MESSAGES = 48;
+  const SIZE = 1024 * 1024;
+
+  test("a client that stops reading stops the gateway reading the upstream; nothing is lost", async () => {
+    const client = await TestWebSocket.open(`${ws}/open`);
+    client.socket.pause();
+    client.send(`flood ${MESSAGES} ${SIZE}`);
+    await Bun.sleep(300);
+    client.socket.resume();
+    for (let i = 0; i < MESSAGES; i++) {
+      const message = (await client.next()) as Buffer;
+      expect([message.length, message[0]]).toEqual([SIZE, i]);
+    }
+    // What the upstream could not hand over waited in its own buffer, not in the gateway's.
+    const most = Number((await client.nextText()).split(" ")[1]);
+    expect(most).toBeGreaterThan(16 * SIZE);
+    await client.close(1000);
+  });
+
+  test("an upstream that stops reading stops the gateway reading the client; nothing is lost", async () => {
+    const client = await TestWebSocket.open(`${ws}/open`);
+    client.send("pause 500");
+    client.send("barrier");
+    expect(await client.next()).toBe("barrier");
+    const chunk = new Uint8Array(SIZE);
+    for (let i = 0; i < MESSAGES; i++) {
+      chunk[0] = i;
+      client.send(chunk);
+    }
+    // Without backpressure the gateway would have read it all into its own memory within ~80 ms.
+    await Bun.sleep(200);
+    expect(client.socket.bufferedAmount).toBeGreaterThan(16 * SIZE);
+    for (let i = 0; i < MESSAGES; i++) {
+      const message = (await client.next()) as Buffer;
+      expect([message.length, message[0]]).toEqual([SIZE, i]);
+    }
+    await client.close(1000);
+  });
+});
+
 describe("access phase", () => {
   test("no token: the jwt plugin's 401 and JSON body, and no upstream session", async () => {
     const before = bun.sessions.length;
@@ -190,7 +231,7 @@ describe("access phase", () => {
   test("an Upgrade: websocket request without a valid key is refused with 400", async () => {
     const refused = await upgradeRequest(`${gateway.proxyUrl}/open`, { "sec-websocket-key": "short" });
     expect(refused.status).toBe(400);
-    expect((await refused.json()).message).toStartWith("invalid WebSocket upgrade");
+    expect(((await refused.json()) as { message: string }).message).toStartWith("invalid WebSocket upgrade");
   });
 });
 

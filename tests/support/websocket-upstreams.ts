@@ -31,7 +31,7 @@ export interface BunWebSocketUpstream {
  * Echoes each message with its type. Text commands: `headers` (the upgrade request's headers as
  * JSON), `close CODE REASON`, `ping PAYLOAD`, `burst N` (N numbered text messages),
  * `flood N BYTES` (N binary messages, then text `flooded BUFFERED` with what Bun still held),
- * `silence` (no reply). Paths: `/refuse` answers 403 with a JSON body; `/protocol` picks the
+ * `pause MS` (stop reading for MS ms), `silence` (no reply). Paths: `/refuse` answers 403 with a JSON body; `/protocol` picks the
  * last offered sub-protocol.
  */
 export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstream {
@@ -54,6 +54,8 @@ export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstrea
     },
     websocket: {
       maxPayloadLength: 32 * 1024 * 1024,
+      // Room for the flood command to queue what the gateway does not take.
+      backpressureLimit: 256 * 1024 * 1024,
       idleTimeout: 0,
       sendPings: false,
       open(ws) {
@@ -67,6 +69,10 @@ export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstrea
         if (command === "headers") ws.send(JSON.stringify(ws.data.session.headers));
         else if (command === "close") ws.close(Number(args[0]), args.slice(1).join(" "));
         else if (command === "ping") ws.ping(args[0]);
+        else if (command === "pause") {
+          ws.pause();
+          setTimeout(() => ws.resume(), Number(args[0]));
+        }
         else if (command === "burst") for (let i = 0; i < Number(args[0]); i++) ws.send(`u${i}`);
         else if (command === "flood") {
           const chunk = new Uint8Array(Number(args[1]));
