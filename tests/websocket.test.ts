@@ -1,6 +1,7 @@
 // WebSocket proxying through the plugin pipeline: the access phase decides the upgrade, then
 // messages, pings, pongs and close codes are relayed both ways, against a Bun upstream and a
 // Node upstream whose RFC 6455 side is written by hand.
+import type { Socket } from "bun";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -277,5 +278,103 @@ describe("access log", () => {
     expect(session[0]).toMatchObject({ method: "GET", status: 101, route: "open", service: "bun" });
     expect(session[0].websocket).toMatchObject({ messages_from_client: 4, messages_from_upstream: 5, close_code: 4003, closed_by: "client" });
     expect(session[0].websocket.duration_ms).toBeNumber();
+  });
+});
+
+interface RawUpstream {
+  port: number;
+  /** What the gateway sent after its request head. */
+  afterHead(): Buffer;
+  stop(): void;
+}
+
+/** A raw TCP upstream: `reply` answers the request head with whatever bytes the test chooses. */
+function rawUpstream(reply: (socket: Socket<undefined>, head: string) => void): RawUpstream {
+  let received = Buffer.alloc(0);
+  let answered = false;
+  const listener = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket, bytes) {
+        received = Buffer.concat([received, bytes]);
+        const end = received.indexOf("\r\n\r\n");
+        if (answered || end < 0) return;
+        answered = true;
+        reply(socket, received.subarray(0, end).toString("latin1"));
+      },
+    },
+  });
+  return {
+    port: listener.port,
+    afterHead: () => received.subarray(received.indexOf("\r\n\r\n") + 4),
+    stop: () => listener.stop(true),
+  };
+}
+
+/** The Sec-WebSocket-Accept for the key in a request head. */
+function acceptFor(request: string): string {
+  const key = /sec-websocket-key: (\S+)/i.exec(request)![1]!;
+  return new Bun.CryptoHasher("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+}
+
+/** The first frame the gateway sent, unmasked: its opcode and payload. */
+function firstFrame(bytes: Buffer): { opcode: number; payload: Buffer } {
+  const length = bytes[1]! & 0x7f;
+  const mask = bytes.subarray(2, 6);
+  return { opcode: bytes[0]! & 0x0f, payload: Buffer.from(bytes.subarray(6, 6 + length).map((byte, i) => byte ^ mask[i & 3]!)) };
+}
+
+describe("upstream misbehaviour and timeouts", () => {
+  const upstreams: RawUpstream[] = [];
+  afterAll(() => upstreams.forEach((upstream) => upstream.stop()));
+
+  function routeTo(name: string, upstream: RawUpstream, service: Record<string, unknown> = {}): void {
+    upstreams.push(upstream);
+    gateway.store.create("services", { name, url: `http://127.0.0.1:${upstream.port}`, ...service });
+    gateway.store.create("routes", { name, service: { name }, paths: [`/${name}`] });
+  }
+
+  test("an upstream that accepts the connection but never answers the upgrade: 504 after connect_timeout", async () => {
+    routeTo("mute", rawUpstream(() => {}), { connect_timeout: 200 });
+    const started = performance.now();
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/mute`);
+    expect(refused.status).toBe(504);
+    expect(await refused.json()).toEqual({ message: "The upstream server is timing out" });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  test("a 101 with the wrong Sec-WebSocket-Accept: 502", async () => {
+    routeTo("forged", rawUpstream((socket) => void socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBvbmU=\r\n\r\n")));
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/forged`);
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toEqual({ message: "An invalid response was received from the upstream server" });
+  });
+
+  test("a frame the upstream may not send: the client gets 1014, the upstream a Close with 1002", async () => {
+    const upstream = rawUpstream((socket, request) => {
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(request)}\r\n\r\n`);
+      // RSV1 set (permessage-deflate, never negotiated) on a text frame "hi".
+      socket.write(Buffer.from([0xc1, 0x02, 0x68, 0x69]));
+    });
+    routeTo("rsv", upstream);
+    const client = await TestWebSocket.open(`${ws}/rsv`);
+    expect(await client.closed).toEqual({ code: 1014, reason: "invalid frame from the upstream" });
+    await Bun.sleep(50);
+    const close = firstFrame(upstream.afterHead());
+    expect(close.opcode).toBe(8);
+    expect(close.payload.readUInt16BE(0)).toBe(1002);
+  });
+
+  test("an upstream that stops taking frames: closed after the service's write_timeout", async () => {
+    gateway.store.create("services", { name: "stalled", url: bun.url, write_timeout: 200 });
+    gateway.store.create("routes", { name: "stalled", service: { name: "stalled" }, paths: ["/stalled"] });
+    const client = await TestWebSocket.open(`${ws}/stalled`);
+    client.send("pause 3000");
+    client.send("barrier");
+    expect(await client.next()).toBe("barrier");
+    const chunk = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < 48; i++) client.send(chunk);
+    expect(await client.closed).toEqual({ code: 1001, reason: "upstream write timeout" });
   });
 });
