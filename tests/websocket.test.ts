@@ -378,3 +378,61 @@ describe("upstream misbehaviour and timeouts", () => {
     expect(await client.closed).toEqual({ code: 1001, reason: "upstream write timeout" });
   });
 });
+
+describe("wss upstreams and shutdown", () => {
+  let secure: BunWebSocketUpstream;
+  let second: TestGateway;
+  let secondLog: string;
+
+  beforeAll(() => {
+    const dir = tempDir();
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stderr: "pipe" });
+    if (made.exitCode !== 0) throw new Error(made.stderr.toString());
+    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    secure = startBunWebSocketUpstream({ cert, key: readFileSync(join(dir, "key.pem"), "utf8") });
+    secondLog = join(dir, "access.log");
+    second = startTestGateway({ accessLog: secondLog, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : undefined) });
+    second.store.create("services", { name: "default", url: secure.url });
+    second.store.create("services", { name: "trusting", url: secure.url });
+    second.store.create("routes", { name: "default", service: { name: "default" }, paths: ["/default"] });
+    second.store.create("routes", { name: "trusting", service: { name: "trusting" }, paths: ["/trusting"] });
+    second.store.create("services", { name: "misnamed", url: secure.url });
+    second.store.create("routes", { name: "misnamed", service: { name: "misnamed" }, paths: ["/misnamed"] });
+  });
+  let secondClosed = false;
+  afterAll(async () => {
+    if (!secondClosed) await second.close();
+    await secure.stop();
+  });
+
+  test("an https service is reached over wss with its certificate verified: self-signed refused (502, reason logged)", async () => {
+    const refused = await upgradeRequest(`${second.proxyUrl}/default`);
+    expect(refused.status).toBe(502);
+    const misnamed = await upgradeRequest(`${second.proxyUrl}/misnamed`);
+    expect(misnamed.status).toBe(502);
+    await Bun.sleep(200);
+    const lines = readFileSync(secondLog, "utf8").trim().split("\n").map((text) => JSON.parse(text));
+    expect(lines.find((entry) => entry.path === "/default").error).toBe("TLS verification failed: DEPTH_ZERO_SELF_SIGNED_CERT");
+    expect(lines.find((entry) => entry.path === "/misnamed").error).toBe("TLS verification failed: ERR_TLS_CERT_ALTNAME_INVALID");
+  });
+
+  test("the service's TLS options (its CA) make the same upstream trusted", async () => {
+    const client = await TestWebSocket.open(`${second.proxyUrl.replace("http:", "ws:")}/trusting`);
+    client.send("over tls");
+    expect(await client.next()).toBe("over tls");
+    await client.close(1000);
+  });
+
+  test("shutdown closes open sessions with 1001 on both sides", async () => {
+    const session = secure.nextSession();
+    const client = await TestWebSocket.open(`${second.proxyUrl.replace("http:", "ws:")}/trusting`);
+    const upstream = await session;
+    const stopping = performance.now();
+    secondClosed = true;
+    await second.close();
+    // Closed sessions do not hold up the shutdown until its grace period (1 s here) ends.
+    expect(performance.now() - stopping).toBeLessThan(900);
+    expect(await client.closed).toEqual({ code: 1001, reason: "gateway shutting down" });
+    expect((await upstream.closed).code).toBe(1001);
+  });
+});

@@ -300,6 +300,8 @@ export class UpstreamWebSocket {
   gone(): void {
     const phase = this.phase;
     this.phase = Phase.Closed;
+    // Closed already: nothing is left to end or terminate.
+    this.socket = null;
     this.clearTimers();
     if (phase === Phase.Open) return this.events?.ended(this.closeReceived && this.closeSent ? null : "upstream connection lost");
     // A refusal without a length ends with the connection.
@@ -341,12 +343,16 @@ export class UpstreamWebSocket {
 
   private settle(): void {
     this.settled = true;
+    this.clearConnectTimer();
+  }
+
+  private clearConnectTimer(): void {
     if (this.connectTimer) clearTimeout(this.connectTimer);
     this.connectTimer = null;
   }
 
   private clearTimers(): void {
-    this.settle();
+    this.clearConnectTimer();
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.writeTimer) clearTimeout(this.writeTimer);
     this.idleTimer = this.writeTimer = null;
