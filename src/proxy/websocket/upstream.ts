@@ -258,7 +258,7 @@ export class UpstreamWebSocket {
     this.closeSent = true;
     this.write(encodeFrame(Opcode.Close, closePayload(code, reason)));
     if (this.closeReceived) this.socket?.end();
-    else setTimeout(() => this.terminate(), CLOSE_WAIT_MS).unref();
+    else setTimeout(() => this.socket?.terminate(), CLOSE_WAIT_MS).unref();
   }
 
   /** Ends the connection without a Close frame (the client vanished, as a plain TCP proxy would show it). */
