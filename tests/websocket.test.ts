@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type SigningKey, inSeconds, sign, signingKey } from "./support/auth.ts";
 import { type TestGateway, startTestGateway, tempDir } from "./support/gateway.ts";
-import { TestWebSocket, upgradeRequest } from "./support/websocket-client.ts";
+import { TestWebSocket, rawUpgradeHead, upgradeRequest } from "./support/websocket-client.ts";
 import { type BunWebSocketUpstream, type NodeWebSocketUpstream, startBunWebSocketUpstream, startNodeWebSocketUpstream } from "./support/websocket-upstreams.ts";
 
 let bun: BunWebSocketUpstream;
@@ -227,6 +227,20 @@ describe("access phase", () => {
     client.send("through");
     expect(await client.next()).toBe("through");
     await client.close(1000);
+  });
+
+  test("rate-limiting counts upgrades: its headers on the 101, its 429 past the limit", async () => {
+    const limited = gateway.store.create("routes", { name: "limited", service: { name: "bun" }, paths: ["/limited"] });
+    gateway.store.create("plugins", { name: "rate-limiting", route: { id: limited.id }, config: { minute: 2, policy: "local" } });
+    const first = await rawUpgradeHead(gateway.proxy.port, "/limited");
+    expect(first).toStartWith("HTTP/1.1 101 ");
+    expect(first.toLowerCase()).toContain("\r\nx-ratelimit-remaining-minute: 1\r\n");
+    // The accept of the RFC 6455 example key, computed for the client, not the upstream's for the gateway's key.
+    expect(first.toLowerCase()).toContain("\r\nsec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=");
+    await rawUpgradeHead(gateway.proxy.port, "/limited");
+    const refused = await upgradeRequest(`${gateway.proxyUrl}/limited`);
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toEqual({ message: "API rate limit exceeded" });
   });
 
   test("an Upgrade: websocket request without a valid key is refused with 400", async () => {

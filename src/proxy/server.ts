@@ -220,7 +220,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       dropQueryParams: ctx?.dropQueryParams ?? null,
       clientHeadersRemoved: ctx !== null,
     };
-    const sent = flight.websocket ? websockets.connect(flight, server, match, flight.upstreamPath, search, info) : forward(flight.request, match, flight.upstreamPath, search, info);
+    const sent = flight.websocket ? websockets.connect(flight, server, match, flight.upstreamPath, search, info, ctx?.responseHeaders ?? null) : forward(flight.request, match, flight.upstreamPath, search, info);
     return sent.then(
       (upstream) => {
         // Upgraded: the session writes its own log line when it ends.

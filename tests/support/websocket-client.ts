@@ -56,3 +56,25 @@ export function upgradeRequest(url: string, headers: Record<string, string> = {}
     headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13", ...headers },
   });
 }
+
+/** The head of the gateway's answer to a handshake sent over a raw socket (the 101 included). */
+export async function rawUpgradeHead(port: number, path: string): Promise<string> {
+  let text = "";
+  let done!: (head: string) => void;
+  const head = new Promise<string>((resolve) => (done = resolve));
+  const socket = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data(_socket, bytes) {
+        text += bytes.toString("latin1");
+        const end = text.indexOf("\r\n\r\n");
+        if (end >= 0) done(text.slice(0, end));
+      },
+    },
+  });
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const answer = await head;
+  socket.terminate();
+  return answer;
+}

@@ -80,10 +80,11 @@ export class WebSocketRelay {
 
   /**
    * Opens the upstream WebSocket for a request the access phase let through and, once the
-   * upstream accepted, upgrades the client. Resolves with the upstream's refusal, or undefined
+   * upstream accepted, upgrades the client (its 101 carries the upstream's headers and
+   * `pluginHeaders`). Resolves with the upstream's refusal, or undefined
    * once upgraded; rejects as `forward` does (UpstreamTimeout, UpstreamUnreachable).
    */
-  async connect(flight: UpgradeFlight, server: Server<Tunnel>, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response | undefined> {
+  async connect(flight: UpgradeFlight, server: Server<Tunnel>, match: RouteMatch, path: string, search: string, info: ForwardInfo, pluginHeaders: readonly string[] | null): Promise<Response | undefined> {
     const { request } = flight;
     const service = match.target.service;
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim()).filter(Boolean);
@@ -106,6 +107,8 @@ export class WebSocketRelay {
     const headers = new Headers(answer.headers);
     if (answer.protocol !== null) headers.set("sec-websocket-protocol", answer.protocol);
     headers.set("x-request-id", flight.requestId);
+    // What plugins set on the response from the access phase (rate-limiting's headers): flat name, value pairs.
+    if (pluginHeaders) for (let i = 0; i < pluginHeaders.length; i += 2) headers.set(pluginHeaders[i]!, pluginHeaders[i + 1]!);
     // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
     request.headers.set("upgrade", "websocket");
     request.headers.set("connection", "Upgrade");
