@@ -405,11 +405,13 @@ describe("wss upstreams and shutdown", () => {
     const cert = readFileSync(join(dir, "cert.pem"), "utf8");
     secure = startBunWebSocketUpstream({ cert, key: readFileSync(join(dir, "key.pem"), "utf8") });
     secondLog = join(dir, "access.log");
-    second = startTestGateway({ accessLog: secondLog, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : undefined) });
+    second = startTestGateway({ accessLog: secondLog, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : service.name === "unverified" ? { rejectUnauthorized: false } : undefined) });
     second.store.create("services", { name: "default", url: secure.url });
     second.store.create("services", { name: "trusting", url: secure.url });
     second.store.create("routes", { name: "default", service: { name: "default" }, paths: ["/default"] });
     second.store.create("routes", { name: "trusting", service: { name: "trusting" }, paths: ["/trusting"] });
+    second.store.create("services", { name: "unverified", url: secure.url });
+    second.store.create("routes", { name: "unverified", service: { name: "unverified" }, paths: ["/unverified"] });
     second.store.create("services", { name: "misnamed", url: secure.url });
     second.store.create("routes", { name: "misnamed", service: { name: "misnamed" }, paths: ["/misnamed"] });
   });
@@ -434,6 +436,13 @@ describe("wss upstreams and shutdown", () => {
     const client = await TestWebSocket.open(`${second.proxyUrl.replace("http:", "ws:")}/trusting`);
     client.send("over tls");
     expect(await client.next()).toBe("over tls");
+    await client.close(1000);
+  });
+
+  test("verification turned off for one service (rejectUnauthorized: false) reaches the self-signed upstream", async () => {
+    const client = await TestWebSocket.open(`${second.proxyUrl.replace("http:", "ws:")}/unverified`);
+    client.send("unverified");
+    expect(await client.next()).toBe("unverified");
     await client.close(1000);
   });
 

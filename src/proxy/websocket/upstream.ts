@@ -91,6 +91,7 @@ export class UpstreamWebSocket {
 
   private constructor(
     private readonly secure: boolean,
+    private readonly verify: boolean,
     private readonly head: string,
     private readonly accept: string,
     private readonly offered: readonly string[],
@@ -104,7 +105,7 @@ export class UpstreamWebSocket {
    * upstream's refusal; rejects with UpstreamTimeout or UpstreamUnreachable.
    */
   static open(address: UpstreamAddress, head: string, accept: string, offered: readonly string[], timeouts: UpstreamTimeouts, maxMessageBytes: number): Promise<UpgradeAnswer> {
-    const connection = new UpstreamWebSocket(address.tls !== null, head, accept, offered, timeouts, maxMessageBytes);
+    const connection = new UpstreamWebSocket(address.tls !== null, address.tls?.rejectUnauthorized !== false, head, accept, offered, timeouts, maxMessageBytes);
     const answer = new Promise<UpgradeAnswer>((resolve, reject) => {
       connection.resolve = resolve;
       connection.reject = reject;
@@ -128,7 +129,8 @@ export class UpstreamWebSocket {
 
   secured(socket: Socket<UpstreamWebSocket>, success: boolean, error: Error | null): void {
     this.socket = socket;
-    if (!success || error) {
+    // With verification opted out (rejectUnauthorized: false) Bun reports the error and succeeds.
+    if (!success || (error && this.verify)) {
       this.failure = `TLS verification failed: ${(error as { code?: string } | null)?.code ?? error?.message ?? "handshake failed"}`;
       return void socket.terminate();
     }
