@@ -29,6 +29,7 @@ beforeAll(async () => {
   store.create("services", { name: "bun", url: `${bun.url}/base` });
   store.create("services", { name: "node", url: node.url });
   store.create("services", { name: "quiet", url: bun.url, read_timeout: 300 });
+  store.create("services", { name: "stalled", url: bun.url, write_timeout: 200 });
   // A port nothing listens on: the Bun upstream's, once it is stopped, is not known in advance.
   const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const downPort = closed.port;
@@ -37,6 +38,7 @@ beforeAll(async () => {
   store.create("routes", { name: "open", service: { name: "bun" }, paths: ["/open"] });
   store.create("routes", { name: "node", service: { name: "node" }, paths: ["/node"] });
   store.create("routes", { name: "quiet", service: { name: "quiet" }, paths: ["/quiet"] });
+  store.create("routes", { name: "stalled", service: { name: "stalled" }, paths: ["/stalled"] });
   store.create("routes", { name: "down", service: { name: "down" }, paths: ["/down"] });
   const secured = store.create("routes", { name: "secured", service: { name: "bun" }, paths: ["/secured"] });
   const finance = store.create("routes", { name: "finance", service: { name: "bun" }, paths: ["/finance"] });
@@ -381,8 +383,6 @@ describe("upstream misbehaviour and timeouts", () => {
   });
 
   test("an upstream that stops taking frames: closed after the service's write_timeout", async () => {
-    gateway.store.create("services", { name: "stalled", url: bun.url, write_timeout: 200 });
-    gateway.store.create("routes", { name: "stalled", service: { name: "stalled" }, paths: ["/stalled"] });
     const client = await TestWebSocket.open(`${ws}/stalled`);
     client.send("pause 3000");
     client.send("barrier");
@@ -390,6 +390,17 @@ describe("upstream misbehaviour and timeouts", () => {
     const chunk = new Uint8Array(1024 * 1024);
     for (let i = 0; i < 48; i++) client.send(chunk);
     expect(await client.closed).toEqual({ code: 1001, reason: "upstream write timeout" });
+  });
+
+  test("a client that stops reading: dropped after the service's write_timeout, the upstream closed with 1001", async () => {
+    const session = bun.nextSession();
+    const client = await TestWebSocket.open(`${ws}/stalled`);
+    const upstream = await session;
+    client.socket.pause();
+    client.send("flood 48 1048576");
+    expect((await upstream.closed).code).toBe(1001);
+    client.socket.resume();
+    expect((await client.closed).code).toBe(1006);
   });
 });
 

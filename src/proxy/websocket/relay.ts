@@ -73,7 +73,7 @@ export class WebSocketRelay {
       message: (ws, message) => ws.data.fromClient(message),
       ping: (ws, payload) => void ws.data.upstream.send(Opcode.Ping, payload),
       pong: (ws, payload) => void ws.data.upstream.send(Opcode.Pong, payload),
-      drain: (ws) => ws.data.upstream.resumeReading(),
+      drain: (ws) => ws.data.clientDrained(),
       close: (ws, code, reason) => ws.data.clientClosed(code, reason),
     };
   }
@@ -112,7 +112,7 @@ export class WebSocketRelay {
     // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
     request.headers.set("upgrade", "websocket");
     request.headers.set("connection", "Upgrade");
-    const tunnel = new Tunnel(connection, flight, this);
+    const tunnel = new Tunnel(connection, flight, this, service.write_timeout);
     if (request.signal.aborted || !server.upgrade(request, { data: tunnel, headers })) {
       connection.terminate();
       throw new UpstreamUnreachable("the client left before its upgrade");
@@ -142,6 +142,8 @@ class Tunnel implements UpstreamEvents {
   private closedBy: WebSocketSessionLog["closed_by"] | null = null;
   private error: string | undefined;
   private clientClosing = false;
+  /** Runs while the client is not taking what the upstream sends: write_timeout, as for the upstream. */
+  private clientStall: ReturnType<typeof setTimeout> | null = null;
   private clientDone = false;
   private upstreamDone = false;
 
@@ -149,6 +151,7 @@ class Tunnel implements UpstreamEvents {
     readonly upstream: UpstreamWebSocket,
     private readonly flight: UpgradeFlight,
     private readonly relay: WebSocketRelay,
+    private readonly writeTimeoutMs: number,
   ) {}
 
   clientOpened(ws: ServerWebSocket<Tunnel>): void {
@@ -162,7 +165,14 @@ class Tunnel implements UpstreamEvents {
     if (!sent) this.client?.pause();
   }
 
+  clientDrained(): void {
+    if (this.clientStall) clearTimeout(this.clientStall);
+    this.clientStall = null;
+    this.upstream.resumeReading();
+  }
+
   clientClosed(code: number, reason: string): void {
+    if (this.clientStall) clearTimeout(this.clientStall);
     this.clientDone = true;
     this.clientClosing = true;
     if (this.closedBy === null) {
@@ -238,12 +248,28 @@ class Tunnel implements UpstreamEvents {
 
   private delivered(status: number): void {
     // -1: queued behind what the client has not read yet; 0: dropped (past the backpressure limit).
-    if (status === -1) this.upstream.pauseReading();
+    if (status === -1) {
+      this.upstream.pauseReading();
+      this.clientStall ??= setTimeout(this.clientStalled, this.writeTimeoutMs);
+    }
     else if (status === 0 && !this.clientClosing) {
       this.endByGateway("client too slow: message dropped", 1011, "client too slow");
       this.upstream.close(1001, "");
     }
   }
+
+  /** A client that takes nothing for write_timeout is gone or stuck: its Close could not get through either. */
+  private readonly clientStalled = (): void => {
+    this.clientStall = null;
+    if (this.closedBy === null) {
+      this.closedBy = "gateway";
+      this.closeCode = 1006;
+      this.error = "client write timeout";
+    }
+    this.clientClosing = true;
+    this.client?.terminate();
+    this.upstream.close(1001, "");
+  };
 
   private endByGateway(why: string, clientCode: number, reason: string): void {
     if (this.closedBy === null) {
