@@ -95,6 +95,15 @@ describe("FrameReader", () => {
     expect((thrown as ProtocolViolation).code).toBe(code);
   });
 
+  test("text is framed as its UTF-8 bytes", () => {
+    const text = "héllo € ".repeat(40);
+    const frame = encodeFrame(Opcode.Text, text);
+    const bytes = Buffer.from(text, "utf8");
+    expect([frame[0], frame[1]! & 0x7f, frame.readUInt16BE(2)]).toEqual([0x81, 126, bytes.length]);
+    const mask = frame.subarray(4, 8);
+    expect(Buffer.from(frame.subarray(8).map((byte, i) => byte ^ mask[i & 3]!)).toString("utf8")).toBe(text);
+  });
+
   test("the frames the gateway sends are masked and decode back to the payload", () => {
     for (const size of [0, 5, 125, 126, 65535, 65536, 200_003]) {
       const payload = crypto.getRandomValues(new Uint8Array(size));

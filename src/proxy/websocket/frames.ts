@@ -24,9 +24,9 @@ export class ProtocolViolation extends Error {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** A masked frame holding `payload` whole (FIN set). */
-export function encodeFrame(opcode: Opcode, payload: Uint8Array): Buffer {
-  const length = payload.length;
+/** A masked frame holding `payload` whole (FIN set); text is written into it as UTF-8. */
+export function encodeFrame(opcode: Opcode, payload: Uint8Array | string): Buffer {
+  const length = typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.length;
   const lengthBytes = length < 126 ? 0 : length < 65536 ? 2 : 8;
   const start = 2 + lengthBytes + 4;
   // The payload is masked four bytes at a time (4x faster than byte by byte), so the frame sits
@@ -46,7 +46,8 @@ export function encodeFrame(opcode: Opcode, payload: Uint8Array): Buffer {
   const maskAt = start - 4;
   crypto.getRandomValues(frame.subarray(maskAt, start));
   const m0 = frame[maskAt]!, m1 = frame[maskAt + 1]!, m2 = frame[maskAt + 2]!, m3 = frame[maskAt + 3]!;
-  frame.set(payload, start);
+  if (typeof payload === "string") frame.write(payload, start, "utf8");
+  else frame.set(payload, start);
   const words = length >>> 2;
   const mask = LITTLE_ENDIAN ? (m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)) >>> 0 : ((m0 << 24) | (m1 << 16) | (m2 << 8) | m3) >>> 0;
   const view = new Uint32Array(frame.buffer, pad + start, words);
@@ -108,12 +109,12 @@ export class FrameReader {
   ) {}
 
   /** Throws ProtocolViolation; nothing after a Close frame is read. */
-  push(chunk: Uint8Array): void {
+  push(chunk: Buffer): void {
     if (this.closed) return;
     let data: Buffer;
     // Whether `data` is the reader's own copy rather than a view of the socket's chunk.
     let owned = false;
-    if (this.pendingBytes === 0 && chunk.length >= this.need) data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    if (this.pendingBytes === 0 && chunk.length >= this.need) data = chunk;
     else {
       owned = true;
       // Kept across callbacks, so copied: the socket may reuse the memory of a chunk.

@@ -161,7 +161,7 @@ class Tunnel implements UpstreamEvents {
 
   fromClient(message: string | Buffer): void {
     this.fromClientCount++;
-    const sent = typeof message === "string" ? this.upstream.send(Opcode.Text, Buffer.from(message, "utf8")) : this.upstream.send(Opcode.Binary, message);
+    const sent = this.upstream.send(typeof message === "string" ? Opcode.Text : Opcode.Binary, message);
     if (!sent) this.client?.pause();
   }
 

@@ -249,7 +249,7 @@ export class UpstreamWebSocket {
   }
 
   /** False when the frame had to be queued: the caller stops reading its side until `drained`. */
-  send(opcode: Opcode, payload: Uint8Array): boolean {
+  send(opcode: Opcode, payload: Uint8Array | string): boolean {
     if (this.phase !== Phase.Open || this.closeSent) return true;
     return this.write(encodeFrame(opcode, payload));
   }
