@@ -1,8 +1,9 @@
-// WebSocket relay cost: echo round trips per second straight to a Bun upstream and through the
-// compiled gateway (pinned to core 1, one process), same run, and the gateway's CPU time per
-// round trip (two relayed messages) read from /proc.
+// WebSocket relay cost: echo round trips per second straight to a Bun upstream, through the
+// compiled gateway and through nginx proxying WebSockets (each pinned to core 1, one process,
+// run one after the other in each round), and each proxy's CPU time per round trip (two
+// relayed messages) read from /proc.
 //   flock /tmp/gateway-bench.lock taskset -c 0 bun bench/websocket.ts [seconds=5] [connections=50]
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../tests/support/gateway.ts";
 
@@ -27,10 +28,38 @@ const gateway = Bun.spawn(["taskset", "-c", "1", binary, "serve", "--config", "k
   stdout: "ignore",
   stderr: "inherit",
 });
-while (!(await fetch(`http://127.0.0.1:${port}/`).then(() => true, () => false))) await Bun.sleep(20);
+const nginxPort = port + 1;
+mkdirSync(join(dir, "nginx"));
+writeFileSync(
+  join(dir, "nginx/nginx.conf"),
+  `worker_processes 1;
+daemon off;
+pid nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path tmp; proxy_temp_path tmp; fastcgi_temp_path tmp; uwsgi_temp_path tmp; scgi_temp_path tmp;
+  server {
+    listen 127.0.0.1:${nginxPort};
+    location / {
+      proxy_pass http://127.0.0.1:${upstream.port};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+    }
+  }
+}
+`,
+);
+mkdirSync(join(dir, "nginx/tmp"));
+const nginx = Bun.spawn(["taskset", "-c", "1", "nginx", "-p", join(dir, "nginx"), "-c", join(dir, "nginx/nginx.conf")], { stdout: "ignore", stderr: "inherit" });
+for (const each of [port, nginxPort]) while (!(await fetch(`http://127.0.0.1:${each}/`).then(() => true, () => false))) await Bun.sleep(20);
+// nginx's worker is the master's only child.
+const nginxWorker = Number(readFileSync(`/proc/${nginx.pid}/task/${nginx.pid}/children`, "utf8").trim().split(" ")[0]);
 
-const ticks = () => {
-  const fields = readFileSync(`/proc/${gateway.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+const ticks = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   return Number(fields[11]) + Number(fields[12]);
 };
 const TICK_US = 1e6 / 100;
@@ -58,18 +87,25 @@ async function roundTrips(url: string, payload: string | Uint8Array): Promise<nu
 }
 
 const workloads: [string, string | Uint8Array][] = [["32-byte text", "x".repeat(32)], ["64 KiB binary", new Uint8Array(65536)]];
-console.log(`${connections} connections, ${seconds} s per run; gateway pinned to core 1`);
+/** Round trips per second through `proxyPort`, and the proxy's CPU µs per round trip. */
+async function through(proxyPort: number, pid: number, payload: string | Uint8Array): Promise<[number, number]> {
+  const before = ticks(pid);
+  const count = await roundTrips(`ws://127.0.0.1:${proxyPort}/`, payload);
+  return [count / seconds, ((ticks(pid) - before) * TICK_US) / count];
+}
+
+console.log(`${connections} connections, ${seconds} s per run; the gateway and nginx pinned to core 1`);
 for (const [name, payload] of workloads) {
   for (let round = 1; round <= 2; round++) {
-    const direct = await roundTrips(`ws://127.0.0.1:${upstream.port}/`, payload);
-    const before = ticks();
-    const through = await roundTrips(`ws://127.0.0.1:${port}/`, payload);
-    const cpuUs = ((ticks() - before) * TICK_US) / through;
+    const direct = (await roundTrips(`ws://127.0.0.1:${upstream.port}/`, payload)) / seconds;
+    const [gw, gwUs] = await through(port, gateway.pid, payload);
+    const [ng, ngUs] = await through(nginxPort, nginxWorker, payload);
     console.log(
-      `${name}, round ${round}: direct ${(direct / seconds).toFixed(0)}/s, through the gateway ${(through / seconds).toFixed(0)}/s (${(through / direct).toFixed(2)}x), gateway CPU ${cpuUs.toFixed(1)} us per round trip`,
+      `${name}, round ${round}: direct ${direct.toFixed(0)}/s; gateway ${gw.toFixed(0)}/s, ${gwUs.toFixed(1)} us CPU per round trip; nginx ${ng.toFixed(0)}/s, ${ngUs.toFixed(1)} us; gateway/nginx CPU per round trip ${(gwUs / ngUs).toFixed(2)}x`,
     );
   }
 }
 gateway.kill("SIGTERM");
-await gateway.exited;
+nginx.kill("SIGTERM");
+await Promise.all([gateway.exited, nginx.exited]);
 upstream.stop(true);
