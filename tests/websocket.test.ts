@@ -94,6 +94,18 @@ describe("relay", () => {
     expect(await upstream.closed).toEqual({ code: 4001, reason: "client is done" });
   });
 
+  test("a connection dropped without a Close frame is dropped on the other side too (1006)", async () => {
+    const fromUpstream = await TestWebSocket.open(`${ws}/open`);
+    fromUpstream.send("terminate");
+    expect((await fromUpstream.closed).code).toBe(1006);
+
+    const session = bun.nextSession();
+    const fromClient = await TestWebSocket.open(`${ws}/open`);
+    const upstream = await session;
+    fromClient.socket.terminate();
+    expect((await upstream.closed).code).toBe(1006);
+  });
+
   test("against a hand-written Node upstream: echo, and close codes both ways", async () => {
     const client = await TestWebSocket.open(`${ws}/node/chat`);
     expect(await node.next("upgrade")).toMatchObject({ upgrade: "/chat" });
@@ -108,6 +120,13 @@ describe("relay", () => {
     const second = await TestWebSocket.open(`${ws}/node`);
     second.send("close 4200 node is done");
     expect(await second.closed).toEqual({ code: 4200, reason: "node is done" });
+    // The gateway answers the upstream's Close with the same code, as RFC 6455 §5.5.1 asks.
+    expect(await node.next("closed")).toEqual({ closed: 4200, reason: "node is done" });
+
+    // A Close without a code (1005) reaches the upstream as one without a code.
+    const third = await TestWebSocket.open(`${ws}/node`);
+    await third.close();
+    expect(await node.next("closed")).toEqual({ closed: 1005, reason: "" });
   });
 
   test("1,000 messages each way arrive complete and in order", async () => {

@@ -31,7 +31,8 @@ export interface BunWebSocketUpstream {
  * Echoes each message with its type. Text commands: `headers` (the upgrade request's headers as
  * JSON), `close CODE REASON`, `ping PAYLOAD`, `burst N` (N numbered text messages),
  * `flood N BYTES` (N binary messages, then text `flooded BUFFERED` with what Bun still held),
- * `pause MS` (stop reading for MS ms), `silence` (no reply). Paths: `/refuse` answers 403 with a JSON body; `/protocol` picks the
+ * `pause MS` (stop reading for MS ms), `terminate` (drop the connection without a Close frame),
+ * `silence` (no reply). Paths: `/refuse` answers 403 with a JSON body; `/protocol` picks the
  * last offered sub-protocol.
  */
 export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstream {
@@ -69,6 +70,7 @@ export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstrea
         if (command === "headers") ws.send(JSON.stringify(ws.data.session.headers));
         else if (command === "close") ws.close(Number(args[0]), args.slice(1).join(" "));
         else if (command === "ping") ws.ping(args[0]);
+        else if (command === "terminate") ws.terminate();
         else if (command === "pause") {
           ws.pause();
           setTimeout(() => ws.resume(), Number(args[0]));
