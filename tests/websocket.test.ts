@@ -66,8 +66,8 @@ afterAll(async () => {
 describe("relay", () => {
   test("text and binary messages (1 MiB too) are echoed through the gateway, path joined as for HTTP", async () => {
     const session = bun.nextSession();
-    const client = await TestWebSocket.open(`${ws}/open/echo?x=1`);
-    expect((await session).path).toBe("/base/echo");
+    const client = await TestWebSocket.open(`${ws}/open/echo?x=1&y=%20`);
+    expect(await session).toMatchObject({ path: "/base/echo", query: "?x=1&y=%20" });
     client.send("hello");
     expect(await client.next()).toBe("hello");
     const big = crypto.getRandomValues(new Uint8Array(1024 * 1024));
@@ -238,6 +238,17 @@ describe("access phase", () => {
     expect(headers["x-request-id"]).toBeString();
     expect(headers["x-custom"]).toBe("kept");
     expect(headers["sec-websocket-extensions"]).toBeUndefined();
+    await client.close(1000);
+  });
+
+  test("hide_credentials: the token's query parameter is not passed on, the rest of the query is", async () => {
+    const hidden = gateway.store.create("routes", { name: "hidden", service: { name: "bun" }, paths: ["/hidden"] });
+    gateway.store.create("plugins", { name: "jwt", route: { id: hidden.id }, config: { hide_credentials: true } });
+    const client = await TestWebSocket.open(`${ws}/hidden/room?a=1&jwt=${aliceToken}&b=2`);
+    client.send("headers");
+    const seen = JSON.parse(await client.nextText()) as Record<string, string>;
+    expect(seen["x-consumer-username"]).toBe("alice");
+    expect(bun.sessions.at(-1)).toMatchObject({ path: "/base/room", query: "?a=1&b=2" });
     await client.close(1000);
   });
 

@@ -6,6 +6,7 @@ import { type Server, type ServerWebSocket, type TLSOptions, spawn } from "bun";
 /** What the Bun upstream saw of one session. */
 export interface UpstreamSession {
   path: string;
+  query: string;
   headers: Record<string, string>;
   closed: Promise<{ code: number; reason: string }>;
   pings: string[];
@@ -43,10 +44,10 @@ export function startBunWebSocketUpstream(tls?: TLSOptions): BunWebSocketUpstrea
     port: 0,
     tls,
     fetch(request, srv) {
-      const path = new URL(request.url).pathname;
+      const { pathname: path, search: query } = new URL(request.url);
       if (path.endsWith("/refuse")) return Response.json({ message: "the upstream says no" }, { status: 403, headers: { "x-upstream": "refused" } });
       let closed!: SessionData["closed"];
-      const session: UpstreamSession = { path, headers: Object.fromEntries(request.headers), closed: new Promise((resolve) => (closed = resolve)), pings: [], pongs: [], ws: null };
+      const session: UpstreamSession = { path, query, headers: Object.fromEntries(request.headers), closed: new Promise((resolve) => (closed = resolve)), pings: [], pongs: [], ws: null };
       const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter(Boolean);
       const headers: Record<string, string> = { "x-upstream": "bun" };
       if (path.endsWith("/protocol") && offered.length > 0) headers["sec-websocket-protocol"] = offered[offered.length - 1]!;
