@@ -238,6 +238,8 @@ describe("access phase", () => {
     expect(headers["x-request-id"]).toBeString();
     expect(headers["x-custom"]).toBe("kept");
     expect(headers["sec-websocket-extensions"]).toBeUndefined();
+    // Bun's client offers permessage-deflate; the gateway accepts no extension.
+    expect(client.socket.extensions).toBe("");
     await client.close(1000);
   });
 
@@ -275,10 +277,14 @@ describe("access phase", () => {
     expect(await refused.json()).toEqual({ message: "API rate limit exceeded" });
   });
 
-  test("an Upgrade: websocket request without a valid key is refused with 400", async () => {
+  test("an Upgrade: websocket request without a valid key is refused with 400, another version with 426", async () => {
     const refused = await upgradeRequest(`${gateway.proxyUrl}/open`, { "sec-websocket-key": "short" });
     expect(refused.status).toBe(400);
-    expect(((await refused.json()) as { message: string }).message).toStartWith("invalid WebSocket upgrade");
+    expect(await refused.json()).toEqual({ message: "invalid WebSocket upgrade: expected Connection: Upgrade and a Sec-WebSocket-Key of 16 bytes in base64" });
+    const version = await upgradeRequest(`${gateway.proxyUrl}/open`, { "sec-websocket-version": "8" });
+    expect(version.status).toBe(426);
+    expect(version.headers.get("sec-websocket-version")).toBe("13");
+    expect(await version.json()).toEqual({ message: "unsupported WebSocket version: expected Sec-WebSocket-Version: 13" });
   });
 });
 

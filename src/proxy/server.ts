@@ -19,7 +19,7 @@ import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
-import { type ServiceTlsOptions, type Tunnel, type UpgradeFlight, WebSocketRelay, asksForWebSocket, handshakeRefusal } from "./websocket/relay.ts";
+import { type ServiceTlsOptions, type Tunnel, type UpgradeFlight, WebSocketRelay, asksForWebSocket, handshakeRefusal, withVersionOffer } from "./websocket/relay.ts";
 import type { AccessLogEntry } from "./access-log.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
@@ -291,6 +291,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         const upgrade = request.method === "GET" ? request.headers.get("upgrade") : null;
         if (upgrade !== null && asksForWebSocket(upgrade)) {
           const refusal = handshakeRefusal(request.headers);
+          if (refusal === "websocket_version_unsupported") return withVersionOffer(flight.refuse(refusal));
           if (refusal !== null) return flight.refuse(refusal);
           flight.websocket = true;
         }

@@ -34,9 +34,15 @@ export function asksForWebSocket(upgrade: string): boolean {
 export function handshakeRefusal(headers: Headers): ErrorCode | null {
   const connection = headers.get("connection");
   if (connection === null || !connection.toLowerCase().split(",").some((option) => option.trim() === "upgrade")) return "invalid_websocket_upgrade";
-  if (headers.get("sec-websocket-version") !== "13") return "invalid_websocket_upgrade";
   if (!KEY.test(headers.get("sec-websocket-key") ?? "")) return "invalid_websocket_upgrade";
+  if (headers.get("sec-websocket-version") !== "13") return "websocket_version_unsupported";
   return null;
+}
+
+/** RFC 6455 §4.4: a refused version is answered with the one the gateway speaks. */
+export function withVersionOffer(refusal: Response): Response {
+  refusal.headers.set("sec-websocket-version", "13");
+  return refusal;
 }
 
 /** What the relay needs of the request's flight through the proxy. */
