@@ -2,12 +2,23 @@
 // bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2. Bodiless
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
+import type { Balancer } from "../balancer/balancer.ts";
+import type { HashInput } from "../balancer/hash-key.ts";
+import type { Peer } from "../balancer/peer.ts";
 import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
 import { sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
-import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./upstream/errors.ts";
+import {
+  ClientGone,
+  NoHealthyTarget,
+  UpstreamConnectFailed,
+  UpstreamConnectTimeout,
+  UpstreamTimeout,
+  UpstreamUnreachable,
+  isConnectionRefused,
+} from "./upstream/errors.ts";
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
 // request never carries the client's), Host, and the ones SPEC §4.2 sets from the client's.
@@ -27,6 +38,10 @@ export interface ForwardInfo {
   dropQueryParams: string[] | null;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
   clientHeadersRemoved: boolean;
+  /** The consumer (or, without one, the credential) a plugin identified: consistent hashing on consumer. */
+  consumerId: string | null;
+  /** The request's canonical path before strip_path: consistent hashing on path and uri_capture. */
+  path: string;
 }
 
 /**
@@ -51,10 +66,11 @@ class ForwardingHeaders {
   private readonly values: readonly string[];
   private readonly prefix: string | null;
 
-  constructor(match: RouteMatch, info: ForwardInfo, clientHost: string, priorFor: string | null) {
+  /** `upstreamHost`: the Host for the service's (or the chosen target's) address. */
+  constructor(match: RouteMatch, info: ForwardInfo, clientHost: string, priorFor: string | null, upstreamHost: string) {
     const { route } = match.target;
     const ip = info.clientIp;
-    this.host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
+    this.host = route.preserve_host && clientHost ? clientHost : upstreamHost;
     const peer = info.peerIp || ip;
     this.values = [priorFor ? `${priorFor}, ${peer}` : peer, "http", withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
     this.prefix = route.strip_path && match.matched ? match.matched : null;
@@ -118,22 +134,93 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const { service } = match.target;
   const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
   const target = path + query;
+  const balancer = match.target.balancer;
+  if (balancer !== null) return forwardBalanced(balancer, request, match, target, search, info);
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
-    const head = requestHead(request, target, match, info);
+    const head = requestHead(request, target, match, info, match.target.upstreamHost);
     return sendBodiless(info.pool, endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
-  rewriteHeaders(request.headers, match, info);
+  rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
   if (!hasBody) request.headers.delete("content-length");
   const url = match.target.origin + target;
   return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
 }
 
+/**
+ * A request to a service whose host names an upstream: a target is picked per attempt, the
+ * outcome is reported to its health (passive checks) and, for the latency and least-connections
+ * algorithms, to its counts. A connection that cannot be made is retried on another target up
+ * to `service.retries` times when the request can be sent again (no body).
+ */
+function forwardBalanced(balancer: Balancer, request: Request, match: RouteMatch, target: string, search: string, info: ForwardInfo): Promise<Response> {
+  const { service } = match.target;
+  const https = service.protocol === "https";
+  const replayable = request.body === null;
+  const own = replayable && !https && !UNSAFE_TARGET.test(target);
+  const hashInput: HashInput | null = balancer.hashing
+    ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route }
+    : null;
+  const cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request, balancer) : null;
+  let tried: Peer[] | null = null;
+  const attempt = (): Promise<Response> => {
+    const peer = balancer.pick(hashInput, tried);
+    if (peer === null) return Promise.reject(new NoHealthyTarget());
+    (tried ??= []).push(peer);
+    const host = https ? peer.httpsHost : peer.httpHost;
+    let sent: Promise<Response>;
+    if (own) {
+      const head = requestHead(request, target, match, info, host);
+      sent = sendBodiless(info.pool, peer.endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0 });
+    } else {
+      if (tried.length === 1) rewriteHeaders(request.headers, match, info, host);
+      else if (!match.target.route.preserve_host) request.headers.set("host", host);
+      const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+      if (!hasBody) request.headers.delete("content-length");
+      sent = send(`${service.protocol}://${peer.authority}${target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0);
+    }
+    peer.inFlight++;
+    const started = performance.now();
+    return sent.then(
+      (response) => {
+        peer.inFlight--;
+        peer.observeLatency(performance.now() - started);
+        peer.health.passiveStatus(response.status);
+        if (cookie !== null) response.headers.append("set-cookie", cookie);
+        return response;
+      },
+      (error: Error) => {
+        peer.inFlight--;
+        if (error instanceof ClientGone) throw error;
+        if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
+        else peer.health.passiveTcpFailure();
+        const retry = replayable && (error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout) && tried!.length <= service.retries;
+        if (retry) return attempt();
+        throw error;
+      },
+    );
+  };
+  return attempt();
+}
+
+/**
+ * hash_on cookie: a client without the cookie gets one (Kong's behaviour), so its next requests
+ * land on the same target. Returns the Set-Cookie value to add to the response, or null.
+ */
+function ensureHashCookie(request: Request, balancer: Balancer): string | null {
+  const { hash_on_cookie: name, hash_on_cookie_path: path } = balancer.upstream;
+  const header = request.headers.get("cookie");
+  if (header !== null && header.split(";").some((part) => part.trim().startsWith(`${name}=`))) return null;
+  const value = crypto.randomUUID();
+  request.headers.set("cookie", header ? `${header}; ${name}=${value}` : `${name}=${value}`);
+  return `${name}=${value}; Path=${path}`;
+}
+
 /** The request line and headers, written out for the gateway's own client. */
-function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): string {
+function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string): string {
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
-  const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null);
+  const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null, upstreamHost);
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
   const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
   const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
@@ -149,10 +236,10 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
 }
 
 /** Rewrites the request's headers in place (they are not used again) for fetch. */
-function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo): void {
+function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, upstreamHost: string): void {
   const clientHost = headers.get("host") ?? "";
   if (!info.clientHeadersRemoved) removeClientOnlyHeaders(headers, match.target.chain.ownedHeaders);
-  new ForwardingHeaders(match, info, clientHost, headers.get("x-forwarded-for")).applyTo(headers);
+  new ForwardingHeaders(match, info, clientHost, headers.get("x-forwarded-for"), upstreamHost).applyTo(headers);
 }
 
 /**
@@ -177,7 +264,10 @@ async function send(url: string, request: Request, body: ReadableStream | undefi
       exchange.end();
       if (exchange.clientGone) throw new ClientGone();
       if (exchange.timedOut) throw new UpstreamTimeout();
-      if (attempt < retries && isConnectionRefused(error)) continue;
+      if (isConnectionRefused(error)) {
+        if (attempt < retries) continue;
+        throw new UpstreamConnectFailed((error as Error).message);
+      }
       throw new UpstreamUnreachable((error as Error).message);
     }
   }

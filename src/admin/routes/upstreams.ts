@@ -1,17 +1,93 @@
 // The admin endpoints of `upstreams` and their `targets` (derived from the entity definitions),
 // and Kong's health endpoints: `/upstreams/{u}/health` and the manual healthy/unhealthy override
-// of one target, read from and written to this process's balancers (src/balancer).
+// of one target, read from and written to this process's balancers (src/balancer). Under
+// `serve --workers N` the balancers that carry traffic are the workers' (README "Load balancing").
+import type { Balancer } from "../../balancer/balancer.ts";
+import type { Peer } from "../../balancer/peer.ts";
 import type { Kind } from "../../db/store.ts";
+import { quote } from "../../entities/quote.ts";
+import type { Target } from "../../entities/target.ts";
+import { NotFoundError } from "../../errors.ts";
 import { derivedOperations } from "../crud.ts";
 import type { AdminDeps } from "../deps.ts";
+import { json, noContent } from "../http.ts";
 import type { Operation } from "../operation.ts";
 
 const ENTITIES: Kind[] = ["upstreams", "targets"];
 
+function peerHealth(peer: Peer): Record<string, unknown> {
+  const health = peer.health.report;
+  const { target } = peer;
+  return {
+    ...target,
+    health,
+    data: { addresses: [{ ip: peer.hostname, port: peer.port, health, weight: target.weight }] },
+  };
+}
+
+function balancerHealth(balancer: Balancer): Record<string, unknown> {
+  const total = balancer.peers.reduce((sum, peer) => sum + peer.weight, 0);
+  const available = balancer.peers.reduce((sum, peer) => sum + (peer.available ? peer.weight : 0), 0);
+  const checked = balancer.peers.some((peer) => peer.health.report !== "HEALTHCHECKS_OFF");
+  return {
+    id: balancer.upstream.id,
+    health: !checked ? "HEALTHCHECKS_OFF" : balancer.healthy ? "HEALTHY" : "UNHEALTHY",
+    details: { healthy: balancer.healthy, weight: { total, available, unavailable: total - available } },
+  };
+}
+
 export function upstreamOperations(deps: AdminDeps): Operation[] {
-  const { store } = deps;
-  return ENTITIES.flatMap((name) => {
+  const { store, state } = deps;
+  const crud = ENTITIES.flatMap((name) => {
     const entity = store.entities.find((candidate) => candidate.name === name);
     return entity ? derivedOperations(store, entity) : [];
   });
+  const balancerOf = (key: string): Balancer => {
+    const upstream = store.get("upstreams", key);
+    const balancer = state.current.balancers.get(upstream.name.toLowerCase());
+    if (!balancer) throw new NotFoundError(`upstream ${quote(key)} not found`);
+    return balancer;
+  };
+  const peerOf = (params: Record<string, string>): Peer => {
+    const balancer = balancerOf(params.upstream!);
+    const target: Target = store.get("targets", params.target!, { kind: "upstreams", id: balancer.upstream.id });
+    const peer = balancer.peers.find((candidate) => candidate.target.id === target.id);
+    if (!peer) throw new NotFoundError(`target ${quote(params.target!)} not found`);
+    return peer;
+  };
+  const override = (healthy: boolean): Operation => ({
+    method: "PUT",
+    path: `/upstreams/:upstream/targets/:target/${healthy ? "healthy" : "unhealthy"}`,
+    operationId: `setUpstreamTarget${healthy ? "Healthy" : "Unhealthy"}`,
+    tag: "upstreams",
+    summary: `Mark a target ${healthy ? "healthy" : "unhealthy"}`,
+    description: `Kong's manual override: the target ${healthy ? "returns to" : "leaves"} the rotation of this process at once; health checks go on from there.`,
+    responses: { 204: { description: "set" } },
+    handle: ({ params }) => {
+      peerOf(params).health.set(healthy);
+      return noContent();
+    },
+  });
+  return [
+    ...crud,
+    {
+      method: "GET",
+      path: "/upstreams/:upstream/health",
+      operationId: "getUpstreamHealth",
+      tag: "upstreams",
+      summary: "Health of an upstream's targets",
+      description:
+        "Each target with `health`: HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF (no check configured), as this process sees it. `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
+      query: [{ name: "balancer_health", description: "report the upstream's health instead of its targets'", schema: { type: "string" }, example: "1" }],
+      responses: { 200: { description: "targets with their health" } },
+      handle: ({ params, url }) => {
+        const balancer = balancerOf(params.upstream!);
+        if (url.searchParams.has("balancer_health")) return json(200, { data: balancerHealth(balancer) });
+        const data = balancer.peers.map(peerHealth);
+        return json(200, { total: data.length, data, next: null });
+      },
+    },
+    override(true),
+    override(false),
+  ];
 }

@@ -3,7 +3,7 @@
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
 import { type Exchange, UpstreamTimedOut } from "./connection.ts";
-import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
+import { ClientGone, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
 import { ConnectTimedOut, type ConnectionPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
@@ -65,9 +65,9 @@ class UpstreamRequest implements Exchange {
       (connection) => connection.request(this, false),
       (error: Error) => {
         if (error instanceof ClientGone) this.reject(error);
-        else if (error instanceof ConnectTimedOut) this.reject(new UpstreamTimeout("connect timeout"));
+        else if (error instanceof ConnectTimedOut) this.reject(new UpstreamConnectTimeout("connect timeout"));
         else if (isConnectionRefused(error) && this.refusals++ < this.options.retries) this.start(false);
-        else this.reject(new UpstreamUnreachable(error.message));
+        else this.reject(new UpstreamConnectFailed(error.message));
       },
     );
   }

@@ -1,6 +1,11 @@
 // How forwarding fails, whichever client carried the request: the proxy maps these to 504/502.
 export class UpstreamTimeout extends Error {}
 export class UpstreamUnreachable extends Error {}
+/** No connection could be made: nothing was sent, so another target may take the request. */
+export class UpstreamConnectFailed extends UpstreamUnreachable {}
+export class UpstreamConnectTimeout extends UpstreamTimeout {}
+/** Every target of the upstream is unhealthy or has weight 0 (Kong's 503). */
+export class NoHealthyTarget extends Error {}
 /** The client went away first; nobody reads the answer, so the exchange was abandoned. */
 export class ClientGone extends Error {
   constructor() {
