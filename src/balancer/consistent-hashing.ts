@@ -6,8 +6,12 @@
 import { RoundRobin } from "./round-robin.ts";
 import { type Peer, type Picker, eligible } from "./peer.ts";
 
-/** Share of the slots that hold points, divided by weight: enough for an even spread, cheap to build. */
-const POINT_SHARE = 0.25;
+/**
+ * Points per unit of weight (160 for Kong's default weight of 100, as ketama places): a peer's
+ * points depend on its own weight only, so adding a peer leaves every other peer's points
+ * where they were and moves only the keys that now land on the new peer's points.
+ */
+const POINTS_PER_WEIGHT = 1.6;
 
 export class ConsistentHashing implements Picker {
   /** The owner (an index into peers) of each slot; -1 when no peer has weight. */
@@ -22,11 +26,10 @@ export class ConsistentHashing implements Picker {
     this.unkeyed = new RoundRobin(peers);
     this.ring = new Int32Array(slots).fill(-1);
     const weighted = peers.map((peer, index) => ({ peer, index })).filter(({ peer }) => peer.weight > 0);
-    const total = weighted.reduce((sum, { peer }) => sum + peer.weight, 0);
-    if (total === 0) return;
+    if (weighted.length === 0) return;
     const points: { at: number; owner: number }[] = [];
     for (const { peer, index } of weighted) {
-      const count = Math.max(1, Math.floor((slots * POINT_SHARE * peer.weight) / total));
+      const count = Math.max(1, Math.ceil(peer.weight * POINTS_PER_WEIGHT));
       for (let i = 0; i < count; i++) points.push({ at: Bun.hash.crc32(`${peer.authority}#${i}`) % slots, owner: index });
     }
     // Ties on a position go to the lower address, so the ring is the same whatever the order of targets.

@@ -1,0 +1,306 @@
+// Upstreams and targets against three real upstream processes on loopback: weighted
+// round-robin, consistent hashing, passive and active health checks with a target killed and
+// restarted mid-run, Kong's 503 when no target is left, the health endpoint and /metrics, and
+// the admin API and declarative error paths.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createAdminApp } from "../src/admin/server.ts";
+import { Balancer } from "../src/balancer/balancer.ts";
+import { HealthBook } from "../src/balancer/health.ts";
+import { parseDeclarative, exportDeclarative } from "../src/config/declarative.ts";
+import type { Target } from "../src/entities/target.ts";
+import { type Upstream, withHealthcheckDefaults } from "../src/entities/upstream.ts";
+import { builtinPlugins } from "../src/gateway.ts";
+import { type NamedUpstream, startNamedUpstream } from "./support/named-upstream.ts";
+import { type TestGateway, startTestGateway } from "./support/gateway.ts";
+
+let gateway: TestGateway;
+let admin: ReturnType<typeof createAdminApp>;
+let upstreams: NamedUpstream[];
+
+beforeAll(async () => {
+  upstreams = await Promise.all(["one", "two", "three"].map(startNamedUpstream));
+  gateway = startTestGateway();
+  admin = createAdminApp({ store: gateway.store, state: gateway.state, metrics: gateway.metrics, mode: "database", version: "test", registry: gateway.registry, startedAt: Date.now() });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all((upstreams ?? []).map((upstream) => upstream.stop()));
+});
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
+  const response = await admin.handle(
+    new Request(`http://localhost${path}`, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) }),
+  );
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, body: parsed, text };
+}
+
+/** An upstream with these targets, and a service and route `/<name>` in front of it. */
+async function balanced(name: string, upstream: Record<string, unknown>, targets: { target: string; weight?: number }[], service: Record<string, unknown> = {}) {
+  expect((await call("POST", "/upstreams", { name: `${name}.upstream`, ...upstream })).status).toBe(201);
+  for (const target of targets) expect((await call("POST", `/upstreams/${name}.upstream/targets`, target)).status).toBe(201);
+  expect((await call("POST", "/services", { name, host: `${name}.upstream`, port: 80, ...service })).status).toBe(201);
+  expect((await call("POST", `/services/${name}/routes`, { name, paths: [`/${name}`] })).status).toBe(201);
+}
+
+/** Who answered each of `count` requests (8 at a time), and the statuses. */
+async function spread(path: string, count: number, headers: (i: number) => Record<string, string> = () => ({})): Promise<{ by: Map<string, number>; statuses: Map<number, number>; names: string[] }> {
+  const by = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  const names: string[] = [];
+  for (let i = 0; i < count; i += 8) {
+    const replies = await Promise.all(
+      Array.from({ length: Math.min(8, count - i) }, async (_, j) => {
+        const response = await gateway.request(path, { headers: headers(i + j) });
+        await response.arrayBuffer();
+        return { status: response.status, name: response.headers.get("x-upstream-name") ?? "-" };
+      }),
+    );
+    for (const { status, name } of replies) {
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      by.set(name, (by.get(name) ?? 0) + 1);
+      names.push(name);
+    }
+  }
+  return { by, statuses, names };
+}
+
+async function healthOf(name: string): Promise<Record<string, string>> {
+  const reply = await call("GET", `/upstreams/${name}.upstream/health`);
+  expect(reply.status).toBe(200);
+  return Object.fromEntries(reply.body.data.map((entry: { target: string; health: string }) => [entry.target, entry.health]));
+}
+
+async function until(check: () => Promise<boolean>, withinMs: number): Promise<boolean> {
+  const deadline = performance.now() + withinMs;
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await Bun.sleep(50);
+  }
+  return check();
+}
+
+describe("weighted round-robin", () => {
+  test("3,000 requests over weights 100/200/300 (and a weight-0 target) land within ±3% of the weights", async () => {
+    const [one, two, three] = upstreams;
+    await balanced("weighted", {}, [
+      { target: one!.target, weight: 100 },
+      { target: two!.target, weight: 200 },
+      { target: three!.target, weight: 300 },
+      { target: "127.0.0.1:1", weight: 0 },
+    ]);
+    const { by, statuses } = await spread("/weighted", 3000);
+    expect(statuses.get(200)).toBe(3000);
+    for (const [name, share] of [["one", 1 / 6], ["two", 2 / 6], ["three", 3 / 6]] as const) {
+      expect(Math.abs(by.get(name)! / 3000 - share)).toBeLessThanOrEqual(0.03);
+    }
+    expect(by.get("-")).toBeUndefined();
+    // The Host sent upstream is the target's (Kong, without preserve_host or host_header).
+    const echo = (await (await gateway.request("/weighted")).json()) as { host: string };
+    expect(upstreams.map((u) => u.target)).toContain(echo.host);
+  });
+
+  test("host_header replaces the target's host in the Host header", async () => {
+    await balanced("hosted", { host_header: "orders.internal" }, [{ target: upstreams[0]!.target }]);
+    const echo = (await (await gateway.request("/hosted")).json()) as { host: string };
+    expect(echo.host).toBe(`orders.internal:${upstreams[0]!.port}`);
+  });
+});
+
+describe("consistent hashing", () => {
+  test("a header keeps each client on one target", async () => {
+    await balanced("sticky", { algorithm: "consistent-hashing", hash_on: "header", hash_on_header: "x-session" }, upstreams.map((u) => ({ target: u.target })));
+    const first = await spread("/sticky", 200, (i) => ({ "x-session": `s${i % 50}` }));
+    const chosen = new Map<string, string>();
+    first.names.forEach((name, i) => {
+      const key = `s${i % 50}`;
+      if (chosen.has(key)) expect(chosen.get(key)).toBe(name);
+      chosen.set(key, name);
+    });
+    // Every target takes some of the 50 sessions.
+    expect(new Set(chosen.values()).size).toBe(3);
+  });
+
+  test("adding a fourth target moves about 1/4 of 1,000 keys, all of them to the new target", () => {
+    const upstream = { id: "u", name: "ring", algorithm: "consistent-hashing", hash_on: "header", hash_on_header: "k", hash_fallback: "none", slots: 10000, healthchecks: withHealthcheckDefaults({}), host_header: null } as unknown as Upstream;
+    const target = (n: number): Target => ({ id: `t${n}`, upstream: { id: "u" }, target: `10.0.0.${n}:80`, weight: 100, tags: [], created_at: 0, updated_at: 0 });
+    const book = new HealthBook();
+    const pickAll = (balancer: Balancer) =>
+      Array.from({ length: 1000 }, (_, i) => balancer.pick({ request: new Request("http://x/", { headers: { k: `key-${i}` } }), clientIp: "", consumerId: null, path: "/", search: "", route: {} as never }, null)!.target.target);
+    const before = pickAll(new Balancer(upstream, [1, 2, 3].map(target), (t) => book.health("u", "ring", t.target, upstream.healthchecks as never, new Map())));
+    const after = pickAll(new Balancer(upstream, [1, 2, 3, 4].map(target), (t) => book.health("u", "ring", t.target, upstream.healthchecks as never, new Map())));
+    const moved = before.filter((was, i) => after[i] !== was);
+    expect(moved.length / 1000).toBeGreaterThan(0.15);
+    expect(moved.length / 1000).toBeLessThan(0.35);
+    expect(after.filter((now, i) => now !== before[i]).every((now) => now === "10.0.0.4:80")).toBe(true);
+  });
+});
+
+describe("health checks", () => {
+  test("passive: a target killed mid-run leaves after 2 TCP failures, no request is lost (retried on another target)", async () => {
+    const victim = await startNamedUpstream("victim");
+    try {
+      await balanced("passive", { healthchecks: { passive: { unhealthy: { tcp_failures: 2 } } } }, [upstreams[0]!, upstreams[1]!, victim].map((u) => ({ target: u.target })));
+      const warm = await spread("/passive", 60);
+      expect(warm.by.get("victim")).toBe(20);
+      await victim.kill();
+      const after = await spread("/passive", 300);
+      expect(after.statuses.get(200)).toBe(300);
+      expect(after.by.get("victim")).toBeUndefined();
+      expect(await healthOf("passive")).toEqual({ [upstreams[0]!.target]: "HEALTHY", [upstreams[1]!.target]: "HEALTHY", [victim.target]: "UNHEALTHY" });
+      const metrics = await (await call("GET", "/metrics")).text;
+      expect(metrics).toContain("# TYPE kong_upstream_target_health gauge");
+      expect(metrics).toContain(`kong_upstream_target_health{upstream="passive.upstream",target="${victim.target}",address="${victim.target}",state="unhealthy",subsystem="http"} 1`);
+      expect(metrics).toContain(`kong_upstream_target_health{upstream="passive.upstream",target="${victim.target}",address="${victim.target}",state="healthy",subsystem="http"} 0`);
+      expect(metrics).toContain(`kong_upstream_target_health{upstream="weighted.upstream",target="${upstreams[0]!.target}",address="${upstreams[0]!.target}",state="healthchecks_off",subsystem="http"} 1`);
+    } finally {
+      await victim.stop();
+    }
+  });
+
+  test("active: probes take a killed target out within the configured failures and bring it back after 2 successes once restarted", async () => {
+    const victim = await startNamedUpstream("phoenix");
+    try {
+      const active = { http_path: "/health", timeout: 0.5, healthy: { interval: 0.1, successes: 2 }, unhealthy: { interval: 0.1, tcp_failures: 2 } };
+      await balanced("active", { healthchecks: { active } }, [upstreams[0]!, victim].map((u) => ({ target: u.target })), { retries: 0 });
+      expect((await spread("/active", 40)).by.get("phoenix")).toBe(20);
+      await victim.kill();
+      expect(await until(async () => (await healthOf("active"))[victim.target] === "UNHEALTHY", 2000)).toBe(true);
+      const during = await spread("/active", 40);
+      expect(during.statuses.get(200)).toBe(40);
+      expect(during.by.get("one")).toBe(40);
+      await victim.restart();
+      expect(await until(async () => (await healthOf("active"))[victim.target] === "HEALTHY", 2000)).toBe(true);
+      expect((await spread("/active", 40)).by.get("phoenix")).toBe(20);
+    } finally {
+      await victim.stop();
+    }
+  });
+
+  test("no target left (all unhealthy, or weight 0) → 503 with Kong's body; the manual override brings one back", async () => {
+    await balanced("alldown", {}, [upstreams[0]!, upstreams[1]!].map((u) => ({ target: u.target })));
+    for (const u of [upstreams[0]!, upstreams[1]!]) expect((await call("PUT", `/upstreams/alldown.upstream/targets/${u.target}/unhealthy`)).status).toBe(204);
+    const refused = await gateway.request("/alldown");
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({ message: "failure to get a peer from the ring-balancer" });
+    const balancerHealth = await call("GET", "/upstreams/alldown.upstream/health?balancer_health=1");
+    expect(balancerHealth.body.data.health).toBe("UNHEALTHY");
+    expect((await call("PUT", `/upstreams/alldown.upstream/targets/${upstreams[1]!.target}/healthy`)).status).toBe(204);
+    const back = await gateway.request("/alldown");
+    expect(back.headers.get("x-upstream-name")).toBe("two");
+    await back.arrayBuffer();
+
+    await balanced("weightless", {}, [{ target: upstreams[0]!.target, weight: 0 }]);
+    const none = await gateway.request("/weightless");
+    expect(none.status).toBe(503);
+    expect(await none.json()).toEqual({ message: "failure to get a peer from the ring-balancer" });
+  });
+});
+
+describe("admin API error paths", () => {
+  beforeAll(async () => {
+    await call("POST", "/upstreams", { name: "errors.upstream" });
+    await call("POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.1:8080" });
+  });
+
+  const cases: [string, string, string, unknown, number, Record<string, string> | string][] = [
+    ["bad algorithm", "POST", "/upstreams", { name: "a.upstream", algorithm: "random" }, 400, { algorithm: "expected one of: round-robin, consistent-hashing, least-connections, latency (got 'random')" }],
+    ["an IP address as name", "POST", "/upstreams", { name: "10.1.1.1" }, 400, { name: "Invalid name; no ip addresses allowed" }],
+    ["hash_on header without hash_on_header", "POST", "/upstreams", { name: "b.upstream", algorithm: "consistent-hashing", hash_on: "header" }, 400, { hash_on_header: "required when hash_on is 'header'" }],
+    ["hash_fallback without consistent-hashing", "POST", "/upstreams", { name: "c.upstream", hash_on: "ip", hash_fallback: "consumer" }, 400, { hash_fallback: "only used with algorithm 'consistent-hashing'" }],
+    ["slots below Kong's 10", "POST", "/upstreams", { name: "d.upstream", slots: 5 }, 400, { slots: "expected integer to be greater or equal to 10" }],
+    ["an unknown healthchecks field", "POST", "/upstreams", { name: "e.upstream", healthchecks: { active: { intervall: 5 } } }, 400, { "healthchecks.active.intervall": "unknown field" }],
+    ["bad target host:port", "POST", "/upstreams/errors.upstream/targets", { target: "bad host:80" }, 400, { target: "Invalid target; not a valid hostname or ip address" }],
+    ["a target port out of range", "POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.1:70000" }, 400, { target: "Invalid target; the port must be from 1 to 65535" }],
+    ["a weight above 65535", "POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.2:80", weight: 70000 }, 400, { weight: "expected integer to be less or equal to 65535" }],
+    ["unknown upstream", "POST", "/upstreams/nowhere/targets", { target: "10.0.0.1:80" }, 404, "upstream 'nowhere' not found"],
+    ["unknown upstream's health", "GET", "/upstreams/nowhere/health", undefined, 404, "upstream 'nowhere' not found"],
+    ["unknown target", "PUT", "/upstreams/errors.upstream/targets/10.9.9.9:80/healthy", undefined, 404, "target '10.9.9.9:80' not found"],
+  ];
+  for (const [name, method, path, body, status, expected] of cases) {
+    test(`${name} → ${status}`, async () => {
+      const before = await call("GET", "/upstreams?size=1000");
+      const reply = await call(method, path, body);
+      expect(reply.status).toBe(status);
+      if (typeof expected === "string") expect(reply.body).toEqual({ message: expected });
+      else expect(reply.body.fields).toEqual(expected);
+      expect(reply.text).not.toContain("union");
+      expect(await call("GET", "/upstreams?size=1000")).toEqual(before);
+    });
+  }
+
+  test("duplicate target → 409; a target without a port gets 8000 and is addressed by host:port", async () => {
+    const duplicate = await call("POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.1:8080" });
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.message).toMatch(/^UNIQUE violation detected on/);
+    expect(duplicate.body.fields).toEqual({ upstream: "already exists", target: "already exists" });
+    const bare = await call("POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.3" });
+    expect(bare.body.target).toBe("10.0.0.3:8000");
+    expect((await call("GET", "/upstreams/errors.upstream/targets/10.0.0.3:8000")).body.id).toBe(bare.body.id);
+    expect((await call("DELETE", "/upstreams/errors.upstream/targets/10.0.0.3:8000")).status).toBe(204);
+  });
+});
+
+describe("declarative", () => {
+  const FILE = `_format_version: "3.0"
+upstreams:
+- name: orders.upstream
+  algorithm: consistent-hashing
+  hash_on: header
+  hash_on_header: X-Session-ID
+  healthchecks:
+    threshold: 50
+    active:
+      http_path: /health
+      healthy: { interval: 5, successes: 2 }
+  targets:
+  - target: 10.0.0.1:8080
+  - target: 10.0.0.2
+    weight: 50
+services:
+- name: orders
+  host: orders.upstream
+  routes:
+  - paths: [/orders]
+`;
+
+  test("top-level upstreams with nested targets load with Kong's defaults, and export back nested", () => {
+    const state = parseDeclarative(FILE, builtinPlugins);
+    expect(state.upstreams).toHaveLength(1);
+    const upstream = state.upstreams[0]!;
+    expect(upstream.slots).toBe(10000);
+    expect(upstream.healthchecks.active.unhealthy.http_statuses).toEqual([429, 404, 500, 501, 502, 503, 504, 505]);
+    expect(upstream.healthchecks.active.healthy).toEqual({ interval: 5, successes: 2, http_statuses: [200, 302] });
+    expect(state.targets.map((t) => [t.target, t.weight, t.upstream.id])).toEqual([["10.0.0.1:8080", 100, upstream.id], ["10.0.0.2:8000", 50, upstream.id]]);
+    // Loading the same file twice gives the same ids.
+    expect(parseDeclarative(FILE, builtinPlugins).targets.map((t) => t.id)).toEqual(state.targets.map((t) => t.id));
+    const exported = exportDeclarative(state, { format: "yaml" });
+    expect(parseDeclarative(exported, builtinPlugins).targets.map((t) => t.target)).toEqual(["10.0.0.1:8080", "10.0.0.2:8000"]);
+    expect(exported).toMatch(/\nupstreams:\n  - id: [-0-9a-f]+\n    name: orders\.upstream\n[\s\S]*\n    targets:\n      - id: [-0-9a-f]+\n        target: 10\.0\.0\.1:8080\n/);
+  });
+
+  const refusals: [string, string, string][] = [
+    [
+      "a bad algorithm",
+      FILE.replace("consistent-hashing", "fastest"),
+      "in upstream 'orders.upstream' at upstreams[0]: algorithm: expected one of: round-robin, consistent-hashing, least-connections, latency (got 'fastest')",
+    ],
+    ["a bad target", FILE.replace("10.0.0.1:8080", "10.0.0.1:http"), "in target '10.0.0.1:http' at upstreams[0].targets[0]: target: Invalid target; the port must be a number"],
+    ["a target of an unknown upstream", `${FILE}targets:\n- target: 10.0.0.9:80\n  upstream: nowhere\n`, "in targets[0]: upstream: invalid reference 'upstream: nowhere' (no such entry in 'upstreams')"],
+  ];
+  for (const [name, text, message] of refusals) {
+    test(`${name} is refused naming its position`, () => {
+      expect(() => parseDeclarative(text, builtinPlugins)).toThrow(message);
+    });
+  }
+
+  test("a duplicate target is refused naming both positions", () => {
+    expect(() => parseDeclarative(FILE.replace("10.0.0.2", "10.0.0.1:8080"), builtinPlugins)).toThrow(/^in upstreams\[0\]\.targets\[1\]: upstream\+target: uniqueness violation: .* already declared at upstreams\[0\]\.targets\[0\]$/);
+  });
+});
