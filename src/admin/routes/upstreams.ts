@@ -8,7 +8,7 @@ import type { Kind } from "../../db/store.ts";
 import { quote } from "../../entities/quote.ts";
 import type { Target } from "../../entities/target.ts";
 import { NotFoundError } from "../../errors.ts";
-import { derivedOperations } from "../crud.ts";
+import { derivedOperations, documented } from "../crud.ts";
 import type { AdminDeps } from "../deps.ts";
 import { json, noContent } from "../http.ts";
 import type { Operation } from "../operation.ts";
@@ -70,24 +70,26 @@ export function upstreamOperations(deps: AdminDeps): Operation[] {
   });
   return [
     ...crud,
-    {
-      method: "GET",
-      path: "/upstreams/:upstream/health",
-      operationId: "getUpstreamHealth",
-      tag: "upstreams",
-      summary: "Health of an upstream's targets",
-      description:
-        "Each target with `health`: HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF (no check configured), as this process sees it. `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
-      query: [{ name: "balancer_health", description: "report the upstream's health instead of its targets'", schema: { type: "string" }, example: "1" }],
-      responses: { 200: { description: "targets with their health" } },
-      handle: ({ params, url }) => {
-        const balancer = balancerOf(params.upstream!);
-        if (url.searchParams.has("balancer_health")) return json(200, { data: balancerHealth(balancer) });
-        const data = balancer.peers.map(peerHealth);
-        return json(200, { total: data.length, data, next: null });
+    ...documented(store.entities, [
+      {
+        method: "GET",
+        path: "/upstreams/:upstream/health",
+        operationId: "getUpstreamHealth",
+        tag: "upstreams",
+        summary: "Health of an upstream's targets",
+        description:
+          "Each target with `health`: HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF (no check configured), as this process sees it. `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
+        query: [{ name: "balancer_health", description: "report the upstream's health instead of its targets'", schema: { type: "string" }, example: "1" }],
+        responses: { 200: { description: "targets with their health" } },
+        handle: ({ params, url }) => {
+          const balancer = balancerOf(params.upstream!);
+          if (url.searchParams.has("balancer_health")) return json(200, { data: balancerHealth(balancer) });
+          const data = balancer.peers.map(peerHealth);
+          return json(200, { total: data.length, data, next: null });
+        },
       },
-    },
-    override(true),
-    override(false),
+      override(true),
+      override(false),
+    ]),
   ];
 }
