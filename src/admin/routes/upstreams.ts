@@ -60,6 +60,8 @@ export function upstreamOperations(deps: AdminDeps): Operation[] {
     path: `/upstreams/:upstream/targets/:target/${healthy ? "healthy" : "unhealthy"}`,
     operationId: `setUpstreamTarget${healthy ? "Healthy" : "Unhealthy"}`,
     tag: "upstreams",
+    // Refused with the other writes when the configuration comes from a file.
+    write: true,
     summary: `Mark a target ${healthy ? "healthy" : "unhealthy"}`,
     description: `Kong's manual override: the target ${healthy ? "returns to" : "leaves"} the rotation of this process at once; health checks go on from there.`,
     responses: { 204: { description: "set" } },
