@@ -11,6 +11,7 @@ import type { Target } from "../src/entities/target.ts";
 import { type Upstream, withHealthcheckDefaults } from "../src/entities/upstream.ts";
 import { builtinPlugins } from "../src/gateway.ts";
 import { type NamedUpstream, startNamedUpstream } from "./support/named-upstream.ts";
+import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 
 let gateway: TestGateway;
@@ -69,6 +70,26 @@ async function spread(path: string, count: number, headers: (i: number) => Recor
     }
   }
   return { by, statuses, names };
+}
+
+/** `count` requests from `clients` clients that each send the next as soon as the last is answered. */
+async function steady(path: string, count: number, clients: number): Promise<{ by: Map<string, number>; statuses: Map<number, number> }> {
+  const by = new Map<string, number>();
+  const statuses = new Map<number, number>();
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (sent < count) {
+        sent++;
+        const response = await gateway.request(path);
+        await response.arrayBuffer();
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const name = response.headers.get("x-upstream-name") ?? "-";
+        by.set(name, (by.get(name) ?? 0) + 1);
+      }
+    }),
+  );
+  return { by, statuses };
 }
 
 async function healthOf(name: string): Promise<Record<string, string>> {
@@ -154,6 +175,9 @@ describe("health checks", () => {
       expect(after.statuses.get(200)).toBe(300);
       expect(after.by.get("victim")).toBeUndefined();
       expect(await healthOf("passive")).toEqual({ [upstreams[0]!.target]: "HEALTHY", [upstreams[1]!.target]: "HEALTHY", [victim.target]: "UNHEALTHY" });
+      // A configuration change rebuilds the balancers; unchanged targets keep their health.
+      expect((await call("PATCH", `/upstreams/passive.upstream/targets/${upstreams[0]!.target}`, { weight: 50 })).status).toBe(200);
+      expect((await healthOf("passive"))[victim.target]).toBe("UNHEALTHY");
       const metrics = await (await call("GET", "/metrics")).text;
       expect(metrics).toContain("# TYPE kong_upstream_target_health gauge");
       expect(metrics).toContain(`kong_upstream_target_health{upstream="passive.upstream",target="${victim.target}",address="${victim.target}",state="unhealthy",subsystem="http"} 1`);
@@ -200,6 +224,95 @@ describe("health checks", () => {
     const none = await gateway.request("/weightless");
     expect(none.status).toBe(503);
     expect(await none.json()).toEqual({ message: "failure to get a peer from the ring-balancer" });
+  });
+});
+
+describe("least-connections and latency", () => {
+  let slow: TestUpstream;
+  let fast: TestUpstream;
+  beforeAll(() => {
+    slow = startUpstream(async () => {
+      await Bun.sleep(60);
+      return new Response("slow", { headers: { "x-upstream-name": "slow" } });
+    });
+    fast = startUpstream(() => new Response("fast", { headers: { "x-upstream-name": "fast" } }));
+  });
+  afterAll(async () => {
+    await slow?.stop();
+    await fast?.stop();
+  });
+
+  for (const algorithm of ["least-connections", "latency"]) {
+    test(`${algorithm}: a target that answers slowly gets a small share of concurrent requests`, async () => {
+      const name = algorithm.replace("-", "");
+      await balanced(name, { algorithm }, [{ target: `127.0.0.1:${slow.port}` }, { target: `127.0.0.1:${fast.port}` }]);
+      const { by, statuses } = await steady(`/${name}`, 200, 8);
+      expect(statuses.get(200)).toBe(200);
+      // Round-robin would give each 100; a slow answer keeps that target busy (or measured slow).
+      expect(by.get("slow")!).toBeLessThan(40);
+      expect(by.get("fast")!).toBeGreaterThan(160);
+    });
+  }
+});
+
+describe("consistent hashing on the consumer, the cookie and the client IP", () => {
+  test("hash_on cookie: a client without the cookie is given one, and comes back to the same target with it", async () => {
+    await balanced("cookie", { algorithm: "consistent-hashing", hash_on: "cookie", hash_on_cookie: "lb", hash_on_cookie_path: "/cookie" }, upstreams.map((u) => ({ target: u.target })));
+    const first = await gateway.request("/cookie");
+    const setCookie = first.headers.get("set-cookie")!;
+    expect(setCookie).toMatch(/^lb=[-0-9a-f]{36}; Path=\/cookie$/);
+    const name = first.headers.get("x-upstream-name");
+    await first.arrayBuffer();
+    const again = await spread("/cookie", 16, () => ({ cookie: setCookie.split(";")[0]! }));
+    expect(again.by.get(name!)).toBe(16);
+  });
+
+  test("hash_on ip: every request of one client goes to one target", async () => {
+    await balanced("byip", { algorithm: "consistent-hashing", hash_on: "ip" }, upstreams.map((u) => ({ target: u.target })));
+    const { by } = await spread("/byip", 24);
+    expect(by.size).toBe(1);
+  });
+
+  test("hash_on consumer, falling back to a header for anonymous requests", async () => {
+    await balanced("byconsumer", { algorithm: "consistent-hashing", hash_on: "consumer", hash_fallback: "header", hash_fallback_header: "x-tenant" }, upstreams.map((u) => ({ target: u.target })));
+    expect((await call("POST", "/routes/byconsumer/plugins", { name: "key-auth", config: { anonymous: null } })).status).toBe(201);
+    const chosen = new Map<string, Set<string>>();
+    for (let i = 0; i < 12; i++) {
+      expect((await call("POST", "/consumers", { username: `tenant-${i}` })).status).toBe(201);
+      expect((await call("POST", `/consumers/tenant-${i}/key-auth`, { key: `key-${i}` })).status).toBe(201);
+    }
+    const { names } = await spread("/byconsumer", 48, (i) => ({ apikey: `key-${i % 12}` }));
+    names.forEach((name, i) => {
+      const key = `key-${i % 12}`;
+      chosen.set(key, (chosen.get(key) ?? new Set()).add(name));
+    });
+    expect([...chosen.values()].every((set) => set.size === 1)).toBe(true);
+    expect(new Set([...chosen.values()].map((set) => [...set][0])).size).toBeGreaterThan(1);
+  });
+});
+
+describe("active checks stop with the gateway", () => {
+  test("no probe reaches the target after stop (no timer is left)", async () => {
+    let probes = 0;
+    const probed = startUpstream((request) => {
+      if (new URL(request.url).pathname === "/ping") probes++;
+      return new Response("ok");
+    });
+    const own = startTestGateway();
+    try {
+      own.store.create("upstreams", { name: "probed.upstream", healthchecks: { active: { http_path: "/ping", healthy: { interval: 0.05 } } } });
+      own.store.create("targets", { target: `127.0.0.1:${probed.port}` }, { kind: "upstreams", id: own.store.get("upstreams", "probed.upstream").id });
+      expect(await until(async () => probes >= 2, 2000)).toBe(true);
+      await own.close();
+      // A probe already sent when the gateway stopped may still arrive.
+      await Bun.sleep(100);
+      const after = probes;
+      await Bun.sleep(300);
+      expect(probes).toBe(after);
+    } finally {
+      await own.close().catch(() => {});
+      await probed.stop();
+    }
   });
 });
 
