@@ -6,6 +6,7 @@
 # which is what made changes of a few percent measurable (bench/RESULTS.md, "Method").
 #   bash bench/compare.sh BINARY_A CONFIG_A BINARY_B CONFIG_B      (ROUNDS=4 DURATION=4s)
 #   JWT=<token> or JWT_POOL=<file> send an Authorization header (bench/report.lua).
+#   NGINX_CONF=<file> serves other upstream ports (default bench/nginx-upstream.conf, port 9001).
 # Single-threaded servers only: the scheduler shares the core per thread, so a server with an
 # extra busy thread (Bun's fetch client, say) would get more than half of it.
 set -Eeuo pipefail
@@ -20,7 +21,7 @@ trap cleanup EXIT
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
 
 wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "port $1 not answering"; exit 1; }
-cp bench/nginx-upstream.conf "$RUN/nginx.conf"
+cp "${NGINX_CONF:-bench/nginx-upstream.conf}" "$RUN/nginx.conf"
 taskset -c "$LOAD_CPU" nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & PIDS+=($!)
 wait_port 9001
 taskset -c "$SUT_CPU" "$BIN_A" serve --config "$CONF_A" --proxy-listen 127.0.0.1:9601 --admin-listen 127.0.0.1:9602 --access-log off >"$RUN/a.log" 2>&1 & PID_A=$!; PIDS+=($PID_A)
