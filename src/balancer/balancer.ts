@@ -16,6 +16,8 @@ export class Balancer {
   readonly peers: readonly Peer[];
   private readonly picker: Picker;
   readonly hashing: boolean;
+  /** The algorithm chooses by requests in flight and response times, which are then counted. */
+  readonly tracksLoad: boolean;
   private readonly threshold: number;
   private readonly totalWeight: number;
 
@@ -26,6 +28,7 @@ export class Balancer {
   ) {
     this.peers = targets.map((target) => new Peer(target, healthOf(target), upstream.host_header));
     this.hashing = upstream.algorithm === "consistent-hashing";
+    this.tracksLoad = upstream.algorithm === "least-connections" || upstream.algorithm === "latency";
     this.picker =
       upstream.algorithm === "consistent-hashing"
         ? new ConsistentHashing(this.peers, upstream.slots)

@@ -11,6 +11,22 @@ export type HealthReport = "HEALTHY" | "UNHEALTHY" | "HEALTHCHECKS_OFF" | "DNS_E
 
 type Source = "active" | "passive";
 
+const GOOD = 1;
+const BAD = 2;
+const tables = new WeakMap<object, Uint8Array>();
+
+/** Each status (100-999) of a check's lists, GOOD or BAD: one lookup per proxied response. */
+function statusTable(check: { healthy: { http_statuses: number[] }; unhealthy: { http_statuses: number[] } }): Uint8Array {
+  let table = tables.get(check);
+  if (!table) {
+    table = new Uint8Array(1000);
+    for (const status of check.unhealthy.http_statuses) table[status] = BAD;
+    for (const status of check.healthy.http_statuses) table[status] = GOOD;
+    tables.set(check, table);
+  }
+  return table;
+}
+
 export class TargetHealth {
   healthy = true;
   private successes = 0;
@@ -21,6 +37,9 @@ export class TargetHealth {
   checked = false;
   /** Set by PUT .../healthy|unhealthy: reported even when no check is configured. */
   manual = false;
+  /** Whether proxied responses' statuses can change anything (a passive threshold is set). */
+  countsResponses = false;
+  private passiveTable: Uint8Array = new Uint8Array(0);
 
   constructor(
     public checks: Healthchecks,
@@ -33,6 +52,8 @@ export class TargetHealth {
   configure(checks: Healthchecks): void {
     this.checks = checks;
     this.checked = activeEnabled(checks) || passiveEnabled(checks);
+    this.countsResponses = checks.passive.unhealthy.http_failures > 0 || checks.passive.healthy.successes > 0 || passiveEnabled(checks);
+    this.passiveTable = statusTable(checks.passive);
   }
 
   get report(): HealthReport {
@@ -42,8 +63,12 @@ export class TargetHealth {
 
   /** A proxied response's status (passive). */
   passiveStatus(status: number): void {
-    const { healthy, unhealthy } = this.checks.passive;
-    this.status(status, healthy.http_statuses, healthy.successes, unhealthy.http_statuses, unhealthy.http_failures, "passive");
+    const kind = this.passiveTable[status];
+    if (kind === GOOD) {
+      // The common case: a healthy target answering well, with no failure counted yet.
+      if (this.healthy && this.httpFailures === 0 && this.tcpFailures === 0 && this.timeouts === 0) return;
+      this.success(this.checks.passive.healthy.successes, "passive");
+    } else if (kind === BAD) this.failure("http", this.checks.passive.unhealthy.http_failures, "passive", status);
   }
 
   passiveTcpFailure(): void {

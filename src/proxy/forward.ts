@@ -8,7 +8,7 @@ import type { Peer } from "../balancer/peer.ts";
 import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
-import { sendBodiless } from "./upstream/client.ts";
+import { type SendObserver, sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import {
   ClientGone,
@@ -155,53 +155,90 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
  * to `service.retries` times when the request can be sent again (no body).
  */
 function forwardBalanced(balancer: Balancer, request: Request, match: RouteMatch, target: string, search: string, info: ForwardInfo): Promise<Response> {
-  const { service } = match.target;
-  const https = service.protocol === "https";
-  const replayable = request.body === null;
-  const own = replayable && !https && !UNSAFE_TARGET.test(target);
-  const hashInput: HashInput | null = balancer.hashing
-    ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route }
-    : null;
-  const cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request, balancer) : null;
-  let tried: Peer[] | null = null;
-  const attempt = (): Promise<Response> => {
-    const peer = balancer.pick(hashInput, tried);
+  return new BalancedExchange(balancer, request, match, target, search, info).attempt();
+}
+
+/** One balanced request across its attempts; the gateway's own client reports to it directly. */
+class BalancedExchange implements SendObserver {
+  private peer: Peer | null = null;
+  private tried: Peer[] | null = null;
+  private started = 0;
+  private readonly hashInput: HashInput | null;
+  /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
+  private readonly cookie: string | null;
+  private readonly replayable: boolean;
+  private readonly own: boolean;
+
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly request: Request,
+    private readonly match: RouteMatch,
+    private readonly target: string,
+    search: string,
+    private readonly info: ForwardInfo,
+  ) {
+    const https = match.target.service.protocol === "https";
+    this.replayable = request.body === null;
+    this.own = this.replayable && !https && !UNSAFE_TARGET.test(target);
+    this.hashInput = balancer.hashing ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
+    this.cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request, balancer) : null;
+  }
+
+  attempt(): Promise<Response> {
+    const { balancer, request, match, info } = this;
+    const service = match.target.service;
+    const peer = balancer.pick(this.hashInput, this.tried);
     if (peer === null) return Promise.reject(new NoHealthyTarget());
-    (tried ??= []).push(peer);
-    const host = https ? peer.httpsHost : peer.httpHost;
-    let sent: Promise<Response>;
-    if (own) {
-      const head = requestHead(request, target, match, info, host);
-      sent = sendBodiless(info.pool, peer.endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0 });
-    } else {
-      if (tried.length === 1) rewriteHeaders(request.headers, match, info, host);
-      else if (!match.target.route.preserve_host) request.headers.set("host", host);
-      const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-      if (!hasBody) request.headers.delete("content-length");
-      sent = send(`${service.protocol}://${peer.authority}${target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0);
+    const first = this.peer === null;
+    this.peer = peer;
+    if (balancer.tracksLoad) {
+      peer.inFlight++;
+      this.started = performance.now();
     }
-    peer.inFlight++;
-    const started = performance.now();
+    const https = service.protocol === "https";
+    const host = https ? peer.httpsHost : peer.httpHost;
+    if (this.own) {
+      const head = requestHead(request, this.target, match, info, host);
+      return sendBodiless(info.pool, peer.endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0, observer: this });
+    }
+    if (first) rewriteHeaders(request.headers, match, info, host);
+    else if (!match.target.route.preserve_host) request.headers.set("host", host);
+    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+    if (!hasBody) request.headers.delete("content-length");
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0);
     return sent.then(
       (response) => {
-        peer.inFlight--;
-        peer.observeLatency(performance.now() - started);
-        peer.health.passiveStatus(response.status);
-        if (cookie !== null) response.headers.append("set-cookie", cookie);
+        this.answered(response);
         return response;
       },
       (error: Error) => {
-        peer.inFlight--;
-        if (error instanceof ClientGone) throw error;
-        if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
-        else peer.health.passiveTcpFailure();
-        const retry = replayable && (error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout) && tried!.length <= service.retries;
-        if (retry) return attempt();
+        const again = this.failed(error);
+        if (again) return again;
         throw error;
       },
     );
-  };
-  return attempt();
+  }
+
+  answered(response: Response): void {
+    const peer = this.peer!;
+    if (this.balancer.tracksLoad) {
+      peer.inFlight--;
+      peer.observeLatency(performance.now() - this.started);
+    }
+    if (peer.health.countsResponses) peer.health.passiveStatus(response.status);
+    if (this.cookie !== null) response.headers.append("set-cookie", this.cookie);
+  }
+
+  failed(error: Error): Promise<Response> | null {
+    const peer = this.peer!;
+    if (this.balancer.tracksLoad) peer.inFlight--;
+    if (error instanceof ClientGone) return null;
+    if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
+    else peer.health.passiveTcpFailure();
+    (this.tried ??= []).push(peer);
+    const retry = this.replayable && (error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout) && this.tried.length <= this.match.target.service.retries;
+    return retry ? this.attempt() : null;
+  }
 }
 
 /**

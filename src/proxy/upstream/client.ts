@@ -18,6 +18,15 @@ export interface SendOptions {
   readonly readTimeoutMs: number;
   /** Further attempts after a refused connection. */
   readonly retries: number;
+  /** Told how the exchange ended, without a promise of its own in between (load balancing). */
+  readonly observer?: SendObserver;
+}
+
+export interface SendObserver {
+  /** The response head arrived. */
+  answered(response: Response): void;
+  /** The exchange failed: another attempt's response (another target), or null to fail with `error`. */
+  failed(error: Error): Promise<Response> | null;
 }
 
 // A reused connection the upstream has just closed is retried on a new one, but only for
@@ -83,9 +92,22 @@ class UpstreamRequest implements Exchange {
 /** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
 export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
   const request = new UpstreamRequest(pool, endpoint, client, head, options);
+  const observer = options.observer;
   return new Promise<Response>((resolve, reject) => {
-    request.resolve = resolve;
-    request.reject = reject;
+    if (observer) {
+      request.resolve = (response) => {
+        observer.answered(response);
+        resolve(response);
+      };
+      request.reject = (error) => {
+        const again = observer.failed(error);
+        if (again) resolve(again);
+        else reject(error);
+      };
+    } else {
+      request.resolve = resolve;
+      request.reject = reject;
+    }
     request.start(true);
   });
 }
