@@ -1,28 +1,47 @@
 // The admin endpoints of `upstreams` and their `targets` (derived from the entity definitions),
 // and Kong's health endpoints: `/upstreams/{u}/health` and the manual healthy/unhealthy override
 // of one target, read from and written to this process's balancers (src/balancer). Under
-// `serve --workers N` the balancers that carry traffic are the workers' (README "Load balancing").
+// `serve --workers N` the balancers that carry traffic are the workers': their views are
+// asked over IPC and the override is sent to each (README "Load balancing").
 import type { Balancer } from "../../balancer/balancer.ts";
+import type { HealthReport } from "../../balancer/health.ts";
 import type { Peer } from "../../balancer/peer.ts";
 import type { Kind } from "../../db/store.ts";
 import { quote } from "../../entities/quote.ts";
 import type { Target } from "../../entities/target.ts";
+import type { Healthchecks } from "../../entities/upstream.ts";
 import { NotFoundError } from "../../errors.ts";
 import { derivedOperations, documented } from "../crud.ts";
-import type { AdminDeps } from "../deps.ts";
+import type { AdminDeps, WorkerPool } from "../deps.ts";
 import { json, noContent } from "../http.ts";
 import type { Operation } from "../operation.ts";
 
 const ENTITIES: Kind[] = ["upstreams", "targets"];
 
-function peerHealth(peer: Peer): Record<string, unknown> {
-  const health = peer.health.report;
+/** A target as Kong's health endpoint lists it; `byWorker`: each worker's view under `--workers N`. */
+function peerHealth(peer: Peer, byWorker?: Record<string, HealthReport>): Record<string, unknown> {
+  const views = byWorker ? Object.values(byWorker) : [];
+  // Workers keep their own health: one that took the target out makes it UNHEALTHY here.
+  const health = !byWorker ? peer.health.report : views.includes("UNHEALTHY") ? "UNHEALTHY" : (views[0] ?? peer.health.report);
   const { target } = peer;
   return {
     ...target,
     health,
-    data: { addresses: [{ ip: peer.hostname, port: peer.port, health, weight: target.weight }] },
+    data: { addresses: [{ ip: peer.hostname, port: peer.port, health, weight: target.weight }], ...(byWorker ? { workers: byWorker } : {}) },
   };
+}
+
+async function healthByWorker(workers: WorkerPool, upstreamId: string): Promise<Map<string, Record<string, HealthReport>>> {
+  const byTarget = new Map<string, Record<string, HealthReport>>();
+  for (const { worker, rows } of await workers.targetHealth()) {
+    for (const row of rows) {
+      if (row.upstreamId !== upstreamId) continue;
+      let views = byTarget.get(row.targetId);
+      if (!views) byTarget.set(row.targetId, (views = {}));
+      views[worker] = row.health;
+    }
+  }
+  return byTarget;
 }
 
 function balancerHealth(balancer: Balancer): Record<string, unknown> {
@@ -66,7 +85,9 @@ export function upstreamOperations(deps: AdminDeps): Operation[] {
     description: `Kong's manual override: the target ${healthy ? "returns to" : "leaves"} the rotation of this process at once; health checks go on from there.`,
     responses: { 204: { description: "set" } },
     handle: ({ params }) => {
-      peerOf(params).health.set(healthy);
+      const peer = peerOf(params);
+      if (deps.workers) deps.workers.setTargetHealth(peer.target.upstream.id, peer.target.id, healthy);
+      else peer.health.set(healthy);
       return noContent();
     },
   });
@@ -83,10 +104,18 @@ export function upstreamOperations(deps: AdminDeps): Operation[] {
           "Each target with `health`: HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF (no check configured), as this process sees it. `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
         query: [{ name: "balancer_health", description: "report the upstream's health instead of its targets'", schema: { type: "string" }, example: "1" }],
         responses: { 200: { description: "targets with their health" } },
-        handle: ({ params, url }) => {
+        handle: async ({ params, url }) => {
           const balancer = balancerOf(params.upstream!);
-          if (url.searchParams.has("balancer_health")) return json(200, { data: balancerHealth(balancer) });
-          const data = balancer.peers.map(peerHealth);
+          if (url.searchParams.has("balancer_health") && !deps.workers) return json(200, { data: balancerHealth(balancer) });
+          const views = deps.workers ? await healthByWorker(deps.workers, balancer.upstream.id) : undefined;
+          const data = balancer.peers.map((peer) => peerHealth(peer, views ? (views.get(peer.target.id) ?? {}) : undefined));
+          if (url.searchParams.has("balancer_health")) {
+            // Under --workers: the upstream as the workers' views of its targets add up.
+            const total = data.reduce((sum, entry) => sum + (entry.weight as number), 0);
+            const available = data.reduce((sum, entry) => sum + (entry.health === "UNHEALTHY" ? 0 : (entry.weight as number)), 0);
+            const healthy = total > 0 && (available * 100) / total >= Math.max((balancer.upstream.healthchecks as Healthchecks).threshold, Number.MIN_VALUE);
+            return json(200, { data: { id: balancer.upstream.id, health: healthy ? "HEALTHY" : "UNHEALTHY", details: { healthy, weight: { total, available, unavailable: total - available } } } });
+          }
           return json(200, { total: data.length, data, next: null });
         },
       },
