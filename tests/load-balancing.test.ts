@@ -12,6 +12,10 @@ import { type Upstream, withHealthcheckDefaults } from "../src/entities/upstream
 import { builtinPlugins } from "../src/gateway.ts";
 import { type NamedUpstream, startNamedUpstream } from "./support/named-upstream.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
+import { runCli } from "./support/binary.ts";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "./support/gateway.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 
 let gateway: TestGateway;
@@ -164,15 +168,21 @@ describe("consistent hashing", () => {
 });
 
 describe("health checks", () => {
-  test("passive: a target killed mid-run leaves after 2 TCP failures, no request is lost (retried on another target)", async () => {
+  test("passive: a target killed under load leaves after 2 TCP failures, no request is lost (retried on another target)", async () => {
     const victim = await startNamedUpstream("victim");
     try {
       await balanced("passive", { healthchecks: { passive: { unhealthy: { tcp_failures: 2 } } } }, [upstreams[0]!, upstreams[1]!, victim].map((u) => ({ target: u.target })));
       const warm = await spread("/passive", 60);
       expect(warm.by.get("victim")).toBe(20);
+      // Killed while 8 clients keep sending: its requests in flight and the next ones to it fail
+      // over to the other targets.
+      const load = steady("/passive", 600, 8);
+      await Bun.sleep(20);
       await victim.kill();
-      const after = await spread("/passive", 300);
-      expect(after.statuses.get(200)).toBe(300);
+      const during = await load;
+      expect(during.statuses.get(200)).toBe(600);
+      const after = await spread("/passive", 90);
+      expect(after.statuses.get(200)).toBe(90);
       expect(after.by.get("victim")).toBeUndefined();
       expect(await healthOf("passive")).toEqual({ [upstreams[0]!.target]: "HEALTHY", [upstreams[1]!.target]: "HEALTHY", [victim.target]: "UNHEALTHY" });
       // A configuration change rebuilds the balancers; unchanged targets keep their health.
@@ -357,6 +367,34 @@ describe("admin API error paths", () => {
     expect(bare.body.target).toBe("10.0.0.3:8000");
     expect((await call("GET", "/upstreams/errors.upstream/targets/10.0.0.3:8000")).body.id).toBe(bare.body.id);
     expect((await call("DELETE", "/upstreams/errors.upstream/targets/10.0.0.3:8000")).status).toBe(204);
+  });
+});
+
+describe("command line", () => {
+  test("upstream and target commands: add, list, refusals in one line, delete", async () => {
+    const dir = tempDir("gateway-lb-cli-");
+    const db = join(dir, "gateway.db");
+    const cli = (...args: string[]) => runCli(process.execPath, [join(import.meta.dir, "../src/main.ts"), ...args, "--db", db], { cwd: dir });
+    try {
+      expect((await cli("upstream", "add", "--name", "cli.upstream", "--algorithm", "latency")).code).toBe(0);
+      const added = await cli("target", "add", "--upstream", "cli.upstream", "--target", "10.0.0.1", "--weight", "5", "--json");
+      expect(JSON.parse(added.stdout)).toMatchObject({ target: "10.0.0.1:8000", weight: 5 });
+      expect(await cli("target", "add", "--upstream", "cli.upstream", "--target", "not a host")).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: "gateway: schema violation (target: Invalid target; not a valid hostname or ip address)\n",
+      });
+      const missing = await cli("target", "list");
+      expect([missing.code, missing.stderr]).toEqual([2, "gateway: target list: --upstream is required: the upstream (name or id) the targets belong to\n"]);
+      expect((await cli("target", "add", "--upstream", "nowhere", "--target", "10.0.0.2:80")).stderr).toBe("gateway: upstream 'nowhere' not found\n");
+      const listed = JSON.parse((await cli("target", "list", "--upstream", "cli.upstream", "--json")).stdout) as { target: string }[];
+      expect(listed.map((t) => t.target)).toEqual(["10.0.0.1:8000"]);
+      expect((await cli("target", "delete", "--upstream", "cli.upstream", "10.0.0.1:8000")).stdout).toBe("deleted target '10.0.0.1:8000'\n");
+      expect((await cli("upstream", "delete", "cli.upstream")).code).toBe(0);
+      expect((await cli("upstream", "list", "--json")).stdout.trim()).toBe("[]");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
