@@ -8,7 +8,7 @@ import { Balancer } from "./balancer.ts";
 import { type HashInput, hashKey } from "./hash-key.ts";
 import { HealthBook, TargetHealth } from "./health.ts";
 
-function upstream(fields: Partial<Upstream> & { healthchecks?: unknown } = {}): Upstream {
+function upstream(fields: Partial<Omit<Upstream, "healthchecks">> & { healthchecks?: unknown } = {}): Upstream {
   return {
     id: "u1", name: "u", algorithm: "round-robin", hash_on: "none", hash_fallback: "none", hash_on_header: null, hash_fallback_header: null, hash_on_cookie: null,
     hash_on_cookie_path: "/", hash_on_query_arg: null, hash_fallback_query_arg: null, hash_on_uri_capture: null, hash_fallback_uri_capture: null, slots: 10000,
