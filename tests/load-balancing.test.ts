@@ -326,6 +326,41 @@ describe("active checks stop with the gateway", () => {
   });
 });
 
+describe("active https probes", () => {
+  let secure: ReturnType<typeof Bun.serve>;
+  let dir = "";
+  let probes = 0;
+  beforeAll(async () => {
+    dir = tempDir("gateway-lb-tls-");
+    const openssl = Bun.spawn(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=upstream.test", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stderr: "pipe" });
+    expect(await openssl.exited).toBe(0);
+    secure = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: Bun.file(join(dir, "cert.pem")), key: Bun.file(join(dir, "key.pem")) },
+      fetch: (request) => {
+        if (new URL(request.url).pathname === "/health") probes++;
+        return new Response("secure");
+      },
+    });
+  });
+  afterAll(async () => {
+    await secure?.stop(true);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("https probes without verification bring a target back; with verification a self-signed certificate is a failure", async () => {
+    const address = `127.0.0.1:${secure.port}`;
+    const active = (verify: boolean) => ({ type: "https", http_path: "/health", https_verify_certificate: verify, https_sni: "upstream.test", healthy: { interval: 0.05, successes: 1 }, unhealthy: { interval: 0.05, tcp_failures: 1 } });
+    await balanced("tlsprobe", { healthchecks: { active: active(false) } }, [{ target: address }]);
+    expect((await call("PUT", `/upstreams/tlsprobe.upstream/targets/${address}/unhealthy`)).status).toBe(204);
+    expect(await until(async () => (await healthOf("tlsprobe"))[address] === "HEALTHY", 2000)).toBe(true);
+    expect(probes).toBeGreaterThan(0);
+    await balanced("tlsverify", { healthchecks: { active: active(true) } }, [{ target: address }]);
+    expect(await until(async () => (await healthOf("tlsverify"))[address] === "UNHEALTHY", 2000)).toBe(true);
+  });
+});
+
 describe("admin API error paths", () => {
   beforeAll(async () => {
     await call("POST", "/upstreams", { name: "errors.upstream" });
