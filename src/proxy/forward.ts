@@ -8,11 +8,12 @@ import type { Peer } from "../balancer/peer.ts";
 import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
-import { type SendObserver, sendBodiless } from "./upstream/client.ts";
+import { type SendObserver, isIdempotent, sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import {
   ClientGone,
   NoHealthyTarget,
+  UpstreamClosedBeforeResponse,
   UpstreamConnectFailed,
   UpstreamConnectTimeout,
   UpstreamTimeout,
@@ -151,8 +152,9 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
 /**
  * A request to a service whose host names an upstream: a target is picked per attempt, the
  * outcome is reported to its health (passive checks) and, for the latency and least-connections
- * algorithms, to its counts. A connection that cannot be made is retried on another target up
- * to `service.retries` times when the request can be sent again (no body).
+ * algorithms, to its counts. A connection that cannot be made, or one closed before any byte of
+ * an answer to an idempotent request, is retried on another target up to `service.retries`
+ * times when the request can be sent again (no body).
  */
 function forwardBalanced(balancer: Balancer, request: Request, match: RouteMatch, target: string, search: string, info: ForwardInfo): Promise<Response> {
   return new BalancedExchange(balancer, request, match, target, search, info).attempt();
@@ -236,8 +238,11 @@ class BalancedExchange implements SendObserver {
     if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
     else peer.health.passiveTcpFailure();
     (this.tried ??= []).push(peer);
-    const retry = this.replayable && (error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout) && this.tried.length <= this.match.target.service.retries;
-    return retry ? this.attempt() : null;
+    if (!this.replayable || this.tried.length > this.match.target.service.retries) return null;
+    // Nothing was sent, or nothing came back to a request that may be sent twice (nginx's proxy_next_upstream error).
+    const unsent = error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout;
+    const unanswered = error instanceof UpstreamClosedBeforeResponse && isIdempotent(this.request.method);
+    return unsent || unanswered ? this.attempt() : null;
   }
 }
 

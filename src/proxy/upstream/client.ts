@@ -2,8 +2,8 @@
 // hands every request to a separate HTTP thread; on the one core a gateway is given, that hop
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
-import { type Exchange, UpstreamTimedOut } from "./connection.ts";
-import { ClientGone, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
+import { ClosedBeforeResponse, type Exchange, UpstreamTimedOut } from "./connection.ts";
+import { ClientGone, UpstreamClosedBeforeResponse, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
 import { ConnectTimedOut, type ConnectionPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
@@ -32,6 +32,8 @@ export interface SendObserver {
 // A reused connection the upstream has just closed is retried on a new one, but only for
 // methods that are safe to send twice (RFC 9110 §9.2.2).
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method);
 // Whether the client is still there is asked only of exchanges that have waited this long:
 // reading request.signal creates it, a cost fast exchanges need not pay.
 const CLIENT_CHECK_AFTER_MS = 50;
@@ -85,6 +87,7 @@ class UpstreamRequest implements Exchange {
     if (error instanceof ClientGone) this.reject(error);
     else if (unanswered && IDEMPOTENT.has(this.method)) this.start(false);
     else if (error instanceof UpstreamTimedOut) this.reject(new UpstreamTimeout("read timeout"));
+    else if (error instanceof ClosedBeforeResponse) this.reject(new UpstreamClosedBeforeResponse(error.message));
     else this.reject(new UpstreamUnreachable(error.message));
   }
 }

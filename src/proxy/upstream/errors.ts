@@ -4,6 +4,8 @@ export class UpstreamUnreachable extends Error {}
 /** No connection could be made: nothing was sent, so another target may take the request. */
 export class UpstreamConnectFailed extends UpstreamUnreachable {}
 export class UpstreamConnectTimeout extends UpstreamTimeout {}
+/** The request was sent and the connection closed before any byte of a response. */
+export class UpstreamClosedBeforeResponse extends UpstreamUnreachable {}
 /** Every target of the upstream is unhealthy or has weight 0 (Kong's 503). */
 export class NoHealthyTarget extends Error {}
 /** The client went away first; nobody reads the answer, so the exchange was abandoned. */
