@@ -6,6 +6,7 @@
 // checks did not change keep running); `stop` clears every timer.
 import type { Healthchecks } from "../entities/upstream.ts";
 import type { Balancer } from "./balancer.ts";
+import { isNameNotFound } from "../proxy/upstream/errors.ts";
 import type { Peer } from "./peer.ts";
 
 interface Checker {
@@ -103,6 +104,7 @@ async function probeHttp(peer: Peer, checks: Healthchecks, timeoutMs: number): P
     peer.health.probeStatus(response.status);
   } catch (error) {
     if ((error as Error).name === "TimeoutError") peer.health.probeTimeout();
+    else if (isNameNotFound(error)) peer.health.nameNotFound();
     else peer.health.probeTcpFailure();
   }
 }
@@ -115,11 +117,12 @@ async function probeTcp(peer: Peer, timeoutMs: number): Promise<void> {
       socket.end();
       return "connected" as const;
     },
-    () => "failed" as const,
+    (error: unknown) => (isNameNotFound(error) ? ("unresolved" as const) : ("failed" as const)),
   );
   const outcome = await Promise.race([connected, timedOut]);
   clearTimeout(timer);
   if (outcome === "connected") peer.health.probeConnected();
   else if (outcome === "timeout") peer.health.probeTimeout();
+  else if (outcome === "unresolved") peer.health.nameNotFound();
   else peer.health.probeTcpFailure();
 }

@@ -7,6 +7,7 @@ import { type Healthchecks, type Upstream, withHealthcheckDefaults } from "../en
 import { Balancer } from "./balancer.ts";
 import { type HashInput, hashKey } from "./hash-key.ts";
 import { HealthBook, TargetHealth } from "./health.ts";
+import { isNameNotFound } from "../proxy/upstream/errors.ts";
 
 function upstream(fields: Partial<Omit<Upstream, "healthchecks">> & { healthchecks?: unknown } = {}): Upstream {
   return {
@@ -123,6 +124,25 @@ describe("health counters (Kong's healthchecker)", () => {
     for (let i = 0; i < 50; i++) health.passiveStatus(500);
     health.passiveTcpFailure();
     expect([health.healthy, health.report]).toEqual([true, "HEALTHCHECKS_OFF"]);
+  });
+});
+
+describe("a name that does not resolve", () => {
+  // Resolving a name that does not exist asks a DNS server beyond loopback, which tests must not:
+  // the health side is driven here as the forwarder and the probes drive it on ENOTFOUND.
+  test("DNS_ERROR: out of the rotation, whatever the checks, until the name resolves again", () => {
+    const balancer = balancerOf(upstream(), [target("a:1"), target("gone.example:80")]);
+    const gone = balancer.peers[1]!;
+    gone.health.nameNotFound();
+    expect(gone.health.report).toBe("DNS_ERROR");
+    expect(new Set(Array.from({ length: 4 }, () => balancer.pick(null, null)!.target.target))).toEqual(new Set(["a:1"]));
+    gone.health.passiveStatus(200);
+    expect(gone.health.report).toBe("HEALTHCHECKS_OFF");
+    expect(new Set(Array.from({ length: 4 }, () => balancer.pick(null, null)!.target.target)).size).toBe(2);
+  });
+
+  test("getaddrinfo's codes are what marks it", () => {
+    expect([isNameNotFound({ code: "ENOTFOUND" }), isNameNotFound({ code: "EAI_AGAIN" }), isNameNotFound({ code: "ECONNREFUSED" })]).toEqual([true, true, false]);
   });
 });
 

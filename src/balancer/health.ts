@@ -11,6 +11,9 @@ export type HealthReport = "HEALTHY" | "UNHEALTHY" | "HEALTHCHECKS_OFF" | "DNS_E
 
 type Source = "active" | "passive";
 
+/** How long a name that did not resolve keeps its target out (Kong's dns_not_found_ttl). */
+export const DNS_NOT_FOUND_TTL_MS = 30_000;
+
 const GOOD = 1;
 const BAD = 2;
 const tables = new WeakMap<object, Uint8Array>();
@@ -40,6 +43,8 @@ export class TargetHealth {
   /** Whether proxied responses' statuses can change anything (a passive threshold is set). */
   countsResponses = false;
   private passiveTable: Uint8Array = new Uint8Array(0);
+  /** Until when (performance.now()) the target's name is known not to resolve; 0: it resolves. */
+  private unresolvedUntil = 0;
 
   constructor(
     public checks: Healthchecks,
@@ -56,13 +61,31 @@ export class TargetHealth {
     this.passiveTable = statusTable(checks.passive);
   }
 
+  /** In the rotation as far as health goes: healthy, and its name resolves. */
+  get usable(): boolean {
+    return this.healthy && (this.unresolvedUntil === 0 || !this.stillUnresolved());
+  }
+
   get report(): HealthReport {
+    if (this.unresolvedUntil !== 0 && this.stillUnresolved()) return "DNS_ERROR";
     if (!this.checked && !this.manual) return "HEALTHCHECKS_OFF";
     return this.healthy ? "HEALTHY" : "UNHEALTHY";
   }
 
+  /** The target's host name did not resolve (connecting or probing): out for Kong's dns_not_found_ttl. */
+  nameNotFound(): void {
+    this.unresolvedUntil = performance.now() + DNS_NOT_FOUND_TTL_MS;
+  }
+
+  private stillUnresolved(): boolean {
+    if (performance.now() < this.unresolvedUntil) return true;
+    this.unresolvedUntil = 0;
+    return false;
+  }
+
   /** A proxied response's status (passive). */
   passiveStatus(status: number): void {
+    this.unresolvedUntil = 0;
     const kind = this.passiveTable[status];
     if (kind === GOOD) {
       // The common case: a healthy target answering well, with no failure counted yet.
@@ -81,12 +104,14 @@ export class TargetHealth {
 
   /** An active probe's status. */
   probeStatus(status: number): void {
+    this.unresolvedUntil = 0;
     const { healthy, unhealthy } = this.checks.active;
     this.status(status, healthy.http_statuses, healthy.successes, unhealthy.http_statuses, unhealthy.http_failures, "active");
   }
 
   /** A tcp probe that connected counts as a success. */
   probeConnected(): void {
+    this.unresolvedUntil = 0;
     this.success(this.checks.active.healthy.successes, "active");
   }
 

@@ -44,9 +44,9 @@ export class Peer {
     return this.target.weight;
   }
 
-  /** In the rotation: weighted and healthy. */
+  /** In the rotation: weighted, healthy and its name resolves. */
   get available(): boolean {
-    return this.target.weight > 0 && this.health.healthy;
+    return this.target.weight > 0 && this.health.usable;
   }
 
   observeLatency(ms: number): void {

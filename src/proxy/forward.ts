@@ -19,6 +19,7 @@ import {
   UpstreamTimeout,
   UpstreamUnreachable,
   isConnectionRefused,
+  isNameNotFound,
 } from "./upstream/errors.ts";
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
@@ -236,6 +237,7 @@ class BalancedExchange implements SendObserver {
     if (this.balancer.tracksLoad) peer.inFlight--;
     if (error instanceof ClientGone) return null;
     if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
+    else if (error instanceof UpstreamConnectFailed && error.unresolved) peer.health.nameNotFound();
     else peer.health.passiveTcpFailure();
     (this.tried ??= []).push(peer);
     if (!this.replayable || this.tried.length > this.match.target.service.retries) return null;
@@ -310,6 +312,7 @@ async function send(url: string, request: Request, body: ReadableStream | undefi
         if (attempt < retries) continue;
         throw new UpstreamConnectFailed((error as Error).message);
       }
+      if (isNameNotFound(error)) throw new UpstreamConnectFailed((error as Error).message, true);
       throw new UpstreamUnreachable((error as Error).message);
     }
   }

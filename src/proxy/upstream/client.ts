@@ -3,7 +3,16 @@
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
 import { ClosedBeforeResponse, type Exchange, UpstreamTimedOut } from "./connection.ts";
-import { ClientGone, UpstreamClosedBeforeResponse, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
+import {
+  ClientGone,
+  UpstreamClosedBeforeResponse,
+  UpstreamConnectFailed,
+  UpstreamConnectTimeout,
+  UpstreamTimeout,
+  UpstreamUnreachable,
+  isConnectionRefused,
+  isNameNotFound,
+} from "./errors.ts";
 import { ConnectTimedOut, type ConnectionPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
@@ -78,7 +87,7 @@ class UpstreamRequest implements Exchange {
         if (error instanceof ClientGone) this.reject(error);
         else if (error instanceof ConnectTimedOut) this.reject(new UpstreamConnectTimeout("connect timeout"));
         else if (isConnectionRefused(error) && this.refusals++ < this.options.retries) this.start(false);
-        else this.reject(new UpstreamConnectFailed(error.message));
+        else this.reject(new UpstreamConnectFailed(error.message, isNameNotFound(error)));
       },
     );
   }
