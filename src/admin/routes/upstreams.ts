@@ -101,7 +101,7 @@ export function upstreamOperations(deps: AdminDeps): Operation[] {
         tag: "upstreams",
         summary: "Health of an upstream's targets",
         description:
-          "Each target with `health`: HEALTHY, UNHEALTHY or HEALTHCHECKS_OFF (no check configured), as this process sees it. `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
+          "Each target with `health`: HEALTHY, UNHEALTHY, HEALTHCHECKS_OFF (no check configured) or DNS_ERROR (its name does not resolve), as this process sees it (with --workers, each worker's view under `data.workers`). `?balancer_health=1`: the upstream's own health instead (UNHEALTHY when no weight is available or less than `healthchecks.threshold` percent is).",
         query: [{ name: "balancer_health", description: "report the upstream's health instead of its targets'", schema: { type: "string" }, example: "1" }],
         responses: { 200: { description: "targets with their health" } },
         handle: async ({ params, url }) => {
