@@ -2,7 +2,7 @@
 // holds its targets as peers (health carried over from the previous build through the
 // HealthBook) and the picker of its algorithm. A service whose host names an upstream is
 // given that upstream's balancer when the router is compiled; the request path only picks.
-import type { Target } from "../entities/target.ts";
+import { type Target, parseTarget } from "../entities/target.ts";
 import { type Healthchecks, type Upstream } from "../entities/upstream.ts";
 import { ConsistentHashing } from "./consistent-hashing.ts";
 import { type HashInput, hashKey } from "./hash-key.ts";
@@ -26,7 +26,8 @@ export class Balancer {
     targets: readonly Target[],
     healthOf: (target: Target) => TargetHealth,
   ) {
-    this.peers = targets.map((target) => new Peer(target, healthOf(target), upstream.host_header));
+    // Writes validate targets; one that does not parse (a row written by hand) is left out rather than failing the whole snapshot.
+    this.peers = targets.filter((target) => typeof parseTarget(target.target) !== "string").map((target) => new Peer(target, healthOf(target), upstream.host_header));
     this.hashing = upstream.algorithm === "consistent-hashing";
     this.tracksLoad = upstream.algorithm === "least-connections" || upstream.algorithm === "latency";
     this.picker =
