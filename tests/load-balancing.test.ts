@@ -135,10 +135,13 @@ describe("weighted round-robin", () => {
     expect(upstreams.map((u) => u.target)).toContain(echo.host);
   });
 
-  test("host_header replaces the target's host in the Host header", async () => {
+  test("host_header replaces the target's host in the Host header; the route's preserve_host wins over both", async () => {
     await balanced("hosted", { host_header: "orders.internal" }, [{ target: upstreams[0]!.target }]);
     const echo = (await (await gateway.request("/hosted")).json()) as { host: string };
     expect(echo.host).toBe(`orders.internal:${upstreams[0]!.port}`);
+    expect((await call("PATCH", "/routes/hosted", { preserve_host: true })).status).toBe(200);
+    const preserved = (await (await gateway.request("/hosted", { headers: { host: "shop.example.com" } })).json()) as { host: string };
+    expect(preserved.host).toBe("shop.example.com");
   });
 });
 
