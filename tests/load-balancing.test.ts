@@ -477,6 +477,11 @@ services:
     expect(exported).toMatch(/\nupstreams:\n  - id: [-0-9a-f]+\n    name: orders\.upstream\n[\s\S]*\n    targets:\n      - id: [-0-9a-f]+\n        target: 10\.0\.0\.1:8080\n/);
   });
 
+  test("top-level targets name their upstream by name or {name}", () => {
+    const state = parseDeclarative(`_format_version: "3.0"\nupstreams:\n- name: a.upstream\ntargets:\n- target: 10.0.0.1:80\n  upstream: a.upstream\n- target: 10.0.0.2\n  upstream: { name: a.upstream }\n  weight: 0\n`, builtinPlugins);
+    expect(state.targets.map((t) => [t.target, t.weight, t.upstream.id])).toEqual([["10.0.0.1:80", 100, state.upstreams[0]!.id], ["10.0.0.2:8000", 0, state.upstreams[0]!.id]]);
+  });
+
   const refusals: [string, string, string][] = [
     [
       "a bad algorithm",
