@@ -399,6 +399,19 @@ describe("admin API error paths", () => {
     });
   }
 
+  test("a PATCH of part of healthchecks keeps the rest as stored; a PUT starts again from Kong's defaults", async () => {
+    expect((await call("POST", "/upstreams", { name: "patched.upstream", healthchecks: { active: { http_path: "/status", healthy: { interval: 5 } } } })).status).toBe(201);
+    const patched = await call("PATCH", "/upstreams/patched.upstream", { healthchecks: { passive: { unhealthy: { tcp_failures: 2 } } } });
+    expect(patched.status).toBe(200);
+    expect([patched.body.healthchecks.active.http_path, patched.body.healthchecks.active.healthy.interval, patched.body.healthchecks.passive.unhealthy]).toEqual([
+      "/status",
+      5,
+      { http_statuses: [429, 500, 503], tcp_failures: 2, timeouts: 0, http_failures: 0 },
+    ]);
+    const replaced = await call("PUT", "/upstreams/patched.upstream", { healthchecks: { threshold: 25 } });
+    expect([replaced.status, replaced.body.healthchecks.active.http_path, replaced.body.healthchecks.passive.unhealthy.tcp_failures, replaced.body.healthchecks.threshold]).toEqual([200, "/", 0, 25]);
+  });
+
   test("duplicate target → 409; a target without a port gets 8000 and is addressed by host:port", async () => {
     const duplicate = await call("POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.1:8080" });
     expect(duplicate.status).toBe(409);

@@ -184,7 +184,9 @@ export const upstreamEntity = defineEntity({
     hash_on_uri_capture: null, hash_fallback_uri_capture: null, slots: 10000, healthchecks: HEALTHCHECK_DEFAULTS, host_header: null, client_certificate: null,
     use_srv_name: false, tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
-  complete(upstream, { fields }) {
+  complete(upstream, { fields, input, existing }) {
+    // Kong merges a PATCH's partial record into the stored one; a create or PUT starts from the defaults.
+    if (existing && input.healthchecks !== undefined) upstream.healthchecks = merged(existing.healthchecks, input.healthchecks) as Healthchecks;
     if (isIP(upstream.name)) fields.name = "Invalid name; no ip addresses allowed";
     oneOf(fields, "algorithm", upstream.algorithm, ALGORITHMS);
     oneOf(fields, "hash_on", upstream.hash_on, HASH_INPUTS);
