@@ -288,6 +288,35 @@ describe("access phase", () => {
   });
 });
 
+describe("load-balanced services", () => {
+  test("an upstream's targets share the sessions; a target that refuses connections is passed over", async () => {
+    const other = startBunWebSocketUpstream();
+    try {
+      const { store } = gateway;
+      const balanced = store.create("upstreams", { name: "chat.upstream" });
+      const closed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+      const down = closed.port;
+      closed.stop(true);
+      for (const port of [bun.port, other.port, down]) store.create("targets", { target: `127.0.0.1:${port}` }, { kind: "upstreams", id: balanced.id });
+      store.create("services", { name: "balanced", url: "http://chat.upstream", retries: 2 });
+      store.create("routes", { name: "balanced", service: { name: "balanced" }, paths: ["/balanced"] });
+      const before = bun.sessions.length;
+      const hosts = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const client = await TestWebSocket.open(`${ws}/balanced`);
+        client.send("headers");
+        hosts.add((JSON.parse(await client.nextText()) as Record<string, string>).host!);
+        await client.close(1000);
+      }
+      expect(bun.sessions.length - before + other.sessions.length).toBe(6);
+      expect(other.sessions.length).toBeGreaterThan(0);
+      expect(hosts).toEqual(new Set([`127.0.0.1:${bun.port}`, `127.0.0.1:${other.port}`]));
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe("upstream failures", () => {
   test("upstream down: 502 with the gateway's JSON body", async () => {
     const refused = await upgradeRequest(`${gateway.proxyUrl}/down`);
@@ -504,5 +533,8 @@ describe("wss upstreams and shutdown", () => {
     expect(performance.now() - stopping).toBeLessThan(900);
     expect(await client.closed).toEqual({ code: 1001, reason: "gateway shutting down" });
     expect((await upstream.closed).code).toBe(1001);
+    // The session's line was written before the log closed.
+    const lines = readFileSync(secondLog, "utf8").trim().split("\n").map((text) => JSON.parse(text));
+    expect(lines.filter((line) => line.websocket?.error === "gateway shutting down")).toHaveLength(1);
   });
 });

@@ -25,6 +25,7 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
+import { upstreamOperations } from "./routes/upstreams.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -36,6 +37,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...nodeOperations(deps),
     ...serviceOperations(deps),
     ...routeOperations(deps),
+    ...upstreamOperations(deps),
     ...consumerOperations(deps),
     ...jwtOperations(deps),
     ...aclOperations(deps),

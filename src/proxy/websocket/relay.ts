@@ -9,15 +9,26 @@ import type { ErrorCode } from "../../errors.ts";
 import type { AccessLog, AccessLogEntry, WebSocketSessionLog } from "../access-log.ts";
 import { type ForwardInfo, upgradeRequestHead } from "../forward.ts";
 import type { RouteMatch } from "../router.ts";
-import { UpstreamUnreachable } from "../upstream/errors.ts";
+import type { Peer } from "../../balancer/peer.ts";
+import { NoHealthyTarget, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable } from "../upstream/errors.ts";
 import { NO_STATUS, Opcode } from "./frames.ts";
-import { UpstreamWebSocket, type UpstreamEvents, handshakeKey } from "./upstream.ts";
+import { CLOSE_WAIT_MS, type UpgradeAnswer, UpstreamWebSocket, type UpstreamEvents, handshakeKey } from "./upstream.ts";
 
 /** Bun's own default for a received message, kept for both sides. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 /** Room for what is already read when a direction pauses; past it Bun would drop a message. */
 const BACKPRESSURE_LIMIT = 2 * MAX_MESSAGE_BYTES;
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
+const NOTHING = (): void => {};
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    action();
+  };
+}
 
 /**
  * Per-service TLS options for `wss` (CA, client certificate, verification opt-out), merged over
@@ -58,6 +69,9 @@ export interface UpgradeFlight {
 
 export class WebSocketRelay {
   private readonly open = new Set<Tunnel>();
+  private whenEmpty: (() => void) | null = null;
+  /** False once shut down: the access log may be closed. */
+  logging = true;
   readonly handlers: WebSocketHandler<Tunnel>;
 
   constructor(
@@ -92,23 +106,13 @@ export class WebSocketRelay {
    */
   async connect(flight: UpgradeFlight, server: Server<Tunnel>, match: RouteMatch, path: string, search: string, info: ForwardInfo, pluginHeaders: readonly string[] | null): Promise<Response | undefined> {
     const { request } = flight;
-    const service = match.target.service;
-    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim()).filter(Boolean);
-    const { key, accept } = handshakeKey();
-    const head = upgradeRequestHead(request, match, path, search, info, `upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n`);
-    if (head === null) throw new UpstreamUnreachable("the request target cannot be sent upstream");
-    const tls = service.protocol === "https" ? { rejectUnauthorized: true, serverName: service.host, ...this.tlsFor?.(service) } : null;
     const started = performance.now();
-    const answer = await UpstreamWebSocket.open(
-      { hostname: service.host, port: service.port, tls },
-      head,
-      accept,
-      offered,
-      { connectMs: service.connect_timeout, readMs: service.read_timeout, writeMs: service.write_timeout },
-      MAX_MESSAGE_BYTES,
-    );
+    const { answer, release } = await this.handshake(request, match, path, search, info);
     flight.upstreamMs = Math.round(performance.now() - started);
-    if (!answer.upgraded) return answer.response;
+    if (!answer.upgraded) {
+      release();
+      return answer.response;
+    }
     const { connection } = answer;
     const headers = new Headers(answer.headers);
     if (answer.protocol !== null) headers.set("sec-websocket-protocol", answer.protocol);
@@ -118,8 +122,9 @@ export class WebSocketRelay {
     // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
     request.headers.set("upgrade", "websocket");
     request.headers.set("connection", "Upgrade");
-    const tunnel = new Tunnel(connection, flight, this, service.write_timeout);
+    const tunnel = new Tunnel(connection, flight, this, match.target.service.write_timeout, release);
     if (request.signal.aborted || !server.upgrade(request, { data: tunnel, headers })) {
+      release();
       connection.terminate();
       throw new UpstreamUnreachable("the client left before its upgrade");
     }
@@ -128,13 +133,83 @@ export class WebSocketRelay {
     return undefined;
   }
 
-  /** Shutdown: every session is closed with 1001 (going away) on both sides. */
-  closeAll(): void {
-    for (const tunnel of this.open) tunnel.shutDown();
+  /**
+   * The upstream's answer to the handshake: from the service's host, or from a target its
+   * upstream picks (each target's health told of the outcome; one that cannot be connected to
+   * is left for another, up to `retries` times). `release` ends the session's count on a
+   * least-connections or latency target.
+   */
+  private async handshake(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<{ answer: UpgradeAnswer; release: () => void }> {
+    const { service, balancer, route } = match.target;
+    const https = service.protocol === "https";
+    const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+    const timeouts = { connectMs: service.connect_timeout, readMs: service.read_timeout, writeMs: service.write_timeout };
+    const hashInput = balancer?.hashing ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route } : null;
+    let tried: Peer[] | null = null;
+    for (;;) {
+      const peer = balancer ? balancer.pick(hashInput, tried) : null;
+      if (balancer && peer === null) throw new NoHealthyTarget();
+      const hostname = peer ? peer.hostname : service.host;
+      const { key, accept } = handshakeKey();
+      const upstreamHost = peer ? (https ? peer.httpsHost : peer.httpHost) : match.target.upstreamHost;
+      const head = upgradeRequestHead(request, match, path, search, info, upstreamHost, `upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n`);
+      if (head === null) throw new UpstreamUnreachable("the request target cannot be sent upstream");
+      const tls = https ? { rejectUnauthorized: true, serverName: hostname, ...this.tlsFor?.(service) } : null;
+      const counted = peer !== null && balancer!.tracksLoad;
+      if (counted) peer.inFlight++;
+      const release = counted ? once(() => peer.inFlight--) : NOTHING;
+      try {
+        const answer = await UpstreamWebSocket.open({ hostname, port: peer ? peer.port : service.port, tls }, head, accept, offered, timeouts, MAX_MESSAGE_BYTES);
+        if (peer?.health.countsResponses) peer.health.passiveStatus(answer.upgraded ? 101 : answer.response.status);
+        return { answer, release };
+      } catch (error) {
+        release();
+        if (peer === null) throw error;
+        if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
+        else if (error instanceof UpstreamConnectFailed && error.unresolved) peer.health.nameNotFound();
+        else peer.health.passiveTcpFailure();
+        (tried ??= []).push(peer);
+        const unsent = error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout;
+        if (!unsent || tried.length > service.retries) throw error;
+      }
+    }
+  }
+
+  /**
+   * Shutdown: every session is closed with 1001 (going away) on both sides. Resolves once each
+   * has ended and written its log line (the log closes after this); a session whose peers do
+   * not answer within the Close grace period is cut.
+   */
+  async closeAll(): Promise<void> {
+    if (this.open.size > 0) {
+      for (const tunnel of this.open) tunnel.shutDown();
+      if (!(await this.allEnded(CLOSE_WAIT_MS + 500))) {
+        for (const tunnel of this.open) tunnel.cut();
+        await this.allEnded(500);
+      }
+    }
+    // A line written after the log's file is closed would go to whatever file took its descriptor.
+    this.logging = false;
   }
 
   ended(tunnel: Tunnel): void {
     this.open.delete(tunnel);
+    if (this.open.size === 0) this.whenEmpty?.();
+  }
+
+  private allEnded(ms: number): Promise<boolean> {
+    if (this.open.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.whenEmpty = null;
+        resolve(false);
+      }, ms);
+      this.whenEmpty = () => {
+        clearTimeout(timer);
+        this.whenEmpty = null;
+        resolve(true);
+      };
+    });
   }
 }
 
@@ -158,6 +233,8 @@ class Tunnel implements UpstreamEvents {
     private readonly flight: UpgradeFlight,
     private readonly relay: WebSocketRelay,
     private readonly writeTimeoutMs: number,
+    /** Ends the session's count on its target (least-connections, latency). */
+    private readonly release: () => void,
   ) {}
 
   clientOpened(ws: ServerWebSocket<Tunnel>): void {
@@ -252,6 +329,12 @@ class Tunnel implements UpstreamEvents {
     this.upstream.close(1001, "");
   }
 
+  /** Both connections dropped, for peers that did not answer the shutdown's Close. */
+  cut(): void {
+    this.client?.terminate();
+    this.upstream.terminate();
+  }
+
   private delivered(status: number): void {
     // -1: queued behind what the client has not read yet; 0: dropped (past the backpressure limit).
     if (status === -1) {
@@ -295,9 +378,10 @@ class Tunnel implements UpstreamEvents {
 
   private finishIfDone(): void {
     if (!this.clientDone || !this.upstreamDone) return;
+    this.release();
     this.relay.ended(this);
     const log = this.relay.accessLog;
-    if (!log.enabled) return;
+    if (!log.enabled || !this.relay.logging) return;
     const session: WebSocketSessionLog = {
       duration_ms: Math.round(performance.now() - this.started),
       messages_from_client: this.fromClientCount,

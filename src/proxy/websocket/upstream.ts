@@ -5,7 +5,7 @@
 // and answers the upstream's pings itself instead of letting the client's pongs through.
 import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { ChunkedDecoder } from "../upstream/chunked.ts";
-import { UpstreamTimeout, UpstreamUnreachable } from "../upstream/errors.ts";
+import { UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isNameNotFound } from "../upstream/errors.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf } from "../upstream/response-head.ts";
 import { FrameReader, type FrameSink, Opcode, ProtocolViolation, closePayload, encodeFrame } from "./frames.ts";
 
@@ -43,7 +43,7 @@ const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** A refusal's body is handed to the client whole; more than this is not an answer but a stream. */
 const MAX_REFUSAL_BODY = 1024 * 1024;
 /** How long a Close frame the gateway sent waits for the upstream's before the socket is closed. */
-const CLOSE_WAIT_MS = 2000;
+export const CLOSE_WAIT_MS = 2000;
 // Headers of a 101 that are the handshake's own, not the client's business; Bun writes the client's.
 const HANDSHAKE_ONLY: ReadonlySet<string> = new Set(["sec-websocket-accept", "sec-websocket-extensions", "sec-websocket-protocol"]);
 
@@ -110,12 +110,13 @@ export class UpstreamWebSocket {
       connection.resolve = resolve;
       connection.reject = reject;
     });
-    connection.connectTimer = setTimeout(() => connection.fail(new UpstreamTimeout("connect timeout")), timeouts.connectMs);
+    // Before the socket is open nothing was sent (another target may be tried); after, the upgrade went unanswered.
+    connection.connectTimer = setTimeout(() => connection.fail(connection.socket === null ? new UpstreamConnectTimeout("connect timeout") : new UpstreamTimeout("no answer to the upgrade within connect_timeout")), timeouts.connectMs);
     Bun.connect<UpstreamWebSocket>({ hostname: address.hostname, port: address.port, tls: address.tls ?? undefined, data: connection, socket: handlers } as never).then(
       (socket) => {
         if (connection.phase === Phase.Closed) (socket as Socket<UpstreamWebSocket>).terminate();
       },
-      (error: Error) => connection.fail(new UpstreamUnreachable(`connect failed: ${error.message}`)),
+      (error: Error) => connection.fail(new UpstreamConnectFailed(`connect failed: ${error.message}`, isNameNotFound(error))),
     );
     return answer;
   }
