@@ -16,6 +16,7 @@ import { type HttpMethod, type Operation, type OperationInput } from "./operatio
 import { originGuard } from "./origin-guard.ts";
 import { aclOperations } from "./routes/acls.ts";
 import { basicAuthOperations } from "./routes/basic-auth.ts";
+import { certificateOperations } from "./routes/certificates.ts";
 import { configOperations } from "./routes/config.ts";
 import { consumerOperations } from "./routes/consumers.ts";
 import { jwtOperations } from "./routes/jwt.ts";
@@ -25,6 +26,7 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
+import { type PemPair, hardened } from "../tls/server-certificates.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -43,6 +45,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...basicAuthOperations(deps),
     ...pluginOperations(deps),
     ...keyOperations(deps),
+    ...certificateOperations(deps),
     ...configOperations(deps),
   ];
 }
@@ -144,11 +147,13 @@ export interface RunningAdminServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number }): Promise<RunningAdminServer> {
+/** `tls`: the admin API over TLS (`--admin-listen-tls`), with the proxy's protocol and cipher settings. */
+export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number; tls?: PemPair }): Promise<RunningAdminServer> {
   const app = createAdminApp(deps, listen.hostname);
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
+    ...(listen.tls ? { tls: hardened(listen.tls) } : {}),
     // Body limits are the app's (413 with a JSON body, like every other error); Bun's own
     // limit would answer an empty 413 first.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,

@@ -24,6 +24,8 @@ export interface RouteTarget {
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
+  /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
+  readonly httpsOnly: boolean;
 }
 
 interface Candidate {
@@ -113,6 +115,7 @@ export function compileRouter(
       basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
+      httpsOnly: !route.protocols.includes("http"),
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;
