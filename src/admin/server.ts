@@ -147,6 +147,15 @@ export interface RunningAdminServer {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * Elysia, with `standardHostname: false` (see createAdminApp), finds the path from the 8th
+ * character of the URL on, which only holds for `http://`: over TLS the URL is given that
+ * scheme before routing. Nothing in the admin API reads the scheme.
+ */
+function withHttpScheme(request: Request): Request {
+  return request.url.startsWith("https://") ? new Request(`http://${request.url.slice(8)}`, request) : request;
+}
+
 /** `tls`: the admin API over TLS (`--admin-listen-tls`), with the proxy's protocol and cipher settings. */
 export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number; tls?: PemPair }): Promise<RunningAdminServer> {
   const app = createAdminApp(deps, listen.hostname);
@@ -157,7 +166,7 @@ export async function startAdminServer(deps: AdminDeps, listen: { hostname: stri
     // Body limits are the app's (413 with a JSON body, like every other error); Bun's own
     // limit would answer an empty 413 first.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request) => app.handle(request),
+    fetch: listen.tls ? (request) => app.handle(withHttpScheme(request)) : (request) => app.handle(request),
   });
   return {
     port: server.port as number,
