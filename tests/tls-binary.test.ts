@@ -90,6 +90,21 @@ test("cert dev, then serve over TLS only: curl --cacert reaches the proxy and th
   expect(listed.out).not.toContain("PRIVATE KEY");
 }, 60_000);
 
+test("cert add stores the certificate for its own names, or --sni ones; a mismatched pair stores nothing", async () => {
+  const db = join(dir, "add.db");
+  const own = await runCli(binary, ["cert", "add", "--cert", "dev.pem", "--key", "dev-key.pem", "--db", db], { cwd: dir });
+  expect(own.code).toBe(0);
+  expect(own.stdout).toMatch(/^certificate [0-9a-f-]{36} stored for localhost\n$/);
+  const named = await runCli(binary, ["cert", "add", "--cert", "other.pem", "--key", "other-key.pem", "--sni", "*.other.test", "--sni", "other.*", "--db", db], { cwd: dir });
+  expect(named.stdout).toContain("stored for *.other.test, other.*");
+  const bad = await runCli(binary, ["cert", "add", "--cert", "other.pem", "--key", "dev-key.pem", "--db", db], { cwd: dir });
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain("--key dev-key.pem: does not match the certificate in --cert other.pem");
+  const listed = await runCli(binary, ["config", "export", "--db", db], { cwd: dir });
+  expect(listed.stdout.match(/BEGIN CERTIFICATE/g)?.length).toBe(4);
+  expect(listed.stdout).not.toContain("PRIVATE KEY");
+});
+
 test("bad TLS flags are refused before anything listens", async () => {
   const mismatched = await runCli(binary, ["serve", "--proxy-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "other-key.pem", "--admin-listen", "127.0.0.1:0"], { cwd: dir });
   expect(mismatched.code).toBe(2);
