@@ -105,6 +105,27 @@ test("cert add stores the certificate for its own names, or --sni ones; a mismat
   expect(listed.stdout).not.toContain("PRIVATE KEY");
 });
 
+test("demo --tls: the printed curl commands work as printed, over https with the development CA", async () => {
+  const demo = Bun.spawn([binary, "demo", "--tls", "./dev", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir }, stdout: "pipe", stderr: "pipe" });
+  try {
+    const reader = (demo.stdout as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!text.includes("Ctrl-C stops the demo")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`demo ended: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const commands = text.split("\n").filter((line) => line.startsWith("curl --cacert ./dev-ca.pem -i https://localhost:"));
+    expect(commands).toHaveLength(3);
+    const statuses = [];
+    for (const command of commands) statuses.push((await run(["sh", "-c", `${command} -s -o /dev/null -w '%{http_code}'`])).out);
+    expect(statuses).toEqual(["200", "401", "403"]);
+  } finally {
+    demo.kill("SIGTERM");
+    await demo.exited;
+  }
+});
+
 test("bad TLS flags are refused before anything listens", async () => {
   const mismatched = await runCli(binary, ["serve", "--proxy-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "other-key.pem", "--admin-listen", "127.0.0.1:0"], { cwd: dir });
   expect(mismatched.code).toBe(2);
