@@ -67,7 +67,7 @@ beforeAll(async () => {
     if (request.headers.get("x-forwarded-prefix") === "/slow") await Bun.sleep(400);
     return Response.json({ path: url.pathname, headers: Object.fromEntries(request.headers) });
   });
-  gateway = startTestGateway({ file: true, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert: pem("default.test.pem"), key: pem("default.test.key") } });
+  gateway = startTestGateway({ file: true, accessLog: file("access.log"), proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert: pem("default.test.pem"), key: pem("default.test.key") } });
   tlsPort = gateway.tlsProxy!.port;
   admin = await startAdminServer(
     { store: gateway.store, state: gateway.state, metrics: gateway.metrics, mode: "database", adminToken: undefined, version: VERSION, registry: gateway.registry, startedAt: Date.now() },
@@ -201,6 +201,10 @@ describe("the TLS listener", () => {
     // Deleting the certificate: its name falls back to the default certificate.
     expect((await adminCall("DELETE", `/certificates/${id}`)).status).toBe(204);
     expect(await servedName(tlsPort, "a.test")).toBe("default.test");
+    await Bun.sleep(200);
+    const log = readFileSync(file("access.log"), "utf8");
+    expect(log).toContain('"message":"TLS certificates replaced"');
+    expect(log).not.toContain("PRIVATE KEY");
   });
 });
 
