@@ -3,7 +3,9 @@
 # the same core, same upstream (nginx, bench/nginx-upstream.conf), same run. For each: keep-alive
 # req/s over plain HTTP and over HTTPS, and new TLS handshakes/s (wrk with Connection: close,
 # one request per handshake). Routes: no plugins, and jwt HS256 (HAProxy only proxies).
-#   flock /tmp/gateway-bench.lock bash bench/tls.sh        (DURATION=5s SUT_CPU=1 LOAD_CPU=0)
+#   flock /tmp/gateway-bench.lock bash bench/tls.sh        (ROUNDS=3 DURATION=5s SUT_CPU=1 LOAD_CPU=0)
+# Columns: req/s of each target; then gateway/HAProxy ratios (jwt ratios against HAProxy's
+# plain proxying over the same protocol; hs = new handshakes/s).
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}; SUT_CPU=${SUT_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}; CONNS=${CONNS:-50}
@@ -85,22 +87,32 @@ echo "warm-up ..."
 for url in http://127.0.0.1:9611/bench https://127.0.0.1:9612/bench http://127.0.0.1:9621/bench https://127.0.0.1:9622/bench; do rps "$url" >/dev/null; done
 JWT=$TOKEN rps https://127.0.0.1:9614/bench >/dev/null
 
-declare -A R
-R[gw_http]=$(rps http://127.0.0.1:9611/bench)
-R[gw_https]=$(rps https://127.0.0.1:9612/bench)
-R[gw_jwt_http]=$(JWT=$TOKEN rps http://127.0.0.1:9613/bench)
-R[gw_jwt_https]=$(JWT=$TOKEN rps https://127.0.0.1:9614/bench)
-R[ha_http]=$(rps http://127.0.0.1:9621/bench)
-R[ha_https]=$(rps https://127.0.0.1:9622/bench)
-R[gw_handshake]=$(rps https://127.0.0.1:9612/bench -H "Connection: close")
-R[ha_handshake]=$(rps https://127.0.0.1:9622/bench -H "Connection: close")
-
-printf "%-34s %12s %12s %8s\n" "" gateway haproxy ratio
-row() { awk -v n="$1" -v g="$2" -v h="$3" 'BEGIN{printf "%-34s %12.0f %12.0f %7.3fx\n", n, g, h, g/h}'; }
-row "no plugins, plain keep-alive req/s" "${R[gw_http]}" "${R[ha_http]}"
-row "no plugins, HTTPS keep-alive req/s" "${R[gw_https]}" "${R[ha_https]}"
-row "jwt HS256, plain keep-alive req/s" "${R[gw_jwt_http]}" "${R[ha_http]}"
-row "jwt HS256, HTTPS keep-alive req/s" "${R[gw_jwt_https]}" "${R[ha_https]}"
-row "new TLS handshakes/s" "${R[gw_handshake]}" "${R[ha_handshake]}"
-awk -v a="${R[gw_https]}" -v b="${R[gw_http]}" -v c="${R[ha_https]}" -v d="${R[ha_http]}" \
-  'BEGIN{printf "HTTPS/plain within each: gateway %.3f, haproxy %.3f\n", a/b, c/d}'
+# Rounds, each measuring every target once; the order alternates between rounds so a slow
+# spell of this shared VM does not land on the same targets every time.
+ROUNDS=${ROUNDS:-3}
+NAMES=(gw_http ha_http gw_https ha_https gw_jwt_http gw_jwt_https gw_handshake ha_handshake)
+measure() {
+  case $1 in
+    gw_http) rps http://127.0.0.1:9611/bench ;;
+    gw_https) rps https://127.0.0.1:9612/bench ;;
+    gw_jwt_http) JWT=$TOKEN rps http://127.0.0.1:9613/bench ;;
+    gw_jwt_https) JWT=$TOKEN rps https://127.0.0.1:9614/bench ;;
+    ha_http) rps http://127.0.0.1:9621/bench ;;
+    ha_https) rps https://127.0.0.1:9622/bench ;;
+    gw_handshake) rps https://127.0.0.1:9612/bench -H "Connection: close" ;;
+    ha_handshake) rps https://127.0.0.1:9622/bench -H "Connection: close" ;;
+  esac
+}
+printf "%-6s %9s %9s %9s %9s %9s %9s %9s %9s | %7s %7s %7s %7s %7s\n" round gw_http ha_http gw_tls ha_tls jwt_http jwt_tls gw_hs ha_hs plain tls jwt jwt_tls hs
+: >"$RUN/ratios"
+for round in $(seq "$ROUNDS"); do
+  declare -A R=()
+  order=("${NAMES[@]}")
+  if (( round % 2 == 0 )); then order=(); for (( i=${#NAMES[@]}-1; i>=0; i-- )); do order+=("${NAMES[i]}"); done; fi
+  for name in "${order[@]}"; do R[$name]=$(measure "$name"); done
+  awk -v r="$round" -v a="${R[gw_http]}" -v b="${R[ha_http]}" -v c="${R[gw_https]}" -v d="${R[ha_https]}" -v e="${R[gw_jwt_http]}" -v f="${R[gw_jwt_https]}" -v g="${R[gw_handshake]}" -v h="${R[ha_handshake]}" \
+    'BEGIN{printf "%-6s %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f | %7.3f %7.3f %7.3f %7.3f %7.3f\n", r, a, b, c, d, e, f, g, h, a/b, c/d, e/b, f/d, g/h}' | tee -a "$RUN/ratios"
+done
+# Medians of the per-round gateway/HAProxy ratios.
+for col in 11 12 13 14 15; do awk -v c="$col" '{print $c}' "$RUN/ratios" | sort -n | awk '{v[NR]=$1} END{printf "%s ", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; done | \
+  awk '{printf "median gateway/HAProxy: no plugins plain %.3f, HTTPS %.3f; jwt HS256 plain %.3f, HTTPS %.3f; new handshakes/s %.3f\n", $1, $2, $3, $4, $5}'
