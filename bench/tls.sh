@@ -10,6 +10,8 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}; SUT_CPU=${SUT_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}; CONNS=${CONNS:-50}
 BIN=${BIN:-$PWD/dist/gateway}
+# The upstream on its own port: another script's nginx left on 9001 would silently stand in.
+UPSTREAM_PORT=${UPSTREAM_PORT:-9631}
 command -v wrk >/dev/null && command -v nginx >/dev/null && command -v haproxy >/dev/null || { echo "needs wrk, nginx and haproxy (apt-get install wrk nginx haproxy)"; exit 1; }
 [[ -x $BIN ]] || npm run build >/dev/null
 RUN=$(mktemp -d /tmp/gateway-tls-bench.XXXX)
@@ -26,7 +28,7 @@ cat >"$RUN/jwt.yml" <<YAML
 _format_version: "3.0"
 services:
   - name: upstream
-    url: http://127.0.0.1:9001
+    url: http://127.0.0.1:$UPSTREAM_PORT
     routes:
       - name: all
         paths: [/]
@@ -58,19 +60,20 @@ frontend tls
   default_backend upstream
 backend upstream
   http-reuse always
-  server nginx 127.0.0.1:9001
+  server nginx 127.0.0.1:$UPSTREAM_PORT
 CFG
 
-cp bench/nginx-upstream.conf "$RUN/nginx.conf"
+sed "s/127.0.0.1:9001/127.0.0.1:$UPSTREAM_PORT/" bench/nginx-upstream.conf >"$RUN/nginx.conf"
 taskset -c "$LOAD_CPU" nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & PIDS+=($!)
 taskset -c "$SUT_CPU" haproxy -f "$RUN/haproxy.cfg" >"$RUN/haproxy.log" 2>&1 & PIDS+=($!)
 serve() { # CONFIG PLAIN_PORT TLS_PORT ADMIN_PORT
   taskset -c "$SUT_CPU" "$BIN" serve --config "$1" --workers 1 --proxy-listen "127.0.0.1:$2" --proxy-listen-tls "127.0.0.1:$3" \
     --tls-cert "$RUN/dev.pem" --tls-key "$RUN/dev-key.pem" --admin-listen "127.0.0.1:$4" --access-log off >"$RUN/gateway-$2.log" 2>&1 & PIDS+=($!)
 }
-serve bench/noplugins.yml 9611 9612 9615
+sed "s|http://127.0.0.1:9001|http://127.0.0.1:$UPSTREAM_PORT|" bench/noplugins.yml >"$RUN/noplugins.yml"
+serve "$RUN/noplugins.yml" 9611 9612 9615
 serve "$RUN/jwt.yml" 9613 9614 9616
-for url in http://127.0.0.1:9001/ http://127.0.0.1:9621/ https://127.0.0.1:9622/ http://127.0.0.1:9611/ https://127.0.0.1:9612/ https://127.0.0.1:9614/; do wait_port "$url"; done
+for url in "http://127.0.0.1:$UPSTREAM_PORT/" http://127.0.0.1:9621/ https://127.0.0.1:9622/ http://127.0.0.1:9611/ https://127.0.0.1:9612/ https://127.0.0.1:9614/; do wait_port "$url"; done
 
 # One wrk run; prints req/s. Non-2xx answers fail the run; socket errors are reported (a
 # keep-alive run should have none) with the full wrk output on stderr.
