@@ -4,8 +4,7 @@
 # req/s over plain HTTP and over HTTPS, and new TLS handshakes/s (wrk with Connection: close,
 # one request per handshake). Routes: no plugins, and jwt HS256 (HAProxy only proxies).
 #   flock /tmp/gateway-bench.lock bash bench/tls.sh        (ROUNDS=3 DURATION=5s SUT_CPU=1 LOAD_CPU=0)
-# Columns: req/s of each target; then gateway/HAProxy ratios (jwt ratios against HAProxy's
-# plain proxying over the same protocol; hs = new handshakes/s).
+# The jwt rows compare the gateway verifying a token with HAProxy only proxying.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}; SUT_CPU=${SUT_CPU:-1}; LOAD_CPU=${LOAD_CPU:-0}; CONNS=${CONNS:-50}
@@ -90,32 +89,41 @@ echo "warm-up ..."
 for url in http://127.0.0.1:9611/bench https://127.0.0.1:9612/bench http://127.0.0.1:9621/bench https://127.0.0.1:9622/bench; do rps "$url" >/dev/null; done
 JWT=$TOKEN rps https://127.0.0.1:9614/bench >/dev/null
 
-# Rounds, each measuring every target once; the order alternates between rounds so a slow
-# spell of this shared VM does not land on the same targets every time.
+# Paired rounds, as bench/compare.sh: the gateway and HAProxy, pinned to the same core, are
+# loaded AT THE SAME TIME by two wrk processes, and each one's CPU time per request is read
+# from /proc. Host noise (this VM is shared) hits both alike, so the ratio holds where
+# separate req/s runs wander by 2-3x. ratio = HAProxy's CPU per request / the gateway's:
+# the gateway's throughput relative to HAProxy's at equal CPU (1.0 = as cheap as HAProxy).
 ROUNDS=${ROUNDS:-3}
-NAMES=(gw_http ha_http gw_https ha_https gw_jwt_http gw_jwt_https gw_handshake ha_handshake)
-measure() {
-  case $1 in
-    gw_http) rps http://127.0.0.1:9611/bench ;;
-    gw_https) rps https://127.0.0.1:9612/bench ;;
-    gw_jwt_http) JWT=$TOKEN rps http://127.0.0.1:9613/bench ;;
-    gw_jwt_https) JWT=$TOKEN rps https://127.0.0.1:9614/bench ;;
-    ha_http) rps http://127.0.0.1:9621/bench ;;
-    ha_https) rps https://127.0.0.1:9622/bench ;;
-    gw_handshake) rps https://127.0.0.1:9612/bench -H "Connection: close" ;;
-    ha_handshake) rps https://127.0.0.1:9622/bench -H "Connection: close" ;;
-  esac
+TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pid_on() { ss -ltnpH "sport = :$1" | sed -E 's/.*pid=([0-9]+).*/\1/' | head -1; }
+GW=$(pid_on 9611); GW_JWT=$(pid_on 9613); HA=$(pid_on 9621)
+load() { # URL PID [wrk args] → "us_per_request rps"
+  local url=$1 pid=$2 t0 t1 line; shift 2
+  t0=$(cpu_ticks "$pid")
+  line=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s bench/report.lua "$@" "$url" | grep RESULT)
+  t1=$(cpu_ticks "$pid")
+  grep -q "non2xx=0 " <<<"$line" || { echo "non-2xx answers at $url: $line" >&2; exit 1; }
+  awk -v t="$((t1 - t0))" -v k="$TCK" -v l="$line" 'BEGIN{match(l, /requests=[0-9]+/); n=substr(l, RSTART+9, RLENGTH-9); match(l, /rps=[0-9.]+/); printf "%.1f %s\n", t/k*1e6/n, substr(l, RSTART+4, RLENGTH-4)}'
 }
-printf "%-6s %9s %9s %9s %9s %9s %9s %9s %9s | %7s %7s %7s %7s %7s\n" round gw_http ha_http gw_tls ha_tls jwt_http jwt_tls gw_hs ha_hs plain tls jwt jwt_tls hs
-: >"$RUN/ratios"
+pair() { # NAME GW_URL GW_PID HA_URL [wrk args]: both at once; prints the row
+  local name=$1 gurl=$2 gpid=$3 hurl=$4; shift 4
+  load "$hurl" "$HA" "$@" >"$RUN/ha.out" & local side=$!
+  load "$gurl" "$gpid" "$@" >"$RUN/gw.out"; wait "$side"
+  read -r gus grps <"$RUN/gw.out"; read -r hus hrps <"$RUN/ha.out"
+  awk -v n="$name" -v a="$gus" -v b="$hus" -v c="$grps" -v d="$hrps" 'BEGIN{printf "%-28s %9.1f %9.1f %8.0f %8.0f %7.3f\n", n, a, b, c, d, b/a}' | tee -a "$RUN/rows"
+}
+: >"$RUN/rows"
+printf "%-28s %9s %9s %8s %8s %7s\n" pair "gw us/req" "ha us/req" "gw rps" "ha rps" ratio
 for round in $(seq "$ROUNDS"); do
-  declare -A R=()
-  order=("${NAMES[@]}")
-  if (( round % 2 == 0 )); then order=(); for (( i=${#NAMES[@]}-1; i>=0; i-- )); do order+=("${NAMES[i]}"); done; fi
-  for name in "${order[@]}"; do R[$name]=$(measure "$name"); done
-  awk -v r="$round" -v a="${R[gw_http]}" -v b="${R[ha_http]}" -v c="${R[gw_https]}" -v d="${R[ha_https]}" -v e="${R[gw_jwt_http]}" -v f="${R[gw_jwt_https]}" -v g="${R[gw_handshake]}" -v h="${R[ha_handshake]}" \
-    'BEGIN{printf "%-6s %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f | %7.3f %7.3f %7.3f %7.3f %7.3f\n", r, a, b, c, d, e, f, g, h, a/b, c/d, e/b, f/d, g/h}' | tee -a "$RUN/ratios"
+  pair "plain, no plugins" http://127.0.0.1:9611/bench "$GW" http://127.0.0.1:9621/bench
+  pair "HTTPS, no plugins" https://127.0.0.1:9612/bench "$GW" https://127.0.0.1:9622/bench
+  JWT=$TOKEN pair "plain, jwt HS256" http://127.0.0.1:9613/bench "$GW_JWT" http://127.0.0.1:9621/bench
+  JWT=$TOKEN pair "HTTPS, jwt HS256" https://127.0.0.1:9614/bench "$GW_JWT" https://127.0.0.1:9622/bench
+  pair "new TLS handshakes" https://127.0.0.1:9612/bench "$GW" https://127.0.0.1:9622/bench -H "Connection: close"
 done
-# Medians of the per-round gateway/HAProxy ratios.
-for col in 11 12 13 14 15; do awk -v c="$col" '{print $c}' "$RUN/ratios" | sort -n | awk '{v[NR]=$1} END{printf "%s ", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; done | \
-  awk '{printf "median gateway/HAProxy: no plugins plain %.3f, HTTPS %.3f; jwt HS256 plain %.3f, HTTPS %.3f; new handshakes/s %.3f\n", $1, $2, $3, $4, $5}'
+echo "median ratio (HAProxy us/req / gateway us/req) over $ROUNDS rounds:"
+for name in "plain, no plugins" "HTTPS, no plugins" "plain, jwt HS256" "HTTPS, jwt HS256" "new TLS handshakes"; do
+  grep "^$name " "$RUN/rows" | awk '{print $NF}' | sort -n | awk -v n="$name" '{v[NR]=$1} END{printf "  %-28s %.3f\n", n, (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+done
