@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # TLS termination cost: the gateway (one process) against HAProxy (one thread), both pinned to
-# the same core, same upstream (nginx, bench/nginx-upstream.conf), same run. For each: keep-alive
-# req/s over plain HTTP and over HTTPS, and new TLS handshakes/s (wrk with Connection: close,
-# one request per handshake). Routes: no plugins, and jwt HS256 (HAProxy only proxies).
+# the same core, same upstream (nginx, bench/nginx-upstream.conf on its own port), same run:
+# keep-alive requests over plain HTTP and over HTTPS, and new TLS handshakes (wrk with
+# Connection: close, one request per handshake), for a route without plugins and one with
+# jwt HS256. Paired as bench/compare.sh (see below); results in bench/RESULTS.md.
 #   flock /tmp/gateway-bench.lock bash bench/tls.sh        (ROUNDS=3 DURATION=5s SUT_CPU=1 LOAD_CPU=0)
 # The jwt rows compare the gateway verifying a token with HAProxy only proxying.
 set -Eeuo pipefail
