@@ -54,6 +54,11 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
 
 beforeAll(async () => {
   await Promise.all([selfSigned("a.test", RSA), selfSigned("b.test", EC), selfSigned("default.test", EC), selfSigned("new.test", EC), selfSigned("c.test", RSA)]);
+  // The same name twice, RSA and ECDSA: a certificate with its alternative.
+  await Promise.all([
+    openssl("req", "-x509", ...RSA, "-nodes", "-keyout", file("dual-rsa.key"), "-out", file("dual-rsa.pem"), "-days", "2", "-subj", "/CN=dual-rsa", "-addext", "subjectAltName=DNS:dual.test"),
+    openssl("req", "-x509", ...EC, "-nodes", "-keyout", file("dual-ec.key"), "-out", file("dual-ec.pem"), "-days", "2", "-subj", "/CN=dual-ec", "-addext", "subjectAltName=DNS:dual.test"),
+  ]);
   // A chain: a CA and a leaf it signed, served as leaf + CA.
   await openssl("req", "-x509", ...EC, "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2", "-subj", "/CN=test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
   await openssl("req", "-new", ...EC, "-nodes", "-keyout", file("chain.test.key"), "-out", file("chain.csr"), "-subj", "/CN=chain.test");
@@ -156,6 +161,21 @@ describe("the TLS listener", () => {
     expect(await servedName(tlsPort, "b.test")).toBe("b.test");
     expect(await servedName(tlsPort, "unknown.test")).toBe("default.test");
     expect(await servedName(tlsPort)).toBe("default.test");
+  });
+
+  test("cert_alt: an RSA-only client gets the RSA certificate, an ECDSA one the alternative", async () => {
+    const created = await adminCall("POST", "/certificates", { cert: pem("dual-rsa.pem"), key: pem("dual-rsa.key"), cert_alt: pem("dual-ec.pem"), key_alt: pem("dual-ec.key"), snis: ["dual.test"] });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain("PRIVATE KEY");
+    const served = async (cipher: string) => {
+      const { out } = await run(["openssl", "s_client", "-connect", `127.0.0.1:${tlsPort}`, "-servername", "dual.test", "-tls1_2", "-cipher", cipher], "");
+      return /subject=.*CN ?= ?([^\s,/]+)/.exec(out)?.[1];
+    };
+    expect(await served("ECDHE-RSA-AES128-GCM-SHA256")).toBe("dual-rsa");
+    expect(await served("ECDHE-ECDSA-AES128-GCM-SHA256")).toBe("dual-ec");
+    // A TLS 1.2 suite outside the modern list is refused.
+    const { out } = await run(["openssl", "s_client", "-connect", `127.0.0.1:${tlsPort}`, "-servername", "dual.test", "-tls1_2", "-cipher", "AES128-SHA"], "");
+    expect(out).not.toMatch(/subject=/);
   });
 
   test("curl --cacert over TLS 1.2 and TLS 1.3 verifies the chain; X-Forwarded-Proto/Port are the TLS listener's", async () => {
