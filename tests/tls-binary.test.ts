@@ -103,6 +103,14 @@ test("cert add stores the certificate for its own names, or --sni ones; a mismat
   const listed = await runCli(binary, ["config", "export", "--db", db], { cwd: dir });
   expect(listed.stdout.match(/BEGIN CERTIFICATE/g)?.length).toBe(4);
   expect(listed.stdout).not.toContain("PRIVATE KEY");
+  // EdgeX 3.x spelling; proxy tls replaces the certificate that held the name (twice: one left).
+  for (let i = 0; i < 2; i++) {
+    const edgex3 = await runCli(binary, ["proxy", "tls", "--inCert", "dev.pem", "--inKey", "dev-key.pem", "--db", db], { cwd: dir });
+    expect(edgex3.stdout).toContain("stored for localhost");
+  }
+  const after = await runCli(binary, ["config", "export", "--db", db, "--format", "json"], { cwd: dir });
+  const certificates = JSON.parse(after.stdout).certificates as { snis: string[] }[];
+  expect(certificates.map((c) => c.snis)).toEqual([["*.other.test", "other.*"], ["localhost"]]);
 });
 
 test("demo --tls: the printed curl commands work as printed, over https with the development CA", async () => {
