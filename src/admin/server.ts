@@ -27,6 +27,7 @@ import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
 import { type PemPair, hardened } from "../tls/server-certificates.ts";
+import { upstreamOperations } from "./routes/upstreams.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -38,6 +39,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...nodeOperations(deps),
     ...serviceOperations(deps),
     ...routeOperations(deps),
+    ...upstreamOperations(deps),
     ...consumerOperations(deps),
     ...jwtOperations(deps),
     ...aclOperations(deps),

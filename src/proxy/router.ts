@@ -6,6 +6,7 @@
 // prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
 // Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
 // none, and the older route wins.
+import type { Balancer } from "../balancer/balancer.ts";
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
@@ -24,6 +25,8 @@ export interface RouteTarget {
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
+  /** The upstream the service's host names: each request picks one of its targets. */
+  readonly balancer: Balancer | null;
   /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
   readonly httpsOnly: boolean;
 }
@@ -97,6 +100,7 @@ export function compileRouter(
   routes: readonly Route[],
   services: ReadonlyMap<string, Service>,
   chains: ReadonlyMap<string, Chain>,
+  balancers: ReadonlyMap<string, Balancer> = new Map(),
 ): Router {
   const prefixes = new Map<string, Candidate[]>();
   const regexes: RegexCandidate[] = [];
@@ -115,6 +119,7 @@ export function compileRouter(
       basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
+      balancer: balancers.get(service.host.toLowerCase()) ?? null,
       httpsOnly: !route.protocols.includes("http"),
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
