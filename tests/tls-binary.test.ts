@@ -29,7 +29,7 @@ afterAll(async () => {
   }
 });
 
-test("cert dev, then serve over TLS only: curl --cacert reaches the proxy and the admin API; proxy tls adds a certificate live", async () => {
+test("cert dev, then serve over TLS only (GATEWAY_PROXY_LISTEN_TLS): curl --cacert reaches the proxy and the admin API; proxy tls adds a certificate live", async () => {
   const made = await runCli(binary, ["cert", "dev", "--host", "localhost", "--host", "127.0.0.1", "--out", join(dir, "dev")], { cwd: dir });
   expect(made.code).toBe(0);
   for (const [name, mode] of [["dev-ca.pem", 0o644], ["dev.pem", 0o644], ["dev-key.pem", 0o600], ["dev-ca-key.pem", 0o600]] as const) {
@@ -40,8 +40,8 @@ test("cert dev, then serve over TLS only: curl --cacert reaches the proxy and th
 
   const db = join(dir, "gateway.db");
   serve = Bun.spawn(
-    [binary, "serve", "--db", db, "--proxy-listen", "off", "--proxy-listen-tls", "127.0.0.1:0", "--admin-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "dev-key.pem", "--workers", "2", "--access-log", "off"],
-    { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir }, stdout: "ignore", stderr: "pipe" },
+    [binary, "serve", "--db", db, "--proxy-listen", "off", "--admin-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "dev-key.pem", "--workers", "2", "--access-log", "off"],
+    { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, GATEWAY_PROXY_LISTEN_TLS: "127.0.0.1:0" }, stdout: "ignore", stderr: "pipe" },
   );
   const reader = (serve.stderr as ReadableStream<Uint8Array>).getReader();
   void (async () => {
