@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
 import { startAdminServer } from "../src/admin/server.ts";
+import { adminExposureWarning } from "../src/cli/tls-options.ts";
 import { parseDeclarative } from "../src/config/declarative.ts";
 import { exportDeclarative } from "../src/config/export.ts";
 import { VERSION } from "../src/version.ts";
@@ -257,4 +258,17 @@ describe("route protocols", () => {
     expect(reply.status).toBe(400);
     expect(reply.body.message).toContain("https_redirect_status_code");
   });
+});
+
+test.each([
+  ["10.0.0.5:8001", false, true],
+  ["0.0.0.0:8001", false, true],
+  ["10.0.0.5:8444", true, false],
+  ["127.0.0.1:8001", false, false],
+  ["[::1]:8001", false, false],
+] as const)("admin listener %s (TLS %p): warned %p", (text, tls, warned) => {
+  const [, v6, v4, port] = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text)!;
+  const warning = adminExposureWarning({ hostname: v6 ?? v4!, port: Number(port) }, text, tls);
+  expect(warning !== null).toBe(warned);
+  if (warned) expect(warning).toContain("crosses the network in clear text; use --admin-listen-tls");
 });
