@@ -14,9 +14,11 @@ import type { EntityLookup } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type StateData, emptyState, rowsOf } from "../state/data.ts";
 import { parseDocument } from "./document.ts";
+import { describeEntry, unsupportedFeatures, unsupportedMessage } from "./unsupported.ts";
 
 export const FORMAT_VERSIONS = ["1.1", "2.1", "3.0"];
-const FILE_KEYS = ["_format_version", "_transform", "_comment", "_ignore", "_workspace"];
+// Kong's own file keys, and decK's `_info` and `_konnect` (decK reads them, Kong never sees them).
+const FILE_KEYS = ["_format_version", "_transform", "_comment", "_ignore", "_workspace", "_info", "_konnect"];
 const META = ["_comment", "_ignore"];
 
 type Entry = Record<string, unknown>;
@@ -55,9 +57,10 @@ function asList(value: unknown, position: string): Entry[] {
   });
 }
 
-function describe(kind: string, entry: Entry): string {
-  const label = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.id;
-  return typeof label === "string" ? `${kind} ${quote(label)}` : kind;
+/** `_format_version: 3.0` unquoted is the number 3 to YAML; Kong reads it as "3.0". */
+function formatVersionOf(value: unknown): string {
+  if (typeof value === "number") return Number.isInteger(value) ? value.toFixed(1) : String(value);
+  return String(value ?? "");
 }
 
 /** One entry of the file: where it is, and the parent it is nested under. */
@@ -88,10 +91,14 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     throw new DeclarativeError({ "@file": "must be a mapping with _format_version" }, "the file must be a mapping with _format_version");
   }
   const doc = document as Entry;
+  const findings = unsupportedFeatures(doc, entities, registry);
+  if (findings.length) {
+    throw new DeclarativeError(Object.fromEntries(findings.map((finding) => [finding.position, finding.message])), unsupportedMessage(findings));
+  }
   const topLevel = new Set([...FILE_KEYS, ...entities.map((entity) => entity.name)]);
   const unknown = Object.keys(doc).filter((key) => !topLevel.has(key));
   if (unknown.length) fail("@file", Object.fromEntries(unknown.slice(0, 20).map((key) => [clip(key), "unknown top-level key"])));
-  const version = String(doc._format_version ?? "");
+  const version = formatVersionOf(doc._format_version);
   if (!FORMAT_VERSIONS.includes(version)) {
     fail("@file", { _format_version: doc._format_version === undefined ? "required field missing" : `must be one of ${FORMAT_VERSIONS.join(", ")}` });
   }
@@ -132,7 +139,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       try {
         return buildWithReferences<T>(entity, entry, undefined, (input) => make(input as Entry));
       } catch (error) {
-        if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(label, entry));
+        if (error instanceof GatewayError && error.fields) fail(position, error.fields, describeEntry(label, entry));
         throw error;
       }
     };

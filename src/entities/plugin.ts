@@ -4,7 +4,8 @@ import { Value } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
 import { schemaErrors } from "./common.ts";
-import { type RecordOf, defineEntity, optionalReference } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
+import { notSupported } from "./kong.ts";
 import { clip, clipQuoted, quote } from "./quote.ts";
 import { t } from "./t.ts";
 
@@ -32,6 +33,9 @@ export function checkPluginConfig(definition: PluginDefinition<any>, config: unk
 }
 
 const Config = t.Record(t.String(), t.Unknown());
+const InstanceName = t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._~-]+$", description: "letters, digits and . _ ~ -" });
+/** Kong's default for the plugins the gateway has (their schemas take every http-family protocol). */
+const KONG_PLUGIN_PROTOCOLS = ["grpc", "grpcs", "http", "https"];
 const scope = (entity: { service: { id: string } | null; route: { id: string } | null; consumer: { id: string } | null }): PluginScope => ({
   service: entity.service?.id ?? null,
   route: entity.route?.id ?? null,
@@ -54,8 +58,10 @@ export const pluginEntity = defineEntity({
     service: optionalReference("services", { onDelete: "cascade" }),
     route: optionalReference("routes", { onDelete: "cascade" }),
     consumer: optionalReference("consumers", { onDelete: "cascade" }),
-    /** Accepted for Kong compatibility; a plugin runs on the protocols of its routes. */
-    protocols: { input: t.Array(t.String()) },
+    instance_name: { storage: "text", input: nullable(InstanceName), output: nullable(t.String()), unique: true },
+    /** Kong's list of the request protocols a plugin runs on; here every plugin runs on http and https alike (README "Kong fields"). */
+    protocols: { storage: "json", input: t.Array(t.String({ minLength: 1, maxLength: 32 }), { maxItems: 16, uniqueItems: true }), output: t.Array(t.String()), default: KONG_PLUGIN_PROTOCOLS },
+    ordering: { input: nullable(t.Record(t.String(), t.Unknown())), unsupported: notSupported((value) => value !== null && value !== undefined && Object.keys(value as object).length > 0, "dynamic plugin ordering (ordering)") },
   },
   computed: {
     scope_key: {
@@ -68,7 +74,7 @@ export const pluginEntity = defineEntity({
   inputExamples: [{ name: "jwt", config: { claims_to_verify: ["exp"] } }],
   example: {
     id: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", name: "acl", config: { allow: ["finance"], hide_groups_header: false }, enabled: true,
-    service: null, route: { id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11" }, consumer: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
+    service: null, route: { id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11" }, consumer: null, instance_name: null, protocols: ["grpc", "grpcs", "http", "https"], tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   complete(plugin, { input, existing, ctx }) {
     const registry = ctx.registry as ReadonlyMap<string, PluginDefinition<any>>;
@@ -91,6 +97,8 @@ export const pluginEntity = defineEntity({
   },
   declarative: {
     nestedUnder: ["services", "routes", "consumers"],
+    unsupported: (entry, registry) =>
+      typeof entry.name === "string" && !registry.has(entry.name) ? { feature: `plugin ${quote(entry.name)}`, message: "is not available in this gateway" } : null,
     idSeed: (entry, refs) => `plugins:${String(entry.name)}:${refs.service ?? ""}:${refs.route ?? ""}:${refs.consumer ?? ""}`,
     uniques: (_plugin, seed) => [["name+scope", seed]],
   },

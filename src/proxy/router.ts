@@ -4,8 +4,10 @@
 //
 // Precedence, where SPEC §4.1 leaves room (see README "Route matching"): the longest matching
 // prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
-// Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
-// none, and the older route wins.
+// Among equals, an exact host beats a wildcard host beats no host, more header conditions beat
+// fewer, a method restriction beats none, and the older route wins. Route `headers` match as in
+// Kong 3: names case-insensitive, every named header present with one of its listed values
+// (compared case-insensitively, or a `~*` regex), a repeated header matching by any of its values.
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
@@ -29,6 +31,7 @@ export interface RouteTarget {
 interface Candidate {
   readonly target: RouteTarget;
   readonly hosts: HostMatcher | null;
+  readonly headers: HeaderCondition[] | null;
   readonly methods: ReadonlySet<string> | null;
   readonly order: number;
   readonly specificity: number;
@@ -46,8 +49,8 @@ export interface RouteMatch {
 }
 
 export interface Router {
-  /** `path` is canonical (./canonical-path.ts), as is `host`. */
-  match(method: string, host: CanonicalHost, path: string): RouteMatch | null;
+  /** `path` is canonical (./canonical-path.ts), as is `host`; `headers` are read only by routes with header conditions. */
+  match(method: string, host: CanonicalHost, path: string, headers: Headers): RouteMatch | null;
   readonly size: number;
 }
 
@@ -76,18 +79,48 @@ class HostMatcher {
   }
 }
 
+/** One header a route requires: its lower-case name, the values (lower case) and regexes it accepts. */
+class HeaderCondition {
+  private readonly values: ReadonlySet<string>;
+  private readonly regexes: readonly RegExp[];
+
+  constructor(
+    readonly name: string,
+    configured: readonly string[],
+  ) {
+    this.values = new Set(configured.filter((value) => !value.startsWith("~*")).map((value) => value.toLowerCase()));
+    this.regexes = configured.filter((value) => value.startsWith("~*")).map((value) => new RegExp(value.slice(2), "i"));
+  }
+
+  matches(headers: Headers): boolean {
+    const received = headers.get(this.name);
+    if (received === null) return false;
+    if (this.accepts(received)) return true;
+    // A header sent more than once arrives joined with ", ": any one of its values may match.
+    return received.includes(",") && received.split(",").some((value) => this.accepts(value.trim()));
+  }
+
+  private accepts(value: string): boolean {
+    if (this.values.has(value.toLowerCase())) return true;
+    for (const regex of this.regexes) if (regex.test(value)) return true;
+    return false;
+  }
+}
+
 function specificityOf(route: Route, hosts: HostMatcher | null): number {
   const hostScore = hosts ? (hosts.hasExact ? 2 : 1) : 0;
-  return hostScore * 2 + (route.methods ? 1 : 0);
+  const headerCount = Math.min(Object.keys(route.headers ?? {}).length, 31);
+  return hostScore * 64 + headerCount * 2 + (route.methods ? 1 : 0);
 }
 
 function bySpecificity(a: Candidate, b: Candidate): number {
   return b.specificity - a.specificity || a.order - b.order;
 }
 
-function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string): boolean {
+function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string, headers: Headers): boolean {
   if (candidate.methods && !candidate.methods.has(method)) return false;
   if (candidate.hosts && !candidate.hosts.matches(host, hostWithPort)) return false;
+  if (candidate.headers) for (const condition of candidate.headers) if (!condition.matches(headers)) return false;
   return true;
 }
 
@@ -116,7 +149,8 @@ export function compileRouter(
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;
-    const base = { target, hosts, methods, order, specificity: specificityOf(route, hosts) };
+    const headers = route.headers ? Object.entries(route.headers).map(([name, values]) => new HeaderCondition(name, values)) : null;
+    const base = { target, hosts, headers, methods, order, specificity: specificityOf(route, hosts) };
     if (!route.paths) {
       pathless.push(base);
       return;
@@ -138,7 +172,7 @@ export function compileRouter(
 
   return {
     size: routes.length,
-    match(method, canonical, path) {
+    match(method, canonical, path, headers) {
       const host = canonical.name;
       const hostWithPort = canonical.withPort;
       for (const length of lengths) {
@@ -146,16 +180,16 @@ export function compileRouter(
         const list = prefixes.get(path.slice(0, length));
         if (!list) continue;
         for (const candidate of list) {
-          if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: path.slice(0, length) };
+          if (accepts(candidate, method, host, hostWithPort, headers)) return { target: candidate.target, matched: path.slice(0, length) };
         }
       }
       for (const candidate of regexes) {
-        if (!accepts(candidate, method, host, hostWithPort)) continue;
+        if (!accepts(candidate, method, host, hostWithPort, headers)) continue;
         const found = candidate.regex.exec(path);
         if (found) return { target: candidate.target, matched: found[0] };
       }
       for (const candidate of pathless) {
-        if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: "" };
+        if (accepts(candidate, method, host, hostWithPort, headers)) return { target: candidate.target, matched: "" };
       }
       return null;
     },
