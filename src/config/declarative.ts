@@ -7,6 +7,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { DerivedValues, EntityDefinition, Refs, StoredEntity } from "../entities/definition.ts";
 import { type Consumer, coreEntities, entityList, loadOrder } from "../entities/index.ts";
+import { KONG_ENTITIES } from "../entities/kong.ts";
 import { clip, clipQuoted, quote } from "../entities/quote.ts";
 import { buildWithReferences } from "../entities/references.ts";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
@@ -96,7 +97,9 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     throw new DeclarativeError(Object.fromEntries(findings.map((finding) => [finding.position, finding.message])), unsupportedMessage(findings));
   }
   const topLevel = new Set([...FILE_KEYS, ...entities.map((entity) => entity.name)]);
-  const unknown = Object.keys(doc).filter((key) => !topLevel.has(key));
+  // An empty section of a Kong entity the build lacks asks for nothing.
+  const empty = (value: unknown) => value === null || (Array.isArray(value) && value.length === 0);
+  const unknown = Object.keys(doc).filter((key) => !topLevel.has(key) && !(KONG_ENTITIES.has(key) && empty(doc[key])));
   if (unknown.length) fail("@file", Object.fromEntries(unknown.slice(0, 20).map((key) => [clip(key), "unknown top-level key"])));
   const version = formatVersionOf(doc._format_version);
   if (!FORMAT_VERSIONS.includes(version)) {

@@ -20,8 +20,8 @@ export interface RouteTarget {
   readonly chain: Chain;
   /** `protocol://host:port` of the service, precomputed. */
   readonly origin: string;
-  /** The service's path without a trailing slash ("" when none). */
-  readonly basePath: string;
+  /** The service's path as Kong's path joining takes it: "/" when none. */
+  readonly upstreamBase: string;
   /** Host header to send upstream when not preserving the client's. */
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
@@ -143,7 +143,7 @@ export function compileRouter(
       service,
       chain,
       origin: `${service.protocol}://${host}:${service.port}`,
-      basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
+      upstreamBase: service.path || "/",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
     };
