@@ -77,6 +77,6 @@ describeWithNginx("path_handling joins paths as Kong does", () => {
   test("a join that would make a dot segment is refused, not sent", async () => {
     const response = await gateway.request("/tv0..", { headers: { host: "row2.test" } });
     expect(response.status).toBe(400);
-    expect((await response.json()).message).toMatch(/invalid request path/);
+    expect(((await response.json()) as { message: string }).message).toMatch(/invalid request path/);
   });
 });
