@@ -78,7 +78,8 @@ export function unsupportedFeatures(document: Entry, entities: readonly EntityDe
         findings.push({ position: `${position}.${key}`, kind: label, feature: key, message: `${who} at ${position}: ${key} is not supported` });
       }
     }
-    vaultsIn(entry, "", (path, vault) =>
+    const own = Object.fromEntries(Object.entries(entry).filter(([key]) => !children.includes(key)));
+    vaultsIn(own, "", (path, vault) =>
       findings.push({ position: `${position}.${path}`, kind: label, feature: `vault '${vault}'`, message: `${who} at ${position}: ${clip(path)}: vault ${quote(vault)} is not supported (only {vault://env/...})` }),
     );
   };

@@ -7,8 +7,8 @@ import { type RecordOf, defineEntity, nullable, reference } from "./definition.t
 import { notSupported, protocolsNotIn } from "./kong.ts";
 import { t } from "./t.ts";
 
-const RoutePath = t.String({ minLength: 1, maxLength: 1024, pattern: "^[/~]", description: "prefix, or a regex after `~`" });
-const RouteHost = t.String({ minLength: 1, maxLength: 256, pattern: "^(\\*\\.)?[A-Za-z0-9.-]+(:\\d+)?$|^[A-Za-z0-9.-]+\\.\\*$", description: "exact, `*.example.com` or `example.*`" });
+const RoutePath = t.String({ minLength: 1, maxLength: 1024, pattern: "^[/~]", description: "a path that starts with / (a prefix) or ~ (a regex)" });
+const RouteHost = t.String({ minLength: 1, maxLength: 256, pattern: "^(\\*\\.)?[A-Za-z0-9.-]+(:\\d+)?$|^[A-Za-z0-9.-]+\\.\\*$", description: "a host name: exact, `*.example.com` or `example.*`" });
 const Method = t.String({ pattern: "^[A-Z]+$", maxLength: 32 });
 const Protocols = t.Array(t.Union([t.Literal("http"), t.Literal("https")]), { minItems: 1, uniqueItems: true });
 const Strings = nullable(t.Array(t.String()));
