@@ -2,6 +2,7 @@
 // command line — an example to start from, a check before deploying, and moving state between
 // a file and a database or running gateway.
 import { existsSync, writeFileSync } from "node:fs";
+import { checkDeclarative, formatCheck } from "../config/check.ts";
 import { parseDeclarative } from "../config/declarative.ts";
 import { UsageError } from "../errors.ts";
 import { builtinPlugins } from "../gateway.ts";
@@ -113,6 +114,31 @@ const validate: Command = {
   },
 };
 
+const checkUsage = `Usage: gateway config check [--json] FILE
+
+For a Kong user planning a move: what in the Kong declarative file FILE will work here, what
+works differently (with the README section that says how), and every Kong feature it uses
+that this gateway does not have, with its position. Exit 0 only when everything will work
+(the file loads); 1 otherwise.
+
+  --json    the report as JSON: {ok, works, differences, missing, refused}
+`;
+
+const check: Command = {
+  name: "check",
+  summary: "report what of a Kong file works here",
+  usage: checkUsage,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { json: { type: "boolean" } }, true);
+    if (helpRequested(values, checkUsage)) return 0;
+    if (positionals.length !== 1) throw new UsageError(`config check: expected one FILE, got ${positionals.length}`);
+    const file = positionals[0]!;
+    const report = checkDeclarative(readTextFile(file, "FILE"), builtinPlugins);
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheck(file, report));
+    return report.ok ? 0 : 1;
+  },
+};
+
 const exportUsage = `Usage: gateway config export [--format yaml|json] [--include-private-keys]
 
 Prints the whole state as a declarative file on stdout.
@@ -172,9 +198,10 @@ const importCommand: Command = {
   },
 };
 
-export const configCommand = commandGroup("config", "declarative file: init, validate, export, import", "The declarative configuration file (Kong's kong.yml format).", [
+export const configCommand = commandGroup("config", "declarative file: init, validate, check, export, import", "The declarative configuration file (Kong's kong.yml format).", [
   init,
   validate,
+  check,
   exportCommand,
   importCommand,
 ]);

@@ -99,8 +99,8 @@ export function unsupportedFeatures(document: Entry, entities: readonly EntityDe
 /** The same feature asked for in several places: one line, its first place in full and the others' positions. */
 const SHOWN_POSITIONS = 5;
 
-/** One message for all of them, a line per feature. */
-export function unsupportedMessage(findings: readonly Finding[]): string {
+/** A line per feature: where it is asked for first in full, and the other positions. */
+export function featureLines(findings: readonly Finding[]): string[] {
   const groups = new Map<string, Finding[]>();
   for (const finding of findings) {
     const key = `${finding.kind}\u0000${finding.feature}`;
@@ -108,12 +108,17 @@ export function unsupportedMessage(findings: readonly Finding[]): string {
     if (group) group.push(finding);
     else groups.set(key, [finding]);
   }
-  const lines = [...groups.values()].map(([first, ...others]) => {
+  return [...groups.values()].map(([first, ...others]) => {
     if (others.length === 0) return `  - ${first!.message}`;
     const shown = others.slice(0, SHOWN_POSITIONS).map((finding) => finding.position.replace(/\.[^.[\]]+$/, ""));
     const rest = others.length > SHOWN_POSITIONS ? ` and ${others.length - SHOWN_POSITIONS} more` : "";
     return `  - ${first!.message} (also at ${shown.join(", ")}${rest})`;
   });
-  const count = groups.size === 1 ? "1 Kong feature" : `${groups.size} Kong features`;
+}
+
+/** One message for all of them, a line per feature. */
+export function unsupportedMessage(findings: readonly Finding[]): string {
+  const lines = featureLines(findings);
+  const count = lines.length === 1 ? "1 Kong feature" : `${lines.length} Kong features`;
   return `this file uses ${count} this gateway does not have:\n${lines.join("\n")}`;
 }
