@@ -1,0 +1,170 @@
+// Kong 3.x's fields through the admin API: defaults on read, each new field's refusals (status
+// and JSON body), features the gateway lacks refused in Kong's words, service `url` together
+// with its parts as Kong resolves it, `?tags=` filtering, and the migration on a database that
+// holds rows written before these fields existed.
+import { Database } from "bun:sqlite";
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { applyMigrations, embeddedMigrations } from "../src/db/migrations.ts";
+import { checkPluginConfig } from "../src/entities/plugin.ts";
+import { builtinPlugins, openCore } from "../src/gateway.ts";
+import { type AdminHarness, openAdmin } from "./admin-harness.ts";
+import { tempDir } from "./support/gateway.ts";
+
+let admin: AdminHarness;
+beforeEach(async () => {
+  admin = openAdmin();
+  await admin.call("POST", "/services", { name: "s", url: "http://127.0.0.1:9/base" });
+});
+afterEach(() => admin.close());
+
+describe("route fields Kong writes", () => {
+  test("defaults on create: headers null, path_handling v0, request and response buffering true", async () => {
+    const reply = await admin.call("POST", "/services/s/routes", { name: "r", paths: ["/a"] });
+    expect(reply.status).toBe(201);
+    expect(reply.body).toMatchObject({ headers: null, path_handling: "v0", request_buffering: true, response_buffering: true });
+  });
+
+  test("headers: names lower-cased; a route may match on headers alone", async () => {
+    const reply = await admin.call("POST", "/services/s/routes", { name: "h", headers: { "X-Version": ["v2", "~*^beta"] } });
+    expect(reply.status).toBe(201);
+    expect(reply.body.headers).toEqual({ "x-version": ["v2", "~*^beta"] });
+  });
+
+  const refused: [string, Record<string, unknown>, Record<string, string>][] = [
+    ["path_handling other than v0/v1", { paths: ["/a"], path_handling: "v2" }, { path_handling: "expected one of: v0, v1" }],
+    ["headers with Host", { headers: { Host: ["x"] } }, { headers: "cannot contain 'host' header, which must be specified in the 'hosts' attribute" }],
+    ["a header without values", { headers: { "x-a": [] } }, { "headers.x-a": "length should be between 1 and 64" }],
+    ["a header value that is not a list", { headers: { "x-a": "v" } }, { "headers.x-a": "expected an array" }],
+    ["a bad header regex", { headers: { "x-a": ["~*("] } }, { "headers.x-a[0]": expect.stringMatching(/^invalid regex: /) as unknown as string }],
+    ["request_buffering not a boolean", { paths: ["/a"], request_buffering: "yes" }, { request_buffering: "expected a boolean" }],
+    ["snis (stream and TLS routing)", { paths: ["/a"], snis: ["a.example"] }, { snis: "matching on the TLS server name (snis) is not supported by this gateway" }],
+    ["sources", { paths: ["/a"], sources: [{ ip: "10.0.0.0/8" }] }, { sources: "sources (tcp/tls routing) is not supported by this gateway" }],
+    ["destinations", { paths: ["/a"], destinations: [{ port: 99 }] }, { destinations: "destinations (tcp/tls routing) is not supported by this gateway" }],
+    ["an expression", { expression: 'http.path == "/a"' }, { expression: "the expressions router (expression) is not supported by this gateway" }],
+    ["a priority", { paths: ["/a"], priority: 5 }, { priority: "the expressions router (priority) is not supported by this gateway" }],
+    ["a grpc protocol", { paths: ["/a"], protocols: ["grpc", "http"] }, { protocols: "protocol 'grpc' is not supported" }],
+    ["nothing to match on", { name: "empty" }, { "@entity": "must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'" }],
+    ["a path without / or ~", { paths: ["api"] }, { "paths[0]": "invalid value: expected a path that starts with / (a prefix) or ~ (a regex)" }],
+  ];
+  for (const [name, body, fields] of refused) {
+    test(`${name} → 400 naming the field; nothing stored`, async () => {
+      const reply = await admin.call("POST", "/services/s/routes", body);
+      expect(reply.status).toBe(400);
+      expect(reply.body.fields).toEqual(fields);
+      expect(reply.body.message).not.toMatch(/union|Expected|schema violation \(\/|must match pattern/);
+      expect((await admin.call("GET", "/routes")).body.data).toEqual([]);
+    });
+  }
+
+  test("empty stream fields and a priority of 0 are accepted as Kong writes them, and not stored", async () => {
+    const reply = await admin.call("POST", "/services/s/routes", { paths: ["/a"], snis: [], sources: null, destinations: [], priority: 0, expression: null });
+    expect(reply.status).toBe(201);
+    expect(reply.body.snis).toBeUndefined();
+  });
+});
+
+describe("plugin fields Kong writes", () => {
+  test("instance_name and protocols stored with Kong's defaults; ordering refused", async () => {
+    const created = await admin.call("POST", "/plugins", { name: "cors", instance_name: "cors-main" });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ instance_name: "cors-main", protocols: ["grpc", "grpcs", "http", "https"] });
+    const twice = await admin.call("POST", "/services/s/plugins", { name: "cors", instance_name: "cors-main" });
+    expect(twice.status).toBe(409);
+    const ordering = await admin.call("POST", "/plugins", { name: "acl", config: { allow: ["a"] }, ordering: { before: { access: ["jwt"] } } });
+    expect(ordering.status).toBe(400);
+    expect(ordering.body.fields).toEqual({ ordering: "dynamic plugin ordering (ordering) is not supported by this gateway" });
+    const bad = await admin.call("POST", "/plugins", { name: "acl", config: { allow: ["a"] }, instance_name: "has space" });
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields).toEqual({ instance_name: "invalid value: expected letters, digits and . _ ~ -" });
+  });
+});
+
+describe("service url with its parts, as Kong resolves it", () => {
+  test("the url's protocol, host, port and path win over the parts given beside it", async () => {
+    const reply = await admin.call("POST", "/services", { name: "both", url: "https://api.example:8443/v2", protocol: "http", host: "other", port: 80, path: "/old" });
+    expect(reply.status).toBe(201);
+    expect(reply.body).toMatchObject({ protocol: "https", host: "api.example", port: 8443, path: "/v2" });
+  });
+
+  test("a url without a path or port: path null, the protocol's port (Kong's shorthand sets all four)", async () => {
+    const reply = await admin.call("POST", "/services", { name: "bare", url: "http://api.example", path: "/kept?" });
+    expect(reply.status).toBe(201);
+    expect(reply.body).toMatchObject({ protocol: "http", host: "api.example", port: 80, path: null });
+  });
+
+  test("a url naming a protocol the gateway lacks → 400 in Kong's words", async () => {
+    const reply = await admin.call("POST", "/services", { name: "g", url: "grpc://api.example:50051" });
+    expect(reply.status).toBe(400);
+    expect(reply.body.fields).toEqual({ url: "protocol 'grpc' is not supported" });
+  });
+});
+
+describe("?tags= filtering (Kong: a,b all of them, a/b any of them)", () => {
+  beforeEach(async () => {
+    await admin.call("POST", "/consumers", { username: "ab", tags: ["a", "b"] });
+    await admin.call("POST", "/consumers", { username: "a", tags: ["a"] });
+    await admin.call("POST", "/consumers", { username: "c", tags: ["c"] });
+  });
+  const names = async (query: string) => ((await admin.call("GET", `/consumers${query}`)).body.data as { username: string }[]).map((c) => c.username);
+
+  test("one tag, all of several, any of several", async () => {
+    expect(await names("?tags=a")).toEqual(["ab", "a"]);
+    expect(await names("?tags=a,b")).toEqual(["ab"]);
+    expect(await names("?tags=b/c")).toEqual(["ab", "c"]);
+    expect(await names("?tags=nope")).toEqual([]);
+  });
+
+  test("on every collection, nested ones and plugins too; the next page keeps the filter", async () => {
+    await admin.call("POST", "/services/s/routes", { name: "tagged", paths: ["/t"], tags: ["edge"] });
+    await admin.call("POST", "/services/s/routes", { name: "plain", paths: ["/p"] });
+    expect((await admin.call("GET", "/services/s/routes?tags=edge")).body.data.map((r: { name: string }) => r.name)).toEqual(["tagged"]);
+    await admin.call("POST", "/plugins", { name: "cors", tags: ["edge"] });
+    expect((await admin.call("GET", "/plugins?tags=edge")).body.data).toHaveLength(1);
+    expect((await admin.call("GET", "/services?tags=edge")).body.data).toEqual([]);
+    const page = await admin.call("GET", "/consumers?tags=a&size=1");
+    expect(page.body.next).toBe("/consumers?size=1&offset=1&tags=a");
+    expect((await admin.call("GET", page.body.next)).body.data.map((c: { username: string }) => c.username)).toEqual(["a"]);
+  });
+
+  for (const [query, why] of [
+    ["?tags=a,b/c", "use ',' (all of the tags) or '/' (any of them), not both"],
+    ["?tags=a,,b", "a tag must not be empty"],
+    ["?tags=", "a tag must not be empty"],
+    ["?tags=1,2,3,4,5,6", "at most 5 tags"],
+  ]) {
+    test(`${query} → 400 naming tags`, async () => {
+      const reply = await admin.call("GET", `/consumers${query}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.fields).toEqual({ tags: why });
+    });
+  }
+});
+
+test("migration 0003 on a database with routes and plugins: Kong's defaults filled in", () => {
+  const dir = tempDir();
+  const file = join(dir, "old.db");
+  try {
+    const db = new Database(file);
+    const journal = Object.keys(embeddedMigrations).filter((tag) => tag < "0003");
+    // The schema as it was before 0003, with rows in it.
+    db.run(`CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)`);
+    for (const tag of journal) {
+      for (const statement of embeddedMigrations[tag]!.split("--> statement-breakpoint")) if (statement.trim()) db.run(statement);
+      db.run(`INSERT INTO "__drizzle_migrations" (hash, created_at) VALUES (?, 0)`, [new Bun.CryptoHasher("sha256").update(embeddedMigrations[tag]!).digest("hex")]);
+    }
+    db.run(`INSERT INTO services (id, name, protocol, host, port, path, connect_timeout, read_timeout, write_timeout, retries, enabled, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000001', 's', 'http', 'h', 80, NULL, 1, 1, 1, 0, 1, 0, 0)`);
+    db.run(`INSERT INTO routes (id, name, service_id, paths, protocols, strip_path, preserve_host, regex_priority, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000002', 'r', '00000000-0000-4000-8000-000000000001', '["/a"]', '["http","https"]', 1, 0, 0, 0, 0)`);
+    const cors = JSON.stringify(checkPluginConfig(builtinPlugins.get("cors")!, {}, { findConsumer: () => undefined, findKey: () => undefined }));
+    db.run(`INSERT INTO plugins (id, name, config, enabled, scope_key, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000003', 'cors', ?, 1, 'cors|||', 0, 0)`, [cors]);
+    expect(applyMigrations(db).applied).toEqual(["0003_kong_fields"]);
+    db.close();
+    const core = openCore({ db: file });
+    expect(core.store.find("routes", "r")).toMatchObject({ paths: ["/a"], headers: null, path_handling: "v0", request_buffering: true, response_buffering: true });
+    expect(core.store.find("plugins", "00000000-0000-4000-8000-000000000003")).toMatchObject({ instance_name: null, protocols: ["grpc", "grpcs", "http", "https"] });
+    core.opened.sqlite.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
