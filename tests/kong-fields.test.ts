@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { parseDeclarative } from "../src/config/declarative.ts";
 import { applyMigrations, embeddedMigrations } from "../src/db/migrations.ts";
 import { checkPluginConfig } from "../src/entities/plugin.ts";
 import { builtinPlugins, openCore } from "../src/gateway.ts";
@@ -167,4 +168,41 @@ test("migration 0003 on a database with routes and plugins: Kong's defaults fill
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe("what Kong's files and exports carry", () => {
+  test("a Kong field the entity lacks is refused as a missing feature, not as a typo", async () => {
+    const reply = await admin.call("POST", "/plugins", { name: "cors", consumer_group: { id: "00000000-0000-4000-8000-000000000009" } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.fields).toEqual({ consumer_group: "is not supported by this gateway" });
+    const typo = await admin.call("POST", "/plugins", { name: "cors", consumer_grop: null });
+    expect(reply.status).toBe(400);
+    expect(typo.body.fields).toEqual({ consumer_grop: "unknown field" });
+  });
+
+  test("created_at and updated_at of a Kong export are accepted; the gateway keeps its own", async () => {
+    const reply = await admin.call("POST", "/consumers", { username: "old", created_at: 1500000000, updated_at: 1500000001 });
+    expect(reply.status).toBe(201);
+    expect(reply.body.created_at).toBeGreaterThan(1700000000);
+  });
+
+  test("unquoted _format_version: 3.0, _info, _konnect, _transform, _comment and _ignore load", () => {
+    const file = [
+      "_format_version: 3.0",
+      "_transform: true",
+      "_info: { select_tags: [team-a], defaults: { route: { strip_path: false } } }",
+      "_konnect: { control_plane_name: default }",
+      "_comment: a file",
+      "services:",
+      "  - name: s",
+      "    url: http://127.0.0.1:9",
+      "    _comment: the upstream",
+      "    _ignore: [anything]",
+      "    created_at: 1500000000",
+      "    routes: [{ name: r, paths: [/a], path_handling: v1, headers: { X-A: [b] } }]",
+    ].join("\n");
+    const state = parseDeclarative(file, builtinPlugins);
+    expect(state.routes[0]).toMatchObject({ path_handling: "v1", headers: { "x-a": ["b"] } });
+    expect(() => parseDeclarative(file.replace("3.0", "4.0"), builtinPlugins)).toThrow("_format_version: must be one of 1.1, 2.1, 3.0");
+  });
 });

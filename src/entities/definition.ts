@@ -6,7 +6,7 @@
 import type { Static, TObject, TOptional, TSchema } from "@sinclair/typebox";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import { EpochSeconds, IdRef, NullableIdRef, Ref, Tags, Uuid, assertSchema, now } from "./common.ts";
-import type { Unsupported } from "./kong.ts";
+import { KONG_FIELDS, type Unsupported } from "./kong.ts";
 import type { VaultRule } from "./references.ts";
 import { t } from "./t.ts";
 
@@ -283,6 +283,11 @@ export function defineEntity<const F extends Fields, R extends StoredEntity = Re
       const kept = requiredFields.filter((name) => !(name in raw));
       if (kept.length) body = { ...raw, ...Object.fromEntries(kept.map((name) => [name, (existing as unknown as Record<string, unknown>)[name]])) };
     }
+    // Kong's exports carry the timestamps; the gateway keeps its own, as it does for every write.
+    if (isObject(body) && ("created_at" in body || "updated_at" in body)) {
+      const { created_at: _created, updated_at: _updated, ...rest } = body;
+      body = rest;
+    }
     // Kong expands shorthands (service `url`) before it validates: the expanded fields are checked.
     if (spec.shape && isObject(body)) body = spec.shape(body as Record<string, any>, existing);
     if (isObject(body)) {
@@ -291,6 +296,8 @@ export function defineEntity<const F extends Fields, R extends StoredEntity = Re
         const why = field.unsupported && body[name] !== undefined ? field.unsupported(body[name]) : null;
         if (why) refused[name] = why;
       }
+      // A field of Kong's schema this entity lacks is a feature, not a typo.
+      for (const name of Object.keys(body)) if (!(name in inputProps) && KONG_FIELDS[spec.name]?.includes(name)) refused[name] = "is not supported by this gateway";
       if (Object.keys(refused).length) throw new ValidationError(refused);
     }
     assertSchema(input, body);

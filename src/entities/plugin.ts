@@ -5,7 +5,7 @@ import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
 import { schemaErrors } from "./common.ts";
 import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
-import { notSupported } from "./kong.ts";
+import { KONG_PROTOCOLS, notSupported } from "./kong.ts";
 import { clip, clipQuoted, quote } from "./quote.ts";
 import { t } from "./t.ts";
 
@@ -60,7 +60,7 @@ export const pluginEntity = defineEntity({
     consumer: optionalReference("consumers", { onDelete: "cascade" }),
     instance_name: { storage: "text", input: nullable(InstanceName), output: nullable(t.String()), unique: true },
     /** Kong's list of the request protocols a plugin runs on; here every plugin runs on http and https alike (README "Kong fields"). */
-    protocols: { storage: "json", input: t.Array(t.String({ minLength: 1, maxLength: 32 }), { maxItems: 16, uniqueItems: true }), output: t.Array(t.String()), default: KONG_PLUGIN_PROTOCOLS },
+    protocols: { storage: "json", input: t.Array(t.Union([...KONG_PROTOCOLS].map((protocol) => t.Literal(protocol))), { minItems: 1, uniqueItems: true }), output: t.Array(t.String()), default: KONG_PLUGIN_PROTOCOLS },
     ordering: { input: nullable(t.Record(t.String(), t.Unknown())), unsupported: notSupported((value) => value !== null && value !== undefined && Object.keys(value as object).length > 0, "dynamic plugin ordering (ordering)") },
   },
   computed: {
