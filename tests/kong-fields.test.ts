@@ -3,15 +3,16 @@
 // with its parts as Kong resolves it, `?tags=` filtering, and the migration on a database that
 // holds rows written before these fields existed.
 import { Database } from "bun:sqlite";
-import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDeclarative } from "../src/config/declarative.ts";
+import { exportDeclarative, parseDeclarative } from "../src/config/declarative.ts";
 import { applyMigrations, embeddedMigrations } from "../src/db/migrations.ts";
 import { checkPluginConfig } from "../src/entities/plugin.ts";
 import { builtinPlugins, openCore } from "../src/gateway.ts";
 import { type AdminHarness, openAdmin } from "./admin-harness.ts";
-import { tempDir } from "./support/gateway.ts";
+import { startTestGateway, tempDir } from "./support/gateway.ts";
+import { type Echo, startUpstream } from "./support/upstream.ts";
 
 let admin: AdminHarness;
 beforeEach(async () => {
@@ -204,5 +205,86 @@ describe("what Kong's files and exports carry", () => {
     const state = parseDeclarative(file, builtinPlugins);
     expect(state.routes[0]).toMatchObject({ path_handling: "v1", headers: { "x-a": ["b"] } });
     expect(() => parseDeclarative(file.replace("3.0", "4.0"), builtinPlugins)).toThrow("_format_version: must be one of 1.1, 2.1, 3.0");
+  });
+});
+
+describe("through the proxy", () => {
+  test("route headers pick the route; a request without the header goes to the other one", async () => {
+    const upstream = startUpstream();
+    const gateway = startTestGateway();
+    try {
+      const service = gateway.store.create("services", { name: "echo", url: upstream.url });
+      gateway.store.create("routes", { name: "beta", service: { id: service.id }, paths: ["/api"], headers: { "X-Channel": ["beta", "~*^canary-\\d+$"] }, strip_path: false });
+      gateway.store.create("routes", { name: "stable", service: { id: service.id }, paths: ["/api"], strip_path: true });
+      const path = async (headers: Record<string, string>) => ((await (await gateway.request("/api/x", { headers })).json()) as Echo).path;
+      expect(await path({ "x-channel": "BETA" })).toBe("/api/x");
+      expect(await path({ "X-Channel": "Canary-7" })).toBe("/api/x");
+      expect(await path({ "x-channel": "canary-x" })).toBe("/x");
+      expect(await path({})).toBe("/x");
+    } finally {
+      await gateway.close();
+      await upstream.stop();
+    }
+  });
+
+  test("an export carries the new fields and loads back to the same routes", () => {
+    const core = openCore({ db: ":memory:" });
+    core.store.create("services", { name: "s", url: "http://127.0.0.1:9" });
+    core.store.create("routes", { name: "r", service: { name: "s" }, headers: { "x-a": ["1"] }, path_handling: "v1", request_buffering: false });
+    core.store.create("plugins", { name: "cors", instance_name: "edge-cors", protocols: ["http", "https"] });
+    const exported = exportDeclarative(core.store.loadAll(), { format: "yaml" });
+    expect(exported).toContain("path_handling: v1");
+    const again = parseDeclarative(exported, builtinPlugins);
+    expect(again.routes[0]).toMatchObject({ headers: { "x-a": ["1"] }, path_handling: "v1", request_buffering: false, response_buffering: true });
+    expect(again.plugins[0]).toMatchObject({ instance_name: "edge-cors", protocols: ["http", "https"] });
+  });
+});
+
+describe("gateway config check: its own error paths", () => {
+  const dir = tempDir();
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = async (args: string[]) => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "../src/main.ts"), "config", "check", ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    return { stdout, stderr, code };
+  };
+
+  test("no FILE → exit 2 with the usage error", async () => {
+    expect(await cli([])).toEqual({ stdout: "", stderr: "gateway: config check: expected one FILE, got 0\n", code: 2 });
+  });
+
+  test("a file that does not exist → exit 1 naming it", async () => {
+    const result = await cli([join(dir, "nope.yml")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("nope.yml");
+    expect(result.stderr).not.toContain("    at ");
+  });
+
+  test("text that is not a declarative file → exit 1, Refused with the reason", async () => {
+    writeFileSync(join(dir, "list.yml"), "- a\n- b\n");
+    const result = await cli(["--json", join(dir, "list.yml")]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toEqual({ ok: false, works: [], differences: [], missing: [], refused: "the file must be a mapping with _format_version" });
+  });
+
+  test("a file that loads → exit 0, what works and what works differently", async () => {
+    writeFileSync(join(dir, "ok.yml"), `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://127.0.0.1:9\n    routes: [{ name: r, paths: [/a], path_handling: v1 }]\n    plugins: [{ name: cors, protocols: [https] }]\n`);
+    const result = await cli([join(dir, "ok.yml")]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(
+      [
+        `${join(dir, "ok.yml")}: everything in it will work here (some of it differently, see below).`,
+        "",
+        "Will work:",
+        "  1 service, 1 route, 1 plugin",
+        "  plugins: cors",
+        "",
+        "Works differently:",
+        '  - request and response bodies are streamed to and from the service, never buffered, whatever request_buffering and response_buffering say (README "Route fields")',
+        "  - plugin 'cors' runs on http and https requests alike: its protocols list does not narrow it (README \"Route fields\")",
+        '  - path_handling v1 joins paths as Kong 1.x did (Kong deprecates it; it is honoured here) (README "Route fields")',
+        "",
+      ].join("\n"),
+    );
   });
 });
