@@ -288,3 +288,34 @@ describe("gateway config check: its own error paths", () => {
     );
   });
 });
+
+test("POST /config with unsupported Kong features → 400, one message listing each with its position, fields by position; nothing changes", async () => {
+  const before = admin.state();
+  const file = [
+    '_format_version: "3.0"',
+    "consumer_groups: [{ name: gold }]",
+    "services:",
+    "  - name: s2",
+    "    url: grpc://127.0.0.1:9",
+    "    routes: [{ name: r, paths: [/a], protocols: [tcp] }]",
+    "    plugins: [{ name: rate-limiting-advanced }]",
+  ].join("\n");
+  const reply = await admin.call("POST", "/config", undefined, { body: file, headers: { "content-type": "application/yaml" } });
+  expect(reply.status).toBe(400);
+  expect(reply.body).toEqual({
+    message: [
+      "this file uses 4 Kong features this gateway does not have:",
+      "  - consumer_groups at consumer_groups is not supported",
+      "  - service 's2' at services[0]: protocol 'grpc' is not supported",
+      "  - route 'r' at services[0].routes[0]: protocol 'tcp' is not supported",
+      "  - plugin 'rate-limiting-advanced' at services[0].plugins[0] is not available in this gateway",
+    ].join("\n"),
+    fields: {
+      consumer_groups: "consumer_groups at consumer_groups is not supported",
+      "services[0].url": "service 's2' at services[0]: protocol 'grpc' is not supported",
+      "services[0].routes[0].protocols": "route 'r' at services[0].routes[0]: protocol 'tcp' is not supported",
+      "services[0].plugins[0]": "plugin 'rate-limiting-advanced' at services[0].plugins[0] is not available in this gateway",
+    },
+  });
+  expect(admin.state()).toBe(before);
+});
