@@ -283,6 +283,7 @@ describe("gateway config check: its own error paths", () => {
         '  - request and response bodies are streamed to and from the service, never buffered, whatever request_buffering and response_buffering say (README "Route fields")',
         "  - plugin 'cors' runs on http and https requests alike: its protocols list does not narrow it (README \"Route fields\")",
         '  - path_handling v1 joins paths as Kong 1.x did (Kong deprecates it; it is honoured here) (README "Route fields")',
+        "  - cors headers are added to the service's responses only, not to another plugin's refusal (a jwt 401 has no Access-Control-Allow-Origin); Vary is appended to the upstream's; origin regexes are JavaScript's, not PCRE (README \"`cors` (priority 2000)\")",
         "",
       ].join("\n"),
     );

@@ -45,7 +45,7 @@ function entriesByKind(document: Entry, entities: readonly EntityDefinition[]): 
   return byKind;
 }
 
-function differencesOf(byKind: Map<string, Entry[]>): Difference[] {
+function differencesOf(byKind: Map<string, Entry[]>, registry: PluginRegistry): Difference[] {
   const differences: Difference[] = [];
   const routes = byKind.get("routes") ?? [];
   if (routes.length > 0) {
@@ -64,6 +64,8 @@ function differencesOf(byKind: Map<string, Entry[]>): Difference[] {
   if (routes.some((route) => route.path_handling === "v1")) {
     differences.push({ what: "path_handling v1 joins paths as Kong 1.x did (Kong deprecates it; it is honoured here)", readme: "Route fields" });
   }
+  const used = new Set((byKind.get("plugins") ?? []).map((plugin) => plugin.name));
+  for (const [name, definition] of registry) if (used.has(name)) differences.push(...(definition.differences ?? []));
   return differences;
 }
 
@@ -109,7 +111,7 @@ export function checkDeclarative(text: string, registry: PluginRegistry, entitie
       refused = error.message;
     }
   }
-  return { ok: missing.length === 0 && refused === null, works: worksOf(byKind, entities, registry), differences: differencesOf(byKind), missing, refused };
+  return { ok: missing.length === 0 && refused === null, works: worksOf(byKind, entities, registry), differences: differencesOf(byKind, registry), missing, refused };
 }
 
 export function formatCheck(file: string, report: CheckReport): string {

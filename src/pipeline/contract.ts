@@ -118,6 +118,8 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
    * case): a client's own copies are removed before the chain runs, whether or not it sets them.
    */
   ownedHeaders?(config: Config): readonly string[];
+  /** What a Kong user finds different in this plugin, shown by `gateway config check` with the README section. */
+  readonly differences?: readonly { readonly what: string; readonly readme: string }[];
 }
 
 /** Identity for plugin definitions, so each plugin's config type is inferred from its schema. */
