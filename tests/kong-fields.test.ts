@@ -8,7 +8,12 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportDeclarative, parseDeclarative } from "../src/config/declarative.ts";
 import { applyMigrations, embeddedMigrations } from "../src/db/migrations.ts";
+import { defineEntity } from "../src/entities/definition.ts";
 import { checkPluginConfig } from "../src/entities/plugin.ts";
+import { t } from "../src/entities/t.ts";
+import { definePlugin } from "../src/pipeline/contract.ts";
+import { createRegistry } from "../src/pipeline/registry.ts";
+import { rowsOf } from "../src/state/data.ts";
 import { builtinPlugins, openCore } from "../src/gateway.ts";
 import { type AdminHarness, openAdmin } from "./admin-harness.ts";
 import { startTestGateway, tempDir } from "./support/gateway.ts";
@@ -319,4 +324,26 @@ test("POST /config with unsupported Kong features → 400, one message listing e
     },
   });
   expect(admin.state()).toBe(before);
+});
+
+test("what is supported comes from the build: an entity named upstreams, once installed, is a section with its fields", () => {
+  const upstreams = defineEntity({
+    name: "upstreams",
+    label: "upstream",
+    schemaName: "TestUpstream",
+    fields: {
+      name: { storage: "text", input: t.String(), output: t.String(), required: true, unique: true, endpointKey: true },
+      algorithm: { storage: "text", input: t.String(), output: t.String(), default: "round-robin" },
+    },
+    example: {},
+    declarative: {},
+  });
+  const balancer = definePlugin({ name: "test-balancer", priority: 1, configSchema: t.Object({}), create: () => ({}), entities: [upstreams] });
+  const registry = createRegistry([...builtinPlugins.values(), balancer]);
+  const file = `_format_version: "3.0"\nupstreams:\n  - name: u\n    algorithm: least-connections\n    slots: 100\n`;
+  expect(() => parseDeclarative(file, builtinPlugins)).toThrow("upstreams at upstreams is not supported");
+  // The fields the entity has load; a Kong field it lacks (`slots`) is a missing feature, a typo an unknown field.
+  expect(() => parseDeclarative(file, registry)).toThrow("this file uses 1 Kong feature this gateway does not have:\n  - upstream 'u' at upstreams[0]: slots is not supported");
+  expect(() => parseDeclarative(file.replace("slots", "slotz"), registry)).toThrow("in upstream 'u' at upstreams[0]: slotz: unknown field");
+  expect(rowsOf(parseDeclarative(file.replace("    slots: 100\n", ""), registry), "upstreams")).toMatchObject([{ name: "u", algorithm: "least-connections" }]);
 });

@@ -74,6 +74,15 @@ export const KONG_FIELDS: Readonly<Record<string, readonly string[]>> = {
   keyauth_credentials: ["id", "created_at", "consumer", "key", "ttl", "tags"],
   basicauth_credentials: ["id", "created_at", "consumer", "username", "password", "tags"],
   keys: ["id", "created_at", "updated_at", "set", "name", "kid", "jwk", "pem", "tags"],
+  upstreams: [
+    "id", "created_at", "updated_at", "name", "algorithm", "hash_on", "hash_fallback", "hash_on_header", "hash_fallback_header", "hash_on_cookie",
+    "hash_on_cookie_path", "hash_on_query_arg", "hash_fallback_query_arg", "hash_on_uri_capture", "hash_fallback_uri_capture", "slots", "healthchecks",
+    "tags", "host_header", "client_certificate", "use_srv_name",
+  ],
+  targets: ["id", "created_at", "updated_at", "upstream", "target", "weight", "tags"],
+  certificates: ["id", "created_at", "updated_at", "cert", "key", "cert_alt", "key_alt", "tags"],
+  snis: ["id", "created_at", "updated_at", "name", "certificate", "tags"],
+  ca_certificates: ["id", "created_at", "updated_at", "cert", "cert_digest", "tags"],
 };
 
 /** Every protocol Kong's routes and services take. */
