@@ -135,6 +135,14 @@ describe("?tags= filtering (Kong: a,b all of them, a/b any of them)", () => {
     expect((await admin.call("GET", page.body.next)).body.data.map((c: { username: string }) => c.username)).toEqual(["a"]);
   });
 
+  test("a tag with , or / (the filter's separators) → 400, as Kong refuses it", async () => {
+    for (const tag of ["a,b", "a/b"]) {
+      const reply = await admin.call("POST", "/consumers", { username: `t-${tag.length}${tag[1]}`, tags: [tag] });
+      expect(reply.status).toBe(400);
+      expect(reply.body.fields).toEqual({ "tags[0]": "invalid value: expected printable characters except , and /" });
+    }
+  });
+
   for (const [query, why] of [
     ["?tags=a,b/c", "use ',' (all of the tags) or '/' (any of them), not both"],
     ["?tags=a,,b", "a tag must not be empty"],

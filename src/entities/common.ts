@@ -18,7 +18,8 @@ export const Name = t.String({
   pattern: "^[A-Za-z0-9._~-]+$",
   description: "letters, digits and . _ ~ -",
 });
-export const Tags = t.Array(t.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, uniqueItems: true });
+// Kong's rule: printable characters except `,` and `/`, which separate tags in `?tags=`.
+export const Tags = t.Array(t.String({ minLength: 1, maxLength: 128, pattern: "^[^,/\\u0000-\\u001f\\u007f]+$", description: "printable characters except , and /" }), { maxItems: 64, uniqueItems: true });
 export const EpochSeconds = t.Integer({ minimum: 0, description: "epoch seconds" });
 
 /** Fields generated on write and returned on read. */
