@@ -6,6 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { checkDeclarative } from "../src/config/check.ts";
 import { exportDeclarative, parseDeclarative } from "../src/config/declarative.ts";
 import { applyMigrations, embeddedMigrations } from "../src/db/migrations.ts";
 import { defineEntity } from "../src/entities/definition.ts";
@@ -354,4 +355,19 @@ test("what is supported comes from the build: an entity named upstreams, once in
   expect(() => parseDeclarative(file, registry)).toThrow("this file uses 1 Kong feature this gateway does not have:\n  - upstream 'u' at upstreams[0]: slots is not supported");
   expect(() => parseDeclarative(file.replace("slots", "slotz"), registry)).toThrow("in upstream 'u' at upstreams[0]: slotz: unknown field");
   expect(rowsOf(parseDeclarative(file.replace("    slots: 100\n", ""), registry), "upstreams")).toMatchObject([{ name: "u", algorithm: "least-connections" }]);
+});
+
+test("config check names what decK or Kong would have done with _info and _transform: false", () => {
+  const file = [
+    '_format_version: "3.0"',
+    "_transform: false",
+    "_info: { select_tags: [team-a] }",
+    "consumers:",
+    "  - username: dash",
+    "    basicauth_credentials: [{ username: dash, password: 5f4dcc3b5aa765d61d8327deb882cf99 }]",
+  ].join("\n");
+  const report = checkDeclarative(file, builtinPlugins);
+  expect(report.ok).toBe(true);
+  expect(report.differences.map((difference) => difference.readme)).toEqual(["Coming from Kong", "`basic-auth` (priority 1100) and `basicauth_credentials`"]);
+  expect(report.differences[1]!.what).toStartWith("with _transform: false Kong takes a basic-auth password as its own SHA-1 hash");
 });

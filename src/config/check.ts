@@ -45,8 +45,17 @@ function entriesByKind(document: Entry, entities: readonly EntityDefinition[]): 
   return byKind;
 }
 
-function differencesOf(byKind: Map<string, Entry[]>, registry: PluginRegistry): Difference[] {
+function differencesOf(document: Entry, byKind: Map<string, Entry[]>, registry: PluginRegistry): Difference[] {
   const differences: Difference[] = [];
+  if (isEntry(document._info) && (document._info.select_tags !== undefined || document._info.defaults !== undefined)) {
+    differences.push({ what: "decK's _info (select_tags, defaults) is decK's to apply: loaded here directly, entities get neither its tags nor its defaults", readme: "Coming from Kong" });
+  }
+  if (document._transform === false && (byKind.get("basicauth_credentials") ?? []).some((credential) => typeof credential.password === "string")) {
+    differences.push({
+      what: "with _transform: false Kong takes a basic-auth password as its own SHA-1 hash; here a password is always hashed (give password_hash, argon2id or bcrypt, for a hash)",
+      readme: "`basic-auth` (priority 1100) and `basicauth_credentials`",
+    });
+  }
   const routes = byKind.get("routes") ?? [];
   if (routes.length > 0) {
     differences.push({
@@ -111,7 +120,7 @@ export function checkDeclarative(text: string, registry: PluginRegistry, entitie
       refused = error.message;
     }
   }
-  return { ok: missing.length === 0 && refused === null, works: worksOf(byKind, entities, registry), differences: differencesOf(byKind, registry), missing, refused };
+  return { ok: missing.length === 0 && refused === null, works: worksOf(byKind, entities, registry), differences: differencesOf(document, byKind, registry), missing, refused };
 }
 
 export function formatCheck(file: string, report: CheckReport): string {
