@@ -371,3 +371,26 @@ test("config check names what decK or Kong would have done with _info and _trans
   expect(report.differences.map((difference) => difference.readme)).toEqual(["Coming from Kong", "`basic-auth` (priority 1100) and `basicauth_credentials`"]);
   expect(report.differences[1]!.what).toStartWith("with _transform: false Kong takes a basic-auth password as its own SHA-1 hash");
 });
+
+describe("gateway route add: --header and --path-handling", () => {
+  const dir = tempDir();
+  const db = join(dir, "g.db");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const gateway = async (...args: string[]) => {
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, "../src/main.ts"), ...args], { cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+    return { stdout, stderr, code };
+  };
+
+  test("repeated --header NAME:VALUE becomes Kong's map; bad forms are refused naming the flag or field", async () => {
+    expect((await gateway("migrate", "--db", db)).code).toBe(0);
+    expect((await gateway("service", "add", "--db", db, "--name", "s", "--url", "http://127.0.0.1:9")).code).toBe(0);
+    const added = await gateway("route", "add", "--db", db, "--service", "s", "--header", "X-Version:v2", "--header", "x-version:~*^beta", "--path-handling", "v1", "--json");
+    expect(added.code).toBe(0);
+    expect(JSON.parse(added.stdout)).toMatchObject({ headers: { "x-version": ["v2", "~*^beta"] }, path_handling: "v1", paths: null });
+    expect(await gateway("route", "add", "--db", db, "--service", "s", "--header", "nocolon")).toEqual({ stdout: "", stderr: "gateway: --header: expected NAME:VALUE, got 'nocolon'\n", code: 2 });
+    const bad = await gateway("route", "add", "--db", db, "--service", "s", "--path", "/a", "--path-handling", "v9");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("gateway: schema violation (path_handling: expected one of: v0, v1)\n");
+  });
+});
