@@ -294,6 +294,7 @@ describe("gateway config check: its own error paths", () => {
         "  plugins: cors",
         "",
         "Works differently:",
+        "  - a service's write_timeout is stored, not enforced; connect_timeout bounds connecting only for requests without a body to http services, and retries repeat only requests without a body (a streamed body cannot be replayed) (README \"Proxy behaviour\")",
         '  - request and response bodies are streamed to and from the service, never buffered, whatever request_buffering and response_buffering say (README "Route fields")',
         "  - plugin 'cors' runs on http and https requests alike: its protocols list does not narrow it (README \"Route fields\")",
         '  - path_handling v1 joins paths as Kong 1.x did (Kong deprecates it; it is honoured here) (README "Route fields")',

@@ -57,6 +57,15 @@ function differencesOf(document: Entry, byKind: Map<string, Entry[]>, registry: 
     });
   }
   const routes = byKind.get("routes") ?? [];
+  if ((byKind.get("services") ?? []).length > 0) {
+    differences.push({
+      what: "a service's write_timeout is stored, not enforced; connect_timeout bounds connecting only for requests without a body to http services, and retries repeat only requests without a body (a streamed body cannot be replayed)",
+      readme: "Proxy behaviour",
+    });
+  }
+  if (routes.some((route) => Array.isArray(route.paths) && route.paths.some((path) => typeof path === "string" && path.startsWith("~")))) {
+    differences.push({ what: "regex paths are JavaScript regular expressions, not PCRE, anchored at the start of the path", readme: "Proxy behaviour" });
+  }
   if (routes.length > 0) {
     differences.push({
       what: "request and response bodies are streamed to and from the service, never buffered, whatever request_buffering and response_buffering say",
