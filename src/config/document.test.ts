@@ -13,6 +13,7 @@ const CASES: [name: string, text: string, expected: unknown][] = [
   ["single quotes with a doubled quote", `a:\n  - 'it''s\n ok'\n  - b\n`, { a: ["it's ok", "b"] }],
   ["a # inside the string is not a comment, one after it is", `a:\n  - m: "x # y\n z" # comment\n    n: 1\n`, { a: [{ m: "x # y z", n: 1 }] }],
   ["an escaped line break and a blank line", `k:\n  - a: "one\\\n two"\n    b: "p\n\n q"\n`, { k: [{ a: "onetwo", b: "p\nq" }] }],
+  ["a quote after a comma in a plain scalar is text; one after a comma in a flow list opens a string", `a:\n  - m: x, "y\n    n: [p, "q\n r"]\n  - "s\n t"\n`, { a: [{ m: 'x, "y', n: ["p", "q r"] }, "s t"] }],
   ["a quote inside a block scalar is text", `k:\n  - b: |\n      "unclosed\n    c: "d\n e"\n`, { k: [{ b: '"unclosed\n', c: "d e" }] }],
 ];
 

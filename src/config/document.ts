@@ -75,10 +75,10 @@ export function parseDocument(text: string): unknown {
 
 const parseYaml = (text: string): unknown => YAML.parse(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
 
-/** Where a scalar may start: after these (and a space, for `:` `-` `?`), or first on its line. */
-const BEFORE_SCALAR = new Set(["[", "{", ","]);
+/** Where a scalar may start: after these (and a space, for `:` `-` `?`), or first on its line; after `,` only inside `[ ]` or `{ }`. */
+const OPENS_FLOW = new Set(["[", "{"]);
 const BEFORE_SCALAR_SPACED = new Set([":", "-", "?"]);
-const INDICATORS = new Set([":", "-", "?", "[", "]", "{", "}", ","]);
+const FLOW_INDICATORS = new Set(["[", "]", "{", "}", ","]);
 
 /** The end of a quoted scalar opened at `start` on this line (the index after its closing quote), or -1. */
 function closingQuote(line: string, start: number, quote: string): number {
@@ -103,6 +103,7 @@ export function reindentQuotedScalars(text: string): string | null {
   let changed = false;
   let quoted: { quote: string; minIndent: number } | null = null;
   let blockParent = -1;
+  let flow = 0;
   for (let n = 0; n < lines.length; n++) {
     let line = lines[n]!;
     const indent = line.length - line.trimStart().length;
@@ -126,11 +127,15 @@ export function reindentQuotedScalars(text: string): string | null {
     const node = /^\s*(?:-\s+)*/.exec(line)![0].length;
     for (let i = from; i < line.length; i++) {
       const c = line[i]!;
-      if (c === " " || c === "\t" || INDICATORS.has(c)) continue;
+      if (c === " " || c === "\t" || BEFORE_SCALAR_SPACED.has(c)) continue;
+      if (OPENS_FLOW.has(c) || (flow > 0 && FLOW_INDICATORS.has(c))) {
+        flow = OPENS_FLOW.has(c) ? flow + 1 : c === "," ? flow : flow - 1;
+        continue;
+      }
       if (c === "#" && (i === 0 || line[i - 1] === " " || line[i - 1] === "\t")) break;
       const before = line.slice(0, i).trimEnd();
       const last = before[before.length - 1];
-      const atScalar = last === undefined || BEFORE_SCALAR.has(last) || (BEFORE_SCALAR_SPACED.has(last) && before.length < i);
+      const atScalar = last === undefined || OPENS_FLOW.has(last) || (last === "," && flow > 0) || (BEFORE_SCALAR_SPACED.has(last) && before.length < i);
       if ((c === '"' || c === "'") && atScalar) {
         const end = closingQuote(line, i + 1, c);
         if (end < 0) {
@@ -143,7 +148,7 @@ export function reindentQuotedScalars(text: string): string | null {
         break;
       } else {
         // A plain scalar or a key: skip to the next place a scalar may start.
-        while (i + 1 < line.length && !(line[i + 1] === ":" && /\s|$/.test(line[i + 2] ?? "")) && !BEFORE_SCALAR.has(line[i + 1]!) && !(line[i + 1] === " " && line[i + 2] === "#")) i++;
+        while (i + 1 < line.length && !(line[i + 1] === ":" && /\s|$/.test(line[i + 2] ?? "")) && !(flow > 0 && FLOW_INDICATORS.has(line[i + 1]!)) && !(line[i + 1] === " " && line[i + 2] === "#")) i++;
       }
     }
   }
