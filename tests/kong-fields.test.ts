@@ -228,7 +228,7 @@ describe("through the proxy", () => {
     const gateway = startTestGateway();
     try {
       const service = gateway.store.create("services", { name: "echo", url: upstream.url });
-      gateway.store.create("routes", { name: "beta", service: { id: service.id }, paths: ["/api"], headers: { "X-Channel": ["beta", "~*^canary-\\d+$"] }, strip_path: false });
+      gateway.store.create("routes", { name: "beta", service: { id: service.id }, paths: ["/api"], headers: { "X-Channel": ["~*^(beta|canary-\\d+)$"] }, strip_path: false });
       gateway.store.create("routes", { name: "stable", service: { id: service.id }, paths: ["/api"], strip_path: true });
       const path = async (headers: Record<string, string>) => ((await (await gateway.request("/api/x", { headers })).json()) as Echo).path;
       expect(await path({ "x-channel": "BETA" })).toBe("/api/x");

@@ -16,7 +16,7 @@ const Strings = nullable(t.Array(t.String()));
 const listOrNull = (list: string[] | null) => (list?.length ? list : null);
 const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: "a header name" });
 const Headers = t.Record(t.String(), t.Array(t.String({ minLength: 1, maxLength: 1024 }), { minItems: 1, maxItems: 64 }), {
-  description: "header name → values; any value matches, `~*` starts a case-insensitive regex",
+  description: "header name → values; any value matches, case-insensitively; a lone value starting with `~*` is a regex",
 });
 /** Names lower-cased (header names are case-insensitive); an empty map is no condition. */
 function normalizeHeaders(headers: Record<string, string[]> | null): Record<string, string[]> | null {
@@ -70,14 +70,13 @@ export const routeEntity = defineEntity({
       else if (!new RegExp(HeaderName.pattern!).test(name)) fields.headers = `invalid header name ${JSON.stringify(name.slice(0, 64))}`;
     }
     for (const [name, values] of Object.entries(route.headers ?? {})) {
-      values.forEach((value, i) => {
-        if (!value.startsWith("~*")) return;
-        try {
-          new RegExp(value.slice(2), "i");
-        } catch (error) {
-          fields[`headers.${name}[${i}]`] = `invalid regex: ${(error as Error).message}`;
-        }
-      });
+      // Kong reads `~*` as a regex only when it is the header's one value.
+      if (values.length !== 1 || !values[0]!.startsWith("~*")) continue;
+      try {
+        new RegExp(values[0]!.slice(2));
+      } catch (error) {
+        fields[`headers.${name}[0]`] = `invalid regex: ${(error as Error).message}`;
+      }
     }
     route.paths?.forEach((path, i) => {
       if (!path.startsWith("~")) return;

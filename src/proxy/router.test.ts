@@ -79,11 +79,21 @@ describe("route headers (Kong 3)", () => {
     expect(match("GET", "x", "/api")).toBe("plain:/api");
   });
 
-  test("every named header must match; a ~* value is a case-insensitive regex", () => {
+  test("every named header must match; a lone ~* value is a regex on the lower-cased value", () => {
     const match = routerOf([{ name: "both", headers: { "x-a": ["~*^beta-\\d+$"], "x-b": ["yes"] } }]);
     expect(match("GET", "x", "/", { "x-a": "BETA-12", "x-b": "YES" })).toBe("both:");
     expect(match("GET", "x", "/", { "x-a": "beta-12" })).toBeNull();
     expect(match("GET", "x", "/", { "x-a": "beta-x", "x-b": "yes" })).toBeNull();
+  });
+
+  test("as in Kong: a ~* value among others is a plain value; an upper-case pattern never matches", () => {
+    const match = routerOf([
+      { name: "listed", paths: ["/l"], headers: { "x-a": ["~*^b", "c"] } },
+      { name: "upper", paths: ["/u"], headers: { "x-a": ["~*^B"] } },
+    ]);
+    expect(match("GET", "x", "/l", { "x-a": "b1" })).toBeNull();
+    expect(match("GET", "x", "/l", { "x-a": "~*^B" })).toBe("listed:/l");
+    expect(match("GET", "x", "/u", { "x-a": "B1" })).toBeNull();
   });
 
   test("a header sent twice matches by either of its values", () => {

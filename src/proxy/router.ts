@@ -7,7 +7,7 @@
 // Among equals, an exact host beats a wildcard host beats no host, more header conditions beat
 // fewer, a method restriction beats none, and the older route wins. Route `headers` match as in
 // Kong 3: names case-insensitive, every named header present with one of its listed values
-// (compared case-insensitively, or a `~*` regex), a repeated header matching by any of its values.
+// (compared case-insensitively, or a lone `~*` regex), a repeated header matching by any value.
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
@@ -79,17 +79,23 @@ class HostMatcher {
   }
 }
 
-/** One header a route requires: its lower-case name, the values (lower case) and regexes it accepts. */
+/**
+ * One header a route requires, as Kong's routers read it: the request's value lower-cased is
+ * one of the listed values (lower-cased), or, when exactly one value is listed and it starts
+ * with `~*`, matches the regex after it (tested on the lower-cased value, so a lower-case
+ * pattern matches whatever the case).
+ */
 class HeaderCondition {
   private readonly values: ReadonlySet<string>;
-  private readonly regexes: readonly RegExp[];
+  private readonly regex: RegExp | null;
 
   constructor(
     readonly name: string,
     configured: readonly string[],
   ) {
-    this.values = new Set(configured.filter((value) => !value.startsWith("~*")).map((value) => value.toLowerCase()));
-    this.regexes = configured.filter((value) => value.startsWith("~*")).map((value) => new RegExp(value.slice(2), "i"));
+    this.values = new Set(configured.map((value) => value.toLowerCase()));
+    const only = configured.length === 1 ? configured[0]! : "";
+    this.regex = only.startsWith("~*") ? new RegExp(only.slice(2)) : null;
   }
 
   matches(headers: Headers): boolean {
@@ -101,9 +107,8 @@ class HeaderCondition {
   }
 
   private accepts(value: string): boolean {
-    if (this.values.has(value.toLowerCase())) return true;
-    for (const regex of this.regexes) if (regex.test(value)) return true;
-    return false;
+    const lower = value.toLowerCase();
+    return this.values.has(lower) || (this.regex !== null && this.regex.test(lower));
   }
 }
 
