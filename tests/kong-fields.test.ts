@@ -144,6 +144,28 @@ describe("?tags= filtering (Kong: a,b all of them, a/b any of them)", () => {
     }
   });
 
+  test("GET /tags lists every entity's tags; GET /tags/{tag} the entities with one, paged", async () => {
+    const all = await admin.call("GET", "/tags");
+    expect(all.status).toBe(200);
+    const consumers = (await admin.call("GET", "/consumers")).body.data as { id: string; username: string }[];
+    const id = (username: string) => consumers.find((c) => c.username === username)!.id;
+    expect(all.body).toEqual({
+      data: [
+        { entity_name: "consumers", entity_id: id("ab"), tag: "a" },
+        { entity_name: "consumers", entity_id: id("ab"), tag: "b" },
+        { entity_name: "consumers", entity_id: id("a"), tag: "a" },
+        { entity_name: "consumers", entity_id: id("c"), tag: "c" },
+      ],
+      next: null,
+    });
+    const first = await admin.call("GET", "/tags/a?size=1");
+    expect(first.body).toEqual({ data: [{ entity_name: "consumers", entity_id: id("ab"), tag: "a" }], next: "/tags/a?size=1&offset=1" });
+    expect((await admin.call("GET", first.body.next)).body).toEqual({ data: [{ entity_name: "consumers", entity_id: id("a"), tag: "a" }], next: null });
+    const bad = await admin.call("GET", "/tags?size=0");
+    expect(bad.status).toBe(400);
+    expect(bad.body.fields).toEqual({ size: "must be an integer from 1 to 1000" });
+  });
+
   for (const [query, why] of [
     ["?tags=a,b/c", "use ',' (all of the tags) or '/' (any of them), not both"],
     ["?tags=a,,b", "a tag must not be empty"],

@@ -13,8 +13,8 @@ import { json, noContent } from "./http.ts";
 import { listSchema, ref } from "./openapi.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
 
 /** The one place entities leave the API: private fields (a key's private half) are dropped here. */
 export function present(entity: EntityDefinition, record: unknown): unknown {
@@ -38,7 +38,7 @@ const PAGE_QUERY: QueryParameter[] = [
   { name: "offset", description: "where the page starts: take it from the previous page's `next`", schema: { type: "integer", minimum: 0, default: 0 }, example: 0 },
 ];
 
-function integerParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+export function integerParam(url: URL, name: string, fallback: number, min: number, max: number): number {
   const raw = url.searchParams.get(name);
   if (raw === null) return fallback;
   const value = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;

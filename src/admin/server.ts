@@ -25,6 +25,7 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
+import { tagOperations } from "./routes/tags.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -43,6 +44,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...basicAuthOperations(deps),
     ...pluginOperations(deps),
     ...keyOperations(deps),
+    ...tagOperations(deps),
     ...configOperations(deps),
   ];
 }
