@@ -97,7 +97,9 @@ const init: Command = {
 const validateUsage = `Usage: gateway config validate FILE
 
 Checks a declarative file as serve --config would load it. Exit 0 with the entity counts, or
-exit 1 with the first error, naming the entity, its position and the field.
+exit 1 listing every Kong feature the file uses that this gateway does not have (each with its
+position), or else the first error, naming the entity, its position and the field. For a
+report of what works, what works differently and what is missing: gateway config check.
 `;
 
 const validate: Command = {
