@@ -1,5 +1,6 @@
 // Assembles a running gateway: database (file or in-memory), store, state, proxy listener and
 // admin listener. `serve`, `demo` and the tests all start gateways through here.
+import { ActiveHealthChecks } from "./balancer/active.ts";
 import { installConfigVersion } from "./db/config-version.ts";
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
@@ -85,6 +86,13 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     );
   }
   const pool = new ConnectionPool(options.upstreamMaxConnections);
+  // Health checks run where requests are proxied: each serving process keeps its own view.
+  core.state.health.onFlip(({ upstream, target, healthy, why }) =>
+    core.accessLog.event({ level: healthy ? "info" : "warn", message: `target ${target} of upstream ${upstream} is now ${healthy ? "healthy" : "unhealthy"}`, reason: why }),
+  );
+  const activeChecks = new ActiveHealthChecks();
+  activeChecks.update(core.state.current.balancers);
+  core.state.onChange((snapshot) => activeChecks.update(snapshot.balancers));
   const proxy = startProxy({
     pool,
     state: core.state,
@@ -103,6 +111,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
     async stop(graceMs = 10_000, lingerMs = 0) {
       core.state.stop();
+      activeChecks.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([proxy.drain(Math.min(lingerMs, graceMs)), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);

@@ -180,13 +180,13 @@ describe("?tags= filtering (Kong: a,b all of them, a/b any of them)", () => {
   }
 });
 
-test("migration 0003 on a database with routes and plugins: Kong's defaults filled in", () => {
+test("migration 0004 on a database with routes and plugins: Kong's defaults filled in", () => {
   const dir = tempDir();
   const file = join(dir, "old.db");
   try {
     const db = new Database(file);
-    const journal = Object.keys(embeddedMigrations).filter((tag) => tag < "0003");
-    // The schema as it was before 0003, with rows in it.
+    const journal = Object.keys(embeddedMigrations).filter((tag) => tag < "0004");
+    // The schema as it was before 0004, with rows in it.
     db.run(`CREATE TABLE IF NOT EXISTS "__drizzle_migrations" (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)`);
     for (const tag of journal) {
       for (const statement of embeddedMigrations[tag]!.split("--> statement-breakpoint")) if (statement.trim()) db.run(statement);
@@ -196,7 +196,7 @@ test("migration 0003 on a database with routes and plugins: Kong's defaults fill
     db.run(`INSERT INTO routes (id, name, service_id, paths, protocols, strip_path, preserve_host, regex_priority, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000002', 'r', '00000000-0000-4000-8000-000000000001', '["/a"]', '["http","https"]', 1, 0, 0, 0, 0)`);
     const cors = JSON.stringify(checkPluginConfig(builtinPlugins.get("cors")!, {}, { findConsumer: () => undefined, findKey: () => undefined }));
     db.run(`INSERT INTO plugins (id, name, config, enabled, scope_key, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000003', 'cors', ?, 1, 'cors|||', 0, 0)`, [cors]);
-    expect(applyMigrations(db).applied).toEqual(["0003_kong_fields"]);
+    expect(applyMigrations(db).applied).toEqual(["0004_kong_fields"]);
     db.close();
     const core = openCore({ db: file });
     expect(core.store.find("routes", "r")).toMatchObject({ paths: ["/a"], headers: null, path_handling: "v0", request_buffering: true, response_buffering: true });

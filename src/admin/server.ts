@@ -26,6 +26,7 @@ import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
 import { tagOperations } from "./routes/tags.ts";
+import { upstreamOperations } from "./routes/upstreams.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -37,6 +38,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...nodeOperations(deps),
     ...serviceOperations(deps),
     ...routeOperations(deps),
+    ...upstreamOperations(deps),
     ...consumerOperations(deps),
     ...jwtOperations(deps),
     ...aclOperations(deps),

@@ -13,6 +13,7 @@ import { routeCommand } from "./route.ts";
 import { serveCommand } from "./serve.ts";
 import { serviceCommand } from "./service.ts";
 import { signCommand } from "./sign.ts";
+import { targetCommand, upstreamCommand } from "./upstream.ts";
 import { verifyCommand } from "./verify.ts";
 
 export const commands: Command[] = [
@@ -26,6 +27,8 @@ export const commands: Command[] = [
   aclCommand,
   serviceCommand,
   routeCommand,
+  upstreamCommand,
+  targetCommand,
   pluginCommand,
   proxyCommand,
   configCommand,

@@ -28,7 +28,7 @@ const isEntry = (value: unknown): value is Entry => typeof value === "object" &&
 
 /** `route 'r1'`, or `route` for an entry without a name. */
 export function describeEntry(label: string, entry: Entry): string {
-  const name = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.id;
+  const name = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.target ?? entry.id;
   return typeof name === "string" ? `${label} ${quote(name)}` : label;
 }
 

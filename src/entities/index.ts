@@ -6,10 +6,12 @@ import { type Key, type KeyRecord, keyEntity } from "./key.ts";
 import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
+import { type Target, targetEntity } from "./target.ts";
+import { type Upstream, upstreamEntity } from "./upstream.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
+export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, upstreamEntity, targetEntity, consumerEntity, pluginEntity, keyEntity];
 
-export type { Consumer, Key, KeyRecord, Plugin, Route, Service };
+export type { Consumer, Key, KeyRecord, Plugin, Route, Service, Target, Upstream };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -22,6 +24,8 @@ export interface EntityRecords {
   consumers: Consumer;
   keys: KeyRecord;
   plugins: Plugin;
+  upstreams: Upstream;
+  targets: Target;
 }
 
 export type EntityName = keyof EntityRecords & string;

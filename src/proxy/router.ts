@@ -8,6 +8,7 @@
 // fewer, a method restriction beats none, and the older route wins. Route `headers` match as in
 // Kong 3: names case-insensitive, every named header present with one of its listed values
 // (compared case-insensitively, or a lone `~*` regex), a repeated header matching by any value.
+import type { Balancer } from "../balancer/balancer.ts";
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
@@ -26,6 +27,8 @@ export interface RouteTarget {
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
+  /** The upstream the service's host names: each request picks one of its targets. */
+  readonly balancer: Balancer | null;
 }
 
 interface Candidate {
@@ -133,6 +136,7 @@ export function compileRouter(
   routes: readonly Route[],
   services: ReadonlyMap<string, Service>,
   chains: ReadonlyMap<string, Chain>,
+  balancers: ReadonlyMap<string, Balancer> = new Map(),
 ): Router {
   const prefixes = new Map<string, Candidate[]>();
   const regexes: RegexCandidate[] = [];
@@ -151,6 +155,7 @@ export function compileRouter(
       upstreamBase: service.path || "/",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
+      balancer: balancers.get(service.host.toLowerCase()) ?? null,
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;

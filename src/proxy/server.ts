@@ -16,7 +16,7 @@ import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RouteMatch } from "./router.ts";
-import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
+import { ClientGone, NoHealthyTarget, UpstreamTimeout } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
 
@@ -203,6 +203,8 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       listenerPort,
       dropQueryParams: ctx?.dropQueryParams ?? null,
       clientHeadersRemoved: ctx !== null,
+      consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
+      path: flight.path,
     });
     return sent.then(
       (upstream) => {
@@ -227,6 +229,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       (error) => {
         // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
         if (error instanceof ClientGone) return flight.refuse("client_gone");
+        if (error instanceof NoHealthyTarget) return flight.refuse("no_healthy_target");
         const timedOut = error instanceof UpstreamTimeout;
         flight.failure = timedOut ? "upstream timeout" : (error as Error).message;
         return flight.refuse(timedOut ? "upstream_timeout" : "bad_gateway");
