@@ -358,26 +358,27 @@ test("POST /config with unsupported Kong features → 400, one message listing e
   expect(admin.state()).toBe(before);
 });
 
-test("what is supported comes from the build: an entity named upstreams, once installed, is a section with its fields", () => {
-  const upstreams = defineEntity({
-    name: "upstreams",
-    label: "upstream",
-    schemaName: "TestUpstream",
+test("what is supported comes from the build: a Kong entity, once a plugin installs it, is a section with its fields", () => {
+  // Kong's vaults entity (the gateway has the env vault built in, not the entity): a stand-in.
+  const vaults = defineEntity({
+    name: "vaults",
+    label: "vault",
+    schemaName: "TestVault",
     fields: {
-      name: { storage: "text", input: t.String(), output: t.String(), required: true, unique: true, endpointKey: true },
-      algorithm: { storage: "text", input: t.String(), output: t.String(), default: "round-robin" },
+      prefix: { storage: "text", input: t.String(), output: t.String(), required: true, unique: true, endpointKey: true },
+      name: { storage: "text", input: t.String(), output: t.String(), required: true },
     },
     example: {},
     declarative: {},
   });
-  const balancer = definePlugin({ name: "test-balancer", priority: 1, configSchema: t.Object({}), create: () => ({}), entities: [upstreams] });
-  const registry = createRegistry([...builtinPlugins.values(), balancer]);
-  const file = `_format_version: "3.0"\nupstreams:\n  - name: u\n    algorithm: least-connections\n    slots: 100\n`;
-  expect(() => parseDeclarative(file, builtinPlugins)).toThrow("upstreams at upstreams is not supported");
-  // The fields the entity has load; a Kong field it lacks (`slots`) is a missing feature, a typo an unknown field.
-  expect(() => parseDeclarative(file, registry)).toThrow("this file uses 1 Kong feature this gateway does not have:\n  - upstream 'u' at upstreams[0]: slots is not supported");
-  expect(() => parseDeclarative(file.replace("slots", "slotz"), registry)).toThrow("in upstream 'u' at upstreams[0]: slotz: unknown field");
-  expect(rowsOf(parseDeclarative(file.replace("    slots: 100\n", ""), registry), "upstreams")).toMatchObject([{ name: "u", algorithm: "least-connections" }]);
+  const vaultPlugin = definePlugin({ name: "test-vaults", priority: 1, configSchema: t.Object({}), create: () => ({}), entities: [vaults] });
+  const registry = createRegistry([...builtinPlugins.values(), vaultPlugin]);
+  const file = `_format_version: "3.0"\nvaults:\n  - prefix: aws-eu\n    name: aws\n    description: the EU one\n`;
+  expect(() => parseDeclarative(file, builtinPlugins)).toThrow("vaults at vaults is not supported");
+  // The fields the entity has load; a Kong field it lacks (`description`) is a missing feature, a typo an unknown field.
+  expect(() => parseDeclarative(file, registry)).toThrow("this file uses 1 Kong feature this gateway does not have:\n  - vault 'aws' at vaults[0]: description is not supported");
+  expect(() => parseDeclarative(file.replace("description", "descripton"), registry)).toThrow("in vault 'aws' at vaults[0]: descripton: unknown field");
+  expect(rowsOf(parseDeclarative(file.replace("    description: the EU one\n", ""), registry), "vaults")).toMatchObject([{ prefix: "aws-eu", name: "aws" }]);
 });
 
 test("config check names what decK or Kong would have done with _info and _transform: false", () => {

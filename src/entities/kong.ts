@@ -83,6 +83,7 @@ export const KONG_FIELDS: Readonly<Record<string, readonly string[]>> = {
   certificates: ["id", "created_at", "updated_at", "cert", "key", "cert_alt", "key_alt", "tags"],
   snis: ["id", "created_at", "updated_at", "name", "certificate", "tags"],
   ca_certificates: ["id", "created_at", "updated_at", "cert", "cert_digest", "tags"],
+  vaults: ["id", "created_at", "updated_at", "prefix", "name", "description", "config", "tags"],
 };
 
 /** Every protocol Kong's routes and services take. */
