@@ -89,6 +89,14 @@ describe("plugin fields Kong writes", () => {
   });
 });
 
+test("a plugin config value that asks for a missing Kong feature → 400 in the same words (rate-limiting's redis policy); Kong 3.0-3.5's flat redis_* fields load", async () => {
+  const redis = await admin.call("POST", "/plugins", { name: "rate-limiting", config: { minute: 5, policy: "redis", redis_host: "cache" } });
+  expect(redis.status).toBe(400);
+  expect(redis.body.fields).toEqual({ "config.policy": "'redis' is not supported: the gateway has no Redis client (use local or cluster)" });
+  const local = await admin.call("POST", "/plugins", { name: "rate-limiting", config: { minute: 5, policy: "local", redis_host: null, redis_port: 6379, redis_ssl: false } });
+  expect(local.status).toBe(201);
+});
+
 describe("service url with its parts, as Kong resolves it", () => {
   test("the url's protocol, host, port and path win over the parts given beside it", async () => {
     const reply = await admin.call("POST", "/services", { name: "both", url: "https://api.example:8443/v2", protocol: "http", host: "other", port: 80, path: "/old" });

@@ -38,9 +38,16 @@ const TABLE: Record<string, Expected> = {
   "03-kong-kong-spec-flatten-jwt-secrets.yml": {
     refused: "in jwt_secret 'https://keycloak/realms/foo' at jwt_secrets[0]: rsa_public_key: invalid key: RSA keys must have at least 2048 bits",
   },
-  "04-kong-kong-spec-config-import.yml": { missing: [["plugin 'http-log'", "services[0].plugins[1]"], ["plugin 'tcp-log'", "services[1].plugins[1]"]] },
+  "04-kong-kong-spec-config-import.yml": {
+    missing: [["plugin 'http-log'", "services[0].plugins[1]"], ["plugin 'tcp-log'", "services[1].plugins[1]"], ["plugin 'rate-limiting' at services[1].plugins[2]: config.policy: 'redis' is not supported", "services[1].plugins[2]"]],
+  },
   "05-kong-deck-root-kong-yaml.yml": {
-    missing: [["https_redirect_status_code", "services[0].routes[0]"], ["certificates", "certificates"], ["hmacauth_credentials", "consumers[0].hmacauth_credentials"]],
+    missing: [
+      ["https_redirect_status_code", "services[0].routes[0]"],
+      ["certificates", "certificates"],
+      ["hmacauth_credentials", "consumers[0].hmacauth_credentials"],
+      ["plugin 'rate-limiting' at consumers[1].plugins[0]: config.policy: 'redis' is not supported", "consumers[1].plugins[0]"],
+    ],
   },
   "06-kong-deck-kong2kic-consumer-input.yml": { missing: [["mtls_auth_credentials", "consumers[0].mtls_auth_credentials"]] },
   "07-kong-deck-sync-046-creds-initial.yml": {
@@ -71,7 +78,12 @@ const TABLE: Record<string, Expected> = {
   "20-shawnewallace-kong-jwt-demo.yml": "loads",
   "21-akaiserg-kong-dbless-multi-jwt.yml": "loads",
   "22-hguerra-kong-gateway-dbless.yml": {
-    missing: [["plugin 'kong-path-allow'", "services[0].plugins[0]"], ["plugin 'response-cache'", "services[1].plugins[2]"], ["plugin 'kong-jwt2header'", "plugins[2]"]],
+    missing: [
+      ["plugin 'kong-path-allow'", "services[0].plugins[0]"],
+      ["plugin 'response-cache'", "services[1].plugins[2]"],
+      ["plugin 'rate-limiting' at services[1].plugins[3]: config.policy: 'redis' is not supported", "services[1].plugins[3]"],
+      ["plugin 'kong-jwt2header'", "plugins[2]"],
+    ],
   },
   "23-sakshi-choudhary-kong-jwt-plugin.yml": "loads",
   "24-joaountura-auth-infra.yml": { missing: [["plugin 'tcp-log'", "plugins[1]"], ["plugin 'acme'", "plugins[2]"]] },

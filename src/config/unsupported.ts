@@ -57,8 +57,9 @@ export function unsupportedFeatures(document: Entry, entities: readonly EntityDe
     } catch {
       entry = raw; // The expansion's own error is the build's to report; the raw fields are checked here.
     }
-    const entryRefusal = entity.declarative.unsupported?.(entry, registry);
-    if (entryRefusal) findings.push({ position, kind: label, feature: entryRefusal.feature, message: `${who} at ${position} ${entryRefusal.message}` });
+    for (const refusal of entity.declarative.unsupported?.(entry, registry) ?? []) {
+      findings.push({ position, kind: label, feature: refusal.feature, message: `${who} at ${position}${refusal.message}` });
+    }
     for (const [key, value] of Object.entries(entry)) {
       if (META.has(key) || GENERATED.has(key)) continue;
       const child = children.includes(key) ? byName.get(key) : undefined;

@@ -89,8 +89,11 @@ export interface DeclarativeSection {
   fill?(entry: Record<string, any>, derive: DerivedValues): void;
   /** Uniqueness within one file beyond the unique fields: [name, value] pairs. */
   uniques?(entity: Record<string, any>, seed: string): [string, string][];
-  /** Why an entry asks for a Kong feature the build lacks (a plugin that is not installed). */
-  unsupported?(entry: Record<string, unknown>, registry: ReadonlyMap<string, unknown>): { feature: string; message: string } | null;
+  /**
+   * Each Kong feature an entry asks for that the build lacks (a plugin that is not installed, a
+   * value of its config): `message` follows the entry's name and position (" is not available…").
+   */
+  unsupported?(entry: Record<string, unknown>, registry: ReadonlyMap<string, unknown>): { feature: string; message: string }[];
   /** Rewrites an entry of an older `_format_version`. */
   migrate?(entry: Record<string, any>, formatVersion: string): void;
   /**

@@ -33,6 +33,7 @@ export function checkPluginConfig(definition: PluginDefinition<any>, config: unk
 }
 
 const Config = t.Record(t.String(), t.Unknown());
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const InstanceName = t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._~-]+$", description: "letters, digits and . _ ~ -" });
 /** Kong's default for the plugins the gateway has (their schemas take every http-family protocol). */
 const KONG_PLUGIN_PROTOCOLS = ["grpc", "grpcs", "http", "https"];
@@ -81,6 +82,8 @@ export const pluginEntity = defineEntity({
     const definition = registry.get(plugin.name);
     if (!definition) throw new ValidationError({ name: `plugin ${quote(plugin.name)} is not installed (available: ${[...registry.keys()].join(", ")})` });
     if (definition.noConsumerScope && plugin.consumer) throw new ValidationError({ consumer: `the ${definition.name} plugin cannot be applied to a consumer` });
+    const refused = isRecord(input.config) ? definition.unsupported?.(input.config) : undefined;
+    if (refused && Object.keys(refused).length) throw new ValidationError(Object.fromEntries(Object.entries(refused).map(([field, why]) => [`config.${field}`, why])));
     const given = input.config as Record<string, unknown> | undefined;
     const raw = given !== undefined ? (existing && given ? { ...existing.config, ...given } : given) : existing?.config;
     plugin.config = checkPluginConfig(definition, raw, ctx.lookup as EntityLookup);
@@ -97,8 +100,14 @@ export const pluginEntity = defineEntity({
   },
   declarative: {
     nestedUnder: ["services", "routes", "consumers"],
-    unsupported: (entry, registry) =>
-      typeof entry.name === "string" && !registry.has(entry.name) ? { feature: `plugin ${quote(entry.name)}`, message: "is not available in this gateway" } : null,
+    unsupported(entry, registry) {
+      if (typeof entry.name !== "string") return [];
+      const definition = (registry as ReadonlyMap<string, PluginDefinition<any>>).get(entry.name);
+      if (!definition) return [{ feature: `plugin ${quote(entry.name)}`, message: " is not available in this gateway" }];
+      const config = entry.config;
+      const refused = typeof config === "object" && config !== null && !Array.isArray(config) ? definition.unsupported?.(config as Record<string, unknown>) : undefined;
+      return Object.entries(refused ?? {}).map(([field, why]) => ({ feature: `plugin ${quote(entry.name)} config.${field}`, message: `: config.${field}: ${why}` }));
+    },
     idSeed: (entry, refs) => `plugins:${String(entry.name)}:${refs.service ?? ""}:${refs.route ?? ""}:${refs.consumer ?? ""}`,
     uniques: (_plugin, seed) => [["name+scope", seed]],
   },
