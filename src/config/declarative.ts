@@ -113,10 +113,10 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
   const nested = new Map<string, Item[]>(entities.map((entity) => [entity.name, []]));
   const seen = new Map<string, string>();
 
-  const unique = (kind: string, field: string, value: unknown, position: string) => {
+  const unique = (kind: string, field: string, value: unknown, position: string, who?: string) => {
     if (value === null || value === undefined) return;
     const id = `${kind}\u0000${field}\u0000${String(value)}`;
-    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` });
+    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` }, who);
     seen.set(id, position);
   };
   const resolve = (kind: string, ref: unknown, position: string, field: string): string => {
@@ -187,9 +187,10 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const names = ids.get(entity.name)!;
     for (const { record, position, seed } of records) {
       const values = record as unknown as Entry;
-      for (const [field, definition] of Object.entries(entity.fields)) if (definition.unique) unique(entity.name, field, values[field], position);
-      for (const [field, value] of entity.declarative.uniques?.(values, seed) ?? []) unique(entity.name, field, value, position);
-      unique(entity.name, "id", record.id, position);
+      const who = describeEntry(entity.declarative.label ?? entity.label, values);
+      for (const [field, definition] of Object.entries(entity.fields)) if (definition.unique) unique(entity.name, field, values[field], position, who);
+      for (const [field, value] of entity.declarative.uniques?.(values, seed) ?? []) unique(entity.name, field, value, position, who);
+      unique(entity.name, "id", record.id, position, who);
       rowsOf(state, entity.name).push(values);
       names.set(record.id, record.id);
       for (const key of entity.endpointKeys) if (typeof values[key] === "string") names.set(values[key] as string, record.id);

@@ -109,7 +109,8 @@ export const pluginEntity = defineEntity({
       return Object.entries(refused ?? {}).map(([field, why]) => ({ feature: `plugin ${quote(entry.name)} config.${field}`, message: `: config.${field}: ${why}` }));
     },
     idSeed: (entry, refs) => `plugins:${String(entry.name)}:${refs.service ?? ""}:${refs.route ?? ""}:${refs.consumer ?? ""}`,
-    uniques: (_plugin, seed) => [["name+scope", seed]],
+    // One instance of a plugin per scope, as Kong: shown as the plugin's name and where it applies.
+    uniques: (plugin) => [["name and scope", `${String(plugin.name)} ${scopeOf(plugin as never)}`]],
   },
   cli: {
     columns: [
