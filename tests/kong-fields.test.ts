@@ -426,3 +426,10 @@ describe("gateway route add: --header and --path-handling", () => {
     expect(bad.stderr).toBe("gateway: schema violation (path_handling: expected one of: v0, v1)\n");
   });
 });
+
+test("a plugin declared twice at one scope is refused naming the plugin and its scope", () => {
+  const file = `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    plugins: [{name: cors}]\nplugins:\n  - name: cors\n    service: s\n`;
+  expect(() => parseDeclarative(file, builtinPlugins)).toThrow(
+    /^in plugin 'cors' at plugins\[0\]: name and scope: uniqueness violation: 'plugins' entity with name and scope set to 'cors service=[0-9a-f-]{36}' already declared at services\[0\]\.plugins\[0\]$/,
+  );
+});
