@@ -27,6 +27,7 @@ import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
 import { type PemPair, hardened } from "../tls/server-certificates.ts";
+import { tagOperations } from "./routes/tags.ts";
 import { upstreamOperations } from "./routes/upstreams.ts";
 
 export type { AdminDeps } from "./deps.ts";
@@ -48,6 +49,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...pluginOperations(deps),
     ...keyOperations(deps),
     ...certificateOperations(deps),
+    ...tagOperations(deps),
     ...configOperations(deps),
   ];
 }
