@@ -204,7 +204,7 @@ test("migration 0004 on a database with routes and plugins: Kong's defaults fill
     db.run(`INSERT INTO routes (id, name, service_id, paths, protocols, strip_path, preserve_host, regex_priority, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000002', 'r', '00000000-0000-4000-8000-000000000001', '["/a"]', '["http","https"]', 1, 0, 0, 0, 0)`);
     const cors = JSON.stringify(checkPluginConfig(builtinPlugins.get("cors")!, {}, { findConsumer: () => undefined, findKey: () => undefined }));
     db.run(`INSERT INTO plugins (id, name, config, enabled, scope_key, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000003', 'cors', ?, 1, 'cors|||', 0, 0)`, [cors]);
-    expect(applyMigrations(db).applied).toEqual(["0004_kong_fields"]);
+    expect(applyMigrations(db).applied).toEqual(["0004_kong_fields", "0005_tls_certificates"]);
     db.close();
     const core = openCore({ db: file });
     expect(core.store.find("routes", "r")).toMatchObject({ paths: ["/a"], headers: null, path_handling: "v0", request_buffering: true, response_buffering: true });
