@@ -153,6 +153,8 @@ describe("certificates and snis entities", () => {
     expect(parseDeclarative(file, gateway.registry).certificates[0]!.snis).toEqual(["one.test", "two.test"]);
     expect(() => parseDeclarative(file.replace(JSON.stringify(pem("a.test.key")), JSON.stringify(pem("encrypted.key"))), gateway.registry)).toThrow(/certificates\[0\]: key: the private key is encrypted/);
     expect(() => parseDeclarative(`_format_version: "3.0"\ncertificates:\n  - cert: ${JSON.stringify(pem("a.test.pem"))}\n`, gateway.registry)).toThrow(/certificates\[0\]: key: required/);
+    const twice = `${file}  - cert: ${JSON.stringify(pem("b.test.pem"))}\n    key: ${JSON.stringify(pem("b.test.key"))}\n    snis: [two.test]\n`;
+    expect(() => parseDeclarative(twice, gateway.registry)).toThrow(/certificates\[1\].*snis: uniqueness violation.*two\.test.*already declared at certificates\[0\]/);
   });
 });
 
