@@ -511,6 +511,6 @@ services:
   }
 
   test("a duplicate target is refused naming both positions", () => {
-    expect(() => parseDeclarative(FILE.replace("10.0.0.2", "10.0.0.1:8080"), builtinPlugins)).toThrow(/^in upstreams\[0\]\.targets\[1\]: upstream\+target: uniqueness violation: .* already declared at upstreams\[0\]\.targets\[0\]$/);
+    expect(() => parseDeclarative(FILE.replace("10.0.0.2", "10.0.0.1:8080"), builtinPlugins)).toThrow(/^in target '10\.0\.0\.1:8080' at upstreams\[0\]\.targets\[1\]: upstream\+target: uniqueness violation: .* already declared at upstreams\[0\]\.targets\[0\]$/);
   });
 });
