@@ -40,6 +40,7 @@ export const ERRORS = {
   invalid_content_length: { status: 400, message: "invalid Content-Length header: expected one number" },
   invalid_websocket_upgrade: { status: 400, message: "invalid WebSocket upgrade: expected Connection: Upgrade and a Sec-WebSocket-Key of 16 bytes in base64" },
   websocket_version_unsupported: { status: 426, message: "unsupported WebSocket version: expected Sec-WebSocket-Version: 13" },
+  https_required: { status: 426, message: "Please use HTTPS protocol" },
 } as const satisfies Record<string, ErrorFacts>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -133,6 +134,8 @@ export function isGatewayError(error: unknown): error is GatewayError {
 
 /** Turns any thrown value into a safe message: never a stack trace. */
 export function describeError(error: unknown): string {
+  // The gateway's own messages may list several findings a line each; anything else (a parser's) is cut to its first line.
+  if (error instanceof GatewayError) return error.message;
   if (error instanceof Error) return error.message.split("\n")[0] ?? "error";
   return String(error);
 }

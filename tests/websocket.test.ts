@@ -473,15 +473,17 @@ describe("wss upstreams and shutdown", () => {
   let secure: BunWebSocketUpstream;
   let second: TestGateway;
   let secondLog: string;
+  let cert: string;
 
   beforeAll(() => {
     const dir = tempDir();
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stderr: "pipe" });
     if (made.exitCode !== 0) throw new Error(made.stderr.toString());
-    const cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    secure = startBunWebSocketUpstream({ cert, key: readFileSync(join(dir, "key.pem"), "utf8") });
+    cert = readFileSync(join(dir, "cert.pem"), "utf8");
+    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    secure = startBunWebSocketUpstream({ cert, key });
     secondLog = join(dir, "access.log");
-    second = startTestGateway({ accessLog: secondLog, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : service.name === "unverified" ? { rejectUnauthorized: false } : undefined) });
+    second = startTestGateway({ accessLog: secondLog, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert, key }, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : service.name === "unverified" ? { rejectUnauthorized: false } : undefined) });
     second.store.create("services", { name: "default", url: secure.url });
     second.store.create("services", { name: "trusting", url: secure.url });
     second.store.create("routes", { name: "default", service: { name: "default" }, paths: ["/default"] });
@@ -519,6 +521,15 @@ describe("wss upstreams and shutdown", () => {
     const client = await TestWebSocket.open(`${second.proxyUrl.replace("http:", "ws:")}/unverified`);
     client.send("unverified");
     expect(await client.next()).toBe("unverified");
+    await client.close(1000);
+  });
+
+  test("a wss client on the TLS listener: relayed, X-Forwarded-Proto https", async () => {
+    const session = secure.nextSession();
+    const client = await TestWebSocket.open(`wss://127.0.0.1:${second.tlsProxy!.port}/trusting`, { ca: cert });
+    expect((await session).headers["x-forwarded-proto"]).toBe("https");
+    client.send("tls both ways");
+    expect(await client.next()).toBe("tls both ways");
     await client.close(1000);
   });
 

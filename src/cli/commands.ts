@@ -1,5 +1,6 @@
 // Every command of the CLI, in the order `gateway help` lists them.
 import { aclCommand } from "./acl.ts";
+import { certCommand } from "./cert.ts";
 import type { Command } from "./command.ts";
 import { configCommand } from "./config.ts";
 import { consumerCommand } from "./consumer.ts";
@@ -31,6 +32,7 @@ export const commands: Command[] = [
   targetCommand,
   pluginCommand,
   proxyCommand,
+  certCommand,
   configCommand,
   migrateCommand,
 ];

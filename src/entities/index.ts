@@ -1,17 +1,19 @@
 // The core entities, and the full list of a build: the core ones plus those the installed plugins own. Everything that
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
 import type { EntityDefinition, StoredEntity } from "./definition.ts";
+import { type Certificate, certificateEntity } from "./certificate.ts";
 import { type Consumer, consumerEntity } from "./consumer.ts";
 import { type Key, type KeyRecord, keyEntity } from "./key.ts";
 import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
+import { type Sni, sniEntity } from "./sni.ts";
 import { type Target, targetEntity } from "./target.ts";
 import { type Upstream, upstreamEntity } from "./upstream.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, upstreamEntity, targetEntity, consumerEntity, pluginEntity, keyEntity];
+export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, upstreamEntity, targetEntity, consumerEntity, pluginEntity, keyEntity, certificateEntity, sniEntity];
 
-export type { Consumer, Key, KeyRecord, Plugin, Route, Service, Target, Upstream };
+export type { Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni, Target, Upstream };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -26,6 +28,8 @@ export interface EntityRecords {
   plugins: Plugin;
   upstreams: Upstream;
   targets: Target;
+  certificates: Certificate;
+  snis: Sni;
 }
 
 export type EntityName = keyof EntityRecords & string;

@@ -22,6 +22,8 @@ export interface Snapshot extends StateLookups {
   readonly services: ReadonlyMap<string, Service>;
   readonly keys: readonly KeyRecord[];
   readonly router: Router;
+  /** The TLS listener's: routes whose protocols allow https (Kong does not match an http-only route there). */
+  readonly tlsRouter: Router;
   /** Plugin chain per route id. */
   readonly chains: ReadonlyMap<string, Chain>;
   /** The balancer of each upstream, by name in lower case. */
@@ -67,6 +69,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   readonly services: ReadonlyMap<string, Service>;
   readonly chains = new Map<string, Chain>();
   router!: Router;
+  tlsRouter!: Router;
   balancers!: ReadonlyMap<string, Balancer>;
 
   constructor(
@@ -94,5 +97,7 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
   for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
   snapshot.balancers = buildBalancers(data.upstreams ?? [], data.targets ?? [], health);
   snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, snapshot.balancers);
+  const overTls = data.routes.filter((route) => route.protocols.includes("https"));
+  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, snapshot.balancers);
   return snapshot;
 }

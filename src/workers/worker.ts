@@ -33,7 +33,7 @@ function reportOf(gateway: RunningProxy): WorkerReport {
     metrics: gateway.metrics.snapshot(),
     configVersion: gateway.state.current.version,
     configDigest: configDigest(gateway.state.current),
-    inFlight: gateway.proxy.server.pendingRequests,
+    inFlight: gateway.proxy.pendingRequests + (gateway.tlsProxy && gateway.tlsProxy !== gateway.proxy ? gateway.tlsProxy.pendingRequests : 0),
     rssBytes: process.memoryUsage.rss(),
     targets: targetHealthRows(gateway.state.current.balancers),
   };
@@ -133,9 +133,9 @@ export async function runWorker(idText: string | undefined): Promise<number> {
 
   const accessLog = openAccessLog(setup.accessLog, { worker: id, stdout: (text) => send({ type: "log", text }) });
   try {
-    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true, trustedIps: setup.trustedIps, upstreamMaxConnections: setup.upstreamMaxConnections });
+    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, proxyListenTls: setup.proxyListenTls, tlsDefault: setup.tlsDefault, accessLog, reusePort: true, trustedIps: setup.trustedIps, upstreamMaxConnections: setup.upstreamMaxConnections });
   } catch (error) {
-    const { hostname, port } = setup.proxyListen;
+    const { hostname, port } = (setup.proxyListen ?? setup.proxyListenTls)!;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;
     send({ type: "failed", reason }, () => process.exit(1));
     return new Promise(() => {});

@@ -19,8 +19,8 @@ export class TestWebSocket {
   }
 
   /** Opens `url`; rejects with the error's message when the handshake fails. */
-  static open(url: string, options: { headers?: Record<string, string>; protocols?: string[] } = {}): Promise<TestWebSocket> {
-    const socket = new WebSocket(url, { headers: options.headers, protocols: options.protocols } as never);
+  static open(url: string, options: { headers?: Record<string, string>; protocols?: string[]; ca?: string } = {}): Promise<TestWebSocket> {
+    const socket = new WebSocket(url, { headers: options.headers, protocols: options.protocols, tls: options.ca ? { ca: options.ca } : undefined } as never);
     const client = new TestWebSocket(socket);
     return new Promise((resolve, reject) => {
       socket.addEventListener("open", () => resolve(client));
