@@ -474,13 +474,14 @@ describe("wss upstreams and shutdown", () => {
   let second: TestGateway;
   let secondLog: string;
   let cert: string;
+  let key: string;
 
   beforeAll(() => {
     const dir = tempDir();
     const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stderr: "pipe" });
     if (made.exitCode !== 0) throw new Error(made.stderr.toString());
     cert = readFileSync(join(dir, "cert.pem"), "utf8");
-    const key = readFileSync(join(dir, "key.pem"), "utf8");
+    key = readFileSync(join(dir, "key.pem"), "utf8");
     secure = startBunWebSocketUpstream({ cert, key });
     secondLog = join(dir, "access.log");
     second = startTestGateway({ accessLog: secondLog, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert, key }, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : service.name === "unverified" ? { rejectUnauthorized: false } : undefined) });
@@ -524,12 +525,19 @@ describe("wss upstreams and shutdown", () => {
     await client.close(1000);
   });
 
-  test("a wss client on the TLS listener: relayed, X-Forwarded-Proto https", async () => {
+  test("a wss client on the TLS listener: relayed, X-Forwarded-Proto https, kept across a certificate change", async () => {
     const session = secure.nextSession();
     const client = await TestWebSocket.open(`wss://127.0.0.1:${second.tlsProxy!.port}/trusting`, { ca: cert });
     expect((await session).headers["x-forwarded-proto"]).toBe("https");
     client.send("tls both ways");
     expect(await client.next()).toBe("tls both ways");
+    // New certificates start a new TLS server; the retired one keeps this session open.
+    const certificate = second.store.create("certificates", { cert, key });
+    second.store.create("snis", { name: "other.test", certificate: { id: certificate.id } });
+    await Bun.sleep(200);
+    expect(readFileSync(secondLog, "utf8")).toContain("TLS certificates replaced");
+    client.send("after the certificate change");
+    expect(await client.next()).toBe("after the certificate change");
     await client.close(1000);
   });
 
