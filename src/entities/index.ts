@@ -1,15 +1,16 @@
 // The core entities, and the full list of a build: the core ones plus those the installed plugins own. Everything that
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
 import type { EntityDefinition, StoredEntity } from "./definition.ts";
+import { type CaCertificate, caCertificateEntity } from "./ca-certificate.ts";
 import { type Consumer, consumerEntity } from "./consumer.ts";
 import { type Key, type KeyRecord, keyEntity } from "./key.ts";
 import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
+export const coreEntities: readonly EntityDefinition[] = [caCertificateEntity, serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
 
-export type { Consumer, Key, KeyRecord, Plugin, Route, Service };
+export type { CaCertificate, Consumer, Key, KeyRecord, Plugin, Route, Service };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -17,6 +18,7 @@ export type { Consumer, Key, KeyRecord, Plugin, Route, Service };
  * code can name a plugin's rows without importing the plugin.
  */
 export interface EntityRecords {
+  ca_certificates: CaCertificate;
   services: Service;
   routes: Route;
   consumers: Consumer;
@@ -59,6 +61,7 @@ export function entityList(core: readonly EntityDefinition[], owners: Iterable<E
 
 const dependencies = (entity: EntityDefinition): string[] => [
   ...entity.referenceFields.map((field) => entity.fields[field]!.references!),
+  ...entity.listFields.map((field) => entity.fields[field]!.listOf!),
   ...(entity.after ?? []),
 ];
 
