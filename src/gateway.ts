@@ -13,6 +13,7 @@ import { parseTrustedIps } from "./proxy/client-address.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
+import { upstreamTlsWarner } from "./state/upstream-tls.ts";
 
 /** The plugins this build ships (the one place under src/ that names them). */
 export { builtinPlugins };
@@ -84,6 +85,9 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }),
     );
   }
+  const warnUpstreamTls = upstreamTlsWarner((fields) => core.accessLog.event(fields));
+  warnUpstreamTls(core.state.current.upstreamTls);
+  core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
   const pool = new ConnectionPool(options.upstreamMaxConnections);
   const proxy = startProxy({
     pool,

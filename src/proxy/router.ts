@@ -9,6 +9,7 @@
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
+import type { UpstreamTls } from "../state/upstream-tls.ts";
 import type { CanonicalHost } from "./canonical-host.ts";
 import type { UpstreamEndpoint } from "./upstream/client.ts";
 
@@ -24,6 +25,8 @@ export interface RouteTarget {
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
+  /** fetch's `tls` option for an https service (verification, trust store); null for http. */
+  readonly tls: UpstreamTls | null;
 }
 
 interface Candidate {
@@ -95,6 +98,7 @@ export function compileRouter(
   routes: readonly Route[],
   services: ReadonlyMap<string, Service>,
   chains: ReadonlyMap<string, Chain>,
+  upstreamTls: ReadonlyMap<string, UpstreamTls>,
 ): Router {
   const prefixes = new Map<string, Candidate[]>();
   const regexes: RegexCandidate[] = [];
@@ -113,6 +117,7 @@ export function compileRouter(
       basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
+      tls: upstreamTls.get(service.id) ?? null,
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;

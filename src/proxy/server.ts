@@ -16,7 +16,7 @@ import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RouteMatch } from "./router.ts";
-import { ClientGone, UpstreamTimeout } from "./upstream/errors.ts";
+import { ClientGone, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
 
@@ -219,6 +219,10 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       (error) => {
         // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
         if (error instanceof ClientGone) return flight.refuse("client_gone");
+        if (error instanceof UpstreamTlsFailed) {
+          flight.failure = error.message;
+          return flight.refuse("upstream_tls_failed");
+        }
         const timedOut = error instanceof UpstreamTimeout;
         flight.failure = timedOut ? "upstream timeout" : (error as Error).message;
         return flight.refuse(timedOut ? "upstream_timeout" : "bad_gateway");

@@ -12,6 +12,7 @@ import type { PluginInstance, StateLookups } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type Router, compileRouter } from "../proxy/router.ts";
 import type { StateData } from "./data.ts";
+import { type UpstreamTlsPlan, compileUpstreamTls } from "./upstream-tls.ts";
 
 export interface Snapshot extends StateLookups {
   /** Increases by one on every rebuild. */
@@ -22,6 +23,8 @@ export interface Snapshot extends StateLookups {
   readonly router: Router;
   /** Plugin chain per route id. */
   readonly chains: ReadonlyMap<string, Chain>;
+  /** The TLS options of each https service's upstream connections. */
+  readonly upstreamTls: UpstreamTlsPlan;
 }
 
 /** The lookups over one version's data; indexes are built on first use and kept with it. */
@@ -62,6 +65,7 @@ class Lookups implements StateLookups {
 class BuiltSnapshot extends Lookups implements Snapshot {
   readonly services: ReadonlyMap<string, Service>;
   readonly chains = new Map<string, Chain>();
+  readonly upstreamTls: UpstreamTlsPlan;
   router!: Router;
 
   constructor(
@@ -71,6 +75,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   ) {
     super(data);
     this.services = new Map(data.services.map((s) => [s.id, s]));
+    this.upstreamTls = compileUpstreamTls(data.services, data.ca_certificates);
   }
 }
 
@@ -86,6 +91,6 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
     return instance;
   };
   for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
-  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains);
+  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, snapshot.upstreamTls.byService);
   return snapshot;
 }
