@@ -40,6 +40,8 @@ export interface GatewayOptions {
   trustedIps?: string;
   /** `--upstream-max-connections`: open connections per upstream host:port. */
   upstreamMaxConnections?: number;
+  /** Warn about services that give up upstream TLS checks (default true; one worker of N does it for all). */
+  configWarnings?: boolean;
 }
 
 export interface CoreGateway {
@@ -85,9 +87,11 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }),
     );
   }
-  const warnUpstreamTls = upstreamTlsWarner((fields) => core.accessLog.event(fields));
-  warnUpstreamTls(core.state.current.upstreamTls);
-  core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
+  if (options.configWarnings ?? true) {
+    const warnUpstreamTls = upstreamTlsWarner((fields) => core.accessLog.event(fields));
+    warnUpstreamTls(core.state.current.upstreamTls);
+    core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
+  }
   const pool = new ConnectionPool(options.upstreamMaxConnections);
   const proxy = startProxy({
     pool,

@@ -1,5 +1,6 @@
 // Every command of the CLI, in the order `gateway help` lists them.
 import { aclCommand } from "./acl.ts";
+import { caCertificateCommand } from "./ca-certificate.ts";
 import type { Command } from "./command.ts";
 import { configCommand } from "./config.ts";
 import { consumerCommand } from "./consumer.ts";
@@ -26,6 +27,7 @@ export const commands: Command[] = [
   aclCommand,
   serviceCommand,
   routeCommand,
+  caCertificateCommand,
   pluginCommand,
   proxyCommand,
   configCommand,

@@ -1,15 +1,9 @@
 // `gateway route add|list|get|delete`: which requests go to which service.
 import { UsageError } from "../errors.ts";
-import { commandGroup, required } from "./command.ts";
+import { booleanFlag, commandGroup, required } from "./command.ts";
 import { addCommand, deleteCommand, getCommand, listCommand, tagsOf } from "./entity-commands.ts";
 
 const base = { group: "route", kind: "routes", noun: "route" } as const;
-
-function booleanFlag(value: string | undefined, flag: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true" || value === "false") return value === "true";
-  throw new UsageError(`${flag}: expected true or false, got '${value}'`);
-}
 
 export const routeCommand = commandGroup("route", "manage routes", "Routes: which requests (paths, hosts, methods) go to which service.", [
   addCommand({

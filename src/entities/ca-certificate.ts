@@ -105,6 +105,7 @@ export const caCertificateEntity = defineEntity({
     delete: { description: "A CA certificate that a service lists in `ca_certificates` is not deleted (409): remove it from the service first." },
   },
   cli: {
+    nouns: "ca certificates",
     columns: [
       { header: "ID", value: (c) => c.id },
       { header: "SUBJECT", value: (c) => subjectOf(c.cert) },

@@ -8,7 +8,7 @@ import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [caCertificateEntity, serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity];
+export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity, caCertificateEntity];
 
 export type { CaCertificate, Consumer, Key, KeyRecord, Plugin, Route, Service };
 

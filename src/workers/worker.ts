@@ -125,7 +125,16 @@ export async function runWorker(idText: string | undefined): Promise<number> {
 
   const accessLog = openAccessLog(setup.accessLog, { worker: id, stdout: (text) => send({ type: "log", text }) });
   try {
-    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, accessLog, reusePort: true, trustedIps: setup.trustedIps, upstreamMaxConnections: setup.upstreamMaxConnections });
+    gateway = startCoreWithProxy({
+      db: setup.db,
+      proxyListen: setup.proxyListen,
+      accessLog,
+      reusePort: true,
+      trustedIps: setup.trustedIps,
+      upstreamMaxConnections: setup.upstreamMaxConnections,
+      // Every worker loads the same configuration: one says what is wrong with it.
+      configWarnings: id === 1,
+    });
   } catch (error) {
     const { hostname, port } = setup.proxyListen;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;
