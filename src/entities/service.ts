@@ -70,7 +70,7 @@ export const serviceEntity = defineEntity({
     tls_verify_depth: { storage: "integer", input: nullable(t.Integer({ minimum: 0, maximum: 64 })), output: nullable(t.Integer()) },
     ca_certificates: {
       storage: "json",
-      input: nullable(t.Array(Uuid, { maxItems: 64, uniqueItems: true, description: "ids of ca_certificates: the trust store for this service's upstream, instead of the system's" })),
+      input: nullable(t.Array(Uuid, { maxItems: 256, uniqueItems: true, description: "ids of ca_certificates: the trust store for this service's upstream, instead of the system's" })),
       output: nullable(t.Array(t.String())),
       // No CA at all would trust nothing: an empty list means the system trust store, as null does.
       normalize: (ids: string[] | null) => (ids?.length ? ids : null),
