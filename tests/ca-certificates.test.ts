@@ -76,6 +76,7 @@ describe("service TLS fields", () => {
     ["an unknown ca_certificates id", { url: "https://127.0.0.1:8443", ca_certificates: [UNKNOWN_ID] }, { "ca_certificates[0]": `no such ca_certificate '${UNKNOWN_ID}'` }],
     ["a ca_certificates item that is not a uuid", { url: "https://127.0.0.1:8443", ca_certificates: ["internal"] }, { ca_certificates: expect.any(String) }],
     ["tls_verify on an http service", { url: "http://127.0.0.1:8080", tls_verify: false }, { tls_verify: "must be null when protocol is http (TLS settings apply to https services)" }],
+    ["an unknown client_certificate", { url: "https://127.0.0.1:8443", client_certificate: { id: UNKNOWN_ID } }, { client_certificate: `no such certificate '${UNKNOWN_ID}'` }],
     ["tls_verify_depth above 64", { url: "https://127.0.0.1:8443", tls_verify_depth: 65 }, { tls_verify_depth: expect.any(String) }],
     ["tls_verify as a string", { url: "https://127.0.0.1:8443", tls_verify: "no" }, { tls_verify: expect.any(String) }],
   ])("%s → 400 naming the field", async (_, body, fields) => {
@@ -85,12 +86,16 @@ describe("service TLS fields", () => {
     expect(admin.state()).toBe(before);
   });
 
-  test("ca_certificates on an http service → 400; an empty list means the system store and is stored as null", async () => {
+  test("ca_certificates or client_certificate on an http service → 400; an empty list means the system store and is stored as null", async () => {
     const id = await caIdOf(pki.ca.cert);
     const before = admin.state();
     const refused = await admin.call("POST", "/services", { url: "http://127.0.0.1:8080", ca_certificates: [id] });
     expect({ status: refused.status, fields: refused.body.fields }).toEqual({ status: 400, fields: { ca_certificates: "must be null when protocol is http (TLS settings apply to https services)" } });
     expect(admin.state()).toBe(before);
+    // Through the store: the certificates endpoints belong to the listener TLS work.
+    const certificate = admin.core.store.create("certificates", { cert: pki.client.cert, key: pki.client.key });
+    const mtls = await admin.call("POST", "/services", { url: "http://127.0.0.1:8080", client_certificate: { id: certificate.id } });
+    expect({ status: mtls.status, fields: mtls.body.fields }).toEqual({ status: 400, fields: { client_certificate: "must be null when protocol is http (TLS settings apply to https services)" } });
     const empty = await admin.call("POST", "/services", { name: "empty-list", url: "https://127.0.0.1:8443", ca_certificates: [] });
     expect({ status: empty.status, ca_certificates: empty.body.ca_certificates }).toEqual({ status: 201, ca_certificates: null });
   });

@@ -1,7 +1,8 @@
 // Verified upstream TLS against real Node https servers with openssl-made certificates: the
 // gateway checks each https upstream's certificate and host name by default, trusts a
 // service's ca_certificates instead of the system store, opts out only on tls_verify: false
-// (warned once), and answers a refused certificate with a 502 whose log line says why.
+// (warned once), presents a service's client_certificate to an upstream that requires one
+// (mTLS), and answers a refused certificate with a 502 whose log line says why.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -25,6 +26,7 @@ beforeAll(async () => {
     selfSigned: pki.selfSigned,
     wrongHost: pki.wrongHost,
     expired: pki.expired,
+    mtls: { ...pki.server, clientCa: pki.clientCa.cert },
   });
   gateway = startTestGateway({ accessLog: logFile });
   caIds.ca = gateway.store.create("ca_certificates", { cert: pki.ca.cert }).id;
@@ -151,5 +153,33 @@ describe("tls_verify: false", () => {
     expect((await call(path)).status).toBe(200);
     gateway.store.update("services", "toggled", { tls_verify: null });
     expect((await call(path)).status).toBe(502);
+  });
+});
+
+describe("client_certificate (mTLS)", () => {
+  let clientId = "";
+  beforeAll(() => {
+    clientId = gateway.store.create("certificates", { cert: pki.client.cert, key: pki.client.key }).id;
+  });
+
+  test("an upstream that requires a client certificate gets the service's, and sees its CN", async () => {
+    const { status, body } = await call(expose("mtls", "mtls", { ca_certificates: [caIds.ca], client_certificate: { id: clientId } }));
+    expect({ status, body }).toEqual({ status: 200, body: { server: "mtls", path: "/", client: "gateway-client" } });
+  });
+
+  test("without a client certificate the upstream refuses the handshake: 502, the log says so", async () => {
+    const { status, body, log } = await call(expose("mtls-none", "mtls", { ca_certificates: [caIds.ca] }));
+    expect({ status, body }).toEqual({ status: 502, body: BAD_GATEWAY });
+    expect(log).toMatchObject({ error_code: "upstream_tls_failed", error: expect.stringContaining("TLS handshake failed") });
+  });
+
+  test("with tls_verify: false the client certificate is still presented", async () => {
+    const { status, body } = await call(expose("mtls-unverified", "mtls", { tls_verify: false, client_certificate: { id: clientId } }));
+    expect({ status, client: body.client }).toEqual({ status: 200, client: "gateway-client" });
+  });
+
+  test("a certificate a service presents is not deleted (409); the key never appears in the service", async () => {
+    expect(() => gateway.store.delete("certificates", clientId)).toThrow(`certificate '${clientId}' still has 2 service(s); delete them first`);
+    expect(JSON.stringify(gateway.store.get("services", "mtls"))).not.toContain("PRIVATE KEY");
   });
 });

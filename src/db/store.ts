@@ -339,7 +339,8 @@ export class Store implements EntityLookup {
           const column = child.table[columnOf(field, definition)];
           const count = this.db.select({ n: sql<number>`count(*)` }).from(child.table).where(eq(column, entity.id)).get()?.n ?? 0;
           if (count > 0 && !options.cascade) {
-            throw new ConflictError(`${storage.entity.label} ${quote(idOrKey)} still has ${count} ${child.entity.label}(s); delete them first or pass ?cascade=true`);
+            const orCascade = storage.entity.admin?.delete?.cascade ? " or pass ?cascade=true" : "";
+            throw new ConflictError(`${storage.entity.label} ${quote(idOrKey)} still has ${count} ${child.entity.label}(s); delete them first${orCascade}`);
           }
           this.db.delete(child.table).where(eq(column, entity.id)).run();
         }

@@ -2,15 +2,17 @@
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
 import type { EntityDefinition, StoredEntity } from "./definition.ts";
 import { type CaCertificate, caCertificateEntity } from "./ca-certificate.ts";
+import { type Certificate, certificateEntity } from "./certificate.ts";
 import { type Consumer, consumerEntity } from "./consumer.ts";
 import { type Key, type KeyRecord, keyEntity } from "./key.ts";
 import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
+import { type Sni, sniEntity } from "./sni.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity, caCertificateEntity];
+export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity, certificateEntity, sniEntity, caCertificateEntity];
 
-export type { CaCertificate, Consumer, Key, KeyRecord, Plugin, Route, Service };
+export type { CaCertificate, Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -24,6 +26,8 @@ export interface EntityRecords {
   consumers: Consumer;
   keys: KeyRecord;
   plugins: Plugin;
+  certificates: Certificate;
+  snis: Sni;
 }
 
 export type EntityName = keyof EntityRecords & string;

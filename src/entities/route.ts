@@ -7,6 +7,7 @@ const RoutePath = t.String({ minLength: 1, maxLength: 1024, pattern: "^[/~]", de
 const RouteHost = t.String({ minLength: 1, maxLength: 256, pattern: "^(\\*\\.)?[A-Za-z0-9.-]+(:\\d+)?$|^[A-Za-z0-9.-]+\\.\\*$", description: "exact, `*.example.com` or `example.*`" });
 const Method = t.String({ pattern: "^[A-Z]+$", maxLength: 32 });
 const Protocols = t.Array(t.Union([t.Literal("http"), t.Literal("https")]), { minItems: 1, uniqueItems: true });
+const HttpsRedirectStatus = t.Union([426, 301, 302, 307, 308].map((code) => t.Literal(code)), { description: "answer to plain HTTP on an https-only route: 426, or a redirect to the TLS listener" });
 const Strings = nullable(t.Array(t.String()));
 /** An empty list matches nothing: stored as null, as if not given. */
 const listOrNull = (list: string[] | null) => (list?.length ? list : null);
@@ -32,11 +33,13 @@ export const routeEntity = defineEntity({
     strip_path: { storage: "boolean", input: t.Boolean(), output: t.Boolean(), default: true },
     preserve_host: { storage: "boolean", input: t.Boolean(), output: t.Boolean(), default: false },
     regex_priority: { storage: "integer", input: t.Integer({ minimum: -1000000, maximum: 1000000 }), output: t.Integer(), default: 0 },
+    // Kong's answer to a plain-HTTP request on a route that allows only https.
+    https_redirect_status_code: { storage: "integer", input: HttpsRedirectStatus, output: HttpsRedirectStatus, default: 426 },
   },
   inputExamples: [{ name: "orders-api", paths: ["/orders"], methods: ["GET", "POST"] }],
   example: {
     id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11", name: "orders-api", service: { id: "0c8a4f5e-1d2b-4c3a-9e8f-7a6b5c4d3e2f" }, paths: ["/orders"], hosts: null, methods: ["GET", "POST"],
-    protocols: ["http", "https"], strip_path: true, preserve_host: false, regex_priority: 0, tags: [], created_at: 1795000000, updated_at: 1795000000,
+    protocols: ["http", "https"], strip_path: true, preserve_host: false, regex_priority: 0, https_redirect_status_code: 426, tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   complete(route, { fields }) {
     if (!route.paths && !route.hosts && !route.methods) fields["@entity"] = "at least one of paths, hosts or methods must be set";

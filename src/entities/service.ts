@@ -1,7 +1,7 @@
 // Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong.
 import { ValidationError } from "../errors.ts";
 import { Name, Uuid } from "./common.ts";
-import { type RecordOf, defineEntity, nullable } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
 import { t } from "./t.ts";
 
 const Protocol = t.Union([t.Literal("http"), t.Literal("https")]);
@@ -10,7 +10,7 @@ const Timeout = t.Integer({ minimum: 1, maximum: 2147483646, description: "milli
 const UpstreamPath = t.String({ pattern: "^/", maxLength: 1024 });
 const timeout = { storage: "integer", input: Timeout, output: Timeout, default: 60000 } as const;
 /** Kong refuses these on a service that is not https (it lets tls_verify_depth through). */
-const TLS_FIELDS = ["tls_verify", "ca_certificates"] as const;
+const TLS_FIELDS = ["tls_verify", "ca_certificates", "client_certificate"] as const;
 
 interface Location {
   protocol: "http" | "https";
@@ -76,12 +76,14 @@ export const serviceEntity = defineEntity({
       normalize: (ids: string[] | null) => (ids?.length ? ids : null),
       listOf: "ca_certificates",
     },
+    // mTLS: the certificate and key the gateway presents to the upstream.
+    client_certificate: optionalReference("certificates", {}),
   },
   inputExamples: [{ name: "orders", url: "http://127.0.0.1:9000" }],
   example: {
     id: "0c8a4f5e-1d2b-4c3a-9e8f-7a6b5c4d3e2f", name: "orders", protocol: "http", host: "orders.internal", port: 8080, path: null,
     connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, retries: 5, enabled: true, tls_verify: null, tls_verify_depth: null, ca_certificates: null,
-    tags: [], created_at: 1795000000, updated_at: 1795000000,
+    client_certificate: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   shape(input) {
     const { url, ...rest } = input;

@@ -75,7 +75,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   ) {
     super(data);
     this.services = new Map(data.services.map((s) => [s.id, s]));
-    this.upstreamTls = compileUpstreamTls(data.services, data.ca_certificates);
+    this.upstreamTls = compileUpstreamTls(data.services, data.ca_certificates, data.certificates);
   }
 }
 

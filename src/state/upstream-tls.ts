@@ -6,6 +6,7 @@
 // bundled Mozilla roots plus the system's (/etc/ssl/certs, SSL_CERT_FILE). A service's
 // `ca_certificates` replace that store for its upstream, as in Kong (README "Upstream TLS").
 import type { CaCertificate } from "../entities/ca-certificate.ts";
+import type { Certificate } from "../entities/certificate.ts";
 import type { Service } from "../entities/service.ts";
 
 /** The `tls` option of Bun's fetch, as the gateway uses it. */
@@ -13,6 +14,9 @@ export interface UpstreamTls {
   readonly rejectUnauthorized: boolean;
   /** The trust store, replacing the default one. */
   readonly ca?: readonly string[];
+  /** mTLS: the `client_certificate`'s chain and private key, presented to the upstream. */
+  readonly cert?: string;
+  readonly key?: string;
   /** Why nothing is sent to this upstream (fetch ignores the field). */
   readonly refusal?: string;
 }
@@ -29,16 +33,23 @@ export interface UpstreamTlsPlan {
 const VERIFY: UpstreamTls = Object.freeze({ rejectUnauthorized: true });
 const NO_VERIFY: UpstreamTls = Object.freeze({ rejectUnauthorized: false });
 
-export function compileUpstreamTls(services: readonly Service[], caCertificates: readonly CaCertificate[]): UpstreamTlsPlan {
+export function compileUpstreamTls(services: readonly Service[], caCertificates: readonly CaCertificate[], certificates: readonly Certificate[]): UpstreamTlsPlan {
   const pems = new Map(caCertificates.map((ca) => [ca.id, ca.cert]));
+  const pairs = new Map(certificates.map((certificate) => [certificate.id, certificate]));
   const byService = new Map<string, UpstreamTls>();
   const unverified: Service[] = [];
   const depthIgnored: Service[] = [];
   for (const service of services) {
     if (service.protocol !== "https") continue;
+    const client = service.client_certificate ? pairs.get(service.client_certificate.id) : undefined;
+    const identity = client ? { cert: client.cert, key: client.key } : {};
+    if (service.client_certificate && !client) {
+      byService.set(service.id, Object.freeze({ rejectUnauthorized: true, refusal: "upstream TLS: the service's client_certificate does not exist" }));
+      continue;
+    }
     if (service.tls_verify === false) {
       unverified.push(service);
-      byService.set(service.id, NO_VERIFY);
+      byService.set(service.id, client ? Object.freeze({ rejectUnauthorized: false, ...identity }) : NO_VERIFY);
       continue;
     }
     if (service.tls_verify_depth !== null) depthIgnored.push(service);
@@ -46,7 +57,8 @@ export function compileUpstreamTls(services: readonly Service[], caCertificates:
     // left must not mean the default store (what Bun does with an empty `ca`): nothing is trusted.
     const ca = service.ca_certificates?.flatMap((id) => pems.get(id) ?? []);
     if (ca?.length === 0) byService.set(service.id, Object.freeze({ rejectUnauthorized: true, refusal: "upstream TLS: none of the service's ca_certificates exists, so no certificate is trusted" }));
-    else byService.set(service.id, ca ? Object.freeze({ rejectUnauthorized: true, ca: Object.freeze(ca) }) : VERIFY);
+    else if (ca || client) byService.set(service.id, Object.freeze({ rejectUnauthorized: true, ...(ca ? { ca: Object.freeze(ca) } : {}), ...identity }));
+    else byService.set(service.id, VERIFY);
   }
   return { byService, unverified, depthIgnored };
 }

@@ -10,4 +10,5 @@ CREATE TABLE `ca_certificates` (
 CREATE UNIQUE INDEX `ca_certificates_cert_digest_unique` ON `ca_certificates` (`cert_digest`);--> statement-breakpoint
 ALTER TABLE `services` ADD `tls_verify` integer;--> statement-breakpoint
 ALTER TABLE `services` ADD `tls_verify_depth` integer;--> statement-breakpoint
-ALTER TABLE `services` ADD `ca_certificates` text;
+ALTER TABLE `services` ADD `ca_certificates` text;--> statement-breakpoint
+ALTER TABLE `services` ADD `client_certificate_id` text REFERENCES certificates(id);
