@@ -147,4 +147,23 @@ services:
       `in service 'internal' at services[0]: ca_certificates[0]: no such ca_certificate '${UNKNOWN_ID}'`,
     );
   });
+
+  test("a service's client_certificate names a file's certificate; an unknown one is an error naming it", () => {
+    const mtls = (id: string) => `
+_format_version: "3.0"
+certificates:
+  - id: 7b2e4c6a-1d3f-4a5b-9c8d-0e1f2a3b4c5d
+    cert: |
+      ${indent(pki.client.cert)}
+    key: |
+      ${indent(pki.client.key)}
+services:
+  - name: mtls
+    url: https://localhost:8443
+    client_certificate: { id: ${id} }
+`;
+    const state = parseDeclarative(mtls("7b2e4c6a-1d3f-4a5b-9c8d-0e1f2a3b4c5d"), builtinPlugins);
+    expect(state.services[0]!.client_certificate).toEqual({ id: "7b2e4c6a-1d3f-4a5b-9c8d-0e1f2a3b4c5d" });
+    expect(() => parseDeclarative(mtls(UNKNOWN_ID), builtinPlugins)).toThrow(`services[0]: client_certificate: invalid reference 'client_certificate: ${UNKNOWN_ID}' (no such entry in 'certificates')`);
+  });
 });
