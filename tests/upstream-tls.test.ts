@@ -182,4 +182,21 @@ describe("client_certificate (mTLS)", () => {
     expect(() => gateway.store.delete("certificates", clientId)).toThrow(`certificate '${clientId}' still has 2 service(s); delete them first`);
     expect(JSON.stringify(gateway.store.get("services", "mtls"))).not.toContain("PRIVATE KEY");
   });
+
+  test("a CA certificate or client certificate removed behind the store's back trusts nothing: 502, the log says why", async () => {
+    const extraCa = gateway.store.create("ca_certificates", { cert: pki.otherCa.cert }).id;
+    const extraClient = gateway.store.create("certificates", { cert: pki.client.cert, key: pki.client.key }).id;
+    const lostCa = expose("lost-ca", "server", { ca_certificates: [extraCa] });
+    const lostClient = expose("lost-client", "mtls", { ca_certificates: [caIds.ca], client_certificate: { id: extraClient } });
+    const sqlite = gateway.opened.sqlite;
+    sqlite.run("PRAGMA foreign_keys = OFF");
+    sqlite.run("DELETE FROM ca_certificates WHERE id = ?", [extraCa]);
+    sqlite.run("DELETE FROM certificates WHERE id = ?", [extraClient]);
+    sqlite.run("PRAGMA foreign_keys = ON");
+    gateway.state.reload();
+    const ca = await call(lostCa);
+    expect({ status: ca.status, body: ca.body, error: ca.log?.error }).toEqual({ status: 502, body: BAD_GATEWAY, error: "upstream TLS: none of the service's ca_certificates exists, so no certificate is trusted" });
+    const client = await call(lostClient);
+    expect({ status: client.status, error: client.log?.error }).toEqual({ status: 502, error: "upstream TLS: the service's client_certificate does not exist" });
+  });
 });

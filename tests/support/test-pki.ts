@@ -22,6 +22,8 @@ export interface TestPki {
   selfSigned: Pair;
   /** A CA certificate valid only in January 2020. */
   expiredCa: Pair;
+  /** A CA that signs nothing here. */
+  otherCa: Pair;
   clientCa: Pair;
   /** Signed by `clientCa`, CN gateway-client, for client authentication. */
   client: Pair;
@@ -64,6 +66,7 @@ export function makeTestPki(dir: string): TestPki {
   openssl(dir, ["req", "-x509", ...EC, "-keyout", "self-signed.key", "-out", "self-signed.pem", "-days", "30", "-subj", "/CN=localhost", "-addext", LOCAL_NAMES]);
   backdated("expired-ca", "/CN=Expired Test CA", CA_EXTENSIONS, true);
   selfSignedCa("client-ca", "/CN=Gateway Client CA");
+  selfSignedCa("other-ca", "/CN=Gateway Other CA");
   signed("client", "client-ca", "/CN=gateway-client", "extendedKeyUsage=clientAuth");
   return {
     ca: read("ca"),
@@ -72,6 +75,7 @@ export function makeTestPki(dir: string): TestPki {
     expired: read("expired"),
     selfSigned: read("self-signed"),
     expiredCa: read("expired-ca"),
+    otherCa: read("other-ca"),
     clientCa: read("client-ca"),
     client: read("client"),
   };
