@@ -33,14 +33,16 @@ const SWEEP_MS = 10_000;
 
 /** In-process counters, shared by every instance (a reload keeps them; keys carry the plugin's scope). */
 class LocalCounters implements CounterStore {
-  private readonly counters = new Map<string, LocalCounter>();
+  /** By scope, then identifier: no key string is built per request. */
+  private readonly scopes = new Map<string, Map<string, LocalCounter>>();
   private nextSweep = 0;
 
   take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
     if (now >= this.nextSweep) this.sweep(now);
-    const key = `${scope}\n${identifier}`;
-    let counter = this.counters.get(key);
-    if (!counter) this.counters.set(key, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
+    let counters = this.scopes.get(scope);
+    if (!counters) this.scopes.set(scope, (counters = new Map()));
+    let counter = counters.get(identifier);
+    if (!counter) counters.set(identifier, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
     const used: number[] = new Array(periods.length);
     const starts: number[] = new Array(periods.length);
     let stop = -1;
@@ -63,12 +65,17 @@ class LocalCounters implements CounterStore {
 
   private sweep(now: number): void {
     this.nextSweep = now + SWEEP_MS;
-    for (const [key, counter] of this.counters) if (counter.expires <= now) this.counters.delete(key);
+    for (const [scope, counters] of this.scopes) {
+      for (const [identifier, counter] of counters) if (counter.expires <= now) counters.delete(identifier);
+      if (counters.size === 0) this.scopes.delete(scope);
+    }
   }
 
   /** For tests: how many identifiers are counted. */
   get size(): number {
-    return this.counters.size;
+    let size = 0;
+    for (const counters of this.scopes.values()) size += counters.size;
+    return size;
   }
 }
 

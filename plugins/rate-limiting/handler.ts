@@ -1,4 +1,4 @@
-// The rate-limiting plugin's access and response phases: Kong 3.x's identifier (with its
+// The rate-limiting plugin's access phase: Kong 3.x's identifier (with its
 // fallback to the client IP), its headers (RateLimit-* for the window with the fewest requests
 // left, X-RateLimit-*-<Period> for each, Retry-After on refusal) and its fault tolerance.
 import type { Plugin } from "../../src/entities/plugin.ts";
@@ -10,9 +10,6 @@ import { PERIODS, type RateLimitingConfig } from "./schema.ts";
 import { resetSeconds } from "./windows.ts";
 
 const capitalised = (period: string) => period[0]!.toUpperCase() + period.slice(1);
-
-/** Headers waiting for the response phase, per request (flat name, value pairs). */
-const pending = new WeakMap<RequestContext, string[]>();
 
 /** Kong keys counters by the plugin's own route and service (so a global plugin counts across routes). */
 function scopeOf(config: RateLimitingConfig, state: StateLookups): string {
@@ -82,18 +79,11 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
         response.headers.set("Retry-After", reset);
         return response;
       }
-      pending.set(ctx, headers);
+      // Kong sets them in header_filter; here the proxy sets them on whatever answers the client.
+      if (ctx.responseHeaders) ctx.responseHeaders.push(...headers);
+      else ctx.responseHeaders = headers;
       return undefined;
     },
-    ...(config.hide_client_headers
-      ? {}
-      : {
-          response(ctx: RequestContext, response: Response): Response {
-            const headers = pending.get(ctx);
-            if (headers) for (let i = 0; i < headers.length; i += 2) response.headers.set(headers[i]!, headers[i + 1]!);
-            return response;
-          },
-        }),
   };
 }
 

@@ -46,6 +46,21 @@ describe("Kong's headers and refusal (policy local)", () => {
     }
   });
 
+  test("a later plugin's own answer carries the headers too (Kong sets them in header_filter, which runs for it)", async () => {
+    const r = startAuthRig([
+      { name: "rate-limiting", config: { minute: 3 } },
+      { name: "request-termination", config: { status_code: 503, message: "maintenance" } },
+    ]);
+    try {
+      const response = await r.get("/api");
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ message: "maintenance" });
+      expect(rateHeaders(response)).toMatchObject({ "x-ratelimit-limit-minute": "3", "x-ratelimit-remaining-minute": "2", "ratelimit-remaining": "2" });
+    } finally {
+      await r.close();
+    }
+  });
+
   test("minute + hour: a header pair per period; RateLimit-* name the window with the fewest left (a tie: the longer)", async () => {
     const r = startAuthRig([{ name: "rate-limiting", config: { minute: 3, hour: 4 } }]);
     try {

@@ -67,6 +67,13 @@ export interface RequestContext {
   authFailureMetric: string | null;
   /** Set once client-sent identity headers have been removed (see clearIdentityHeaders). */
   identityHeadersCleared: boolean;
+  /**
+   * Headers for the response to the client, set during the access phase (Kong's
+   * `kong.response.set_header` there): flat name, value pairs, or null. The proxy sets them on
+   * the upstream's response before the response phase, and on a later plugin's own answer, so a
+   * plugin that only adds headers needs no response phase.
+   */
+  responseHeaders: string[] | null;
   /** Writes an operational event (JSON line) tied to this request; never a secret or token. */
   log(fields: Record<string, unknown>): void;
 }

@@ -17,6 +17,7 @@ export class PluginRequestContext implements RequestContext {
   claims: Record<string, unknown> | null = null;
   authFailureMetric: string | null = null;
   identityHeadersCleared = false;
+  responseHeaders: string[] | null = null;
 
   constructor(
     readonly request: Request,

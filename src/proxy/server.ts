@@ -75,6 +75,11 @@ function framingRefusal(request: Request): ErrorCode | null {
   return null;
 }
 
+/** Sets flat name, value pairs (RequestContext.responseHeaders). */
+function setPairs(headers: Headers, pairs: readonly string[]): void {
+  for (let i = 0; i < pairs.length; i += 2) headers.set(pairs[i]!, pairs[i + 1]!);
+}
+
 function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
   return given && given.length <= MAX_REQUEST_ID ? given : crypto.randomUUID();
@@ -180,7 +185,9 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     if (ctx) flight.consumerLabel = ctx.consumer?.username ?? ctx.consumer?.id ?? null;
     if (outcome.response) {
       if (ctx?.authFailureMetric) metrics.recordAuthFailure(ctx.authFailureMetric);
-      outcome.response.headers.set("x-request-id", flight.requestId);
+      const headers = outcome.response.headers;
+      headers.set("x-request-id", flight.requestId);
+      if (ctx?.responseHeaders) setPairs(headers, ctx.responseHeaders);
       return flight.finish(outcome.response);
     }
     const { service, chain } = match.target;
@@ -207,6 +214,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
           headers.set("x-request-id", flight.requestId);
           headers.set("x-gateway-upstream-latency", String(upstreamMs));
           headers.set("x-gateway-proxy-latency", String(flight.proxyMs));
+          if (ctx?.responseHeaders) setPairs(headers, ctx.responseHeaders);
           // Returning the upstream Response itself lets Bun pipe its body natively.
           if (!ctx || !chain.hasResponsePhase) return flight.finish(upstream);
           const answered = runResponse(outcome.ran, ctx, upstream);
