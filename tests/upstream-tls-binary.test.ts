@@ -1,7 +1,7 @@
 // Upstream TLS as a user sets it up: the compiled binary's CLI stores a CA certificate and two
 // https services in a database file (one trusting the CA, one with tls_verify false), `serve`
 // proxies to both real Node https upstreams, warns about the unverified one on stderr, and the
-// CA certificate the service lists cannot be deleted.
+// CA certificate the service lists cannot be deleted, from the database file or the admin API.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -56,4 +56,9 @@ test("CLI-configured https services: the CA-trusting one and the opted-out one p
 
   const refused = await runCli(binary, ["ca-certificate", "delete", ca.id], { cwd: dir, env });
   expect(refused).toEqual({ code: 1, stdout: "", stderr: expect.stringContaining(`ca certificate ${ca.id} is still referenced by services`) });
+  // The same commands over the running gateway's admin API.
+  const listed = JSON.parse(await cli(["ca-certificate", "list", "--admin-url", gateway.adminUrl, "--json"])) as { id: string; cert_digest: string }[];
+  expect(listed).toEqual([expect.objectContaining({ id: ca.id, cert_digest: ca.cert_digest })]);
+  const remote = await runCli(binary, ["ca-certificate", "delete", ca.id, "--admin-url", gateway.adminUrl], { cwd: dir, env: {} });
+  expect(remote).toEqual({ code: 1, stdout: "", stderr: expect.stringContaining(`ca certificate ${ca.id} is still referenced by services`) });
 });
