@@ -148,6 +148,16 @@ describe("tls_verify: false", () => {
     ]);
   });
 
+  test("a tls_verify_depth, which Bun cannot enforce, is warned about once; verification still happens", async () => {
+    const path = expose("with-depth", "server", { ca_certificates: [caIds.ca], tls_verify_depth: 1 });
+    expect((await call(path)).status).toBe(200);
+    gateway.store.update("services", "with-depth", { read_timeout: 20000 });
+    expect(logLines().filter((line) => line.level === "warn" && line.service === "with-depth")).toEqual([
+      expect.objectContaining({ message: `service "with-depth" sets tls_verify_depth 1, which is not enforced (the chain is verified without a depth limit)` }),
+    ]);
+    expect((await call(expose("depth-self", "selfSigned", { tls_verify_depth: 1 }))).status).toBe(502);
+  });
+
   test("turning verification back on refuses the self-signed upstream again", async () => {
     const path = expose("toggled", "selfSigned", { tls_verify: false });
     expect((await call(path)).status).toBe(200);
