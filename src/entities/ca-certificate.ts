@@ -78,7 +78,6 @@ export const caCertificateEntity = defineEntity({
     else entry.cert_digest = certificateDigest(parsed.certificate);
   },
   declarative: {
-    label: "ca_certificate",
     idSeed: (entry, _refs, position) => `ca_certificates:${typeof entry.cert === "string" ? createHash("sha256").update(entry.cert).digest("hex") : position}`,
   },
   admin: {
