@@ -38,6 +38,7 @@ export const ERRORS = {
   },
   body_on_bodiless_method: { status: 400, message: "a GET or HEAD request must not carry a body (Content-Length or Transfer-Encoding)" },
   invalid_content_length: { status: 400, message: "invalid Content-Length header: expected one number" },
+  https_required: { status: 426, message: "Please use HTTPS protocol" },
 } as const satisfies Record<string, ErrorFacts>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -14,6 +14,7 @@ import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/se
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
 import { upstreamTlsWarner } from "./state/upstream-tls.ts";
+import type { PemPair } from "./tls/server-certificates.ts";
 
 /** The plugins this build ships (the one place under src/ that names them). */
 export { builtinPlugins };
@@ -26,7 +27,12 @@ export interface ListenAddress {
 export interface GatewayOptions {
   /** SQLite file, or ":memory:" (declarative mode and demo). */
   db: string;
-  proxyListen: ListenAddress;
+  /** The plain-HTTP proxy listener; null: off (`--proxy-listen off`, TLS only). */
+  proxyListen: ListenAddress | null;
+  /** `--proxy-listen-tls`: the TLS proxy listener. */
+  proxyListenTls?: ListenAddress | null;
+  /** The TLS listener's certificate for unknown or missing SNI: `--tls-cert`/`--tls-key`, or one made at start (src/tls/generate.ts). */
+  tlsDefault?: PemPair;
   /** A target for openAccessLog (`off`, `stdout`, a file), or a log already opened (a worker's). */
   accessLog?: string | AccessLog;
   /** Share the proxy address with sibling processes (SO_REUSEPORT; `serve --workers N`). */
@@ -68,7 +74,10 @@ export function openCore(options: Pick<GatewayOptions, "db" | "registry" | "acce
 }
 
 export interface RunningProxy extends CoreGateway {
+  /** The plain listener, or the TLS one when plain HTTP is off. */
   proxy: ProxyListener;
+  /** The TLS listener, when there is one. */
+  tlsProxy: ProxyListener | null;
   /** This gateway's connections to its upstreams. */
   pool: ConnectionPool;
   proxyUrl: string;
@@ -93,31 +102,51 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
   }
   const pool = new ConnectionPool(options.upstreamMaxConnections);
-  const proxy = startProxy({
+  const shared = {
     pool,
     state: core.state,
     metrics: core.metrics,
     accessLog: core.accessLog,
-    hostname: options.proxyListen.hostname,
-    port: options.proxyListen.port,
     builtins: options.builtins ?? keystoreEndpoints,
     reusePort: options.reusePort,
     trustedIps: parseTrustedIps(options.trustedIps),
-  });
+  };
+  const tlsListen = options.proxyListenTls ?? null;
+  let tlsProxy: ProxyListener | null = null;
+  let plain: ProxyListener | null = null;
+  try {
+    if (tlsListen) {
+      if (!options.tlsDefault) throw new Error("a TLS proxy listener needs its default certificate (tlsDefault)");
+      tlsProxy = startProxy({ ...shared, ...tlsListen, tls: { fallback: options.tlsDefault } });
+    }
+    if (options.proxyListen) plain = startProxy({ ...shared, ...options.proxyListen, httpsPort: () => tlsProxy?.port ?? null });
+  } catch (error) {
+    void tlsProxy?.close();
+    core.state.stop();
+    core.accessLog.close();
+    core.opened.sqlite.close();
+    throw error;
+  }
+  const listeners = [plain, tlsProxy].filter((listener): listener is ProxyListener => listener !== null);
+  if (listeners.length === 0) throw new Error("no proxy listener: give --proxy-listen or --proxy-listen-tls");
+  const proxy = listeners[0]!;
+  const address = plain ? options.proxyListen! : tlsListen!;
   return {
     ...core,
     proxy,
+    tlsProxy,
     pool,
-    proxyUrl: `http://${options.proxyListen.hostname.includes(":") ? `[${options.proxyListen.hostname}]` : options.proxyListen.hostname}:${proxy.port}`,
+    proxyUrl: `${plain ? "http" : "https"}://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${proxy.port}`,
     async stop(graceMs = 10_000, lingerMs = 0) {
       core.state.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([proxy.drain(Math.min(lingerMs, graceMs)), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      const drained = Promise.all(listeners.map((listener) => listener.drain(Math.min(lingerMs, graceMs))));
+      await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);
       // What is still in flight after the grace period is cut, upstream exchanges included, so
       // a slow upstream cannot hold the process open.
       pool.closeAll();
-      await proxy.close();
+      await Promise.all(listeners.map((listener) => listener.close()));
       core.accessLog.close();
       core.opened.sqlite.close();
     },

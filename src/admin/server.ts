@@ -17,6 +17,7 @@ import { originGuard } from "./origin-guard.ts";
 import { aclOperations } from "./routes/acls.ts";
 import { basicAuthOperations } from "./routes/basic-auth.ts";
 import { caCertificateOperations } from "./routes/ca-certificates.ts";
+import { certificateOperations } from "./routes/certificates.ts";
 import { configOperations } from "./routes/config.ts";
 import { consumerOperations } from "./routes/consumers.ts";
 import { jwtOperations } from "./routes/jwt.ts";
@@ -26,6 +27,7 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
+import { type PemPair, hardened } from "../tls/server-certificates.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -45,6 +47,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...basicAuthOperations(deps),
     ...pluginOperations(deps),
     ...keyOperations(deps),
+    ...certificateOperations(deps),
     ...configOperations(deps),
   ];
 }
@@ -146,15 +149,26 @@ export interface RunningAdminServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number }): Promise<RunningAdminServer> {
+/**
+ * Elysia, with `standardHostname: false` (see createAdminApp), finds the path from the 8th
+ * character of the URL on, which only holds for `http://`: over TLS the URL is given that
+ * scheme before routing. Nothing in the admin API reads the scheme.
+ */
+function withHttpScheme(request: Request): Request {
+  return request.url.startsWith("https://") ? new Request(`http://${request.url.slice(8)}`, request) : request;
+}
+
+/** `tls`: the admin API over TLS (`--admin-listen-tls`), with the proxy's protocol and cipher settings. */
+export async function startAdminServer(deps: AdminDeps, listen: { hostname: string; port: number; tls?: PemPair }): Promise<RunningAdminServer> {
   const app = createAdminApp(deps, listen.hostname);
   const server = Bun.serve({
     hostname: listen.hostname,
     port: listen.port,
+    ...(listen.tls ? { tls: hardened(listen.tls) } : {}),
     // Body limits are the app's (413 with a JSON body, like every other error); Bun's own
     // limit would answer an empty 413 first.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    fetch: (request) => app.handle(request),
+    fetch: listen.tls ? (request) => app.handle(withHttpScheme(request)) : (request) => app.handle(request),
   });
   return {
     port: server.port as number,

@@ -55,8 +55,8 @@ export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
 }
 
-export function formatAddress(hostname: string, port: number): string {
-  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+export function formatAddress(hostname: string, port: number, scheme: "http" | "https" = "http"): string {
+  return `${scheme}://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
 }
 
 /** A command with subcommands (`gateway consumer add|list|...`): dispatches on the first word. */

@@ -1,6 +1,7 @@
 // Every command of the CLI, in the order `gateway help` lists them.
 import { aclCommand } from "./acl.ts";
 import { caCertificateCommand } from "./ca-certificate.ts";
+import { certCommand } from "./cert.ts";
 import type { Command } from "./command.ts";
 import { configCommand } from "./config.ts";
 import { consumerCommand } from "./consumer.ts";
@@ -30,6 +31,7 @@ export const commands: Command[] = [
   caCertificateCommand,
   pluginCommand,
   proxyCommand,
+  certCommand,
   configCommand,
   migrateCommand,
 ];

@@ -2,6 +2,7 @@
 // names and output, so its tutorials and scripts run with the binary name changed. Go's flag
 // package also takes `-flag` with one dash; so does this.
 import { GatewayError, UsageError } from "../errors.ts";
+import { edgexTls, edgexTlsUsage } from "./cert.ts";
 import { now } from "../entities/common.ts";
 import { type Command, commandGroup, helpRequested, parseFlags, required } from "./command.ts";
 import { parseGoDuration } from "./durations.ts";
@@ -224,9 +225,16 @@ const jwt: Command = {
   },
 };
 
+const tls: Command = {
+  name: "tls",
+  summary: "store the TLS listener's certificate (EdgeX secrets-config proxy tls)",
+  usage: edgexTlsUsage,
+  run: (argv) => edgexTls(goStyle(argv, ["incert", "inkey", "inCert", "inKey", "snis", "db", "admin-url", "admin-token", "help"])),
+};
+
 export const proxyCommand = commandGroup(
   "proxy",
-  "EdgeX-compatible user and token commands (adduser, deluser, jwt)",
+  "EdgeX-compatible user, token and TLS commands (adduser, deluser, jwt, tls)",
   "EdgeX's secrets-config proxy commands, with EdgeX's flag names (one or two dashes).",
-  [adduser, deluser, jwt],
+  [adduser, deluser, jwt, tls],
 );

@@ -17,6 +17,7 @@ import { Supervisor, reservePort } from "../workers/supervisor.ts";
 import { runWorker } from "../workers/worker.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
 import { listenError } from "./listen-error.ts";
+import { type ListenerTls, listenerTls, withTlsDefault } from "./tls-options.ts";
 
 const usage = `Usage: gateway serve [options]
 
@@ -26,8 +27,19 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
   --config FILE          declarative mode: the YAML/JSON file is the whole state (DB-less);
                          SIGHUP reloads it
   --db FILE              SQLite database (default ./gateway.db)
-  --proxy-listen ADDR    proxy listener (default 0.0.0.0:8000)
-  --admin-listen ADDR    admin API listener (default 127.0.0.1:8001)
+  --proxy-listen ADDR|off
+                         plain-HTTP proxy listener (default 0.0.0.0:8000)
+  --proxy-listen-tls ADDR
+                         TLS proxy listener (Kong's "ssl" listener, e.g. 0.0.0.0:8443);
+                         certificates by SNI from the certificates/snis entities
+  --tls-cert FILE --tls-key FILE
+                         PEM chain and key for handshakes no certificate entity answers
+                         (default: a self-signed localhost certificate made at start)
+  --admin-listen ADDR|off
+                         admin API listener (default 127.0.0.1:8001)
+  --admin-listen-tls ADDR
+                         admin API over TLS instead (with --admin-tls-cert/--admin-tls-key,
+                         default: --tls-cert/--tls-key)
   --admin-token TOKEN    require "Authorization: Bearer TOKEN" on the admin API
                          (mandatory when --admin-listen is not a loopback address)
   --access-log TARGET    off | stdout | FILE (default stdout)
@@ -62,12 +74,12 @@ function wholeNumber(text: string, flag: string, min: number, max: number): numb
   return value;
 }
 
-interface ServeOptions {
+interface ServeOptions extends ListenerTls {
   configPath: string | undefined;
   dbPath: string;
   proxyText: string;
   adminText: string;
-  proxyListen: Address;
+  proxyListen: Address | null;
   adminListen: Address;
   adminToken: string | undefined;
   accessLog: string;
@@ -81,14 +93,16 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
   const value = (name: string) => values[name] as string | undefined;
   const configPath = flagOrEnv(value("config"), "config");
   const proxyText = flagOrEnv(value("proxy-listen"), "proxy-listen", "0.0.0.0:8000")!;
-  const adminText = flagOrEnv(value("admin-listen"), "admin-listen", "127.0.0.1:8001")!;
+  const tls = listenerTls(values);
+  const adminText = tls.adminTls ? tls.adminTlsText! : flagOrEnv(value("admin-listen"), "admin-listen", "127.0.0.1:8001")!;
   const options: ServeOptions = {
+    ...tls,
     configPath,
     dbPath: configPath ? MEMORY : flagOrEnv(value("db"), "db", "./gateway.db")!,
     proxyText,
     adminText,
-    proxyListen: parseAddress(proxyText, "--proxy-listen"),
-    adminListen: parseAddress(adminText, "--admin-listen"),
+    proxyListen: proxyText === "off" ? null : parseAddress(proxyText, "--proxy-listen"),
+    adminListen: tls.adminTls ? tls.adminTls.address : parseAddress(adminText, "--admin-listen"),
     adminToken: flagOrEnv(value("admin-token"), "admin-token") || undefined,
     accessLog: flagOrEnv(value("access-log"), "access-log", "stdout")!,
     drainMs: wholeNumber(flagOrEnv(value("drain-timeout"), "drain-timeout", "10")!, "--drain-timeout", 0, 3600) * 1000,
@@ -101,8 +115,13 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
   } catch (error) {
     throw new UsageError(`--trusted-ips: ${(error as Error).message}`);
   }
+  if (!options.proxyListen && !options.proxyTls) throw new UsageError("--proxy-listen off needs --proxy-listen-tls: the proxy must listen somewhere");
+  const adminFlag = options.adminTls ? "--admin-listen-tls" : "--admin-listen";
   if (!isLoopback(options.adminListen.hostname) && !options.adminToken) {
-    throw new UsageError(`--admin-listen ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
+    throw new UsageError(`${adminFlag} ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
+  }
+  if (!isLoopback(options.adminListen.hostname) && !options.adminTls) {
+    process.stderr.write(`warning: --admin-listen ${adminText} is not a loopback address and speaks plain HTTP: the admin token crosses the network in clear text; use --admin-listen-tls\n`);
   }
   return options;
 }
@@ -118,6 +137,12 @@ export const serveCommand: Command = {
       db: { type: "string" },
       "proxy-listen": { type: "string" },
       "admin-listen": { type: "string" },
+      "proxy-listen-tls": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      "admin-listen-tls": { type: "string" },
+      "admin-tls-cert": { type: "string" },
+      "admin-tls-key": { type: "string" },
       "admin-token": { type: "string" },
       "access-log": { type: "string" },
       "drain-timeout": { type: "string" },
@@ -129,7 +154,7 @@ export const serveCommand: Command = {
       process.stdout.write(usage);
       return 0;
     }
-    const options = serveOptions(values);
+    const options = await withTlsDefault(serveOptions(values));
     return options.workers > 1 ? serveWithWorkers(options) : serveOneProcess(options);
   },
 };
@@ -149,12 +174,13 @@ function adminDeps(core: CoreGateway, configPath: string | undefined, adminToken
   };
 }
 
-async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps }: ServeOptions): Promise<number> {
+async function serveOneProcess(options: ServeOptions): Promise<number> {
+  const { configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps } = options;
   let gateway: ReturnType<typeof startCoreWithProxy>;
   try {
-    gateway = startCoreWithProxy({ db: dbPath, proxyListen, accessLog, trustedIps, upstreamMaxConnections });
+    gateway = startCoreWithProxy({ db: dbPath, proxyListen, proxyListenTls: options.proxyTls?.address, tlsDefault: options.proxyTls?.pair, accessLog, trustedIps, upstreamMaxConnections });
   } catch (error) {
-    throw listenError(error, "proxy listener", proxyText);
+    throw listenError(error, "proxy listener", proxyListen ? proxyText : options.proxyTls!.text);
   }
   const reloadFile = () => gateway.store.replaceAll(parseDeclarative(readConfig(configPath!), gateway.registry, { previous: gateway.store.loadAll() }));
   try {
@@ -165,7 +191,7 @@ async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxy
   }
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
-    admin = await startAdminServer(adminDeps(gateway, configPath, adminToken), adminListen);
+    admin = await startAdminServer(adminDeps(gateway, configPath, adminToken), { ...adminListen, tls: options.adminTls?.pair });
   } catch (error) {
     await gateway.stop(0);
     throw listenError(error, "admin listener", adminText);
@@ -174,10 +200,11 @@ async function serveOneProcess({ configPath, dbPath, proxyText, adminText, proxy
   const mode = configPath ? `declarative (${configPath})` : `database (${dbPath})`;
   process.stderr.write(
     `gateway ${VERSION} running in ${mode} mode\n` +
-      `  proxy: ${formatAddress(proxyListen.hostname, gateway.proxy.port as number)}\n` +
-      `  admin: ${formatAddress(adminListen.hostname, admin.port)}  (Swagger UI at /docs)\n`,
+      (proxyListen ? `  proxy: ${formatAddress(proxyListen.hostname, gateway.proxy.port)}\n` : "") +
+      (gateway.tlsProxy ? `  proxy: ${formatAddress(options.proxyTls!.address.hostname, gateway.tlsProxy.port, "https")}\n` : "") +
+      `  admin: ${formatAddress(adminListen.hostname, admin.port, options.adminTls ? "https" : "http")}  (Swagger UI at /docs)\n`,
   );
-  gateway.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: gateway.proxy.port, admin_port: admin.port });
+  gateway.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: proxyListen ? gateway.proxy.port : null, proxy_tls_port: gateway.tlsProxy?.port ?? null, admin_port: admin.port });
 
   if (configPath) {
     process.on("SIGHUP", () => {
@@ -231,13 +258,19 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   };
   const reloadFile = () => core.store.replaceAll(parseDeclarative(readConfig(configPath!), core.registry, { previous: core.store.loadAll() }));
   let port: number;
+  let tlsPort: number;
   try {
     if (configPath) reloadFile();
     else core.state.watch(core.opened.sqlite, 250, (error) => core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }));
     try {
-      port = reservePort(proxyListen);
+      port = proxyListen ? reservePort(proxyListen) : 0;
     } catch (error) {
       throw listenError(error, "proxy listener", proxyText);
+    }
+    try {
+      tlsPort = options.proxyTls ? reservePort(options.proxyTls.address) : 0;
+    } catch (error) {
+      throw listenError(error, "TLS proxy listener", options.proxyTls!.text);
     }
   } catch (error) {
     closeCore();
@@ -245,7 +278,12 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   }
   const supervisor = new Supervisor({
     count: options.workers,
-    setup: { db: dbPath, proxyListen: { hostname: proxyListen.hostname, port }, accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections, trustedIps: options.trustedIps },
+    setup: {
+      db: dbPath,
+      proxyListen: proxyListen ? { hostname: proxyListen.hostname, port } : null,
+      proxyListenTls: options.proxyTls ? { hostname: options.proxyTls.address.hostname, port: tlsPort } : null,
+      tlsDefault: options.proxyTls?.pair,
+      accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections, trustedIps: options.trustedIps },
     state: configPath ? () => core.store.loadStored() : undefined,
     log: core.accessLog,
     stdout: (text) => process.stdout.write(text),
@@ -262,7 +300,7 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   core.state.onChange(configPath ? () => supervisor.pushState(core.store.loadStored()) : () => supervisor.syncAll());
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
-    admin = await startAdminServer({ ...adminDeps(core, configPath, adminToken), workers: supervisor }, adminListen);
+    admin = await startAdminServer({ ...adminDeps(core, configPath, adminToken), workers: supervisor }, { ...adminListen, tls: options.adminTls?.pair });
   } catch (error) {
     await supervisor.stop(0);
     closeCore();
@@ -272,11 +310,12 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
   const mode = configPath ? `declarative (${configPath})` : `database (${dbPath})`;
   process.stderr.write(
     `gateway ${VERSION} running in ${mode} mode\n` +
-      `  proxy: ${formatAddress(proxyListen.hostname, port)}\n` +
-      `  admin: ${formatAddress(adminListen.hostname, admin.port)}  (Swagger UI at /docs)\n` +
+      (proxyListen ? `  proxy: ${formatAddress(proxyListen.hostname, port)}\n` : "") +
+      (options.proxyTls ? `  proxy: ${formatAddress(options.proxyTls.address.hostname, tlsPort, "https")}\n` : "") +
+      `  admin: ${formatAddress(adminListen.hostname, admin.port, options.adminTls ? "https" : "http")}  (Swagger UI at /docs)\n` +
       `  workers: ${options.workers} (pids ${supervisor.pids().join(", ")}) sharing the proxy port\n`,
   );
-  core.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: port, admin_port: admin.port, workers: options.workers });
+  core.accessLog.event({ level: "info", message: "started", mode: configPath ? "declarative" : "database", proxy_port: proxyListen ? port : null, proxy_tls_port: options.proxyTls ? tlsPort : null, admin_port: admin.port, workers: options.workers });
 
   process.on("SIGHUP", () => {
     if (!configPath) {

@@ -4,6 +4,7 @@
 // private keys. Names are given as `snis` entities or as the `snis` shorthand list here.
 import { createHash } from "node:crypto";
 import { type FieldErrors, GatewayError } from "../errors.ts";
+import { EXAMPLE_CERT, EXAMPLE_KEY } from "../tls/example-certificate.ts";
 import { checkPair, keyTypeOf } from "../tls/pem.ts";
 import { schemaErrors } from "./common.ts";
 import { type RecordOf, type StoredEntity, defineEntity, nullable } from "./definition.ts";
@@ -28,9 +29,9 @@ export const certificateEntity = defineEntity({
     key_alt: { storage: "text", input: nullable(Pem), output: nullable(t.String()), private: true },
     snis: { storage: "json", input: nullable(ShorthandSnis), output: t.Array(t.String()), default: [], normalize: (names: string[] | null) => (names ?? []).map((name) => name.toLowerCase()) },
   },
-  inputExamples: [{ cert: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n", key: "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n", snis: ["api.example.com"] }],
+  inputExamples: [{ cert: EXAMPLE_CERT, key: EXAMPLE_KEY, snis: ["api.example.com"] }],
   example: {
-    id: "7f1c6b2a-3d4e-4f5a-8b9c-0d1e2f3a4b5c", cert: "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n", cert_alt: null,
+    id: "7f1c6b2a-3d4e-4f5a-8b9c-0d1e2f3a4b5c", cert: EXAMPLE_CERT, cert_alt: null,
     snis: ["api.example.com"], tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   complete(certificate, { fields }) {
@@ -65,8 +66,8 @@ export const certificateEntity = defineEntity({
         itemParam: "certificate",
         methods: ["list", "create", "get", "update", "upsert", "delete"],
         examples: {
-          create: [{ summary: "a certificate for one name", value: { cert: "-----BEGIN CERTIFICATE-----\n...", key: "-----BEGIN PRIVATE KEY-----\n...", snis: ["api.example.com"] } }],
-          upsert: [{ summary: "replace the certificate (renewal)", value: { cert: "-----BEGIN CERTIFICATE-----\n...", key: "-----BEGIN PRIVATE KEY-----\n..." } }],
+          create: [{ summary: "a certificate for one name", value: { id: "7f1c6b2a-3d4e-4f5a-8b9c-0d1e2f3a4b5c", cert: EXAMPLE_CERT, key: EXAMPLE_KEY, snis: ["api.example.com"] } }],
+          upsert: [{ summary: "replace the certificate (renewal)", value: { cert: EXAMPLE_CERT, key: EXAMPLE_KEY } }],
           update: [{ summary: "another name", value: { snis: ["api.example.com", "www.example.com"] } }],
         },
       },

@@ -36,7 +36,7 @@ export const sniEntity = defineEntity({
         stem: "CertificateSni",
         stems: "CertificateSnis",
         methods: ["list", "create"],
-        examples: { create: [{ summary: "a name answered with this certificate", value: { name: "api.example.com" } }] },
+        examples: { create: [{ summary: "a name answered with this certificate", value: { name: "www.example.com" } }] },
       },
       {
         path: "/snis",

@@ -24,6 +24,8 @@ export interface ForwardInfo {
   peerIp?: string;
   requestId: string;
   listenerPort: number;
+  /** The listener's scheme, told to the upstream as X-Forwarded-Proto. */
+  scheme: "http" | "https";
   /** Query parameters a plugin asked to drop (hide_credentials). */
   dropQueryParams: string[] | null;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
@@ -57,7 +59,7 @@ class ForwardingHeaders {
     const ip = info.clientIp;
     this.host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
     const peer = info.peerIp || ip;
-    this.values = [priorFor ? `${priorFor}, ${peer}` : peer, "http", withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
+    this.values = [priorFor ? `${priorFor}, ${peer}` : peer, info.scheme, withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
     this.prefix = route.strip_path && match.matched ? match.matched : null;
   }
 

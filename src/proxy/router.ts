@@ -27,6 +27,8 @@ export interface RouteTarget {
   readonly endpoint: UpstreamEndpoint | null;
   /** fetch's `tls` option for an https service (verification, trust store); null for http. */
   readonly tls: UpstreamTls | null;
+  /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
+  readonly httpsOnly: boolean;
 }
 
 interface Candidate {
@@ -118,6 +120,7 @@ export function compileRouter(
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
       tls: upstreamTls.get(service.id) ?? null,
+      httpsOnly: !route.protocols.includes("http"),
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;

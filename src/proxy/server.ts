@@ -1,5 +1,6 @@
-// The proxy listener: Bun.serve with the request path written out by hand (no framework layer),
-// route match → plugin chain → forward → response phase. Reads only the in-memory snapshot.
+// A proxy listener, plain HTTP or TLS: Bun.serve with the request path written out by hand (no
+// framework layer), route match → plugin chain → forward → response phase. Reads only the
+// in-memory snapshot. Whether the listener is TLS is decided once for it, never per request.
 // The handler is synchronous and returns the upstream promise chain itself: an async handler
 // costs a promise and two microtask hops per request, a few percent of the whole proxying.
 import type { Server } from "bun";
@@ -19,6 +20,7 @@ import type { RouteMatch } from "./router.ts";
 import { ClientGone, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
+import { type PemPair, type ServerCertificates, serverCertificates } from "../tls/server-certificates.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
 export type BuiltinEndpoint = (request: Request, snapshot: Snapshot) => Response | Promise<Response>;
@@ -36,6 +38,10 @@ export interface ProxyOptions {
   reusePort?: boolean;
   /** `--trusted-ips`: from these peers, the client is the rightmost untrusted X-Forwarded-For hop. */
   trustedIps?: AddressSet | null;
+  /** A TLS listener: the certificate for unknown or missing SNI; the others come from the state. */
+  tls?: { fallback: PemPair };
+  /** Plain listener: the TLS listener's port, for `https_redirect_status_code` redirects (null: none, 443 assumed). */
+  httpsPort?: () => number | null;
 }
 
 const NO_ROUTE = "(none)";
@@ -170,6 +176,34 @@ export interface ProxyListener {
   drain(lingerMs: number): Promise<void>;
   /** Closes every connection, in flight or not. */
   close(): Promise<void>;
+  /** Requests in flight on every server of this listener (a replaced TLS server still finishing some). */
+  readonly pendingRequests: number;
+}
+
+type ServeOptions = {
+  hostname: string;
+  port: number;
+  reusePort: boolean;
+  maxRequestBodySize: number;
+  idleTimeout: number;
+  fetch(request: Request, srv: Server<undefined>): Response | Promise<Response>;
+  error(error: Error): Response;
+};
+
+/** Kong's answer to plain HTTP on a route that allows only https, or its redirect. */
+function httpsRequired(route: { https_redirect_status_code: number }, host: string, received: string, search: string, httpsPort: number | null): Response {
+  const status = route.https_redirect_status_code;
+  if (status === 426) return errorCodeResponse("https_required", { connection: "Upgrade", upgrade: "TLS/1.2, HTTP/1.1" });
+  const authority = httpsPort === null || httpsPort === 443 ? host : `${host}:${httpsPort}`;
+  return new Response(null, { status, headers: { location: `https://${authority}${received}${search}` } });
+}
+
+/** Refuses a port someone else holds: the TLS listener binds with SO_REUSEPORT, which would share it silently. */
+function checkPortFree(hostname: string, port: number): number {
+  const probe = Bun.listen({ hostname, port, socket: { data() {} } });
+  const bound = probe.port;
+  probe.stop(true);
+  return bound;
 }
 
 export function startProxy(options: ProxyOptions): ProxyListener {
@@ -177,6 +211,9 @@ export function startProxy(options: ProxyOptions): ProxyListener {
   const { state, metrics, accessLog, builtins } = options;
   const trustedIps = options.trustedIps ?? null;
   const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
+  const secure = options.tls !== undefined;
+  const scheme = secure ? "https" : "http";
+  const httpsPort = options.httpsPort ?? (() => null);
   // Read once: every read of `server.port` is a getsockname() system call.
   let listenerPort = options.port;
 
@@ -201,6 +238,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       peerIp: flight.peerIp,
       requestId: flight.requestId,
       listenerPort,
+      scheme,
       dropQueryParams: ctx?.dropQueryParams ?? null,
       clientHeadersRemoved: ctx !== null,
     });
@@ -238,14 +276,14 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     );
   }
 
-  const server: Server<undefined> = Bun.serve({
+  const serveOptions: ServeOptions = {
     hostname: options.hostname,
     port: options.port,
     reusePort: options.reusePort ?? false,
     // Bodies stream through; the limit only guards the gateway's own endpoints.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: 120,
-    fetch(request, srv) {
+    fetch(request: Request, srv: Server<undefined>) {
       const started = performance.now();
       const snapshot = state.current;
       const { path: received, search } = splitUrl(request.url);
@@ -265,11 +303,12 @@ export function startProxy(options: ProxyOptions): ProxyListener {
           const response = builtin(request, snapshot);
           return response instanceof Promise ? response.then((r) => flight.finish(r), (error) => flight.internalError(error)) : flight.finish(response);
         }
-        const match = snapshot.router.match(request.method, host, path);
+        const match = (secure ? snapshot.tlsRouter : snapshot.router).match(request.method, host, path);
         if (!match) return flight.refuse("no_route");
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;
         flight.serviceLabel = service.name ?? service.id;
+        if (!secure && match.target.httpsOnly) return flight.finish(httpsRequired(route, host.name, received, search, httpsPort()));
         const forwardedPath = upstreamPath(match, path);
         if (forwardedPath === null) return flight.refuse("invalid_path");
         flight.upstreamPath = forwardedPath;
@@ -287,20 +326,90 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         return flight.internalError(error);
       }
     },
-    error(error) {
+    error(error: Error) {
       accessLog.event({ level: "error", message: "internal error in the proxy listener", error: String(error) });
       return errorCodeResponse("internal");
     },
+  };
+  if (!options.tls) {
+    const server: Server<undefined> = Bun.serve(serveOptions);
+    listenerPort = server.port ?? options.port;
+    return {
+      server,
+      port: listenerPort,
+      async drain(lingerMs) {
+        runtime.draining = true;
+        if (lingerMs > 0) await Bun.sleep(lingerMs);
+        await server.stop(false);
+      },
+      close: () => server.stop(true),
+      get pendingRequests() {
+        return server.pendingRequests;
+      },
+    };
+  }
+  return startTlsServers(serveOptions, options, runtime, (port) => (listenerPort = port));
+}
+
+/**
+ * The TLS listener. Bun 1.4.5 cannot change the certificates of a running server (reload()
+ * ignores `tls`), so new TLS material starts a new server on the same address (SO_REUSEPORT)
+ * and stops the old one gracefully: new handshakes get the new certificates at once, requests
+ * in flight on old connections finish, and the old server's idle keep-alive connections are
+ * closed cleanly (Bun's stop(false)), as nginx's reload does; clients reconnect.
+ */
+function startTlsServers(
+  serveOptions: ServeOptions,
+  options: ProxyOptions,
+  runtime: ListenerRuntime,
+  setPort: (port: number) => void,
+): ProxyListener {
+  const { state, accessLog } = options;
+  const fallback = options.tls!.fallback;
+  const materialOf = (snapshot: Snapshot): ServerCertificates => serverCertificates(fallback, snapshot.data.certificates, snapshot.data.snis);
+  let material = materialOf(state.current);
+  const port = options.reusePort ? options.port : checkPortFree(serveOptions.hostname, serveOptions.port);
+  const start = (tls: ServerCertificates) => Bun.serve({ ...serveOptions, port, reusePort: true, tls: tls.tls });
+  let server = start(material);
+  setPort(port);
+  const retiring = new Set<Server<undefined>>();
+  let closed = false;
+  state.onChange((snapshot) => {
+    if (closed) return;
+    const next = materialOf(snapshot);
+    if (next.digest === material.digest) return;
+    let fresh: Server<undefined>;
+    try {
+      fresh = start(next);
+    } catch (error) {
+      accessLog.event({ level: "error", message: "TLS certificates changed but the listener could not load them; keeping the previous ones", error: String(error).split("\n")[0] });
+      return;
+    }
+    const old = server;
+    server = fresh;
+    material = next;
+    retiring.add(old);
+    void old.stop(false).then(() => retiring.delete(old));
+    accessLog.event({ level: "info", message: "TLS certificates replaced", server_names: next.tls.length - 1 });
   });
-  listenerPort = server.port ?? options.port;
+  const all = () => [server, ...retiring];
   return {
-    server,
-    port: listenerPort,
+    get server() {
+      return server;
+    },
+    port,
     async drain(lingerMs) {
+      closed = true;
       runtime.draining = true;
       if (lingerMs > 0) await Bun.sleep(lingerMs);
-      await server.stop(false);
+      await Promise.all(all().map((each) => each.stop(false)));
     },
-    close: () => server.stop(true),
+    async close() {
+      closed = true;
+      await Promise.all(all().map((each) => each.stop(true)));
+    },
+    get pendingRequests() {
+      return all().reduce((sum, each) => sum + each.pendingRequests, 0);
+    },
   };
 }

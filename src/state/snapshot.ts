@@ -21,6 +21,8 @@ export interface Snapshot extends StateLookups {
   readonly services: ReadonlyMap<string, Service>;
   readonly keys: readonly KeyRecord[];
   readonly router: Router;
+  /** The TLS listener's: routes whose protocols allow https (Kong does not match an http-only route there). */
+  readonly tlsRouter: Router;
   /** Plugin chain per route id. */
   readonly chains: ReadonlyMap<string, Chain>;
   /** The TLS options of each https service's upstream connections. */
@@ -67,6 +69,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   readonly chains = new Map<string, Chain>();
   readonly upstreamTls: UpstreamTlsPlan;
   router!: Router;
+  tlsRouter!: Router;
 
   constructor(
     data: StateData,
@@ -91,6 +94,9 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
     return instance;
   };
   for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
-  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, snapshot.upstreamTls.byService);
+  const upstreamTls = snapshot.upstreamTls.byService;
+  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, upstreamTls);
+  const overTls = data.routes.filter((route) => route.protocols.includes("https"));
+  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, upstreamTls);
   return snapshot;
 }

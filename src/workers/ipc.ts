@@ -6,6 +6,7 @@ import type { Address } from "../cli/command.ts";
 import type { MetricsSnapshot } from "../metrics.ts";
 import type { StateData } from "../state/data.ts";
 import type { Snapshot } from "../state/snapshot.ts";
+import type { PemPair } from "../tls/server-certificates.ts";
 
 /** The hidden argument that makes `gateway serve` a worker: `gateway serve --worker-process 2`. */
 export const WORKER_FLAG = "--worker-process";
@@ -14,8 +15,11 @@ export const WORKER_FLAG = "--worker-process";
 export interface WorkerSetup {
   /** SQLite file (database mode, polled like a single process), or ":memory:" (declarative mode). */
   db: string;
-  /** The port is the one the supervisor checked and every worker binds with SO_REUSEPORT. */
-  proxyListen: Address;
+  /** The ports are the ones the supervisor checked and every worker binds with SO_REUSEPORT; null: off. */
+  proxyListen: Address | null;
+  proxyListenTls?: Address | null;
+  /** The TLS listener's default certificate (the same in every worker). */
+  tlsDefault?: PemPair;
   /** `off`, `stdout` (batches sent to the supervisor, which writes them) or a file (appended to directly). */
   accessLog: string;
   drainMs: number;

@@ -32,7 +32,7 @@ function reportOf(gateway: RunningProxy): WorkerReport {
     metrics: gateway.metrics.snapshot(),
     configVersion: gateway.state.current.version,
     configDigest: configDigest(gateway.state.current),
-    inFlight: gateway.proxy.server.pendingRequests,
+    inFlight: gateway.proxy.pendingRequests + (gateway.tlsProxy && gateway.tlsProxy !== gateway.proxy ? gateway.tlsProxy.pendingRequests : 0),
     rssBytes: process.memoryUsage.rss(),
   };
 }
@@ -128,6 +128,8 @@ export async function runWorker(idText: string | undefined): Promise<number> {
     gateway = startCoreWithProxy({
       db: setup.db,
       proxyListen: setup.proxyListen,
+      proxyListenTls: setup.proxyListenTls,
+      tlsDefault: setup.tlsDefault,
       accessLog,
       reusePort: true,
       trustedIps: setup.trustedIps,
@@ -136,7 +138,7 @@ export async function runWorker(idText: string | undefined): Promise<number> {
       configWarnings: id === 1,
     });
   } catch (error) {
-    const { hostname, port } = setup.proxyListen;
+    const { hostname, port } = (setup.proxyListen ?? setup.proxyListenTls)!;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;
     send({ type: "failed", reason }, () => process.exit(1));
     return new Promise(() => {});
