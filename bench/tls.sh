@@ -70,17 +70,20 @@ serve bench/noplugins.yml 9611 9612 9615
 serve "$RUN/jwt.yml" 9613 9614 9616
 for url in http://127.0.0.1:9001/ http://127.0.0.1:9621/ https://127.0.0.1:9622/ http://127.0.0.1:9611/ https://127.0.0.1:9612/ https://127.0.0.1:9614/; do wait_port "$url"; done
 
-# One wrk run; prints req/s (fails on any non-2xx or socket error).
+# One wrk run; prints req/s. Non-2xx answers fail the run; socket errors are reported (a
+# keep-alive run should have none) with the full wrk output on stderr.
 rps() { # URL [wrk args...]
   local url=$1 line out; shift
   out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"$DURATION" -s bench/report.lua "$@" "$url")
   line=$(grep RESULT <<<"$out")
-  grep -q "non2xx=0 errors=0" <<<"$line" || { echo "errors at $url: $out" >&2; exit 1; }
+  grep -q "non2xx=0 " <<<"$line" || { echo "non-2xx answers at $url: $out" >&2; exit 1; }
+  # With Connection: close wrk counts each closed connection as a read error: expected there.
+  [[ "$*" == *"Connection: close"* ]] || grep -q "errors=0" <<<"$line" || echo "socket errors at $url: $line" >&2
   sed -E 's/.*rps=([0-9.]+).*/\1/' <<<"$line"
 }
 echo "warm-up ..."
-for url in http://127.0.0.1:9611/bench https://127.0.0.1:9612/bench http://127.0.0.1:9621/bench https://127.0.0.1:9622/bench; do DURATION=2s rps "$url" >/dev/null; done
-JWT=$TOKEN DURATION=2s rps https://127.0.0.1:9614/bench >/dev/null
+for url in http://127.0.0.1:9611/bench https://127.0.0.1:9612/bench http://127.0.0.1:9621/bench https://127.0.0.1:9622/bench; do rps "$url" >/dev/null; done
+JWT=$TOKEN rps https://127.0.0.1:9614/bench >/dev/null
 
 declare -A R
 R[gw_http]=$(rps http://127.0.0.1:9611/bench)

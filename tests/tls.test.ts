@@ -167,7 +167,7 @@ describe("the TLS listener", () => {
       expect(JSON.parse(body!).headers).toMatchObject({ "x-forwarded-proto": "https", "x-forwarded-port": String(tlsPort) });
     }
     const plain = await gateway.request("/both");
-    expect((await plain.json()).headers).toMatchObject({ "x-forwarded-proto": "http", "x-forwarded-port": String(gateway.proxy.port) });
+    expect(((await plain.json()) as { headers: Record<string, string> }).headers).toMatchObject({ "x-forwarded-proto": "http", "x-forwarded-port": String(gateway.proxy.port) });
   });
 
   test("TLS 1.0 and 1.1 handshakes are refused with a protocol-version alert", async () => {
@@ -208,6 +208,7 @@ describe("route protocols", () => {
   test("an https-only route answers plain HTTP with Kong's 426", async () => {
     const response = await gateway.request("/secure/x?a=1");
     expect(response.status).toBe(426);
+    expect(response.headers.get("x-request-id")).toBeTruthy();
     expect(response.headers.get("connection")).toBe("Upgrade");
     expect(response.headers.get("upgrade")).toBe("TLS/1.2, HTTP/1.1");
     expect(await response.json()).toEqual({ message: "Please use HTTPS protocol" });

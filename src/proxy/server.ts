@@ -191,11 +191,11 @@ type ServeOptions = {
 };
 
 /** Kong's answer to plain HTTP on a route that allows only https, or its redirect. */
-function httpsRequired(route: { https_redirect_status_code: number }, host: string, received: string, search: string, httpsPort: number | null): Response {
+function httpsRequired(route: { https_redirect_status_code: number }, host: string, received: string, search: string, httpsPort: number | null, requestId: string): Response {
   const status = route.https_redirect_status_code;
-  if (status === 426) return errorCodeResponse("https_required", { connection: "Upgrade", upgrade: "TLS/1.2, HTTP/1.1" });
+  if (status === 426) return errorCodeResponse("https_required", { connection: "Upgrade", upgrade: "TLS/1.2, HTTP/1.1", "x-request-id": requestId });
   const authority = httpsPort === null || httpsPort === 443 ? host : `${host}:${httpsPort}`;
-  return new Response(null, { status, headers: { location: `https://${authority}${received}${search}` } });
+  return new Response(null, { status, headers: { location: `https://${authority}${received}${search}`, "x-request-id": requestId } });
 }
 
 /** Refuses a port someone else holds: the TLS listener binds with SO_REUSEPORT, which would share it silently. */
@@ -308,7 +308,10 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;
         flight.serviceLabel = service.name ?? service.id;
-        if (!secure && match.target.httpsOnly) return flight.finish(httpsRequired(route, host.name, received, search, httpsPort()));
+        if (!secure && match.target.httpsOnly) {
+          flight.errorCode = "https_required";
+          return flight.finish(httpsRequired(route, host.name, received, search, httpsPort(), flight.requestId));
+        }
         const forwardedPath = upstreamPath(match, path);
         if (forwardedPath === null) return flight.refuse("invalid_path");
         flight.upstreamPath = forwardedPath;
