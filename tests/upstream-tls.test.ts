@@ -28,7 +28,9 @@ beforeAll(async () => {
     expired: pki.expired,
     mtls: { ...pki.server, clientCa: pki.clientCa.cert },
   });
-  gateway = startTestGateway({ accessLog: logFile });
+  // A TLS listener too (with the test CA's localhost certificate): requests that come in over
+  // TLS are verified upstream the same way.
+  gateway = startTestGateway({ accessLog: logFile, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: pki.server });
   caIds.ca = gateway.store.create("ca_certificates", { cert: pki.ca.cert }).id;
   caIds.selfSigned = gateway.store.create("ca_certificates", { cert: pki.selfSigned.cert }).id;
   caIds.clientCa = gateway.store.create("ca_certificates", { cert: pki.clientCa.cert }).id;
@@ -130,6 +132,20 @@ describe("ca_certificates are the service's trust store", () => {
     const before = (await upstreams.connections()).server!;
     for (let i = 0; i < 5; i++) expect((await call(path)).status).toBe(200);
     expect((await upstreams.connections()).server).toBe(before);
+  });
+});
+
+describe("over the gateway's TLS listener", () => {
+  test("the same verification applies, also when the TLS listener has its own router", async () => {
+    // An http-only route makes the TLS listener's route table a separate one.
+    gateway.store.create("services", { name: "plain-only", url: "http://127.0.0.1:9" });
+    gateway.store.create("routes", { name: "plain-only", service: { name: "plain-only" }, paths: ["/plain-only"], protocols: ["http"] });
+    const trusted = expose("over-tls-trusted", "server", { ca_certificates: [caIds.ca] });
+    const refused = expose("over-tls-refused", "selfSigned");
+    const over = (path: string) => fetch(`https://localhost:${gateway.tlsProxy!.port}${path}`, { tls: { ca: pki.ca.cert } } as RequestInit);
+    expect((await over(trusted)).status).toBe(200);
+    const answer = await over(refused);
+    expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 502, body: BAD_GATEWAY });
   });
 });
 
