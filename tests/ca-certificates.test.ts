@@ -92,8 +92,7 @@ describe("service TLS fields", () => {
     const refused = await admin.call("POST", "/services", { url: "http://127.0.0.1:8080", ca_certificates: [id] });
     expect({ status: refused.status, fields: refused.body.fields }).toEqual({ status: 400, fields: { ca_certificates: "must be null when protocol is http (TLS settings apply to https services)" } });
     expect(admin.state()).toBe(before);
-    // Through the store: the certificates endpoints belong to the listener TLS work.
-    const certificate = admin.core.store.create("certificates", { cert: pki.client.cert, key: pki.client.key });
+    const certificate = (await admin.call("POST", "/certificates", { cert: pki.client.cert, key: pki.client.key })).body;
     const mtls = await admin.call("POST", "/services", { url: "http://127.0.0.1:8080", client_certificate: { id: certificate.id } });
     expect({ status: mtls.status, fields: mtls.body.fields }).toEqual({ status: 400, fields: { client_certificate: "must be null when protocol is http (TLS settings apply to https services)" } });
     const empty = await admin.call("POST", "/services", { name: "empty-list", url: "https://127.0.0.1:8443", ca_certificates: [] });
