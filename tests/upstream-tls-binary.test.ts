@@ -28,6 +28,7 @@ async function cli(args: string[]): Promise<string> {
 beforeAll(async () => {
   const pki = makeTestPki(dir);
   writeFileSync(join(dir, "ca.pem"), pki.ca.cert);
+  writeFileSync(join(dir, "server.pem"), pki.server.cert);
   [binary, upstreams] = await Promise.all([ensureBinary(), startHttpsUpstreams({ server: pki.server, selfSigned: pki.selfSigned })]);
 });
 
@@ -61,4 +62,15 @@ test("CLI-configured https services: the CA-trusting one and the opted-out one p
   expect(listed).toEqual([expect.objectContaining({ id: ca.id, cert_digest: ca.cert_digest })]);
   const remote = await runCli(binary, ["ca-certificate", "delete", ca.id, "--admin-url", gateway.adminUrl], { cwd: dir, env: {} });
   expect(remote).toEqual({ code: 1, stdout: "", stderr: expect.stringContaining(`ca certificate ${ca.id} is still referenced by services`) });
+});
+
+test("ca-certificate add: no --cert is a usage error (2); a missing file or a certificate that is not a CA is exit 1 with why", async () => {
+  const run = (args: string[]) => runCli(binary, args, { cwd: dir, env });
+  expect(await run(["ca-certificate", "add"])).toEqual({ code: 2, stdout: "", stderr: "gateway: --cert is required: the PEM file of the CA certificate\n" });
+  expect(await run(["ca-certificate", "add", "--cert", "nowhere.pem"])).toEqual({ code: 1, stdout: "", stderr: "gateway: --cert nowhere.pem: no such file\n" });
+  expect(await run(["ca-certificate", "add", "--cert", "server.pem"])).toEqual({
+    code: 1,
+    stdout: "",
+    stderr: 'gateway: schema violation (cert: certificate does not appear to be a CA because it is missing the "CA" basic constraint)\n',
+  });
 });
