@@ -6,6 +6,8 @@
 # which is what made changes of a few percent measurable (bench/RESULTS.md, "Method").
 #   bash bench/compare.sh BINARY_A CONFIG_A BINARY_B CONFIG_B      (ROUNDS=4 DURATION=4s)
 #   JWT=<token> or JWT_POOL=<file> send an Authorization header (bench/report.lua).
+#   NGINX_CONF=<file> UPSTREAM_PORT=<port> serve other upstream ports (default
+#   bench/nginx-upstream.conf on 9001); the run stops if that nginx cannot start (a port taken).
 # Single-threaded servers only: the scheduler shares the core per thread, so a server with an
 # extra busy thread (Bun's fetch client, say) would get more than half of it.
 set -Eeuo pipefail
@@ -20,9 +22,11 @@ trap cleanup EXIT
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
 
 wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.05; done; echo "port $1 not answering"; exit 1; }
-cp bench/nginx-upstream.conf "$RUN/nginx.conf"
-taskset -c "$LOAD_CPU" nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & PIDS+=($!)
-wait_port 9001
+cp "${NGINX_CONF:-bench/nginx-upstream.conf}" "$RUN/nginx.conf"
+taskset -c "$LOAD_CPU" nginx -p "$RUN" -c "$RUN/nginx.conf" >"$RUN/nginx.log" 2>&1 & NGINX=$!; PIDS+=($NGINX)
+wait_port "${UPSTREAM_PORT:-9001}"
+# Another process on the port would answer for an nginx that failed to bind it.
+kill -0 "$NGINX" 2>/dev/null || { echo "nginx did not start: $(cat "$RUN/nginx.log")"; exit 1; }
 taskset -c "$SUT_CPU" "$BIN_A" serve --config "$CONF_A" --proxy-listen 127.0.0.1:9601 --admin-listen 127.0.0.1:9602 --access-log off >"$RUN/a.log" 2>&1 & PID_A=$!; PIDS+=($PID_A)
 taskset -c "$SUT_CPU" "$BIN_B" serve --config "$CONF_B" --proxy-listen 127.0.0.1:9603 --admin-listen 127.0.0.1:9604 --access-log off >"$RUN/b.log" 2>&1 & PID_B=$!; PIDS+=($PID_B)
 wait_port 9601; wait_port 9603

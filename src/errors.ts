@@ -30,6 +30,8 @@ export const ERRORS = {
   upstream_tls_failed: { status: 502, message: "An invalid response was received from the upstream server" },
   upstream_timeout: { status: 504, message: "The upstream server is timing out" },
   service_disabled: { status: 503, message: "Service unavailable" },
+  // Kong's words when every target of the service's upstream is unhealthy or has weight 0.
+  no_healthy_target: { status: 503, message: "failure to get a peer from the ring-balancer" },
   client_gone: { status: 499, message: "the client closed the connection" },
   invalid_host: { status: 400, message: "invalid Host header: expected host[:port]" },
   invalid_path: {

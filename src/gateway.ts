@@ -1,5 +1,6 @@
 // Assembles a running gateway: database (file or in-memory), store, state, proxy listener and
 // admin listener. `serve`, `demo` and the tests all start gateways through here.
+import { ActiveHealthChecks } from "./balancer/active.ts";
 import { installConfigVersion } from "./db/config-version.ts";
 import { MEMORY, type OpenedDatabase, openDatabase } from "./db/connection.ts";
 import { Store } from "./db/store.ts";
@@ -102,6 +103,13 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
   }
   const pool = new ConnectionPool(options.upstreamMaxConnections);
+  // Health checks run where requests are proxied: each serving process keeps its own view.
+  core.state.health.onFlip(({ upstream, target, healthy, why }) =>
+    core.accessLog.event({ level: healthy ? "info" : "warn", message: `target ${target} of upstream ${upstream} is now ${healthy ? "healthy" : "unhealthy"}`, reason: why }),
+  );
+  const activeChecks = new ActiveHealthChecks();
+  activeChecks.update(core.state.current.balancers);
+  core.state.onChange((snapshot) => activeChecks.update(snapshot.balancers));
   const shared = {
     pool,
     state: core.state,
@@ -122,6 +130,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     if (options.proxyListen) plain = startProxy({ ...shared, ...options.proxyListen, httpsPort: () => tlsProxy?.port ?? null });
   } catch (error) {
     void tlsProxy?.close();
+    activeChecks.stop();
     core.state.stop();
     core.accessLog.close();
     core.opened.sqlite.close();
@@ -139,6 +148,7 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     proxyUrl: `${plain ? "http" : "https"}://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${proxy.port}`,
     async stop(graceMs = 10_000, lingerMs = 0) {
       core.state.stop();
+      activeChecks.stop();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = Promise.all(listeners.map((listener) => listener.drain(Math.min(lingerMs, graceMs))));
       await Promise.race([drained, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);

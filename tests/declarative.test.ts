@@ -138,7 +138,7 @@ describe("validation errors name the entity, its position and the field", () => 
   const cases: [string, string, RegExp, string][] = [
     ["missing format version", `services: []`, /_format_version/, "@file._format_version"],
     ["unknown format version", `_format_version: "9.9"`, /must be one of/, "@file._format_version"],
-    ["unknown top-level key", `_format_version: "3.0"\nupstreams: []`, /unknown top-level key/, "@file.upstreams"],
+    ["unknown top-level key", `_format_version: "3.0"\nupstreamz: []`, /unknown top-level key/, "@file.upstreamz"],
     ["bad YAML", `_format_version: "3.0"\nservices: [`, /not valid YAML or JSON/, "@file"],
     ["a key twice in JSON (read without the YAML parser)", `{"_format_version": "3.0", "_format_version": "3.0"}`, /^not valid YAML or JSON: Map keys must be unique: '_format_version' appears twice in one mapping$/, "@file"],
     ["a key twice in a nested JSON object, once escaped", `{"_format_version": "3.0", "consumers": [{"username": "a", "user\\u006eame": "b"}]}`, /Map keys must be unique: 'username'/, "@file"],

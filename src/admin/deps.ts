@@ -1,4 +1,5 @@
 // What the admin API is given by whoever starts it (serve, demo, tests).
+import type { TargetHealthRow } from "../balancer/metrics.ts";
 import type { Store } from "../db/store.ts";
 import type { Metrics } from "../metrics.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
@@ -28,6 +29,10 @@ export interface WorkerPool {
   status(): Promise<WorkerStatus[]>;
   /** Resolves once every worker serves the configuration changes made so far. */
   settled(): Promise<void>;
+  /** Each running worker's view of every target's health, fresh from it. */
+  targetHealth(): Promise<{ worker: string; rows: TargetHealthRow[] }[]>;
+  /** The manual healthy/unhealthy override, sent to every worker (answered once they applied it: `settled`). */
+  setTargetHealth(upstreamId: string, targetId: string, healthy: boolean): void;
 }
 
 export interface WorkerStatus {

@@ -27,6 +27,7 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
+import { upstreamOperations } from "./routes/upstreams.ts";
 import { type PemPair, hardened } from "../tls/server-certificates.ts";
 
 export type { AdminDeps } from "./deps.ts";
@@ -40,6 +41,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...caCertificateOperations(deps),
     ...serviceOperations(deps),
     ...routeOperations(deps),
+    ...upstreamOperations(deps),
     ...consumerOperations(deps),
     ...jwtOperations(deps),
     ...aclOperations(deps),

@@ -15,6 +15,7 @@ import { routeCommand } from "./route.ts";
 import { serveCommand } from "./serve.ts";
 import { serviceCommand } from "./service.ts";
 import { signCommand } from "./sign.ts";
+import { targetCommand, upstreamCommand } from "./upstream.ts";
 import { verifyCommand } from "./verify.ts";
 
 export const commands: Command[] = [
@@ -28,6 +29,8 @@ export const commands: Command[] = [
   aclCommand,
   serviceCommand,
   routeCommand,
+  upstreamCommand,
+  targetCommand,
   caCertificateCommand,
   pluginCommand,
   proxyCommand,

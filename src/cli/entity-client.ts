@@ -22,12 +22,15 @@ export interface ImportCounts {
 export interface EntityClient {
   /** The database file or admin URL, for messages. */
   readonly where: string;
-  /** Every entity of a kind (all pages), within a consumer when given. */
-  list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]>;
+  /**
+   * Every entity of a kind (all pages), within a parent when given: the consumer of a
+   * credential, the upstream of a target (the parent kind is the one the entity nests under).
+   */
+  list<K extends EntityKind>(kind: K, parent?: string): Promise<Entity<K>[]>;
   /** By id or endpoint key (name, username, key, group); NotFoundError when absent. */
-  get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>>;
-  create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>>;
-  delete(kind: EntityKind, idOrKey: string, options?: { consumer?: string; cascade?: boolean }): Promise<void>;
+  get<K extends EntityKind>(kind: K, idOrKey: string, parent?: string): Promise<Entity<K>>;
+  create<K extends EntityKind>(kind: K, input: Record<string, unknown>, parent?: string): Promise<Entity<K>>;
+  delete(kind: EntityKind, idOrKey: string, options?: { parent?: string; cascade?: boolean }): Promise<void>;
   /** Generates a keystore key; the private half stays in the gateway. */
   createKey(input: { alg: string; kid?: string }): Promise<Key>;
   exportConfig(format: "yaml" | "json", includePrivateKeys: boolean): Promise<string>;
@@ -42,9 +45,9 @@ export interface EntityClient {
 }
 
 /** Undefined instead of NotFoundError. */
-export async function findEntity<K extends EntityKind>(client: EntityClient, kind: K, idOrKey: string, consumer?: string): Promise<Entity<K> | undefined> {
+export async function findEntity<K extends EntityKind>(client: EntityClient, kind: K, idOrKey: string, parent?: string): Promise<Entity<K> | undefined> {
   try {
-    return await client.get(kind, idOrKey, consumer);
+    return await client.get(kind, idOrKey, parent);
   } catch (error) {
     if (error instanceof GatewayError && error.status === 404) return undefined;
     throw error;
@@ -128,12 +131,14 @@ export class LocalEntityClient implements EntityClient {
     readonly where: string,
   ) {}
 
-  private parent(consumer: string | undefined): Parent | undefined {
-    return consumer === undefined ? undefined : { kind: "consumers", id: this.core.store.get("consumers", consumer).id };
+  private parent(kind: EntityKind, key: string | undefined): Parent | undefined {
+    if (key === undefined) return undefined;
+    const parentKind = parentKindOf(kind);
+    return { kind: parentKind, id: this.core.store.get(parentKind, key).id };
   }
 
-  async list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]> {
-    const parent = this.parent(consumer);
+  async list<K extends EntityKind>(kind: K, parentKey?: string): Promise<Entity<K>[]> {
+    const parent = this.parent(kind, parentKey);
     const all: Entity<K>[] = [];
     for (let offset: number | null = 0; offset !== null; ) {
       const page: Page<Entity<K>> = this.core.store.list(kind, { size: 1000, offset, parent });
@@ -143,16 +148,16 @@ export class LocalEntityClient implements EntityClient {
     return all;
   }
 
-  async get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>> {
-    return this.core.store.get(kind, idOrKey, this.parent(consumer));
+  async get<K extends EntityKind>(kind: K, idOrKey: string, parent?: string): Promise<Entity<K>> {
+    return this.core.store.get(kind, idOrKey, this.parent(kind, parent));
   }
 
-  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>> {
-    return this.core.store.create(kind, input, this.parent(consumer));
+  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, parent?: string): Promise<Entity<K>> {
+    return this.core.store.create(kind, input, this.parent(kind, parent));
   }
 
-  async delete(kind: EntityKind, idOrKey: string, options: { consumer?: string; cascade?: boolean } = {}): Promise<void> {
-    this.core.store.delete(kind, idOrKey, { parent: this.parent(options.consumer), cascade: options.cascade });
+  async delete(kind: EntityKind, idOrKey: string, options: { parent?: string; cascade?: boolean } = {}): Promise<void> {
+    this.core.store.delete(kind, idOrKey, { parent: this.parent(kind, options.parent), cascade: options.cascade });
   }
 
   async createKey(input: { alg: string; kid?: string }): Promise<Key> {
@@ -197,15 +202,22 @@ export function countsOf(state: StateData, entities: readonly EntityDefinition[]
 /** The entities of this build: the CLI's admin paths, tables and nouns come from their definitions. */
 export const builtinEntities: readonly EntityDefinition[] = entityList(coreEntities, builtinPlugins.values());
 
+/** The kind an entity's nested collection hangs off (consumers for credentials, upstreams for targets). */
+function parentKindOf(kind: EntityKind): EntityKind {
+  const nested = entityNamed(builtinEntities, kind).admin?.collections.find((collection) => collection.under !== undefined);
+  return (nested?.under ?? "consumers") as EntityKind;
+}
+
 /**
  * Collection paths of the admin API (SPEC §6), as the entity's admin section lists them: nested
- * under the consumer when one is given.
+ * under the parent when one is given.
  */
-function collectionPath(kind: EntityKind, consumer: string | undefined): string {
+function collectionPath(kind: EntityKind, parent: string | undefined): string {
   const collections = entityNamed(builtinEntities, kind).admin?.collections ?? [];
-  if (consumer !== undefined) {
-    const nested = collections.find((collection) => collection.under === "consumers")?.path ?? kind;
-    return `/consumers/${encodeURIComponent(consumer)}/${nested}`;
+  if (parent !== undefined) {
+    const parentKind = parentKindOf(kind);
+    const nested = collections.find((collection) => collection.under === parentKind)?.path ?? kind;
+    return `/${parentKind}/${encodeURIComponent(parent)}/${nested}`;
   }
   return collections.find((collection) => collection.under === undefined)?.path ?? `/${kind}`;
 }
@@ -256,9 +268,9 @@ export class HttpEntityClient implements EntityClient {
     return (await response.json()) as T;
   }
 
-  async list<K extends EntityKind>(kind: K, consumer?: string): Promise<Entity<K>[]> {
+  async list<K extends EntityKind>(kind: K, parent?: string): Promise<Entity<K>[]> {
     const all: Entity<K>[] = [];
-    for (let next: string | null = `${collectionPath(kind, consumer)}?size=1000`; next; ) {
+    for (let next: string | null = `${collectionPath(kind, parent)}?size=1000`; next; ) {
       const page: { data: Entity<K>[]; next: string | null } = await this.json("GET", next);
       all.push(...page.data);
       next = page.next;
@@ -266,17 +278,17 @@ export class HttpEntityClient implements EntityClient {
     return all;
   }
 
-  async get<K extends EntityKind>(kind: K, idOrKey: string, consumer?: string): Promise<Entity<K>> {
-    return this.json("GET", `${collectionPath(kind, consumer)}/${encodeURIComponent(idOrKey)}`);
+  async get<K extends EntityKind>(kind: K, idOrKey: string, parent?: string): Promise<Entity<K>> {
+    return this.json("GET", `${collectionPath(kind, parent)}/${encodeURIComponent(idOrKey)}`);
   }
 
-  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, consumer?: string): Promise<Entity<K>> {
-    return this.json("POST", collectionPath(kind, consumer), input);
+  async create<K extends EntityKind>(kind: K, input: Record<string, unknown>, parent?: string): Promise<Entity<K>> {
+    return this.json("POST", collectionPath(kind, parent), input);
   }
 
-  async delete(kind: EntityKind, idOrKey: string, options: { consumer?: string; cascade?: boolean } = {}): Promise<void> {
+  async delete(kind: EntityKind, idOrKey: string, options: { parent?: string; cascade?: boolean } = {}): Promise<void> {
     const query = options.cascade ? "?cascade=true" : "";
-    await this.call("DELETE", `${collectionPath(kind, options.consumer)}/${encodeURIComponent(idOrKey)}${query}`);
+    await this.call("DELETE", `${collectionPath(kind, options.parent)}/${encodeURIComponent(idOrKey)}${query}`);
   }
 
   async createKey(input: { alg: string; kid?: string }): Promise<Key> {

@@ -163,7 +163,7 @@ ${BACKEND_USAGE}`;
       if (!key) throw new UsageError(`--${spec.keyFlag} is required: the ${spec.noun} to delete`);
       const consumer = loose.consumer as string | undefined;
       if (spec.byConsumer === "required" && !consumer) throw new UsageError(`--consumer is required: the consumer whose ${spec.noun} to delete`);
-      await withClient(loose, true, (client) => client.delete(spec.kind, key, { consumer, cascade: loose.cascade === true })).catch((error) => {
+      await withClient(loose, true, (client) => client.delete(spec.kind, key, { parent: consumer, cascade: loose.cascade === true })).catch((error) => {
         // The store words its refusal for the admin API (`?cascade=true`); here it is a flag.
         if (error instanceof GatewayError && spec.cascade) error.message = error.message.replace("?cascade=true", "--cascade");
         throw error;

@@ -136,7 +136,7 @@ const adduser: Command = {
         const groups = await client.list("acls", consumerId);
         if (!groups.some((acl) => acl.group === group)) {
           const acl = await client.create("acls", { group }, consumerId);
-          undo(() => client.delete("acls", acl.id, { consumer: consumerId }));
+          undo(() => client.delete("acls", acl.id, { parent: consumerId }));
         }
         const input: Record<string, unknown> = { algorithm: alg, rsa_public_key: pem };
         if (values.id !== undefined) input.key = values.id;

@@ -56,7 +56,7 @@ function asList(value: unknown, position: string): Entry[] {
 }
 
 function describe(kind: string, entry: Entry): string {
-  const label = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.id;
+  const label = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.target ?? entry.id;
   return typeof label === "string" ? `${kind} ${quote(label)}` : kind;
 }
 

@@ -9,10 +9,23 @@ import { type Plugin, pluginEntity } from "./plugin.ts";
 import { type Route, routeEntity } from "./route.ts";
 import { type Service, serviceEntity } from "./service.ts";
 import { type Sni, sniEntity } from "./sni.ts";
+import { type Target, targetEntity } from "./target.ts";
+import { type Upstream, upstreamEntity } from "./upstream.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, consumerEntity, pluginEntity, keyEntity, certificateEntity, sniEntity, caCertificateEntity];
+export const coreEntities: readonly EntityDefinition[] = [
+  serviceEntity,
+  routeEntity,
+  upstreamEntity,
+  targetEntity,
+  consumerEntity,
+  pluginEntity,
+  keyEntity,
+  certificateEntity,
+  sniEntity,
+  caCertificateEntity,
+];
 
-export type { CaCertificate, Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni };
+export type { CaCertificate, Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni, Target, Upstream };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -26,6 +39,8 @@ export interface EntityRecords {
   consumers: Consumer;
   keys: KeyRecord;
   plugins: Plugin;
+  upstreams: Upstream;
+  targets: Target;
   certificates: Certificate;
   snis: Sni;
 }

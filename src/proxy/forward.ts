@@ -2,12 +2,27 @@
 // bodies. Owns timeouts, connect retries and the header rewriting of SPEC §4.2. Bodiless
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
+import type { Balancer } from "../balancer/balancer.ts";
+import type { HashInput } from "../balancer/hash-key.ts";
+import type { Peer } from "../balancer/peer.ts";
 import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { RouteMatch } from "./router.ts";
-import { sendBodiless } from "./upstream/client.ts";
+import { type SendObserver, isIdempotent, sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
-import { ClientGone, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable, isConnectionRefused, tlsFailureReason } from "./upstream/errors.ts";
+import {
+  ClientGone,
+  NoHealthyTarget,
+  UpstreamClosedBeforeResponse,
+  UpstreamConnectFailed,
+  UpstreamConnectTimeout,
+  UpstreamTimeout,
+  UpstreamTlsFailed,
+  UpstreamUnreachable,
+  isConnectionRefused,
+  isNameNotFound,
+  tlsFailureReason,
+} from "./upstream/errors.ts";
 import type { UpstreamTls } from "../state/upstream-tls.ts";
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
@@ -30,6 +45,10 @@ export interface ForwardInfo {
   dropQueryParams: string[] | null;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
   clientHeadersRemoved: boolean;
+  /** The consumer (or, without one, the credential) a plugin identified: consistent hashing on consumer. */
+  consumerId: string | null;
+  /** The request's canonical path before strip_path: consistent hashing on path and uri_capture. */
+  path: string;
 }
 
 /**
@@ -54,10 +73,11 @@ class ForwardingHeaders {
   private readonly values: readonly string[];
   private readonly prefix: string | null;
 
-  constructor(match: RouteMatch, info: ForwardInfo, clientHost: string, priorFor: string | null) {
+  /** `upstreamHost`: the Host for the service's (or the chosen target's) address. */
+  constructor(match: RouteMatch, info: ForwardInfo, clientHost: string, priorFor: string | null, upstreamHost: string) {
     const { route } = match.target;
     const ip = info.clientIp;
-    this.host = route.preserve_host && clientHost ? clientHost : match.target.upstreamHost;
+    this.host = route.preserve_host && clientHost ? clientHost : upstreamHost;
     const peer = info.peerIp || ip;
     this.values = [priorFor ? `${priorFor}, ${peer}` : peer, info.scheme, withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
     this.prefix = route.strip_path && match.matched ? match.matched : null;
@@ -121,22 +141,135 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const { service } = match.target;
   const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
   const target = path + query;
+  const balancer = match.target.balancer;
+  if (balancer !== null) return forwardBalanced(balancer, request, match, target, search, info);
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
-    const head = requestHead(request, target, match, info);
+    const head = requestHead(request, target, match, info, match.target.upstreamHost);
     return sendBodiless(info.pool, endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
-  rewriteHeaders(request.headers, match, info);
+  rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
   if (!hasBody) request.headers.delete("content-length");
   const url = match.target.origin + target;
   return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries, match.target.tls);
 }
 
+/**
+ * A request to a service whose host names an upstream: a target is picked per attempt, the
+ * outcome is reported to its health (passive checks) and, for the latency and least-connections
+ * algorithms, to its counts. A connection that cannot be made, or one closed before any byte of
+ * an answer to an idempotent request, is retried on another target up to `service.retries`
+ * times when the request can be sent again (no body).
+ */
+function forwardBalanced(balancer: Balancer, request: Request, match: RouteMatch, target: string, search: string, info: ForwardInfo): Promise<Response> {
+  return new BalancedExchange(balancer, request, match, target, search, info).attempt();
+}
+
+/** One balanced request across its attempts; the gateway's own client reports to it directly. */
+class BalancedExchange implements SendObserver {
+  private peer: Peer | null = null;
+  private tried: Peer[] | null = null;
+  private started = 0;
+  private readonly hashInput: HashInput | null;
+  /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
+  private readonly cookie: string | null;
+  private readonly replayable: boolean;
+  private readonly own: boolean;
+
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly request: Request,
+    private readonly match: RouteMatch,
+    private readonly target: string,
+    search: string,
+    private readonly info: ForwardInfo,
+  ) {
+    const https = match.target.service.protocol === "https";
+    this.replayable = request.body === null;
+    this.own = this.replayable && !https && !UNSAFE_TARGET.test(target);
+    this.hashInput = balancer.hashing ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
+    this.cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request, balancer) : null;
+  }
+
+  attempt(): Promise<Response> {
+    const { balancer, request, match, info } = this;
+    const service = match.target.service;
+    const peer = balancer.pick(this.hashInput, this.tried);
+    if (peer === null) return Promise.reject(new NoHealthyTarget());
+    const first = this.peer === null;
+    this.peer = peer;
+    if (balancer.tracksLoad) {
+      peer.inFlight++;
+      this.started = performance.now();
+    }
+    const https = service.protocol === "https";
+    const host = https ? peer.httpsHost : peer.httpHost;
+    if (this.own) {
+      const head = requestHead(request, this.target, match, info, host);
+      return sendBodiless(info.pool, peer.endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0, observer: this });
+    }
+    if (first) rewriteHeaders(request.headers, match, info, host);
+    else if (!match.target.route.preserve_host) request.headers.set("host", host);
+    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
+    if (!hasBody) request.headers.delete("content-length");
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0, match.target.tls);
+    return sent.then(
+      (response) => {
+        this.answered(response);
+        return response;
+      },
+      (error: Error) => {
+        const again = this.failed(error);
+        if (again) return again;
+        throw error;
+      },
+    );
+  }
+
+  answered(response: Response): void {
+    const peer = this.peer!;
+    if (this.balancer.tracksLoad) {
+      peer.inFlight--;
+      peer.observeLatency(performance.now() - this.started);
+    }
+    if (peer.health.countsResponses) peer.health.passiveStatus(response.status);
+    if (this.cookie !== null) response.headers.append("set-cookie", this.cookie);
+  }
+
+  failed(error: Error): Promise<Response> | null {
+    const peer = this.peer!;
+    if (this.balancer.tracksLoad) peer.inFlight--;
+    if (error instanceof ClientGone) return null;
+    if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
+    else if (error instanceof UpstreamConnectFailed && error.unresolved) peer.health.nameNotFound();
+    else peer.health.passiveTcpFailure();
+    (this.tried ??= []).push(peer);
+    if (!this.replayable || this.tried.length > this.match.target.service.retries) return null;
+    // Nothing was sent, or nothing came back to a request that may be sent twice (nginx's proxy_next_upstream error).
+    const unsent = error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout;
+    const unanswered = error instanceof UpstreamClosedBeforeResponse && isIdempotent(this.request.method);
+    return unsent || unanswered ? this.attempt() : null;
+  }
+}
+
+/**
+ * hash_on cookie: a client without the cookie gets one (Kong's behaviour), so its next requests
+ * land on the same target. Returns the Set-Cookie value to add to the response, or null.
+ */
+function ensureHashCookie(request: Request, balancer: Balancer): string | null {
+  const { hash_on_cookie: name, hash_on_cookie_path: path } = balancer.upstream;
+  const header = request.headers.get("cookie");
+  if (header !== null && header.split(";").some((part) => part.trim().startsWith(`${name}=`))) return null;
+  const value = crypto.randomUUID();
+  request.headers.set("cookie", header ? `${header}; ${name}=${value}` : `${name}=${value}`);
+  return `${name}=${value}; Path=${path}`;
+}
+
 /** The request line and headers, written out for the gateway's own client. */
-function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo): string {
+function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string): string {
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
-  const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null);
+  const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null, upstreamHost);
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
   const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
   const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
@@ -152,10 +285,10 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
 }
 
 /** Rewrites the request's headers in place (they are not used again) for fetch. */
-function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo): void {
+function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, upstreamHost: string): void {
   const clientHost = headers.get("host") ?? "";
   if (!info.clientHeadersRemoved) removeClientOnlyHeaders(headers, match.target.chain.ownedHeaders);
-  new ForwardingHeaders(match, info, clientHost, headers.get("x-forwarded-for")).applyTo(headers);
+  new ForwardingHeaders(match, info, clientHost, headers.get("x-forwarded-for"), upstreamHost).applyTo(headers);
 }
 
 /**
@@ -181,7 +314,11 @@ async function send(url: string, request: Request, body: ReadableStream | undefi
       exchange.end();
       if (exchange.clientGone) throw new ClientGone();
       if (exchange.timedOut) throw new UpstreamTimeout();
-      if (attempt < retries && isConnectionRefused(error)) continue;
+      if (isConnectionRefused(error)) {
+        if (attempt < retries) continue;
+        throw new UpstreamConnectFailed((error as Error).message);
+      }
+      if (isNameNotFound(error)) throw new UpstreamConnectFailed((error as Error).message, true);
       const tlsReason = tls ? tlsFailureReason(error) : null;
       if (tlsReason !== null) throw new UpstreamTlsFailed(tlsReason);
       throw new UpstreamUnreachable((error as Error).message);

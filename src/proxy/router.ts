@@ -6,6 +6,7 @@
 // prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
 // Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
 // none, and the older route wins.
+import type { Balancer } from "../balancer/balancer.ts";
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
@@ -29,6 +30,8 @@ export interface RouteTarget {
   readonly tls: UpstreamTls | null;
   /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
   readonly httpsOnly: boolean;
+  /** The upstream the service's host names: each request picks one of its targets. */
+  readonly balancer: Balancer | null;
 }
 
 interface Candidate {
@@ -101,6 +104,7 @@ export function compileRouter(
   services: ReadonlyMap<string, Service>,
   chains: ReadonlyMap<string, Chain>,
   upstreamTls: ReadonlyMap<string, UpstreamTls>,
+  balancers: ReadonlyMap<string, Balancer> = new Map(),
 ): Router {
   const prefixes = new Map<string, Candidate[]>();
   const regexes: RegexCandidate[] = [];
@@ -121,6 +125,7 @@ export function compileRouter(
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
       tls: upstreamTls.get(service.id) ?? null,
       httpsOnly: !route.protocols.includes("http"),
+      balancer: balancers.get(service.host.toLowerCase()) ?? null,
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;

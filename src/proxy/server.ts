@@ -17,7 +17,7 @@ import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { forward, upstreamPath } from "./forward.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RouteMatch } from "./router.ts";
-import { ClientGone, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
+import { ClientGone, NoHealthyTarget, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
 import { type PemPair, type ServerCertificates, serverCertificates } from "../tls/server-certificates.ts";
@@ -241,6 +241,8 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       scheme,
       dropQueryParams: ctx?.dropQueryParams ?? null,
       clientHeadersRemoved: ctx !== null,
+      consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
+      path: flight.path,
     });
     return sent.then(
       (upstream) => {
@@ -265,6 +267,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
       (error) => {
         // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
         if (error instanceof ClientGone) return flight.refuse("client_gone");
+        if (error instanceof NoHealthyTarget) return flight.refuse("no_healthy_target");
         if (error instanceof UpstreamTlsFailed) {
           flight.failure = error.message;
           return flight.refuse("upstream_tls_failed");

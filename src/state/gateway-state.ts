@@ -4,6 +4,7 @@
 // writes by the CLI or a second gateway show up within the poll interval, other processes'
 // rate-limiting counters cost no rebuild, and no request ever reads the database.
 import type { Database } from "bun:sqlite";
+import { HealthBook } from "../balancer/health.ts";
 import { configVersionReader } from "../db/config-version.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import type { StateData } from "./data.ts";
@@ -15,13 +16,15 @@ export class GatewayState {
   private snapshot: Snapshot;
   private readonly listeners: SnapshotListener[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** Targets' health, carried from each snapshot to the next. */
+  readonly health = new HealthBook();
 
   constructor(
     private readonly load: () => StateData,
     private readonly registry: PluginRegistry,
     private readonly database?: Database,
   ) {
-    this.snapshot = buildSnapshot(load(), registry, 1, database);
+    this.snapshot = buildSnapshot(load(), registry, 1, database, this.health);
   }
 
   get current(): Snapshot {
@@ -34,7 +37,7 @@ export class GatewayState {
 
   /** Rebuilds from the source. A failed rebuild keeps the previous snapshot. */
   reload(): Snapshot {
-    const next = buildSnapshot(this.load(), this.registry, this.snapshot.version + 1, this.database);
+    const next = buildSnapshot(this.load(), this.registry, this.snapshot.version + 1, this.database, this.health);
     this.snapshot = next;
     for (const listener of this.listeners) listener(next);
     return next;

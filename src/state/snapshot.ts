@@ -3,6 +3,8 @@
 // swapped in one assignment, so a request always sees one consistent version. Plugins see it
 // only through StateLookups.
 import type { Database } from "bun:sqlite";
+import { type Balancer, buildBalancers } from "../balancer/balancer.ts";
+import { HealthBook } from "../balancer/health.ts";
 import type { Consumer } from "../entities/consumer.ts";
 import type { KeyRecord } from "../entities/key.ts";
 import type { Plugin } from "../entities/plugin.ts";
@@ -27,6 +29,8 @@ export interface Snapshot extends StateLookups {
   readonly chains: ReadonlyMap<string, Chain>;
   /** The TLS options of each https service's upstream connections. */
   readonly upstreamTls: UpstreamTlsPlan;
+  /** The balancer of each upstream, by name in lower case. */
+  readonly balancers: ReadonlyMap<string, Balancer>;
 }
 
 /** The lookups over one version's data; indexes are built on first use and kept with it. */
@@ -70,6 +74,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   readonly upstreamTls: UpstreamTlsPlan;
   router!: Router;
   tlsRouter!: Router;
+  balancers!: ReadonlyMap<string, Balancer>;
 
   constructor(
     data: StateData,
@@ -82,7 +87,8 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   }
 }
 
-export function buildSnapshot(data: StateData, registry: PluginRegistry, version: number, database?: Database): Snapshot {
+/** `health`: where targets' health is kept across builds (one per process that serves). */
+export function buildSnapshot(data: StateData, registry: PluginRegistry, version: number, database?: Database, health: HealthBook = new HealthBook()): Snapshot {
   const snapshot = new BuiltSnapshot(data, version, database);
   const instances = new Map<string, PluginInstance>();
   const instanceOf = (plugin: Plugin): PluginInstance => {
@@ -94,9 +100,10 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
     return instance;
   };
   for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
+  snapshot.balancers = buildBalancers(data.upstreams ?? [], data.targets ?? [], health);
   const upstreamTls = snapshot.upstreamTls.byService;
-  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, upstreamTls);
+  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, upstreamTls, snapshot.balancers);
   const overTls = data.routes.filter((route) => route.protocols.includes("https"));
-  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, upstreamTls);
+  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, upstreamTls, snapshot.balancers);
   return snapshot;
 }

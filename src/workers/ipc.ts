@@ -2,6 +2,7 @@
 // the IPC channel of each child process. Nothing here is sent per request: logs go in the
 // access log's 100 ms batches, metrics when the supervisor asks (a scrape) and once a second.
 import { join } from "node:path";
+import type { TargetHealthRow } from "../balancer/metrics.ts";
 import type { Address } from "../cli/command.ts";
 import type { MetricsSnapshot } from "../metrics.ts";
 import type { StateData } from "../state/data.ts";
@@ -37,10 +38,12 @@ export type ToWorker =
   | { type: "sync"; seq: number }
   /** Database mode SIGHUP: rebuild the snapshot from the database, changed or not. */
   | { type: "reload"; seq: number }
+  /** The admin API's manual override of a target's health (PUT .../healthy|unhealthy). */
+  | { type: "health"; seq: number; upstream: string; target: string; healthy: boolean }
   | { type: "collect"; seq: number };
 
-/** The configuration messages, each answered with `applied` once the worker serves the result. */
-export type ConfigMessage = Extract<ToWorker, { type: "state" | "sync" | "reload" }>;
+/** The messages each answered with `applied` once the worker serves the result. */
+export type ConfigMessage = Extract<ToWorker, { type: "state" | "sync" | "reload" | "health" }>;
 
 /** What a worker tells about itself: the supervisor keeps the latest, and sums the counters. */
 export interface WorkerReport {
@@ -49,6 +52,8 @@ export interface WorkerReport {
   configDigest: string;
   inFlight: number;
   rssBytes: number;
+  /** Each target's health as this worker sees it (absent from a worker of an older build). */
+  targets?: TargetHealthRow[];
 }
 
 export type FromWorker =

@@ -2,6 +2,7 @@
 // executable), restarts one that dies with backoff while the others keep serving, forwards
 // configuration to them in declarative mode, writes the stdout log lines they send, sums their
 // counters for /metrics, reports them in /status, and drains them all on shutdown.
+import type { TargetHealthRow } from "../balancer/metrics.ts";
 import type { Subprocess } from "bun";
 import type { WorkerPool, WorkerStatus } from "../admin/deps.ts";
 import type { Address } from "../cli/command.ts";
@@ -132,6 +133,15 @@ export class Supervisor implements WorkerPool {
     await this.collect();
     const sets = this.slots.flatMap((slot) => (slot.run?.last ? [{ worker: String(slot.id), metrics: Metrics.from(slot.run.last.metrics) }] : []));
     return [...sets, { worker: "exited", metrics: this.retired }];
+  }
+
+  async targetHealth(): Promise<{ worker: string; rows: TargetHealthRow[] }[]> {
+    await this.collect();
+    return this.slots.flatMap((slot) => (slot.run?.ready && slot.run.last?.targets ? [{ worker: String(slot.id), rows: slot.run.last.targets }] : []));
+  }
+
+  setTargetHealth(upstreamId: string, targetId: string, healthy: boolean): void {
+    this.propagate({ type: "health", seq: ++this.seq, upstream: upstreamId, target: targetId, healthy });
   }
 
   async status(): Promise<WorkerStatus[]> {

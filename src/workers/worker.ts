@@ -2,6 +2,7 @@
 // listener (SO_REUSEPORT, shared with its siblings) over the same state a single process loads
 // — the database file, polled, or the declarative state the supervisor sends. It answers the
 // supervisor's IPC (configuration changes, metric collection) and drains on SIGTERM as `serve`.
+import { targetHealthRows } from "../balancer/metrics.ts";
 import type { Database } from "bun:sqlite";
 import { listenError } from "../cli/listen-error.ts";
 import { MEMORY } from "../db/connection.ts";
@@ -34,6 +35,7 @@ function reportOf(gateway: RunningProxy): WorkerReport {
     configDigest: configDigest(gateway.state.current),
     inFlight: gateway.proxy.pendingRequests + (gateway.tlsProxy && gateway.tlsProxy !== gateway.proxy ? gateway.tlsProxy.pendingRequests : 0),
     rssBytes: process.memoryUsage.rss(),
+    targets: targetHealthRows(gateway.state.current.balancers),
   };
 }
 
@@ -88,7 +90,12 @@ export async function runWorker(idText: string | undefined): Promise<number> {
 
   const apply = (message: ConfigMessage) => {
     const running = gateway!;
-    if (message.type === "state") {
+    if (message.type === "health") {
+      for (const balancer of running.state.current.balancers.values()) {
+        if (balancer.upstream.id !== message.upstream) continue;
+        balancer.peers.find((peer) => peer.target.id === message.target)?.health.set(message.healthy);
+      }
+    } else if (message.type === "state") {
       try {
         running.store.replaceAll(message.state);
       } catch (error) {
@@ -104,6 +111,7 @@ export async function runWorker(idText: string | undefined): Promise<number> {
       case "state":
       case "sync":
       case "reload":
+      case "health":
         if (gateway) apply(message);
         else early.push(message);
         return;

@@ -1,6 +1,7 @@
 // Node information (GET /), health (GET /status) and Prometheus metrics (GET /metrics). Under
 // `serve --workers N` the proxy runs in the workers: /metrics sums their counters and /status
 // lists them, both asked fresh over IPC at request time.
+import { targetHealthMetrics, targetHealthRows } from "../../balancer/metrics.ts";
 import { hostname } from "node:os";
 import { describeError } from "../../errors.ts";
 import type { Kind } from "../../db/store.ts";
@@ -29,10 +30,12 @@ const PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8";
 /** The workers' counters summed, or with `perWorker` one set per worker labelled `worker="<id>"` (and `"exited"`). */
 async function workerMetrics(workers: WorkerPool, perWorker: boolean, configVersion: number): Promise<string> {
   const sets = await workers.metrics();
-  if (perWorker) return renderMetrics(sets.map(({ worker, metrics }) => ({ label: `worker="${worker}"`, metrics })), configVersion);
+  // Gauges of health do not add up: each worker's are shown under its label, summed or not.
+  const health = targetHealthMetrics((await workers.targetHealth()).map(({ worker, rows }) => ({ worker, rows })));
+  if (perWorker) return renderMetrics(sets.map(({ worker, metrics }) => ({ label: `worker="${worker}"`, metrics })), configVersion) + health;
   const total = Metrics.empty();
   for (const { metrics } of sets) total.add(metrics.snapshot());
-  return total.render(configVersion);
+  return total.render(configVersion) + health;
 }
 
 export function nodeOperations(deps: AdminDeps): Operation[] {
@@ -114,7 +117,7 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
       tag: "node",
       summary: "Prometheus metrics",
       description:
-        "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version; Kong's `kong_*` series (kong_http_requests_total, kong_*_latency_ms, kong_bandwidth_bytes) for routes with the prometheus plugin. With `serve --workers N`, the sum over every worker (and the workers that have exited since the start), unless `per_worker=1` asks for one labelled set per worker.",
+        "Proxied requests by route and status, authentication failures by reason, the upstream latency histogram and the configuration version; Kong's `kong_*` series (kong_http_requests_total, kong_*_latency_ms, kong_bandwidth_bytes) for routes with the prometheus plugin; kong_upstream_target_health for each target of each upstream (with --workers, each worker's view under its worker label). With `serve --workers N`, the sum over every worker (and the workers that have exited since the start), unless `per_worker=1` asks for one labelled set per worker.",
       query: [
         {
           name: "per_worker",
@@ -132,7 +135,7 @@ export function nodeOperations(deps: AdminDeps): Operation[] {
         },
       },
       handle: ({ url }) => {
-        if (!deps.workers) return text(200, metrics.render(state.current.version), PROMETHEUS);
+        if (!deps.workers) return text(200, metrics.render(state.current.version) + targetHealthMetrics([{ rows: targetHealthRows(state.current.balancers) }]), PROMETHEUS);
         const perWorker = url.searchParams.get("per_worker") === "1";
         return workerMetrics(deps.workers, perWorker, state.current.version).then((body) => text(200, body, PROMETHEUS));
       },

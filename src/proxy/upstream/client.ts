@@ -2,8 +2,17 @@
 // hands every request to a separate HTTP thread; on the one core a gateway is given, that hop
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
-import { type Exchange, UpstreamTimedOut } from "./connection.ts";
-import { ClientGone, UpstreamTimeout, UpstreamUnreachable, isConnectionRefused } from "./errors.ts";
+import { ClosedBeforeResponse, type Exchange, UpstreamTimedOut } from "./connection.ts";
+import {
+  ClientGone,
+  UpstreamClosedBeforeResponse,
+  UpstreamConnectFailed,
+  UpstreamConnectTimeout,
+  UpstreamTimeout,
+  UpstreamUnreachable,
+  isConnectionRefused,
+  isNameNotFound,
+} from "./errors.ts";
 import { ConnectTimedOut, type ConnectionPool } from "./pool.ts";
 
 export interface UpstreamEndpoint {
@@ -18,11 +27,22 @@ export interface SendOptions {
   readonly readTimeoutMs: number;
   /** Further attempts after a refused connection. */
   readonly retries: number;
+  /** Told how the exchange ended, without a promise of its own in between (load balancing). */
+  readonly observer?: SendObserver;
+}
+
+export interface SendObserver {
+  /** The response head arrived. */
+  answered(response: Response): void;
+  /** The exchange failed: another attempt's response (another target), or null to fail with `error`. */
+  failed(error: Error): Promise<Response> | null;
 }
 
 // A reused connection the upstream has just closed is retried on a new one, but only for
 // methods that are safe to send twice (RFC 9110 §9.2.2).
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method);
 // Whether the client is still there is asked only of exchanges that have waited this long:
 // reading request.signal creates it, a cost fast exchanges need not pay.
 const CLIENT_CHECK_AFTER_MS = 50;
@@ -65,9 +85,9 @@ class UpstreamRequest implements Exchange {
       (connection) => connection.request(this, false),
       (error: Error) => {
         if (error instanceof ClientGone) this.reject(error);
-        else if (error instanceof ConnectTimedOut) this.reject(new UpstreamTimeout("connect timeout"));
+        else if (error instanceof ConnectTimedOut) this.reject(new UpstreamConnectTimeout("connect timeout"));
         else if (isConnectionRefused(error) && this.refusals++ < this.options.retries) this.start(false);
-        else this.reject(new UpstreamUnreachable(error.message));
+        else this.reject(new UpstreamConnectFailed(error.message, isNameNotFound(error)));
       },
     );
   }
@@ -76,6 +96,7 @@ class UpstreamRequest implements Exchange {
     if (error instanceof ClientGone) this.reject(error);
     else if (unanswered && IDEMPOTENT.has(this.method)) this.start(false);
     else if (error instanceof UpstreamTimedOut) this.reject(new UpstreamTimeout("read timeout"));
+    else if (error instanceof ClosedBeforeResponse) this.reject(new UpstreamClosedBeforeResponse(error.message));
     else this.reject(new UpstreamUnreachable(error.message));
   }
 }
@@ -83,9 +104,22 @@ class UpstreamRequest implements Exchange {
 /** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
 export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
   const request = new UpstreamRequest(pool, endpoint, client, head, options);
+  const observer = options.observer;
   return new Promise<Response>((resolve, reject) => {
-    request.resolve = resolve;
-    request.reject = reject;
+    if (observer) {
+      request.resolve = (response) => {
+        observer.answered(response);
+        resolve(response);
+      };
+      request.reject = (error) => {
+        const again = observer.failed(error);
+        if (again) resolve(again);
+        else reject(error);
+      };
+    } else {
+      request.resolve = resolve;
+      request.reject = reject;
+    }
     request.start(true);
   });
 }
