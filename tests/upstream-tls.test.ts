@@ -149,6 +149,19 @@ describe("over the gateway's TLS listener", () => {
   });
 });
 
+describe("https services balanced over an upstream's targets", () => {
+  test("each target is verified with the service's settings: trusted through ca_certificates, refused without", async () => {
+    for (const [name, port] of [["tls-pool", upstreams.ports.server], ["tls-pool-self", upstreams.ports.selfSigned]] as const) {
+      const upstream = gateway.store.create("upstreams", { name });
+      gateway.store.create("targets", { target: `127.0.0.1:${port}` }, { kind: "upstreams", id: upstream.id });
+    }
+    const trusted = expose("balanced-trusted", "server", { ca_certificates: [caIds.ca] }, "tls-pool");
+    expect((await call(trusted)).status).toBe(200);
+    const refused = await call(expose("balanced-self", "selfSigned", {}, "tls-pool-self"));
+    expect({ status: refused.status, error: refused.log?.error }).toEqual({ status: 502, error: "upstream TLS: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT)" });
+  });
+});
+
 describe("tls_verify: false", () => {
   test("accepts the self-signed upstream and the wrong host name, and is warned about once", async () => {
     const self = expose("unverified", "selfSigned", { tls_verify: false });
