@@ -134,6 +134,8 @@ export function isGatewayError(error: unknown): error is GatewayError {
 
 /** Turns any thrown value into a safe message: never a stack trace. */
 export function describeError(error: unknown): string {
+  // The gateway's own messages may list several findings a line each; anything else (a parser's) is cut to its first line.
+  if (error instanceof GatewayError) return error.message;
   if (error instanceof Error) return error.message.split("\n")[0] ?? "error";
   return String(error);
 }

@@ -46,8 +46,10 @@ afterAll(async () => {
 describe("database file", () => {
   test("migrate creates the schema, then reports it up to date", async () => {
     const db = join(dir, "migrated.db");
-    expect(await succeed(["migrate", "--db", db])).toBe(`${db}: applied 6 migrations (0000_init, 0001_rate_limiting_counters, 0002_key_auth_basic_auth, 0003_upstreams_targets, 0004_tls_certificates, 0005_service_tls)\n`);
-    expect(await succeed(["migrate", "--db", db])).toBe(`${db}: up to date (6 migrations already applied)\n`);
+    expect(await succeed(["migrate", "--db", db])).toBe(
+      `${db}: applied 7 migrations (0000_init, 0001_rate_limiting_counters, 0002_key_auth_basic_auth, 0003_upstreams_targets, 0004_kong_fields, 0005_tls_certificates, 0006_service_tls)\n`,
+    );
+    expect(await succeed(["migrate", "--db", db])).toBe(`${db}: up to date (7 migrations already applied)\n`);
   });
 
   test("a read on a database that does not exist is an error, not an empty list (and creates no file)", async () => {

@@ -86,8 +86,10 @@ function errorOf(text: string): { message: string; fields: Record<string, string
 describe("parsing", () => {
   test("a plugin's entities are sections of the file only when the plugin is installed", () => {
     const file = `_format_version: "3.0"\nconsumers:\n  - username: a\n    acls: [{group: g}]\njwt_secrets:\n  - consumer: a\n    key: k`;
-    expect(() => parseDeclarative(file, createRegistry([tag]))).toThrow("in @file: jwt_secrets: unknown top-level key");
-    expect(() => parseDeclarative(file, createRegistry([tag, jwtPlugin]))).toThrow("in consumer 'a' at consumers[0]: acls: unknown field");
+    expect(() => parseDeclarative(file, createRegistry([tag]))).toThrow(
+      "this file uses 2 Kong features this gateway does not have:\n  - acls at consumers[0].acls is not supported\n  - jwt_secrets at jwt_secrets is not supported",
+    );
+    expect(() => parseDeclarative(file, createRegistry([tag, jwtPlugin]))).toThrow("acls at consumers[0].acls is not supported");
     expect(parseDeclarative(file, registry).acls).toHaveLength(1);
   });
 
@@ -138,7 +140,7 @@ describe("validation errors name the entity, its position and the field", () => 
   const cases: [string, string, RegExp, string][] = [
     ["missing format version", `services: []`, /_format_version/, "@file._format_version"],
     ["unknown format version", `_format_version: "9.9"`, /must be one of/, "@file._format_version"],
-    ["unknown top-level key", `_format_version: "3.0"\nupstreamz: []`, /unknown top-level key/, "@file.upstreamz"],
+    ["unknown top-level key", `_format_version: "3.0"\ncolours: []\nvaults: []`, /^in @file: colours: unknown top-level key$/, "@file.colours"],
     ["bad YAML", `_format_version: "3.0"\nservices: [`, /not valid YAML or JSON/, "@file"],
     ["a key twice in JSON (read without the YAML parser)", `{"_format_version": "3.0", "_format_version": "3.0"}`, /^not valid YAML or JSON: Map keys must be unique: '_format_version' appears twice in one mapping$/, "@file"],
     ["a key twice in a nested JSON object, once escaped", `{"_format_version": "3.0", "consumers": [{"username": "a", "user\\u006eame": "b"}]}`, /Map keys must be unique: 'username'/, "@file"],
@@ -146,14 +148,14 @@ describe("validation errors name the entity, its position and the field", () => 
     ["wrong type", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    retries: many`, /service 's' at services\[0\]/, "services[0].retries"],
     ["bad reference", `_format_version: "3.0"\njwt_secrets:\n  - consumer: nobody\n    key: k`, /no such entry in 'consumers'/, "jwt_secrets[0].consumer"],
     ["duplicate jwt key", `_format_version: "3.0"\nconsumers:\n  - username: a\n    jwt_secrets: [{key: k}]\n  - username: b\n    jwt_secrets: [{key: k}]`, /uniqueness violation: 'jwt_secrets' entity with key set to 'k'/, "consumers[1].jwt_secrets[0].key"],
-    ["unknown plugin", `_format_version: "3.0"\nplugins:\n  - name: nope`, /plugin 'nope' is not installed/, "plugins[0].name"],
+    ["unknown plugin", `_format_version: "3.0"\nplugins:\n  - name: nope`, /plugin 'nope' at plugins\[0\] is not available in this gateway/, "plugins[0]"],
     ["unknown plugin config field", `_format_version: "3.0"\nplugins:\n  - name: tag\n    config: { value: v, extra: 1 }`, /unknown field/, "plugins[0].config.extra"],
     ["plugin check against declared consumers", `_format_version: "3.0"\nplugins:\n  - name: tag\n    config: { consumer: ghost }`, /no such consumer 'ghost'/, "plugins[0].config.consumer"],
     ["RS256 credential without a key", `_format_version: "3.0"\nconsumers:\n  - username: a\n    jwt_secrets: [{key: k, algorithm: RS256}]`, /required field missing/, "consumers[0].jwt_secrets[0].rsa_public_key"],
     ["invalid PEM", `_format_version: "3.0"\nconsumers:\n  - username: a\n    jwt_secrets: [{key: k, algorithm: ES256, rsa_public_key: "-----BEGIN PUBLIC KEY-----\\nnope\\n-----END PUBLIC KEY-----"}]`, /invalid key/, "consumers[0].jwt_secrets[0].rsa_public_key"],
     // The key's tags follow the one definition, as the admin API's do (they were not capped here before).
     ["a key's tags are checked as the admin API checks them", `_format_version: "3.0"\nkeys:\n  - kid: k\n    alg: ES256\n    tags: ["", ""]`, /key at keys\[0\]: tags/, "keys[0].tags"],
-    ["route without paths, hosts or methods", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    routes: [{name: r}]`, /at least one of paths, hosts or methods/, "services[0].routes[0]"],
+    ["route without paths, hosts or methods", `_format_version: "3.0"\nservices:\n  - name: s\n    url: http://x\n    routes: [{name: r}]`, /must set one of 'methods', 'hosts', 'headers', 'paths'/, "services[0].routes[0]"],
   ];
   for (const [name, text, message, field] of cases) {
     test(name, () => {

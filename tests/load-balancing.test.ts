@@ -378,11 +378,11 @@ describe("admin API error paths", () => {
     ["an IP address as name", "POST", "/upstreams", { name: "10.1.1.1" }, 400, { name: "Invalid name; no ip addresses allowed" }],
     ["hash_on header without hash_on_header", "POST", "/upstreams", { name: "b.upstream", algorithm: "consistent-hashing", hash_on: "header" }, 400, { hash_on_header: "required when hash_on is 'header'" }],
     ["hash_fallback without consistent-hashing", "POST", "/upstreams", { name: "c.upstream", hash_on: "ip", hash_fallback: "consumer" }, 400, { hash_fallback: "only used with algorithm 'consistent-hashing'" }],
-    ["slots below Kong's 10", "POST", "/upstreams", { name: "d.upstream", slots: 5 }, 400, { slots: "expected integer to be greater or equal to 10" }],
+    ["slots below Kong's 10", "POST", "/upstreams", { name: "d.upstream", slots: 5 }, 400, { slots: "value should be between 10 and 65536" }],
     ["an unknown healthchecks field", "POST", "/upstreams", { name: "e.upstream", healthchecks: { active: { intervall: 5 } } }, 400, { "healthchecks.active.intervall": "unknown field" }],
     ["bad target host:port", "POST", "/upstreams/errors.upstream/targets", { target: "bad host:80" }, 400, { target: "Invalid target; not a valid hostname or ip address" }],
     ["a target port out of range", "POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.1:70000" }, 400, { target: "Invalid target; the port must be from 1 to 65535" }],
-    ["a weight above 65535", "POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.2:80", weight: 70000 }, 400, { weight: "expected integer to be less or equal to 65535" }],
+    ["a weight above 65535", "POST", "/upstreams/errors.upstream/targets", { target: "10.0.0.2:80", weight: 70000 }, 400, { weight: "value should be between 0 and 65535" }],
     ["unknown upstream", "POST", "/upstreams/nowhere/targets", { target: "10.0.0.1:80" }, 404, "upstream 'nowhere' not found"],
     ["unknown upstream's health", "GET", "/upstreams/nowhere/health", undefined, 404, "upstream 'nowhere' not found"],
     ["unknown target", "PUT", "/upstreams/errors.upstream/targets/10.9.9.9:80/healthy", undefined, 404, "target '10.9.9.9:80' not found"],
@@ -511,6 +511,6 @@ services:
   }
 
   test("a duplicate target is refused naming both positions", () => {
-    expect(() => parseDeclarative(FILE.replace("10.0.0.2", "10.0.0.1:8080"), builtinPlugins)).toThrow(/^in upstreams\[0\]\.targets\[1\]: upstream\+target: uniqueness violation: .* already declared at upstreams\[0\]\.targets\[0\]$/);
+    expect(() => parseDeclarative(FILE.replace("10.0.0.2", "10.0.0.1:8080"), builtinPlugins)).toThrow(/^in target '10\.0\.0\.1:8080' at upstreams\[0\]\.targets\[1\]: upstream\+target: uniqueness violation: .* already declared at upstreams\[0\]\.targets\[0\]$/);
   });
 });

@@ -29,7 +29,7 @@ afterAll(async () => {
   }
 });
 
-test("cert dev, then serve over TLS only: curl --cacert reaches the proxy and the admin API; proxy tls adds a certificate live", async () => {
+test("cert dev, then serve over TLS only (GATEWAY_PROXY_LISTEN_TLS): curl --cacert reaches the proxy and the admin API; proxy tls adds a certificate live", async () => {
   const made = await runCli(binary, ["cert", "dev", "--host", "localhost", "--host", "127.0.0.1", "--out", join(dir, "dev")], { cwd: dir });
   expect(made.code).toBe(0);
   for (const [name, mode] of [["dev-ca.pem", 0o644], ["dev.pem", 0o644], ["dev-key.pem", 0o600], ["dev-ca-key.pem", 0o600]] as const) {
@@ -40,8 +40,8 @@ test("cert dev, then serve over TLS only: curl --cacert reaches the proxy and th
 
   const db = join(dir, "gateway.db");
   serve = Bun.spawn(
-    [binary, "serve", "--db", db, "--proxy-listen", "off", "--proxy-listen-tls", "127.0.0.1:0", "--admin-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "dev-key.pem", "--workers", "2", "--access-log", "off"],
-    { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir }, stdout: "ignore", stderr: "pipe" },
+    [binary, "serve", "--db", db, "--proxy-listen", "off", "--admin-listen-tls", "127.0.0.1:0", "--tls-cert", "dev.pem", "--tls-key", "dev-key.pem", "--workers", "2", "--access-log", "off"],
+    { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, GATEWAY_PROXY_LISTEN_TLS: "127.0.0.1:0" }, stdout: "ignore", stderr: "pipe" },
   );
   const reader = (serve.stderr as ReadableStream<Uint8Array>).getReader();
   void (async () => {
@@ -103,6 +103,35 @@ test("cert add stores the certificate for its own names, or --sni ones; a mismat
   const listed = await runCli(binary, ["config", "export", "--db", db], { cwd: dir });
   expect(listed.stdout.match(/BEGIN CERTIFICATE/g)?.length).toBe(4);
   expect(listed.stdout).not.toContain("PRIVATE KEY");
+  // EdgeX 3.x spelling; proxy tls replaces the certificate that held the name (twice: one left).
+  for (let i = 0; i < 2; i++) {
+    const edgex3 = await runCli(binary, ["proxy", "tls", "--inCert", "dev.pem", "--inKey", "dev-key.pem", "--db", db], { cwd: dir });
+    expect(edgex3.stdout).toContain("stored for localhost");
+  }
+  const after = await runCli(binary, ["config", "export", "--db", db, "--format", "json"], { cwd: dir });
+  const certificates = JSON.parse(after.stdout).certificates as { snis: string[] }[];
+  expect(certificates.map((c) => c.snis)).toEqual([["*.other.test", "other.*"], ["localhost"]]);
+});
+
+test("demo --tls: the printed curl commands work as printed, over https with the development CA", async () => {
+  const demo = Bun.spawn([binary, "demo", "--tls", "./dev", "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir }, stdout: "pipe", stderr: "pipe" });
+  try {
+    const reader = (demo.stdout as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!text.includes("Ctrl-C stops the demo")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`demo ended: ${text}`);
+      text += new TextDecoder().decode(value);
+    }
+    const commands = text.split("\n").filter((line) => line.startsWith("curl --cacert ./dev-ca.pem -i https://localhost:"));
+    expect(commands).toHaveLength(3);
+    const statuses = [];
+    for (const command of commands) statuses.push((await run(["sh", "-c", `${command} -s -o /dev/null -w '%{http_code}'`])).out);
+    expect(statuses).toEqual(["200", "401", "403"]);
+  } finally {
+    demo.kill("SIGTERM");
+    await demo.exited;
+  }
 });
 
 test("bad TLS flags are refused before anything listens", async () => {

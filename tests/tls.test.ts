@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import tls from "node:tls";
 import { startAdminServer } from "../src/admin/server.ts";
+import { adminExposureWarning } from "../src/cli/tls-options.ts";
 import { parseDeclarative } from "../src/config/declarative.ts";
 import { exportDeclarative } from "../src/config/export.ts";
 import { VERSION } from "../src/version.ts";
@@ -54,6 +55,11 @@ async function adminCall(method: string, path: string, body?: unknown): Promise<
 
 beforeAll(async () => {
   await Promise.all([selfSigned("a.test", RSA), selfSigned("b.test", EC), selfSigned("default.test", EC), selfSigned("new.test", EC), selfSigned("c.test", RSA)]);
+  // The same name twice, RSA and ECDSA: a certificate with its alternative.
+  await Promise.all([
+    openssl("req", "-x509", ...RSA, "-nodes", "-keyout", file("dual-rsa.key"), "-out", file("dual-rsa.pem"), "-days", "2", "-subj", "/CN=dual-rsa", "-addext", "subjectAltName=DNS:dual.test"),
+    openssl("req", "-x509", ...EC, "-nodes", "-keyout", file("dual-ec.key"), "-out", file("dual-ec.pem"), "-days", "2", "-subj", "/CN=dual-ec", "-addext", "subjectAltName=DNS:dual.test"),
+  ]);
   // A chain: a CA and a leaf it signed, served as leaf + CA.
   await openssl("req", "-x509", ...EC, "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2", "-subj", "/CN=test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign");
   await openssl("req", "-new", ...EC, "-nodes", "-keyout", file("chain.test.key"), "-out", file("chain.csr"), "-subj", "/CN=chain.test");
@@ -67,7 +73,7 @@ beforeAll(async () => {
     if (request.headers.get("x-forwarded-prefix") === "/slow") await Bun.sleep(400);
     return Response.json({ path: url.pathname, headers: Object.fromEntries(request.headers) });
   });
-  gateway = startTestGateway({ file: true, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert: pem("default.test.pem"), key: pem("default.test.key") } });
+  gateway = startTestGateway({ file: true, accessLog: file("access.log"), proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert: pem("default.test.pem"), key: pem("default.test.key") } });
   tlsPort = gateway.tlsProxy!.port;
   admin = await startAdminServer(
     { store: gateway.store, state: gateway.state, metrics: gateway.metrics, mode: "database", adminToken: undefined, version: VERSION, registry: gateway.registry, startedAt: Date.now() },
@@ -147,6 +153,8 @@ describe("certificates and snis entities", () => {
     expect(parseDeclarative(file, gateway.registry).certificates[0]!.snis).toEqual(["one.test", "two.test"]);
     expect(() => parseDeclarative(file.replace(JSON.stringify(pem("a.test.key")), JSON.stringify(pem("encrypted.key"))), gateway.registry)).toThrow(/certificates\[0\]: key: the private key is encrypted/);
     expect(() => parseDeclarative(`_format_version: "3.0"\ncertificates:\n  - cert: ${JSON.stringify(pem("a.test.pem"))}\n`, gateway.registry)).toThrow(/certificates\[0\]: key: required/);
+    const twice = `${file}  - cert: ${JSON.stringify(pem("b.test.pem"))}\n    key: ${JSON.stringify(pem("b.test.key"))}\n    snis: [two.test]\n`;
+    expect(() => parseDeclarative(twice, gateway.registry)).toThrow(/certificates\[1\].*snis: uniqueness violation.*two\.test.*already declared at certificates\[0\]/);
   });
 });
 
@@ -156,6 +164,21 @@ describe("the TLS listener", () => {
     expect(await servedName(tlsPort, "b.test")).toBe("b.test");
     expect(await servedName(tlsPort, "unknown.test")).toBe("default.test");
     expect(await servedName(tlsPort)).toBe("default.test");
+  });
+
+  test("cert_alt: an RSA-only client gets the RSA certificate, an ECDSA one the alternative", async () => {
+    const created = await adminCall("POST", "/certificates", { cert: pem("dual-rsa.pem"), key: pem("dual-rsa.key"), cert_alt: pem("dual-ec.pem"), key_alt: pem("dual-ec.key"), snis: ["dual.test"] });
+    expect(created.status).toBe(201);
+    expect(created.text).not.toContain("PRIVATE KEY");
+    const served = async (cipher: string) => {
+      const { out } = await run(["openssl", "s_client", "-connect", `127.0.0.1:${tlsPort}`, "-servername", "dual.test", "-tls1_2", "-cipher", cipher], "");
+      return /subject=.*CN ?= ?([^\s,/]+)/.exec(out)?.[1];
+    };
+    expect(await served("ECDHE-RSA-AES128-GCM-SHA256")).toBe("dual-rsa");
+    expect(await served("ECDHE-ECDSA-AES128-GCM-SHA256")).toBe("dual-ec");
+    // A TLS 1.2 suite outside the modern list is refused.
+    const { out } = await run(["openssl", "s_client", "-connect", `127.0.0.1:${tlsPort}`, "-servername", "dual.test", "-tls1_2", "-cipher", "AES128-SHA"], "");
+    expect(out).not.toMatch(/subject=/);
   });
 
   test("curl --cacert over TLS 1.2 and TLS 1.3 verifies the chain; X-Forwarded-Proto/Port are the TLS listener's", async () => {
@@ -201,6 +224,10 @@ describe("the TLS listener", () => {
     // Deleting the certificate: its name falls back to the default certificate.
     expect((await adminCall("DELETE", `/certificates/${id}`)).status).toBe(204);
     expect(await servedName(tlsPort, "a.test")).toBe("default.test");
+    await Bun.sleep(200);
+    const log = readFileSync(file("access.log"), "utf8");
+    expect(log).toContain('"message":"TLS certificates replaced"');
+    expect(log).not.toContain("PRIVATE KEY");
   });
 });
 
@@ -233,4 +260,17 @@ describe("route protocols", () => {
     expect(reply.status).toBe(400);
     expect(reply.body.message).toContain("https_redirect_status_code");
   });
+});
+
+test.each([
+  ["10.0.0.5:8001", false, true],
+  ["0.0.0.0:8001", false, true],
+  ["10.0.0.5:8444", true, false],
+  ["127.0.0.1:8001", false, false],
+  ["[::1]:8001", false, false],
+] as const)("admin listener %s (TLS %p): warned %p", (text, tls, warned) => {
+  const [, v6, v4, port] = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text)!;
+  const warning = adminExposureWarning({ hostname: v6 ?? v4!, port: Number(port) }, text, tls);
+  expect(warning !== null).toBe(warned);
+  if (warned) expect(warning).toContain("crosses the network in clear text; use --admin-listen-tls");
 });

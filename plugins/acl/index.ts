@@ -8,6 +8,12 @@ export const aclPlugin = definePlugin<AclConfig>({
   name: "acl",
   priority: 950,
   configSchema: AclConfigSchema,
+  differences: [
+    {
+      what: "acl refusals are compact {\"message\": ...} bodies without Kong's request_id template; a client's own X-Consumer-Groups is always removed",
+      readme: "`acl` (priority 950)",
+    },
+  ],
   noConsumerScope: true,
   entities: [aclEntity],
   check: checkAclConfig,

@@ -38,16 +38,16 @@ describe("field errors", () => {
   const base = { alg: "ES256", keys_to_sign: ["access_token"] };
   test.each([
     ["no alg and no keys_to_sign", { full: true }, { "config.alg": "required field missing", "config.keys_to_sign": "required field missing" }],
-    ["an empty keys_to_sign", { ...base, keys_to_sign: [] }, { "config.keys_to_sign": "expected array length to be greater or equal to 1" }],
+    ["an empty keys_to_sign", { ...base, keys_to_sign: [] }, { "config.keys_to_sign": "length should be between 1 and 64" }],
     ["an HMAC alg without a JWK set", { ...base, alg: "HS256" }, { "config.alg": 'HS256 signs with an "oct" key of a JWK set: give jwk_file (or jwk_local_path) or jwk_url, and kid; the keystore holds asymmetric keys only' }],
-    ["an unknown alg", { ...base, alg: "none" }, { "config.alg": "expected union value" }],
+    ["an unknown alg", { ...base, alg: "none" }, { "config.alg": "expected one of: HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA" }],
     ["an unknown field", { ...base, jwk_path: "/k.json" }, { "config.jwk_path": "unknown field" }],
     ["jwk_file and jwk_local_path", { ...base, kid: "a", jwk_file: "/k.json", jwk_local_path: "/k.json" }, { "config.jwk_local_path": "KrakenD's name for jwk_file: give one of them, not both" }],
     ["jwk_local_path and jwk_url", { ...base, kid: "a", jwk_local_path: "/k.json", jwk_url: "https://keys.example/jwks" }, { "config.jwk_url": "give jwk_local_path or jwk_url, not both" }],
     ["jwk_file and jwk_url", { ...base, kid: "a", jwk_file: "/k.json", jwk_url: "https://keys.example/jwks" }, { "config.jwk_url": "give jwk_file or jwk_url, not both" }],
     ["jwk_file without kid", { ...base, jwk_file: "/k.json" }, { "config.kid": "required with jwk_file or jwk_url: names the key of the set that signs" }],
     ["a plain-http jwk_url", { ...base, kid: "a", jwk_url: "http://keys.example/jwks" }, { "config.jwk_url": "must be https: the set holds private keys (set disable_jwk_security to allow http)" }],
-    ["a jwk_url that is not http(s)", { ...base, kid: "a", jwk_url: "file:///k.json" }, { "config.jwk_url": "expected union value" }],
+    ["a jwk_url that is not http(s)", { ...base, kid: "a", jwk_url: "file:///k.json" }, { "config.jwk_url": "invalid value: expected a URL serving the JWK set with the private signing key, instead of the keystore" }],
     ["a kid not in the keystore", { ...base, kid: "nope" }, { "config.kid": "no key 'nope' in the keystore" }],
     ["a kid of another alg", { ...base, alg: "RS256", kid: "es-key" }, { "config.alg": "keystore key 'es-key' is an ES256 key" }],
   ])("%s", (_what, config, expected) => {

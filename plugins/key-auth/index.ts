@@ -8,6 +8,12 @@ export const keyAuthPlugin = definePlugin<KeyAuthConfig>({
   name: "key-auth",
   priority: 1250,
   configSchema: KeyAuthConfigSchema,
+  differences: [
+    {
+      what: "key-auth keys are stored as SHA-256 digests: reads and lists never show a key, credentials are addressed by id, exports write key_digest",
+      readme: "`key-auth` (priority 1250) and `keyauth_credentials`",
+    },
+  ],
   noConsumerScope: true,
   entities: [keyAuthCredentialEntity],
   check: checkKeyAuthConfig,

@@ -9,5 +9,6 @@ export const rateLimitingPlugin = definePlugin<RateLimitingConfig>({
   priority: 910,
   configSchema: RateLimitingConfigSchema,
   check: checkRateLimitingConfig,
+  unsupported: (config) => (config.policy === "redis" ? { policy: "'redis' is not supported: the gateway has no Redis client (use local or cluster)" } : undefined),
   create: createRateLimitingInstance,
 });

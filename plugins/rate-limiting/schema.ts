@@ -7,6 +7,8 @@ import type { FieldErrors } from "../../src/errors.ts";
 /** An HTTP field name (RFC 9110 token). */
 const HeaderName = t.String({ minLength: 1, maxLength: 256, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" });
 
+const KongRedisField = t.Optional(t.Union([t.String(), t.Number(), t.Boolean(), t.Null()], { description: "accepted for Kong files; unused (no redis policy)" }));
+
 export const PERIODS = ["second", "minute", "hour", "day", "month", "year"] as const;
 export type Period = (typeof PERIODS)[number];
 
@@ -40,6 +42,16 @@ export const RateLimitingConfigSchema = t.Object(
     error_message: t.Optional(t.String({ default: "API rate limit exceeded" })),
     sync_rate: t.Optional(t.Number({ default: -1, description: "accepted for Kong files; counters are always written synchronously" })),
     redis: t.Optional(t.Union([t.Record(t.String(), t.Unknown()), t.Null()], { default: null, description: "accepted for Kong files; unused (no redis policy)" })),
+    // Kong 3.0-3.5's flat redis fields (decK dumps of those versions write them all): accepted, unused.
+    redis_host: KongRedisField,
+    redis_port: KongRedisField,
+    redis_username: KongRedisField,
+    redis_password: KongRedisField,
+    redis_database: KongRedisField,
+    redis_timeout: KongRedisField,
+    redis_ssl: KongRedisField,
+    redis_ssl_verify: KongRedisField,
+    redis_server_name: KongRedisField,
   },
   { additionalProperties: false, examples: [{ minute: 60 }, { second: 5, hour: 1000, limit_by: "ip", policy: "cluster" }] },
 );

@@ -1,6 +1,7 @@
 // Kong-shaped CRUD for one entity kind at one place in the URL tree: list and create on the
 // collection, read, PATCH, PUT and DELETE on an item by id or endpoint key. Validation,
 // references and uniqueness are the store's; this file maps them onto HTTP.
+import { type SQL, and, or, sql } from "drizzle-orm";
 import { NotFoundError, ValidationError } from "../errors.ts";
 import type { Kind, Parent, Store } from "../db/store.ts";
 import type { AdminCollection, CrudMethod, EntityDefinition } from "../entities/definition.ts";
@@ -12,8 +13,8 @@ import { json, noContent } from "./http.ts";
 import { listSchema, ref } from "./openapi.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 1000;
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
 
 /** The one place entities leave the API: private fields (a key's private half) are dropped here. */
 export function present(entity: EntityDefinition, record: unknown): unknown {
@@ -27,11 +28,17 @@ export function idOnly(noun: string, key: string): string {
 }
 
 const PAGE_QUERY: QueryParameter[] = [
+  {
+    name: "tags",
+    description: "only entities with these tags, as Kong: `a,b` has both, `a/b` either (at most 5; not both separators)",
+    schema: { type: "string" },
+    example: "team-a,prod",
+  },
   { name: "size", description: `page size, 1 to ${MAX_PAGE_SIZE}`, schema: { type: "integer", minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE }, example: 100 },
   { name: "offset", description: "where the page starts: take it from the previous page's `next`", schema: { type: "integer", minimum: 0, default: 0 }, example: 0 },
 ];
 
-function integerParam(url: URL, name: string, fallback: number, min: number, max: number): number {
+export function integerParam(url: URL, name: string, fallback: number, min: number, max: number): number {
   const raw = url.searchParams.get(name);
   if (raw === null) return fallback;
   const value = /^\d{1,10}$/.test(raw) ? Number(raw) : Number.NaN;
@@ -39,12 +46,29 @@ function integerParam(url: URL, name: string, fallback: number, min: number, max
   return value;
 }
 
-/** `?size=&offset=` → a page of `kind`, as `{data, next}`. */
+const MAX_FILTER_TAGS = 5;
+
+/** Kong's `?tags=`: `a,b` all of them, `a/b` any of them; null without the parameter. */
+function tagsFilter(url: URL): SQL | null {
+  const raw = url.searchParams.get("tags");
+  if (raw === null) return null;
+  if (raw.includes(",") && raw.includes("/")) throw new ValidationError({ tags: "use ',' (all of the tags) or '/' (any of them), not both" });
+  const any = raw.includes("/");
+  const tags = raw.split(any ? "/" : ",");
+  if (tags.some((tag) => tag === "")) throw new ValidationError({ tags: "a tag must not be empty" });
+  if (tags.length > MAX_FILTER_TAGS) throw new ValidationError({ tags: `at most ${MAX_FILTER_TAGS} tags` });
+  const has = (tag: string) => sql`EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = ${tag})`;
+  return any ? or(...tags.map(has))! : and(...tags.map(has))!;
+}
+
+/** `?size=&offset=&tags=` → a page of `kind`, as `{data, next}`. */
 function listPage(store: Store, entity: EntityDefinition, url: URL, parent?: Parent): Response {
   const size = integerParam(url, "size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
   const offset = integerParam(url, "offset", 0, 0, Number.MAX_SAFE_INTEGER);
-  const page = store.list(entity.name as Kind, { size, offset, parent });
-  const next = page.nextOffset === null ? null : `${url.pathname}?size=${size}&offset=${page.nextOffset}`;
+  const where = tagsFilter(url);
+  const page = store.list(entity.name as Kind, { size, offset, parent, ...(where ? { where } : {}) });
+  const tags = where ? `&tags=${encodeURIComponent(url.searchParams.get("tags")!)}` : "";
+  const next = page.nextOffset === null ? null : `${url.pathname}?size=${size}&offset=${page.nextOffset}${tags}`;
   return json(200, { data: page.data.map((record) => entity.present(record)), next });
 }
 

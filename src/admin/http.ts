@@ -23,7 +23,8 @@ export function noContent(): Response {
  */
 function boundedBody(error: GatewayError): { message: string; fields?: FieldErrors } {
   const body = error.toBody();
-  const message = clip(body.message, 2048);
+  // A message may list findings a line each (a declarative file's unsupported features): each line is bounded.
+  const message = body.message.split("\n").slice(0, 50).map((line) => clip(line, 2048)).join("\n");
   if (!body.fields) return { message };
   const fields = Object.fromEntries(Object.entries(body.fields).slice(0, 20).map(([name, why]) => [clip(name, 256), clip(why, 512)]));
   return { message, fields };

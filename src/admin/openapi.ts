@@ -184,6 +184,7 @@ function tags(entities: readonly EntityDefinition[]) {
   return [
     { name: "node", description: "Node information, health and metrics" },
     ...entities.flatMap((entity) => (entity.admin ? [{ name: entity.admin.tag, description: entity.admin.tagDescription }] : [])),
+    { name: "tags", description: "Kong's tag listing: which entities carry which tags" },
     { name: "config", description: "The whole configuration as one declarative document" },
   ];
 }
@@ -192,7 +193,7 @@ const CONVENTIONS = `Kong-shaped admin API of the gateway.
 
 - Entities are addressed by id or by their name (\`username\`, \`key\`, \`group\`, \`kid\`). References in bodies: \`{"service": {"id": ...}}\`, \`{"service": {"name": ...}}\`, \`{"consumer": {"username": ...}}\` or a bare string.
 - POST creates (201). PUT replaces (200) or creates (201). PATCH changes the given fields (200). DELETE answers 204, and 404 when there is nothing to delete.
-- Lists take \`?size=\` (1-1000, default 100) and \`?offset=\` and answer \`{"data": [...], "next": "<url>" | null}\`.
+- Lists take \`?size=\` (1-1000, default 100), \`?offset=\` and Kong's \`?tags=\` (\`a,b\` both, \`a/b\` either) and answer \`{"data": [...], "next": "<url>" | null}\`.
 - Errors are JSON \`{"message": ..., "fields": {...}}\`; a rejected request changes nothing. An unknown path is a 404, a method the path does not have a 405.
 - Bodies are JSON; Kong's form-encoded bodies work too (\`curl -d username=x\`). Bodies over ${ENTITY_BODY_LIMIT} bytes are refused with 413.
 - With an admin token configured, every request except this documentation needs \`Authorization: Bearer <token>\` (use "Authorize").

@@ -27,8 +27,9 @@ import { nodeOperations } from "./routes/node.ts";
 import { pluginOperations } from "./routes/plugins.ts";
 import { routeOperations } from "./routes/routes.ts";
 import { serviceOperations } from "./routes/services.ts";
-import { upstreamOperations } from "./routes/upstreams.ts";
 import { type PemPair, hardened } from "../tls/server-certificates.ts";
+import { tagOperations } from "./routes/tags.ts";
+import { upstreamOperations } from "./routes/upstreams.ts";
 
 export type { AdminDeps } from "./deps.ts";
 
@@ -50,6 +51,7 @@ export function adminOperations(deps: AdminDeps): Operation[] {
     ...pluginOperations(deps),
     ...keyOperations(deps),
     ...certificateOperations(deps),
+    ...tagOperations(deps),
     ...configOperations(deps),
   ];
 }

@@ -2,6 +2,7 @@
 // command line — an example to start from, a check before deploying, and moving state between
 // a file and a database or running gateway.
 import { existsSync, writeFileSync } from "node:fs";
+import { checkDeclarative, formatCheck } from "../config/check.ts";
 import { parseDeclarative } from "../config/declarative.ts";
 import { UsageError } from "../errors.ts";
 import { builtinPlugins } from "../gateway.ts";
@@ -96,7 +97,9 @@ const init: Command = {
 const validateUsage = `Usage: gateway config validate FILE
 
 Checks a declarative file as serve --config would load it. Exit 0 with the entity counts, or
-exit 1 with the first error, naming the entity, its position and the field.
+exit 1 listing every Kong feature the file uses that this gateway does not have (each with its
+position), or else the first error, naming the entity, its position and the field. For a
+report of what works, what works differently and what is missing: gateway config check.
 `;
 
 const validate: Command = {
@@ -110,6 +113,31 @@ const validate: Command = {
     const state = parseDeclarative(readTextFile(positionals[0]!, "FILE"), builtinPlugins);
     process.stdout.write(`ok: ${countsLine(countsOf(state, builtinEntities))}\n`);
     return 0;
+  },
+};
+
+const checkUsage = `Usage: gateway config check [--json] FILE
+
+For a Kong user planning a move: what in the Kong declarative file FILE will work here, what
+works differently (with the README section that says how), and every Kong feature it uses
+that this gateway does not have, with its position. Exit 0 only when everything will work
+(the file loads); 1 otherwise.
+
+  --json    the report as JSON: {ok, works, differences, missing, refused}
+`;
+
+const check: Command = {
+  name: "check",
+  summary: "report what of a Kong file works here",
+  usage: checkUsage,
+  async run(argv) {
+    const { values, positionals } = parseFlags(argv, { json: { type: "boolean" } }, true);
+    if (helpRequested(values, checkUsage)) return 0;
+    if (positionals.length !== 1) throw new UsageError(`config check: expected one FILE, got ${positionals.length}`);
+    const file = positionals[0]!;
+    const report = checkDeclarative(readTextFile(file, "FILE"), builtinPlugins);
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheck(file, report));
+    return report.ok ? 0 : 1;
   },
 };
 
@@ -172,9 +200,10 @@ const importCommand: Command = {
   },
 };
 
-export const configCommand = commandGroup("config", "declarative file: init, validate, export, import", "The declarative configuration file (Kong's kong.yml format).", [
+export const configCommand = commandGroup("config", "declarative file: init, validate, check, export, import", "The declarative configuration file (Kong's kong.yml format).", [
   init,
   validate,
+  check,
   exportCommand,
   importCommand,
 ]);

@@ -9,6 +9,7 @@ import { now } from "../entities/common.ts";
 import { type RunningProxy, startCoreWithProxy } from "../gateway.ts";
 import { VERSION } from "../version.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, helpRequested, isLoopback, parseAddress, parseFlags } from "./command.ts";
+import { pemPairFromFiles } from "./tls-options.ts";
 import { signToken } from "./tokens.ts";
 
 /** The demo's tokens stay valid for a working day, so the printed commands keep working. */
@@ -18,7 +19,7 @@ const DEFAULT_ADMIN = "127.0.0.1:8001";
 /** How many following ports are tried when a default port is taken. */
 const PORT_ATTEMPTS = 20;
 
-const usage = `Usage: gateway demo [--proxy-listen ADDR] [--admin-listen ADDR]
+const usage = `Usage: gateway demo [--proxy-listen ADDR] [--admin-listen ADDR] [--tls PREFIX]
 
 Starts an in-memory gateway (nothing is written to disk) in front of a built-in echo upstream:
 route /demo needs a JWT (jwt plugin) from a consumer in group "demo" (acl plugin). Prints a
@@ -28,6 +29,9 @@ Serves until Ctrl-C (SIGINT) or SIGTERM. Access log lines go to stdout.
 
   --proxy-listen ADDR    proxy listener (default ${DEFAULT_PROXY}, or the next free port)
   --admin-listen ADDR    admin API listener (default ${DEFAULT_ADMIN}, or the next free port)
+  --tls PREFIX           the proxy speaks TLS only, with PREFIX.pem and PREFIX-key.pem; the
+                         curl commands trust PREFIX-ca.pem. Make them first with
+                         gateway cert dev --host localhost --out PREFIX
 `;
 
 /** Listens on `address`; on the default address, moves up to the next free port. */
@@ -96,7 +100,7 @@ export const demoCommand: Command = {
   summary: "run a protected demo API in memory and print a token and curl commands",
   usage,
   async run(argv) {
-    const { values } = parseFlags(argv, { "proxy-listen": { type: "string" }, "admin-listen": { type: "string" } });
+    const { values } = parseFlags(argv, { "proxy-listen": { type: "string" }, "admin-listen": { type: "string" }, tls: { type: "string" } });
     if (helpRequested(values, usage)) return 0;
     const proxyText = flagOrEnv(values["proxy-listen"], "proxy-listen");
     const adminText = flagOrEnv(values["admin-listen"], "admin-listen");
@@ -106,12 +110,14 @@ export const demoCommand: Command = {
       throw new UsageError(`--admin-listen ${adminText}: the demo's admin API has no token, so it listens on loopback only`);
     }
 
+    const tlsPrefix = values.tls as string | undefined;
+    const tls = tlsPrefix === undefined ? undefined : pemPairFromFiles(`${tlsPrefix}.pem`, `${tlsPrefix}-key.pem`, "--tls", "--tls");
     const upstream = startEchoUpstream();
     let gateway: RunningProxy | undefined;
     let admin: Awaited<ReturnType<typeof startAdminServer>> | undefined;
     try {
       gateway = await listenFrom(proxyListen, proxyText === undefined, "proxy listener", (address) =>
-        startCoreWithProxy({ db: MEMORY, proxyListen: address, accessLog: "stdout" }),
+        startCoreWithProxy(tls ? { db: MEMORY, proxyListen: null, proxyListenTls: address, tlsDefault: tls, accessLog: "stdout" } : { db: MEMORY, proxyListen: address, accessLog: "stdout" }),
       );
       const core = gateway;
       admin = await listenFrom(adminListen, adminText === undefined, "admin listener", (address) =>
@@ -121,7 +127,9 @@ export const demoCommand: Command = {
         ),
       );
       const tokens = await configure(gateway, `http://127.0.0.1:${upstream.port}`);
-      const proxyUrl = formatAddress(proxyListen.hostname === "0.0.0.0" ? "127.0.0.1" : proxyListen.hostname, gateway.proxy.port as number);
+      // The development certificate names localhost, not the loopback address.
+      const proxyUrl = tls ? formatAddress("localhost", gateway.proxy.port, "https") : formatAddress(proxyListen.hostname === "0.0.0.0" ? "127.0.0.1" : proxyListen.hostname, gateway.proxy.port);
+      const curl = tls ? `curl --cacert ${tlsPrefix}-ca.pem` : "curl";
       const adminUrl = formatAddress(adminListen.hostname, admin.port);
       process.stdout.write(`gateway ${VERSION} demo: an in-memory gateway; route /demo needs a JWT of a consumer in group "demo"
 
@@ -134,13 +142,13 @@ Token of consumer "demo" (ES256, iss "demo-issuer", group "demo", valid for 24 h
 ${tokens.member}
 
 With the token: 200, the upstream echoes the consumer the gateway identified
-curl -i ${proxyUrl}/demo -H 'Authorization: Bearer ${tokens.member}'
+${curl} -i ${proxyUrl}/demo -H 'Authorization: Bearer ${tokens.member}'
 
 Without a token: 401
-curl -i ${proxyUrl}/demo
+${curl} -i ${proxyUrl}/demo
 
 A valid token of consumer "outsider", who is not in group "demo": 403
-curl -i ${proxyUrl}/demo -H 'Authorization: Bearer ${tokens.outsider}'
+${curl} -i ${proxyUrl}/demo -H 'Authorization: Bearer ${tokens.outsider}'
 
 The consumers and credentials behind it, in Swagger UI:
 ${adminUrl}/docs

@@ -17,7 +17,7 @@ import { Supervisor, reservePort } from "../workers/supervisor.ts";
 import { runWorker } from "../workers/worker.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
 import { listenError } from "./listen-error.ts";
-import { type ListenerTls, listenerTls, withTlsDefault } from "./tls-options.ts";
+import { type ListenerTls, adminExposureWarning, listenerTls, withTlsDefault } from "./tls-options.ts";
 
 const usage = `Usage: gateway serve [options]
 
@@ -120,9 +120,8 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
   if (!isLoopback(options.adminListen.hostname) && !options.adminToken) {
     throw new UsageError(`${adminFlag} ${adminText} is not a loopback address: set --admin-token (or GATEWAY_ADMIN_TOKEN) to expose the admin API`);
   }
-  if (!isLoopback(options.adminListen.hostname) && !options.adminTls) {
-    process.stderr.write(`warning: --admin-listen ${adminText} is not a loopback address and speaks plain HTTP: the admin token crosses the network in clear text; use --admin-listen-tls\n`);
-  }
+  const warning = adminExposureWarning(options.adminListen, adminText, options.adminTls !== null);
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
   return options;
 }
 

@@ -6,7 +6,7 @@ import { UsageError } from "../errors.ts";
 import { selfSignedDefault } from "../tls/generate.ts";
 import { checkPair } from "../tls/pem.ts";
 import type { PemPair } from "../tls/server-certificates.ts";
-import { type Address, flagOrEnv, parseAddress } from "./command.ts";
+import { type Address, flagOrEnv, isLoopback, parseAddress } from "./command.ts";
 
 export interface TlsListen {
   address: Address;
@@ -65,4 +65,10 @@ export async function withTlsDefault<O extends ListenerTls>(options: O): Promise
   if (!options.proxyTls || options.proxyTls.pair) return options;
   process.stderr.write("note: no --tls-cert: handshakes no certificate entity answers get a self-signed localhost certificate made now\n");
   return { ...options, proxyTls: { ...options.proxyTls, pair: await selfSignedDefault() } };
+}
+
+/** What `serve` warns about an admin listener: a non-loopback one over plain HTTP sends its token in clear text. */
+export function adminExposureWarning(address: Address, text: string, tls: boolean): string | null {
+  if (tls || isLoopback(address.hostname)) return null;
+  return `--admin-listen ${text} is not a loopback address and speaks plain HTTP: the admin token crosses the network in clear text; use --admin-listen-tls`;
 }

@@ -7,6 +7,7 @@
 import { createHash, createHmac } from "node:crypto";
 import type { DerivedValues, EntityDefinition, Refs, StoredEntity } from "../entities/definition.ts";
 import { type Consumer, coreEntities, entityList, loadOrder } from "../entities/index.ts";
+import { KONG_ENTITIES } from "../entities/kong.ts";
 import { clip, clipQuoted, quote } from "../entities/quote.ts";
 import { buildWithReferences } from "../entities/references.ts";
 import { type FieldErrors, GatewayError, ValidationError } from "../errors.ts";
@@ -14,9 +15,11 @@ import type { EntityLookup } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type StateData, emptyState, rowsOf } from "../state/data.ts";
 import { parseDocument } from "./document.ts";
+import { describeEntry, unsupportedFeatures, unsupportedMessage } from "./unsupported.ts";
 
 export const FORMAT_VERSIONS = ["1.1", "2.1", "3.0"];
-const FILE_KEYS = ["_format_version", "_transform", "_comment", "_ignore", "_workspace"];
+// Kong's own file keys, and decK's `_info` and `_konnect` (decK reads them, Kong never sees them).
+const FILE_KEYS = ["_format_version", "_transform", "_comment", "_ignore", "_workspace", "_info", "_konnect"];
 const META = ["_comment", "_ignore"];
 
 type Entry = Record<string, unknown>;
@@ -55,9 +58,10 @@ function asList(value: unknown, position: string): Entry[] {
   });
 }
 
-function describe(kind: string, entry: Entry): string {
-  const label = entry.name ?? entry.username ?? entry.key ?? entry.group ?? entry.kid ?? entry.target ?? entry.id;
-  return typeof label === "string" ? `${kind} ${quote(label)}` : kind;
+/** `_format_version: 3.0` unquoted is the number 3 to YAML; Kong reads it as "3.0". */
+function formatVersionOf(value: unknown): string {
+  if (typeof value === "number") return Number.isInteger(value) ? value.toFixed(1) : String(value);
+  return String(value ?? "");
 }
 
 /** One entry of the file: where it is, and the parent it is nested under. */
@@ -88,10 +92,16 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     throw new DeclarativeError({ "@file": "must be a mapping with _format_version" }, "the file must be a mapping with _format_version");
   }
   const doc = document as Entry;
+  const findings = unsupportedFeatures(doc, entities, registry);
+  if (findings.length) {
+    throw new DeclarativeError(Object.fromEntries(findings.map((finding) => [finding.position, finding.message])), unsupportedMessage(findings));
+  }
   const topLevel = new Set([...FILE_KEYS, ...entities.map((entity) => entity.name)]);
-  const unknown = Object.keys(doc).filter((key) => !topLevel.has(key));
+  // An empty section of a Kong entity the build lacks asks for nothing.
+  const empty = (value: unknown) => value === null || (Array.isArray(value) && value.length === 0);
+  const unknown = Object.keys(doc).filter((key) => !topLevel.has(key) && !(KONG_ENTITIES.has(key) && empty(doc[key])));
   if (unknown.length) fail("@file", Object.fromEntries(unknown.slice(0, 20).map((key) => [clip(key), "unknown top-level key"])));
-  const version = String(doc._format_version ?? "");
+  const version = formatVersionOf(doc._format_version);
   if (!FORMAT_VERSIONS.includes(version)) {
     fail("@file", { _format_version: doc._format_version === undefined ? "required field missing" : `must be one of ${FORMAT_VERSIONS.join(", ")}` });
   }
@@ -103,10 +113,10 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
   const nested = new Map<string, Item[]>(entities.map((entity) => [entity.name, []]));
   const seen = new Map<string, string>();
 
-  const unique = (kind: string, field: string, value: unknown, position: string) => {
+  const unique = (kind: string, field: string, value: unknown, position: string, who?: string) => {
     if (value === null || value === undefined) return;
     const id = `${kind}\u0000${field}\u0000${String(value)}`;
-    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` });
+    if (seen.has(id)) fail(position, { [field]: `uniqueness violation: '${kind}' entity with ${field} set to ${quote(String(value))} already declared at ${seen.get(id)}` }, who);
     seen.set(id, position);
   };
   const resolve = (kind: string, ref: unknown, position: string, field: string): string => {
@@ -134,7 +144,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
       try {
         return buildWithReferences<T>(entity, entry, undefined, (input) => make(input as Entry));
       } catch (error) {
-        if (error instanceof GatewayError && error.fields) fail(position, error.fields, describe(label, entry));
+        if (error instanceof GatewayError && error.fields) fail(position, error.fields, describeEntry(label, entry));
         throw error;
       }
     };
@@ -179,9 +189,10 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     const names = ids.get(entity.name)!;
     for (const { record, position, seed } of records) {
       const values = record as unknown as Entry;
-      for (const [field, definition] of Object.entries(entity.fields)) if (definition.unique) unique(entity.name, field, values[field], position);
-      for (const [field, value] of entity.declarative.uniques?.(values, seed) ?? []) unique(entity.name, field, value, position);
-      unique(entity.name, "id", record.id, position);
+      const who = describeEntry(entity.declarative.label ?? entity.label, values);
+      for (const [field, definition] of Object.entries(entity.fields)) if (definition.unique) unique(entity.name, field, values[field], position, who);
+      for (const [field, value] of entity.declarative.uniques?.(values, seed) ?? []) unique(entity.name, field, value, position, who);
+      unique(entity.name, "id", record.id, position, who);
       rowsOf(state, entity.name).push(values);
       names.set(record.id, record.id);
       for (const key of entity.endpointKeys) if (typeof values[key] === "string") names.set(values[key] as string, record.id);

@@ -8,8 +8,11 @@ import init from "../../drizzle/0000_init.sql" with { type: "text" };
 import rateLimitingCounters from "../../drizzle/0001_rate_limiting_counters.sql" with { type: "text" };
 import keyAuthBasicAuth from "../../drizzle/0002_key_auth_basic_auth.sql" with { type: "text" };
 import upstreamsTargets from "../../drizzle/0003_upstreams_targets.sql" with { type: "text" };
-import tlsCertificates from "../../drizzle/0004_tls_certificates.sql" with { type: "text" };
-import serviceTls from "../../drizzle/0005_service_tls.sql" with { type: "text" };
+// Generated, then given DEFAULTs by hand: SQLite adds a NOT NULL column to a table with rows only with one.
+import kongFields from "../../drizzle/0004_kong_fields.sql" with { type: "text" };
+// Generated, then given a DEFAULT by hand (https_redirect_status_code): SQLite adds a NOT NULL column to a table with rows only with one.
+import tlsCertificates from "../../drizzle/0005_tls_certificates.sql" with { type: "text" };
+import serviceTls from "../../drizzle/0006_service_tls.sql" with { type: "text" };
 
 /** Every migration file, by journal tag. A test checks this matches the drizzle/ folder. */
 export const embeddedMigrations: Record<string, string> = {
@@ -17,8 +20,9 @@ export const embeddedMigrations: Record<string, string> = {
   "0001_rate_limiting_counters": rateLimitingCounters,
   "0002_key_auth_basic_auth": keyAuthBasicAuth,
   "0003_upstreams_targets": upstreamsTargets,
-  "0004_tls_certificates": tlsCertificates,
-  "0005_service_tls": serviceTls,
+  "0004_kong_fields": kongFields,
+  "0005_tls_certificates": tlsCertificates,
+  "0006_service_tls": serviceTls,
 };
 
 export interface MigrationReport {

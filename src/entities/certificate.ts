@@ -50,6 +50,8 @@ export const certificateEntity = defineEntity({
       if ("snis" in entry) entry.snis = sniNames(entry.snis);
     },
     fromFile: (entries, previous, fail): StoredEntity[] => certificatesFromDeclarative(entries, previous, fail),
+    // One certificate per name within a file, as Kong's unique snis.
+    uniques: (certificate) => (certificate.snis as string[]).map((name): [string, string] => ["snis", name]),
   },
   admin: {
     tag: "certificates",

@@ -2,9 +2,9 @@
 // `{ field: why }` map of SPEC §6.
 import type { TSchema } from "@sinclair/typebox";
 import { t } from "./t.ts";
-import { Value, ValueErrorType } from "@sinclair/typebox/value";
+import { Value, type ValueError, ValueErrorType } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
-import { clip } from "./quote.ts";
+import { clip, quote } from "./quote.ts";
 
 export const Uuid = t.String({
   format: "uuid",
@@ -18,7 +18,8 @@ export const Name = t.String({
   pattern: "^[A-Za-z0-9._~-]+$",
   description: "letters, digits and . _ ~ -",
 });
-export const Tags = t.Array(t.String({ minLength: 1, maxLength: 128 }), { maxItems: 64, uniqueItems: true });
+// Kong's rule: printable characters except `,` and `/`, which separate tags in `?tags=`.
+export const Tags = t.Array(t.String({ minLength: 1, maxLength: 128, pattern: "^[^,/\\u0000-\\u001f\\u007f]+$", description: "printable characters except , and /" }), { maxItems: 64, uniqueItems: true });
 export const EpochSeconds = t.Integer({ minimum: 0, description: "epoch seconds" });
 
 /** Fields generated on write and returned on read. */
@@ -81,18 +82,95 @@ function fieldName(path: string, prefix: string): string {
   return joined ? `${prefix}.${joined}`.replace(".[", "[") : prefix;
 }
 
+type SchemaNode = TSchema & {
+  anyOf?: SchemaNode[];
+  const?: unknown;
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  description?: string;
+};
+
+const TYPE_WORDS: Record<string, string> = { string: "a string", integer: "an integer", number: "a number", boolean: "a boolean", array: "an array", object: "a record", null: "null" };
+
+/** What a schema expects, said as Kong says it ("expected a string", "expected one of: v0, v1"). */
+function expected(schema: SchemaNode): string {
+  if (schema.anyOf) {
+    const literals = schema.anyOf.filter((variant) => variant.const !== undefined).map((variant) => String(variant.const));
+    if (literals.length === schema.anyOf.length) return `expected one of: ${literals.join(", ")}`;
+    if (schema.description) return `expected ${schema.description}`;
+    const words = [...new Set(schema.anyOf.map((variant) => (variant.const !== undefined ? `'${String(variant.const)}'` : (TYPE_WORDS[variant.type ?? ""] ?? "a value"))))];
+    return `expected ${words.join(" or ")}`;
+  }
+  if (schema.const !== undefined) return `expected '${String(schema.const)}'`;
+  return `expected ${TYPE_WORDS[schema.type ?? ""] ?? "a different value"}`;
+}
+
+function between(what: string, min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return `${what} should be between ${min} and ${max}`;
+  return min !== undefined ? `${what} must be at least ${min}` : `${what} must be at most ${max}`;
+}
+
+/** A schema violation in Kong's words (its schema library's own wording never reaches a user). */
+function reasonOf(error: ValueError): string {
+  const schema = error.schema as SchemaNode;
+  switch (error.type) {
+    case ValueErrorType.ObjectAdditionalProperties:
+      return "unknown field";
+    case ValueErrorType.ObjectRequiredProperty:
+      return "required field missing";
+    case ValueErrorType.StringPattern:
+    case ValueErrorType.StringFormat:
+      return schema.description ? `invalid value: expected ${schema.description}` : `invalid value ${quote(error.value)}`;
+    case ValueErrorType.StringMinLength:
+    case ValueErrorType.StringMaxLength:
+      return between("length", schema.minLength, schema.maxLength);
+    case ValueErrorType.ArrayMinItems:
+    case ValueErrorType.ArrayMaxItems:
+      return between("length", schema.minItems, schema.maxItems);
+    case ValueErrorType.ArrayUniqueItems:
+      return "items must be unique";
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.IntegerMaximum:
+    case ValueErrorType.NumberMinimum:
+    case ValueErrorType.NumberMaximum:
+      return between("value", schema.minimum, schema.maximum);
+    case ValueErrorType.ObjectMinProperties:
+      return "must not be empty";
+    case ValueErrorType.ObjectMaxProperties:
+      return "has too many entries";
+    case ValueErrorType.ArrayContains:
+      return error.message.toLowerCase();
+    default:
+      return expected(schema);
+  }
+}
+
+/** A union of one schema and null (a nullable field): the value is checked against the schema, so the reason is its own. */
+function nonNullVariant(schema: SchemaNode, value: unknown): SchemaNode | undefined {
+  if (!schema.anyOf || value === null) return undefined;
+  const others = schema.anyOf.filter((variant) => variant.type !== "null");
+  const variant = others.length === 1 && others.length < schema.anyOf.length ? others[0]! : undefined;
+  // The field's description is often on the nullable union, not on the schema inside it.
+  return variant && !variant.description && schema.description ? ({ ...variant, description: schema.description } as SchemaNode) : variant;
+}
+
 /** Collects schema violations as `{ field: why }`, first reason per field. */
 export function schemaErrors(schema: TSchema, value: unknown, prefix = ""): FieldErrors {
   const fields: FieldErrors = {};
   for (const error of Value.Errors(schema, value)) {
     const name = fieldName(error.path, prefix);
     if (fields[name]) continue;
-    fields[name] =
-      error.type === ValueErrorType.ObjectAdditionalProperties
-        ? "unknown field"
-        : error.type === ValueErrorType.ObjectRequiredProperty
-          ? "required field missing"
-          : error.message.toLowerCase();
+    const variant = error.type === ValueErrorType.Union ? nonNullVariant(error.schema as SchemaNode, error.value) : undefined;
+    if (variant) {
+      for (const [inner, why] of Object.entries(schemaErrors(variant, error.value, name === "@entity" ? "" : name))) fields[inner] ??= why;
+    } else {
+      fields[name] = reasonOf(error);
+    }
     if (Object.keys(fields).length >= 20) break;
   }
   for (const [name, why] of Object.entries(fields)) {

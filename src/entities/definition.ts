@@ -6,6 +6,7 @@
 import type { Static, TObject, TOptional, TSchema } from "@sinclair/typebox";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import { EpochSeconds, IdRef, NullableIdRef, Ref, Tags, Uuid, assertSchema, now } from "./common.ts";
+import { KONG_FIELDS, type Unsupported } from "./kong.ts";
 import { quote } from "./quote.ts";
 import type { VaultRule } from "./references.ts";
 import { t } from "./t.ts";
@@ -44,6 +45,8 @@ export interface FieldDefinition extends VaultRule {
   readonly nullable?: boolean;
   /** Stored and held by the record, never returned by any API (a key's private half). */
   readonly private?: boolean;
+  /** Why a value asks for a Kong feature the gateway does not have (checked before the schema). */
+  readonly unsupported?: Unsupported;
 }
 
 export type Fields = Readonly<Record<string, FieldDefinition>>;
@@ -94,6 +97,11 @@ export interface DeclarativeSection {
   fill?(entry: Record<string, any>, derive: DerivedValues): void;
   /** Uniqueness within one file beyond the unique fields: [name, value] pairs. */
   uniques?(entity: Record<string, any>, seed: string): [string, string][];
+  /**
+   * Each Kong feature an entry asks for that the build lacks (a plugin that is not installed, a
+   * value of its config): `message` follows the entry's name and position (" is not available…").
+   */
+  unsupported?(entry: Record<string, unknown>, registry: ReadonlyMap<string, unknown>): { feature: string; message: string }[];
   /** Rewrites an entry of an older `_format_version`. */
   migrate?(entry: Record<string, any>, formatVersion: string): void;
   /**
@@ -115,7 +123,7 @@ export interface DerivedValues {
 }
 
 export interface EntityHooks<R> {
-  /** Rewrites the validated input before fields are read (service `url` → protocol, host, ...). */
+  /** Rewrites the input before it is validated, as Kong expands shorthands (service `url` → protocol, host, ...). */
   shape?(input: Record<string, any>, existing: R | undefined): Record<string, any>;
   /** Cross-field rules, run on the built entity: add to `fields`, or set derived values. */
   complete?(entity: R, completion: Completion<R>): void;
@@ -288,8 +296,25 @@ export function defineEntity<const F extends Fields, R extends StoredEntity = Re
       const kept = requiredFields.filter((name) => !(name in raw));
       if (kept.length) body = { ...raw, ...Object.fromEntries(kept.map((name) => [name, (existing as unknown as Record<string, unknown>)[name]])) };
     }
+    // Kong's exports carry the timestamps; the gateway keeps its own, as it does for every write.
+    if (isObject(body) && ("created_at" in body || "updated_at" in body)) {
+      const { created_at: _created, updated_at: _updated, ...rest } = body;
+      body = rest;
+    }
+    // Kong expands shorthands (service `url`) before it validates: the expanded fields are checked.
+    if (spec.shape && isObject(body)) body = spec.shape(body as Record<string, any>, existing);
+    if (isObject(body)) {
+      const refused: FieldErrors = {};
+      for (const [name, field] of entries) {
+        const why = field.unsupported && body[name] !== undefined ? field.unsupported(body[name]) : null;
+        if (why) refused[name] = why;
+      }
+      // A field of Kong's schema this entity lacks is a feature, not a typo.
+      for (const name of Object.keys(body)) if (!(name in inputProps) && KONG_FIELDS[spec.name]?.includes(name)) refused[name] = "is not supported by this gateway";
+      if (Object.keys(refused).length) throw new ValidationError(refused);
+    }
     assertSchema(input, body);
-    const given = spec.shape ? spec.shape(body as Record<string, any>, existing) : (body as Record<string, any>);
+    const given = body as Record<string, any>;
     const before = existing as Record<string, any> | undefined;
     const fields: FieldErrors = {};
     const entity: Record<string, any> = { id: before?.id ?? given.id ?? crypto.randomUUID() };

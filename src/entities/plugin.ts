@@ -4,7 +4,8 @@ import { Value } from "@sinclair/typebox/value";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import type { EntityLookup, PluginDefinition } from "../pipeline/contract.ts";
 import { schemaErrors } from "./common.ts";
-import { type RecordOf, defineEntity, optionalReference } from "./definition.ts";
+import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
+import { KONG_PROTOCOLS, notSupported } from "./kong.ts";
 import { clip, clipQuoted, quote } from "./quote.ts";
 import { t } from "./t.ts";
 
@@ -32,6 +33,10 @@ export function checkPluginConfig(definition: PluginDefinition<any>, config: unk
 }
 
 const Config = t.Record(t.String(), t.Unknown());
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const InstanceName = t.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9._~-]+$", description: "letters, digits and . _ ~ -" });
+/** Kong's default for the plugins the gateway has (their schemas take every http-family protocol). */
+const KONG_PLUGIN_PROTOCOLS = ["grpc", "grpcs", "http", "https"];
 const scope = (entity: { service: { id: string } | null; route: { id: string } | null; consumer: { id: string } | null }): PluginScope => ({
   service: entity.service?.id ?? null,
   route: entity.route?.id ?? null,
@@ -54,8 +59,10 @@ export const pluginEntity = defineEntity({
     service: optionalReference("services", { onDelete: "cascade" }),
     route: optionalReference("routes", { onDelete: "cascade" }),
     consumer: optionalReference("consumers", { onDelete: "cascade" }),
-    /** Accepted for Kong compatibility; a plugin runs on the protocols of its routes. */
-    protocols: { input: t.Array(t.String()) },
+    instance_name: { storage: "text", input: nullable(InstanceName), output: nullable(t.String()), unique: true },
+    /** Kong's list of the request protocols a plugin runs on; here every plugin runs on http and https alike (README "Kong fields"). */
+    protocols: { storage: "json", input: t.Array(t.Union([...KONG_PROTOCOLS].map((protocol) => t.Literal(protocol))), { minItems: 1, uniqueItems: true }), output: t.Array(t.String()), default: KONG_PLUGIN_PROTOCOLS },
+    ordering: { input: nullable(t.Record(t.String(), t.Unknown())), unsupported: notSupported((value) => value !== null && value !== undefined && Object.keys(value as object).length > 0, "dynamic plugin ordering (ordering)") },
   },
   computed: {
     scope_key: {
@@ -68,13 +75,15 @@ export const pluginEntity = defineEntity({
   inputExamples: [{ name: "jwt", config: { claims_to_verify: ["exp"] } }],
   example: {
     id: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", name: "acl", config: { allow: ["finance"], hide_groups_header: false }, enabled: true,
-    service: null, route: { id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11" }, consumer: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
+    service: null, route: { id: "4b3f7a2e-6f3a-4f38-9d7e-2a9c1d0e5b11" }, consumer: null, instance_name: null, protocols: ["grpc", "grpcs", "http", "https"], tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   complete(plugin, { input, existing, ctx }) {
     const registry = ctx.registry as ReadonlyMap<string, PluginDefinition<any>>;
     const definition = registry.get(plugin.name);
     if (!definition) throw new ValidationError({ name: `plugin ${quote(plugin.name)} is not installed (available: ${[...registry.keys()].join(", ")})` });
     if (definition.noConsumerScope && plugin.consumer) throw new ValidationError({ consumer: `the ${definition.name} plugin cannot be applied to a consumer` });
+    const refused = isRecord(input.config) ? definition.unsupported?.(input.config) : undefined;
+    if (refused && Object.keys(refused).length) throw new ValidationError(Object.fromEntries(Object.entries(refused).map(([field, why]) => [`config.${field}`, why])));
     const given = input.config as Record<string, unknown> | undefined;
     const raw = given !== undefined ? (existing && given ? { ...existing.config, ...given } : given) : existing?.config;
     plugin.config = checkPluginConfig(definition, raw, ctx.lookup as EntityLookup);
@@ -91,8 +100,17 @@ export const pluginEntity = defineEntity({
   },
   declarative: {
     nestedUnder: ["services", "routes", "consumers"],
+    unsupported(entry, registry) {
+      if (typeof entry.name !== "string") return [];
+      const definition = (registry as ReadonlyMap<string, PluginDefinition<any>>).get(entry.name);
+      if (!definition) return [{ feature: `plugin ${quote(entry.name)}`, message: " is not available in this gateway" }];
+      const config = entry.config;
+      const refused = typeof config === "object" && config !== null && !Array.isArray(config) ? definition.unsupported?.(config as Record<string, unknown>) : undefined;
+      return Object.entries(refused ?? {}).map(([field, why]) => ({ feature: `plugin ${quote(entry.name)} config.${field}`, message: `: config.${field}: ${why}` }));
+    },
     idSeed: (entry, refs) => `plugins:${String(entry.name)}:${refs.service ?? ""}:${refs.route ?? ""}:${refs.consumer ?? ""}`,
-    uniques: (_plugin, seed) => [["name+scope", seed]],
+    // One instance of a plugin per scope, as Kong: shown as the plugin's name and where it applies.
+    uniques: (plugin) => [["name and scope", `${String(plugin.name)} ${scopeOf(plugin as never)}`]],
   },
   cli: {
     columns: [

@@ -1,7 +1,10 @@
-// Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong.
+// Service: an upstream. `url` is shorthand for protocol/host/port/path, as in Kong: given with
+// any of them, the url's parts win (a url without a path sets path to null, one without a port
+// the protocol's default), the others keep what the write or the stored service says.
 import { ValidationError } from "../errors.ts";
 import { Name, Uuid } from "./common.ts";
 import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
+import { protocolsNotIn } from "./kong.ts";
 import { t } from "./t.ts";
 
 const Protocol = t.Union([t.Literal("http"), t.Literal("https")]);
@@ -27,7 +30,7 @@ function fromUrl(raw: string): Location {
     throw new ValidationError({ url: "not a valid URL" });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ValidationError({ url: "protocol must be http or https" });
+    throw new ValidationError({ url: protocolRefusal(url.protocol.slice(0, -1)) ?? "protocol must be http or https" });
   }
   if (url.username || url.password) throw new ValidationError({ url: "must not contain credentials" });
   if (url.search || url.hash) throw new ValidationError({ url: "must not contain a query or fragment" });
@@ -41,6 +44,14 @@ function fromUrl(raw: string): Location {
   };
 }
 
+const protocolRefusal = protocolsNotIn(Protocol);
+
+/** The scheme of a url Kong would take (`grpc://...`), for the refusal of a protocol the gateway lacks. */
+function urlProtocolRefusal(value: unknown): string | null {
+  const scheme = typeof value === "string" ? /^([a-z][a-z0-9+._-]*):\/\//i.exec(value)?.[1]?.toLowerCase() : undefined;
+  return scheme ? protocolRefusal(scheme) : null;
+}
+
 export const serviceEntity = defineEntity({
   name: "services",
   label: "service",
@@ -51,8 +62,9 @@ export const serviceEntity = defineEntity({
       input: t.String({ minLength: 1, maxLength: 2048, description: "shorthand for protocol, host, port and path", examples: ["http://orders.internal:8080/v1"] }),
       placeholders: "value",
       vaultRefusal: "a vault reference cannot be split into protocol, host, port and path: give host (and path) as references instead of url",
+      unsupported: urlProtocolRefusal,
     },
-    protocol: { storage: "text", input: Protocol, output: Protocol, default: "http" },
+    protocol: { storage: "text", input: Protocol, output: Protocol, default: "http", unsupported: protocolRefusal },
     host: { storage: "text", input: t.String({ minLength: 1, maxLength: 256 }), output: t.String(), vault: "value" },
     port: { storage: "integer", input: Port, output: Port, default: (service: { protocol?: string }) => (service.protocol === "https" ? 443 : 80) },
     path: { storage: "text", input: nullable(UpstreamPath), output: nullable(t.String()), vault: "value" },
@@ -87,10 +99,7 @@ export const serviceEntity = defineEntity({
   },
   shape(input) {
     const { url, ...rest } = input;
-    if (url === undefined) return rest;
-    if (rest.host !== undefined || rest.protocol !== undefined || rest.port !== undefined || rest.path !== undefined) {
-      throw new ValidationError({ url: "cannot be combined with protocol, host, port or path" });
-    }
+    if (typeof url !== "string") return input;
     return { ...rest, ...fromUrl(url) };
   },
   complete(service, { fields }) {

@@ -125,6 +125,13 @@ export interface PluginDefinition<Config = Record<string, unknown>> {
    * case): a client's own copies are removed before the chain runs, whether or not it sets them.
    */
   ownedHeaders?(config: Config): readonly string[];
+  /**
+   * Config values (as given, before the schema) that ask for a Kong feature this plugin lacks,
+   * by config field: refused as not supported, and listed with a file's other missing features.
+   */
+  unsupported?(config: Record<string, unknown>): FieldErrors | undefined;
+  /** What a Kong user finds different in this plugin, shown by `gateway config check` with the README section. */
+  readonly differences?: readonly { readonly what: string; readonly readme: string }[];
 }
 
 /** Identity for plugin definitions, so each plugin's config type is inferred from its schema. */

@@ -108,21 +108,44 @@ function withoutPort(host: string): string {
   return colon > host.lastIndexOf("]") ? host.slice(0, colon) : host;
 }
 
+const SLASH = 47;
+/** A `.` or `..` segment: only joining can make one, as the request path is canonical. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
+
 /**
- * The path the upstream gets, or null when stripping would make it climb: a prefix that ends
- * inside a segment (`/pub` of `/pub../admin`) leaves a remainder that becomes a segment of its
- * own, and a `.` or `..` there would step out of the service's path at the upstream.
+ * The path the upstream gets, joined from the service's path, the route's match and the
+ * request's path exactly as Kong's `path_handling` v0 and v1 do (README "Route fields"), or
+ * null when the join would make a `.` or `..` segment: a prefix that ends inside a segment
+ * (`/pub` of `/pub../admin`) leaves a remainder that v0 makes a segment of its own, and it
+ * would step out of the service's path at the upstream.
  */
 export function upstreamPath(match: RouteMatch, path: string): string | null {
   const { route } = match.target;
-  const base = match.target.basePath;
-  if (!route.strip_path) return base + path;
-  const rest = path.slice(match.matched.length);
-  if (!rest) return base || "/";
-  if (rest.charCodeAt(0) === 47) return base + rest;
-  const slash = rest.indexOf("/");
-  const first = slash < 0 ? rest : rest.slice(0, slash);
-  return first === "." || first === ".." ? null : `${base}/${rest}`;
+  const base = match.target.upstreamBase;
+  // Without a path match the postfix is the whole path without its first slash, as in Kong.
+  const postfix = match.matched ? path.slice(match.matched.length) : path.slice(1);
+  const joined = route.path_handling === "v1" ? joinV1(base, route.strip_path, postfix, path) : joinV0(base, route.strip_path, postfix, path);
+  return DOT_SEGMENT.test(joined) ? null : joined;
+}
+
+function joinV1(base: string, strip: boolean, postfix: string, path: string): string {
+  if (!strip) return base + path.slice(1);
+  if (base.charCodeAt(base.length - 1) === SLASH && postfix.charCodeAt(0) === SLASH) return base.slice(0, -1) + postfix;
+  return base + postfix;
+}
+
+function joinV0(base: string, strip: boolean, postfix: string, path: string): string {
+  const endsWithSlash = path.charCodeAt(path.length - 1) === SLASH;
+  if (base.charCodeAt(base.length - 1) === SLASH) {
+    if (!strip) return base + path.slice(1);
+    if (postfix === "") return base === "/" || endsWithSlash ? base : base.slice(0, -1);
+    return postfix.charCodeAt(0) === SLASH ? base.slice(0, -1) + postfix : base + postfix;
+  }
+  if (strip) {
+    if (postfix === "") return path.length > 1 && endsWithSlash ? `${base}/` : base;
+    return postfix.charCodeAt(0) === SLASH ? base + postfix : `${base}/${postfix}`;
+  }
+  return path === "/" ? base : base + path;
 }
 
 function stripQuery(search: string, names: readonly string[]): string {

@@ -10,8 +10,8 @@ function routerOf(routes: Record<string, unknown>[]) {
   core.store.create("services", { name: "s", url: "http://127.0.0.1:9" });
   for (const route of routes) core.store.create("routes", { service: { name: "s" }, ...route });
   const router = core.state.current.router;
-  return (method: string, host: string, path: string) => {
-    const match = router.match(method, canonicalHost(host)!, path);
+  return (method: string, host: string, path: string, headers: Record<string, string> | [string, string][] = {}) => {
+    const match = router.match(method, canonicalHost(host)!, path, new Headers(headers));
     return match ? `${match.target.route.name}:${match.matched}` : null;
   };
 }
@@ -67,5 +67,48 @@ describe("route precedence", () => {
       { name: "second", paths: ["/same"] },
     ]);
     expect(match("GET", "x", "/same")).toBe("first:/same");
+  });
+});
+
+describe("route headers (Kong 3)", () => {
+  test("a header condition: the name in any case, any listed value compared case-insensitively", () => {
+    const match = routerOf([{ name: "v2", paths: ["/api"], headers: { "X-Version": ["v2", "V3"] } }, { name: "plain", paths: ["/api"] }]);
+    expect(match("GET", "x", "/api", { "x-version": "V2" })).toBe("v2:/api");
+    expect(match("GET", "x", "/api", { "X-VERSION": "v3" })).toBe("v2:/api");
+    expect(match("GET", "x", "/api", { "x-version": "v4" })).toBe("plain:/api");
+    expect(match("GET", "x", "/api")).toBe("plain:/api");
+  });
+
+  test("every named header must match; a lone ~* value is a regex on the lower-cased value", () => {
+    const match = routerOf([{ name: "both", headers: { "x-a": ["~*^beta-\\d+$"], "x-b": ["yes"] } }]);
+    expect(match("GET", "x", "/", { "x-a": "BETA-12", "x-b": "YES" })).toBe("both:");
+    expect(match("GET", "x", "/", { "x-a": "beta-12" })).toBeNull();
+    expect(match("GET", "x", "/", { "x-a": "beta-x", "x-b": "yes" })).toBeNull();
+  });
+
+  test("as in Kong: a ~* value among others is a plain value; an upper-case pattern never matches", () => {
+    const match = routerOf([
+      { name: "listed", paths: ["/l"], headers: { "x-a": ["~*^b", "c"] } },
+      { name: "upper", paths: ["/u"], headers: { "x-a": ["~*^B"] } },
+    ]);
+    expect(match("GET", "x", "/l", { "x-a": "b1" })).toBeNull();
+    expect(match("GET", "x", "/l", { "x-a": "~*^B" })).toBe("listed:/l");
+    expect(match("GET", "x", "/u", { "x-a": "B1" })).toBeNull();
+  });
+
+  test("a header sent twice matches by either of its values", () => {
+    const match = routerOf([{ name: "h", paths: ["/"], headers: { "x-tenant": ["blue"] } }]);
+    expect(match("GET", "x", "/", [["x-tenant", "red"], ["x-tenant", "blue"]])).toBe("h:/");
+    expect(match("GET", "x", "/", [["x-tenant", "red"], ["x-tenant", "green"]])).toBeNull();
+  });
+
+  test("more header conditions win over fewer on the same prefix, whatever the order of creation", () => {
+    const match = routerOf([
+      { name: "none", paths: ["/p"] },
+      { name: "one", paths: ["/p"], headers: { "x-a": ["1"] } },
+      { name: "two", paths: ["/p"], headers: { "x-a": ["1"], "x-b": ["2"] } },
+    ]);
+    expect(match("GET", "x", "/p", { "x-a": "1", "x-b": "2" })).toBe("two:/p");
+    expect(match("GET", "x", "/p", { "x-a": "1" })).toBe("one:/p");
   });
 });

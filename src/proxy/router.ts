@@ -4,8 +4,10 @@
 //
 // Precedence, where SPEC §4.1 leaves room (see README "Route matching"): the longest matching
 // prefix wins; then regex paths by regex_priority (higher first); then routes with no paths.
-// Among equals, an exact host beats a wildcard host beats no host, a method restriction beats
-// none, and the older route wins.
+// Among equals, an exact host beats a wildcard host beats no host, more header conditions beat
+// fewer, a method restriction beats none, and the older route wins. Route `headers` match as in
+// Kong 3: names case-insensitive, every named header present with one of its listed values
+// (compared case-insensitively, or a lone `~*` regex), a repeated header matching by any value.
 import type { Balancer } from "../balancer/balancer.ts";
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
@@ -20,23 +22,24 @@ export interface RouteTarget {
   readonly chain: Chain;
   /** `protocol://host:port` of the service, precomputed. */
   readonly origin: string;
-  /** The service's path without a trailing slash ("" when none). */
-  readonly basePath: string;
+  /** The service's path as Kong's path joining takes it: "/" when none. */
+  readonly upstreamBase: string;
   /** Host header to send upstream when not preserving the client's. */
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
   /** fetch's `tls` option for an https service (verification, trust store); null for http. */
   readonly tls: UpstreamTls | null;
-  /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
-  readonly httpsOnly: boolean;
   /** The upstream the service's host names: each request picks one of its targets. */
   readonly balancer: Balancer | null;
+  /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
+  readonly httpsOnly: boolean;
 }
 
 interface Candidate {
   readonly target: RouteTarget;
   readonly hosts: HostMatcher | null;
+  readonly headers: HeaderCondition[] | null;
   readonly methods: ReadonlySet<string> | null;
   readonly order: number;
   readonly specificity: number;
@@ -54,8 +57,8 @@ export interface RouteMatch {
 }
 
 export interface Router {
-  /** `path` is canonical (./canonical-path.ts), as is `host`. */
-  match(method: string, host: CanonicalHost, path: string): RouteMatch | null;
+  /** `path` is canonical (./canonical-path.ts), as is `host`; `headers` are read only by routes with header conditions. */
+  match(method: string, host: CanonicalHost, path: string, headers: Headers): RouteMatch | null;
   readonly size: number;
 }
 
@@ -84,18 +87,53 @@ class HostMatcher {
   }
 }
 
+/**
+ * One header a route requires, as Kong's routers read it: the request's value lower-cased is
+ * one of the listed values (lower-cased), or, when exactly one value is listed and it starts
+ * with `~*`, matches the regex after it (tested on the lower-cased value, so a lower-case
+ * pattern matches whatever the case).
+ */
+class HeaderCondition {
+  private readonly values: ReadonlySet<string>;
+  private readonly regex: RegExp | null;
+
+  constructor(
+    readonly name: string,
+    configured: readonly string[],
+  ) {
+    this.values = new Set(configured.map((value) => value.toLowerCase()));
+    const only = configured.length === 1 ? configured[0]! : "";
+    this.regex = only.startsWith("~*") ? new RegExp(only.slice(2)) : null;
+  }
+
+  matches(headers: Headers): boolean {
+    const received = headers.get(this.name);
+    if (received === null) return false;
+    if (this.accepts(received)) return true;
+    // A header sent more than once arrives joined with ", ": any one of its values may match.
+    return received.includes(",") && received.split(",").some((value) => this.accepts(value.trim()));
+  }
+
+  private accepts(value: string): boolean {
+    const lower = value.toLowerCase();
+    return this.values.has(lower) || (this.regex !== null && this.regex.test(lower));
+  }
+}
+
 function specificityOf(route: Route, hosts: HostMatcher | null): number {
   const hostScore = hosts ? (hosts.hasExact ? 2 : 1) : 0;
-  return hostScore * 2 + (route.methods ? 1 : 0);
+  const headerCount = Math.min(Object.keys(route.headers ?? {}).length, 31);
+  return hostScore * 64 + headerCount * 2 + (route.methods ? 1 : 0);
 }
 
 function bySpecificity(a: Candidate, b: Candidate): number {
   return b.specificity - a.specificity || a.order - b.order;
 }
 
-function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string): boolean {
+function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string, headers: Headers): boolean {
   if (candidate.methods && !candidate.methods.has(method)) return false;
   if (candidate.hosts && !candidate.hosts.matches(host, hostWithPort)) return false;
+  if (candidate.headers) for (const condition of candidate.headers) if (!condition.matches(headers)) return false;
   return true;
 }
 
@@ -120,16 +158,17 @@ export function compileRouter(
       service,
       chain,
       origin: `${service.protocol}://${host}:${service.port}`,
-      basePath: service.path && service.path !== "/" ? service.path.replace(/\/$/, "") : "",
+      upstreamBase: service.path || "/",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
       tls: upstreamTls.get(service.id) ?? null,
-      httpsOnly: !route.protocols.includes("http"),
       balancer: balancers.get(service.host.toLowerCase()) ?? null,
+      httpsOnly: !route.protocols.includes("http"),
     };
     const hosts = route.hosts ? new HostMatcher(route.hosts) : null;
     const methods = route.methods ? new Set(route.methods) : null;
-    const base = { target, hosts, methods, order, specificity: specificityOf(route, hosts) };
+    const headers = route.headers ? Object.entries(route.headers).map(([name, values]) => new HeaderCondition(name, values)) : null;
+    const base = { target, hosts, headers, methods, order, specificity: specificityOf(route, hosts) };
     if (!route.paths) {
       pathless.push(base);
       return;
@@ -151,7 +190,7 @@ export function compileRouter(
 
   return {
     size: routes.length,
-    match(method, canonical, path) {
+    match(method, canonical, path, headers) {
       const host = canonical.name;
       const hostWithPort = canonical.withPort;
       for (const length of lengths) {
@@ -159,16 +198,16 @@ export function compileRouter(
         const list = prefixes.get(path.slice(0, length));
         if (!list) continue;
         for (const candidate of list) {
-          if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: path.slice(0, length) };
+          if (accepts(candidate, method, host, hostWithPort, headers)) return { target: candidate.target, matched: path.slice(0, length) };
         }
       }
       for (const candidate of regexes) {
-        if (!accepts(candidate, method, host, hostWithPort)) continue;
+        if (!accepts(candidate, method, host, hostWithPort, headers)) continue;
         const found = candidate.regex.exec(path);
         if (found) return { target: candidate.target, matched: found[0] };
       }
       for (const candidate of pathless) {
-        if (accepts(candidate, method, host, hostWithPort)) return { target: candidate.target, matched: "" };
+        if (accepts(candidate, method, host, hostWithPort, headers)) return { target: candidate.target, matched: "" };
       }
       return null;
     },

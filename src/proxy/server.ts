@@ -306,7 +306,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
           const response = builtin(request, snapshot);
           return response instanceof Promise ? response.then((r) => flight.finish(r), (error) => flight.internalError(error)) : flight.finish(response);
         }
-        const match = (secure ? snapshot.tlsRouter : snapshot.router).match(request.method, host, path);
+        const match = (secure ? snapshot.tlsRouter : snapshot.router).match(request.method, host, path, request.headers);
         if (!match) return flight.refuse("no_route");
         const { route, service, chain } = match.target;
         flight.routeLabel = route.name ?? route.id;

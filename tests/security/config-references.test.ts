@@ -131,7 +131,7 @@ describe("declarative files", () => {
       "another vault",
       "{vault://aws/prod/jwt-secret}",
       "consumers[0].jwt_secrets[0].secret",
-      "in jwt_secret 'alice-key' at consumers[0].jwt_secrets[0]: secret: vault 'aws' is not supported; only {vault://env/...}",
+      "this file uses 1 Kong feature this gateway does not have:\n  - jwt_secret 'alice-key' at consumers[0].jwt_secrets[0]: secret: vault 'aws' is not supported (only {vault://env/...})",
     ],
     [
       "a reference that is not the whole value",
