@@ -26,6 +26,8 @@ export const ERRORS = {
   // Proxy (SPEC §4.3 and the hardening rules of README "Security")
   no_route: { status: 404, message: "no Route matched with those values" },
   bad_gateway: { status: 502, message: "An invalid response was received from the upstream server" },
+  // Kong's words for any 502; why the certificate was refused goes to the access log only.
+  upstream_tls_failed: { status: 502, message: "An invalid response was received from the upstream server" },
   upstream_timeout: { status: 504, message: "The upstream server is timing out" },
   service_disabled: { status: 503, message: "Service unavailable" },
   // Kong's words when every target of the service's upstream is unhealthy or has weight 0.

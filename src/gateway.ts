@@ -12,9 +12,9 @@ import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { parseTrustedIps } from "./proxy/client-address.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
-import type { ServiceTlsOptions } from "./proxy/websocket/relay.ts";
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
+import { upstreamTlsWarner } from "./state/upstream-tls.ts";
 import type { PemPair } from "./tls/server-certificates.ts";
 
 /** The plugins this build ships (the one place under src/ that names them). */
@@ -47,8 +47,8 @@ export interface GatewayOptions {
   trustedIps?: string;
   /** `--upstream-max-connections`: open connections per upstream host:port. */
   upstreamMaxConnections?: number;
-  /** TLS options per https service for its `wss` connections (verification stays on unless they opt out). */
-  websocketTls?: ServiceTlsOptions;
+  /** Warn about services that give up upstream TLS checks (default true; one worker of N does it for all). */
+  configWarnings?: boolean;
 }
 
 export interface CoreGateway {
@@ -97,6 +97,11 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
       core.accessLog.event({ level: "error", message: "reloading configuration failed", error: String(error) }),
     );
   }
+  if (options.configWarnings ?? true) {
+    const warnUpstreamTls = upstreamTlsWarner((fields) => core.accessLog.event(fields));
+    warnUpstreamTls(core.state.current.upstreamTls);
+    core.state.onChange((snapshot) => warnUpstreamTls(snapshot.upstreamTls));
+  }
   const pool = new ConnectionPool(options.upstreamMaxConnections);
   // Health checks run where requests are proxied: each serving process keeps its own view.
   core.state.health.onFlip(({ upstream, target, healthy, why }) =>
@@ -113,7 +118,6 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
     builtins: options.builtins ?? keystoreEndpoints,
     reusePort: options.reusePort,
     trustedIps: parseTrustedIps(options.trustedIps),
-    websocketTls: options.websocketTls,
   };
   const tlsListen = options.proxyListenTls ?? null;
   let tlsProxy: ProxyListener | null = null;

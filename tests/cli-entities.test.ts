@@ -47,9 +47,9 @@ describe("database file", () => {
   test("migrate creates the schema, then reports it up to date", async () => {
     const db = join(dir, "migrated.db");
     expect(await succeed(["migrate", "--db", db])).toBe(
-      `${db}: applied 6 migrations (0000_init, 0001_rate_limiting_counters, 0002_key_auth_basic_auth, 0003_upstreams_targets, 0004_kong_fields, 0005_tls_certificates)\n`,
+      `${db}: applied 7 migrations (0000_init, 0001_rate_limiting_counters, 0002_key_auth_basic_auth, 0003_upstreams_targets, 0004_kong_fields, 0005_tls_certificates, 0006_service_tls)\n`,
     );
-    expect(await succeed(["migrate", "--db", db])).toBe(`${db}: up to date (6 migrations already applied)\n`);
+    expect(await succeed(["migrate", "--db", db])).toBe(`${db}: up to date (7 migrations already applied)\n`);
   });
 
   test("a read on a database that does not exist is an error, not an empty list (and creates no file)", async () => {
@@ -160,7 +160,7 @@ describe("config", () => {
     expect(await succeed(["config", "init", file])).toBe(`wrote ${file}\n`);
     const text = readFileSync(file, "utf8");
     expect(text).toStartWith("# gateway declarative configuration");
-    expect(await succeed(["config", "validate", file])).toBe("ok: 1 services, 1 routes, 0 upstreams, 0 targets, 1 consumers, 1 jwt credentials, 1 acl entries, 0 key-auth credentials, 0 basic-auth credentials, 2 plugins, 0 keys, 0 certificates, 0 snis\n");
+    expect(await succeed(["config", "validate", file])).toBe("ok: 1 services, 1 routes, 0 upstreams, 0 targets, 1 consumers, 1 jwt credentials, 1 acl entries, 0 key-auth credentials, 0 basic-auth credentials, 2 plugins, 0 keys, 0 certificates, 0 snis, 0 ca certificates\n");
     const again = await cli(["config", "init", file]);
     expect(again.code).toBe(1);
     expect(readFileSync(file, "utf8")).toBe(text);
@@ -182,7 +182,7 @@ describe("config", () => {
     const file = join(dir, "import.yml");
     writeFileSync(file, `${readFileSync(join(dir, "kong.yml"), "utf8")}keys:\n${exported.split("keys:\n")[1]}`);
     expect(await succeed(["config", "import", file, "--db", db])).toBe(
-      `imported ${file} into ${db}: 1 services, 1 routes, 0 upstreams, 0 targets, 1 consumers, 1 jwt credentials, 1 acl entries, 0 key-auth credentials, 0 basic-auth credentials, 2 plugins, 1 keys, 0 certificates, 0 snis\n`,
+      `imported ${file} into ${db}: 1 services, 1 routes, 0 upstreams, 0 targets, 1 consumers, 1 jwt credentials, 1 acl entries, 0 key-auth credentials, 0 basic-auth credentials, 2 plugins, 1 keys, 0 certificates, 0 snis, 0 ca certificates\n`,
     );
     expect((await cli(["sign", "--kid", "kept", "--db", db])).code).toBe(0);
 

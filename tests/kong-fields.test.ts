@@ -204,9 +204,10 @@ test("migration 0004 on a database with routes and plugins: Kong's defaults fill
     db.run(`INSERT INTO routes (id, name, service_id, paths, protocols, strip_path, preserve_host, regex_priority, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000002', 'r', '00000000-0000-4000-8000-000000000001', '["/a"]', '["http","https"]', 1, 0, 0, 0, 0)`);
     const cors = JSON.stringify(checkPluginConfig(builtinPlugins.get("cors")!, {}, { findConsumer: () => undefined, findKey: () => undefined }));
     db.run(`INSERT INTO plugins (id, name, config, enabled, scope_key, created_at, updated_at) VALUES ('00000000-0000-4000-8000-000000000003', 'cors', ?, 1, 'cors|||', 0, 0)`, [cors]);
-    expect(applyMigrations(db).applied).toEqual(["0004_kong_fields", "0005_tls_certificates"]);
+    expect(applyMigrations(db).applied).toEqual(["0004_kong_fields", "0005_tls_certificates", "0006_service_tls"]);
     db.close();
     const core = openCore({ db: file });
+    expect(core.store.find("services", "s")).toMatchObject({ host: "h", tls_verify: null, tls_verify_depth: null, ca_certificates: null, client_certificate: null });
     expect(core.store.find("routes", "r")).toMatchObject({ paths: ["/a"], headers: null, path_handling: "v0", request_buffering: true, response_buffering: true });
     expect(core.store.find("plugins", "00000000-0000-4000-8000-000000000003")).toMatchObject({ instance_name: null, protocols: ["grpc", "grpcs", "http", "https"] });
     core.opened.sqlite.close();

@@ -475,6 +475,8 @@ describe("wss upstreams and shutdown", () => {
   let secondLog: string;
   let cert: string;
   let key: string;
+  let otherCert: string;
+  let misnamedUpstream: BunWebSocketUpstream;
 
   beforeAll(() => {
     const dir = tempDir();
@@ -483,21 +485,29 @@ describe("wss upstreams and shutdown", () => {
     cert = readFileSync(join(dir, "cert.pem"), "utf8");
     key = readFileSync(join(dir, "key.pem"), "utf8");
     secure = startBunWebSocketUpstream({ cert, key });
+    // Trusted through ca_certificates but issued for another name than the address connected to.
+    const other = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=other.example", "-addext", "subjectAltName=DNS:other.example", "-keyout", join(dir, "other-key.pem"), "-out", join(dir, "other.pem")], { stderr: "pipe" });
+    if (other.exitCode !== 0) throw new Error(other.stderr.toString());
+    otherCert = readFileSync(join(dir, "other.pem"), "utf8");
+    misnamedUpstream = startBunWebSocketUpstream({ cert: otherCert, key: readFileSync(join(dir, "other-key.pem"), "utf8") });
     secondLog = join(dir, "access.log");
-    second = startTestGateway({ accessLog: secondLog, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert, key }, websocketTls: (service) => (service.name === "trusting" ? { ca: cert } : service.name === "misnamed" ? { ca: cert, serverName: "other.example" } : service.name === "unverified" ? { rejectUnauthorized: false } : undefined) });
+    second = startTestGateway({ accessLog: secondLog, proxyListenTls: { hostname: "127.0.0.1", port: 0 }, tlsDefault: { cert, key } });
+    const trusted = second.store.create("ca_certificates", { cert }) as { id: string };
+    const otherTrusted = second.store.create("ca_certificates", { cert: otherCert }) as { id: string };
     second.store.create("services", { name: "default", url: secure.url });
-    second.store.create("services", { name: "trusting", url: secure.url });
+    second.store.create("services", { name: "trusting", url: secure.url, ca_certificates: [trusted.id] });
     second.store.create("routes", { name: "default", service: { name: "default" }, paths: ["/default"] });
     second.store.create("routes", { name: "trusting", service: { name: "trusting" }, paths: ["/trusting"] });
-    second.store.create("services", { name: "unverified", url: secure.url });
+    second.store.create("services", { name: "unverified", url: secure.url, tls_verify: false });
     second.store.create("routes", { name: "unverified", service: { name: "unverified" }, paths: ["/unverified"] });
-    second.store.create("services", { name: "misnamed", url: secure.url });
+    second.store.create("services", { name: "misnamed", url: misnamedUpstream.url, ca_certificates: [otherTrusted.id] });
     second.store.create("routes", { name: "misnamed", service: { name: "misnamed" }, paths: ["/misnamed"] });
   });
   let secondClosed = false;
   afterAll(async () => {
     if (!secondClosed) await second.close();
     await secure.stop();
+    await misnamedUpstream.stop();
   });
 
   test("an https service is reached over wss with its certificate verified: self-signed refused (502, reason logged)", async () => {

@@ -16,6 +16,7 @@ import { type HttpMethod, type Operation, type OperationInput } from "./operatio
 import { originGuard } from "./origin-guard.ts";
 import { aclOperations } from "./routes/acls.ts";
 import { basicAuthOperations } from "./routes/basic-auth.ts";
+import { caCertificateOperations } from "./routes/ca-certificates.ts";
 import { certificateOperations } from "./routes/certificates.ts";
 import { configOperations } from "./routes/config.ts";
 import { consumerOperations } from "./routes/consumers.ts";
@@ -38,6 +39,7 @@ const DECLARATIVE_MODE =
 export function adminOperations(deps: AdminDeps): Operation[] {
   return [
     ...nodeOperations(deps),
+    ...caCertificateOperations(deps),
     ...serviceOperations(deps),
     ...routeOperations(deps),
     ...upstreamOperations(deps),

@@ -95,6 +95,13 @@ export function helpRequested(values: { help?: boolean }, usage: string): boolea
 }
 
 /** A flag the command cannot do without. */
+/** `--flag true|false` → the boolean; absent → undefined (the entity's default). */
+export function booleanFlag(value: string | undefined, flag: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === "true" || value === "false") return value === "true";
+  throw new UsageError(`${flag}: expected true or false, got '${value}'`);
+}
+
 export function required<T>(value: T | undefined, flag: string, what: string): T {
   if (value === undefined || value === "") throw new UsageError(`${flag} is required: ${what}`);
   return value;

@@ -1,5 +1,6 @@
 // Every command of the CLI, in the order `gateway help` lists them.
 import { aclCommand } from "./acl.ts";
+import { caCertificateCommand } from "./ca-certificate.ts";
 import { certCommand } from "./cert.ts";
 import type { Command } from "./command.ts";
 import { configCommand } from "./config.ts";
@@ -30,6 +31,7 @@ export const commands: Command[] = [
   routeCommand,
   upstreamCommand,
   targetCommand,
+  caCertificateCommand,
   pluginCommand,
   proxyCommand,
   certCommand,

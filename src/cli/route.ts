@@ -1,15 +1,9 @@
 // `gateway route add|list|get|delete`: which requests go to which service.
 import { UsageError } from "../errors.ts";
-import { commandGroup, required } from "./command.ts";
+import { booleanFlag, commandGroup, required } from "./command.ts";
 import { addCommand, deleteCommand, getCommand, listCommand, tagsOf } from "./entity-commands.ts";
 
 const base = { group: "route", kind: "routes", noun: "route" } as const;
-
-function booleanFlag(value: string | undefined, flag: string): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (value === "true" || value === "false") return value === "true";
-  throw new UsageError(`${flag}: expected true or false, got '${value}'`);
-}
 
 /** `--header x-version:v2 --header x-version:v3` → Kong's `{ "x-version": ["v2", "v3"] }`. */
 function headersOf(flags: string[] | undefined): Record<string, string[]> | undefined {

@@ -63,6 +63,16 @@ function differencesOf(document: Entry, byKind: Map<string, Entry[]>, registry: 
       readme: "Proxy behaviour",
     });
   }
+  const https = (byKind.get("services") ?? []).filter((service) => service.protocol === "https" || (typeof service.url === "string" && /^https:/i.test(service.url)));
+  if (https.some((service) => service.tls_verify === undefined || service.tls_verify === null)) {
+    differences.push({
+      what: "an https service's certificate and host name are verified unless it says tls_verify: false (Kong's default is not to verify); its ca_certificates replace the system trust store, as in Kong",
+      readme: "Upstream TLS (verified by default)",
+    });
+  }
+  if (https.some((service) => typeof service.tls_verify_depth === "number")) {
+    differences.push({ what: "tls_verify_depth is stored, not enforced: the certificate chain is verified without a depth limit", readme: "Upstream TLS (verified by default)" });
+  }
   if (routes.some((route) => Array.isArray(route.paths) && route.paths.some((path) => typeof path === "string" && path.startsWith("~")))) {
     differences.push({ what: "regex paths are JavaScript regular expressions, not PCRE, anchored at the start of the path", readme: "Proxy behaviour" });
   }

@@ -133,6 +133,8 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
     findKey: (kid: string) => state.keys.find((key) => key.kid === kid),
   };
 
+  const exists = (kind: string, id: string) => rowsOf(state, kind).some((row) => row.id === id);
+
   for (const entity of loadOrder(entities)) {
     const label = entity.declarative.label ?? entity.label;
     const children = entities.filter((child) => child.declarative.nestedUnder?.includes(entity.name));
@@ -175,7 +177,7 @@ export function parseDeclarative(text: string, registry: PluginRegistry, options
         entity.declarative.fill?.(fields, derive);
         const seed = entity.declarative.idSeed?.(fields, refs, item.position) ?? `${entity.name}:${item.position}`;
         fields.id ??= derivedUuid(seed);
-        const record = build(fields, item.position, (input) => entity.build(input, refs, { registry, lookup }) as StoredEntity);
+        const record = build(fields, item.position, (input) => entity.build(input, refs, { registry, lookup, exists }) as StoredEntity);
         records.push({ record, position: item.position, seed });
         for (const [child, list] of lists) {
           asList(list, `${item.position}.${child.name}`).forEach((entry, j) =>

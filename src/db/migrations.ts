@@ -12,6 +12,7 @@ import upstreamsTargets from "../../drizzle/0003_upstreams_targets.sql" with { t
 import kongFields from "../../drizzle/0004_kong_fields.sql" with { type: "text" };
 // Generated, then given a DEFAULT by hand (https_redirect_status_code): SQLite adds a NOT NULL column to a table with rows only with one.
 import tlsCertificates from "../../drizzle/0005_tls_certificates.sql" with { type: "text" };
+import serviceTls from "../../drizzle/0006_service_tls.sql" with { type: "text" };
 
 /** Every migration file, by journal tag. A test checks this matches the drizzle/ folder. */
 export const embeddedMigrations: Record<string, string> = {
@@ -21,6 +22,7 @@ export const embeddedMigrations: Record<string, string> = {
   "0003_upstreams_targets": upstreamsTargets,
   "0004_kong_fields": kongFields,
   "0005_tls_certificates": tlsCertificates,
+  "0006_service_tls": serviceTls,
 };
 
 export interface MigrationReport {

@@ -263,7 +263,7 @@ export class Store implements EntityLookup {
       const target = definition.fields[field]!.references! as Kind;
       refs[field] = parent?.kind === target ? parent.id : field in body ? (this.resolveRef(target, body[field], field) ?? null) : undefined;
     }
-    return definition.build(input, refs, { registry: this.registry, lookup: this }, existing) as Entity;
+    return definition.build(input, refs, { registry: this.registry, lookup: this, exists: (entity, id) => this.storages.has(entity) && this.find(entity as Kind, id) !== undefined }, existing) as Entity;
   }
 
   private write<T>(kind: string, entity: Entity, run: () => T): T {
@@ -339,14 +339,34 @@ export class Store implements EntityLookup {
           const column = child.table[columnOf(field, definition)];
           const count = this.db.select({ n: sql<number>`count(*)` }).from(child.table).where(eq(column, entity.id)).get()?.n ?? 0;
           if (count > 0 && !options.cascade) {
-            throw new ConflictError(`${storage.entity.label} ${quote(idOrKey)} still has ${count} ${child.entity.label}(s); delete them first or pass ?cascade=true`);
+            const orCascade = storage.entity.admin?.delete?.cascade ? " or pass ?cascade=true" : "";
+            throw new ConflictError(`${storage.entity.label} ${quote(idOrKey)} still has ${count} ${child.entity.label}(s); delete them first${orCascade}`);
           }
           this.db.delete(child.table).where(eq(column, entity.id)).run();
         }
       }
+      this.refuseListed(kind, entity.id);
       this.db.delete(storage.table).where(eq(storage.table.id, entity.id)).run();
     });
     this.write(kind, entity, () => run());
+  }
+
+  /** Refuses to delete an entity another one lists by id (`listOf`), naming the first that does (Kong's words). */
+  private refuseListed(kind: string, id: string): void {
+    const label = this.storage(kind).entity.label.replaceAll("_", " ");
+    for (const other of this.storages.values()) {
+      for (const field of other.entity.listFields) {
+        if (other.entity.fields[field]!.listOf !== kind) continue;
+        const column = other.table[columnOf(field, other.entity.fields[field]!)];
+        const holder = this.db
+          .select({ id: other.table.id })
+          .from(other.table)
+          .where(sql`EXISTS (SELECT 1 FROM json_each(${column}) WHERE json_each.value = ${id})`)
+          .limit(1)
+          .get();
+        if (holder) throw new ConflictError(`${label} ${id} is still referenced by ${other.entity.name} (id = ${holder.id})`);
+      }
+    }
   }
 
   /** Replaces the whole state in one transaction: everything lands, or nothing changes. */

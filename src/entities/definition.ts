@@ -7,6 +7,7 @@ import type { Static, TObject, TOptional, TSchema } from "@sinclair/typebox";
 import { type FieldErrors, ValidationError } from "../errors.ts";
 import { EpochSeconds, IdRef, NullableIdRef, Ref, Tags, Uuid, assertSchema, now } from "./common.ts";
 import { KONG_FIELDS, type Unsupported } from "./kong.ts";
+import { quote } from "./quote.ts";
 import type { VaultRule } from "./references.ts";
 import { t } from "./t.ts";
 
@@ -35,6 +36,11 @@ export interface FieldDefinition extends VaultRule {
   readonly onDelete?: "cascade";
   /** An index on the column (references that lists are filtered by). */
   readonly index?: boolean;
+  /**
+   * `storage: "json"`: a list of ids of this entity (service `ca_certificates`). Each must exist
+   * when written, and deleting one a list holds is refused (409), as for a reference.
+   */
+  readonly listOf?: string;
   /** The column accepts NULL; default: whether the output does. */
   readonly nullable?: boolean;
   /** Stored and held by the record, never returned by any API (a key's private half). */
@@ -64,6 +70,8 @@ export interface StoredEntity {
 export interface BuildContext {
   readonly registry: ReadonlyMap<string, unknown>;
   readonly lookup: unknown;
+  /** Whether an entity of that name with that id exists (the ids of `listOf` fields). */
+  exists(entity: string, id: string): boolean;
 }
 
 /** Resolved references of a write, by field: an id, null (none), or undefined (not given). */
@@ -231,6 +239,8 @@ export interface EntityDefinition<R extends StoredEntity = any> extends EntitySp
   readonly endpointKeys: readonly string[];
   /** The fields stored as references to other entities. */
   readonly referenceFields: readonly string[];
+  /** The fields holding lists of other entities' ids (`listOf`). */
+  readonly listFields: readonly string[];
   /** Validates a write (PATCH: merged over `existing`) with its references resolved; the record. */
   build(input: unknown, refs: Refs, ctx: BuildContext, existing?: R): R;
   /** The record without its private fields: the one place entities leave the API. */
@@ -318,6 +328,12 @@ export function defineEntity<const F extends Fields, R extends StoredEntity = Re
       }
       const value = given[name];
       entity[name] = value !== undefined ? (field.normalize ? field.normalize(value) : value) : (before?.[name] ?? defaultOf(field, entity));
+      if (field.listOf && value !== undefined && Array.isArray(entity[name])) {
+        const label = field.listOf.replace(/s$/, "");
+        (entity[name] as string[]).forEach((id, i) => {
+          if (!ctx.exists(field.listOf!, id)) fields[`${name}[${i}]`] = `no such ${label} ${quote(id)}`;
+        });
+      }
     }
     const time = now();
     entity.tags = given.tags ?? before?.tags ?? [];
@@ -344,6 +360,7 @@ export function defineEntity<const F extends Fields, R extends StoredEntity = Re
       : t.Partial(input),
     endpointKeys: entries.filter(([, field]) => field.endpointKey).map(([name]) => name),
     referenceFields: entries.filter(([, field]) => field.storage === "reference").map(([name]) => name),
+    listFields: entries.filter(([, field]) => field.listOf).map(([name]) => name),
     build: spec.readOnly
       ? () => {
           throw new ValidationError({ "@entity": spec.readOnly! });

@@ -1,6 +1,7 @@
 // The core entities, and the full list of a build: the core ones plus those the installed plugins own. Everything that
 // handles entities (store, tables, admin API, declarative files, export, CLI) iterates a list.
 import type { EntityDefinition, StoredEntity } from "./definition.ts";
+import { type CaCertificate, caCertificateEntity } from "./ca-certificate.ts";
 import { type Certificate, certificateEntity } from "./certificate.ts";
 import { type Consumer, consumerEntity } from "./consumer.ts";
 import { type Key, type KeyRecord, keyEntity } from "./key.ts";
@@ -11,9 +12,20 @@ import { type Sni, sniEntity } from "./sni.ts";
 import { type Target, targetEntity } from "./target.ts";
 import { type Upstream, upstreamEntity } from "./upstream.ts";
 
-export const coreEntities: readonly EntityDefinition[] = [serviceEntity, routeEntity, upstreamEntity, targetEntity, consumerEntity, pluginEntity, keyEntity, certificateEntity, sniEntity];
+export const coreEntities: readonly EntityDefinition[] = [
+  serviceEntity,
+  routeEntity,
+  upstreamEntity,
+  targetEntity,
+  consumerEntity,
+  pluginEntity,
+  keyEntity,
+  certificateEntity,
+  sniEntity,
+  caCertificateEntity,
+];
 
-export type { Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni, Target, Upstream };
+export type { CaCertificate, Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni, Target, Upstream };
 
 /**
  * The stored record of each entity, by name. A plugin that owns an entity adds it here
@@ -21,6 +33,7 @@ export type { Certificate, Consumer, Key, KeyRecord, Plugin, Route, Service, Sni
  * code can name a plugin's rows without importing the plugin.
  */
 export interface EntityRecords {
+  ca_certificates: CaCertificate;
   services: Service;
   routes: Route;
   consumers: Consumer;
@@ -67,6 +80,7 @@ export function entityList(core: readonly EntityDefinition[], owners: Iterable<E
 
 const dependencies = (entity: EntityDefinition): string[] => [
   ...entity.referenceFields.map((field) => entity.fields[field]!.references!),
+  ...entity.listFields.map((field) => entity.fields[field]!.listOf!),
   ...(entity.after ?? []),
 ];
 

@@ -2,8 +2,8 @@
 // any of them, the url's parts win (a url without a path sets path to null, one without a port
 // the protocol's default), the others keep what the write or the stored service says.
 import { ValidationError } from "../errors.ts";
-import { Name } from "./common.ts";
-import { type RecordOf, defineEntity, nullable } from "./definition.ts";
+import { Name, Uuid } from "./common.ts";
+import { type RecordOf, defineEntity, nullable, optionalReference } from "./definition.ts";
 import { protocolsNotIn } from "./kong.ts";
 import { t } from "./t.ts";
 
@@ -12,6 +12,8 @@ const Port = t.Integer({ minimum: 1, maximum: 65535 });
 const Timeout = t.Integer({ minimum: 1, maximum: 2147483646, description: "milliseconds" });
 const UpstreamPath = t.String({ pattern: "^/", maxLength: 1024 });
 const timeout = { storage: "integer", input: Timeout, output: Timeout, default: 60000 } as const;
+/** Kong refuses these on a service that is not https (it lets tls_verify_depth through). */
+const TLS_FIELDS = ["tls_verify", "ca_certificates", "client_certificate"] as const;
 
 interface Location {
   protocol: "http" | "https";
@@ -71,19 +73,40 @@ export const serviceEntity = defineEntity({
     write_timeout: timeout,
     retries: { storage: "integer", input: t.Integer({ minimum: 0, maximum: 32767 }), output: t.Integer(), default: 5 },
     enabled: { storage: "boolean", input: t.Boolean(), output: t.Boolean(), default: true },
+    // Kong's upstream TLS fields. Unlike Kong, null (the default) verifies: false opts out.
+    tls_verify: {
+      storage: "boolean",
+      input: nullable(t.Boolean({ description: "verify the upstream's certificate and host name; null (default) verifies, false is the explicit opt-out" })),
+      output: nullable(t.Boolean()),
+    },
+    tls_verify_depth: { storage: "integer", input: nullable(t.Integer({ minimum: 0, maximum: 64 })), output: nullable(t.Integer()) },
+    ca_certificates: {
+      storage: "json",
+      input: nullable(t.Array(Uuid, { maxItems: 256, uniqueItems: true, description: "ids of ca_certificates: the trust store for this service's upstream, instead of the system's" })),
+      output: nullable(t.Array(t.String())),
+      // No CA at all would trust nothing: an empty list means the system trust store, as null does.
+      normalize: (ids: string[] | null) => (ids?.length ? ids : null),
+      listOf: "ca_certificates",
+    },
+    // mTLS: the certificate and key the gateway presents to the upstream.
+    client_certificate: optionalReference("certificates", {}),
   },
   inputExamples: [{ name: "orders", url: "http://127.0.0.1:9000" }],
   example: {
     id: "0c8a4f5e-1d2b-4c3a-9e8f-7a6b5c4d3e2f", name: "orders", protocol: "http", host: "orders.internal", port: 8080, path: null,
-    connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, retries: 5, enabled: true, tags: [], created_at: 1795000000, updated_at: 1795000000,
+    connect_timeout: 60000, read_timeout: 60000, write_timeout: 60000, retries: 5, enabled: true, tls_verify: null, tls_verify_depth: null, ca_certificates: null,
+    client_certificate: null, tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   shape(input) {
     const { url, ...rest } = input;
     if (typeof url !== "string") return input;
     return { ...rest, ...fromUrl(url) };
   },
-  complete(service) {
+  complete(service, { fields }) {
     if (!service.host) throw new ValidationError({ host: "required field missing (give url or host)" });
+    if (service.protocol === "https") return;
+    // Kong's conditional checks: only an https service has a TLS connection to configure.
+    for (const field of TLS_FIELDS) if (service[field] !== null) fields[field] = `must be null when protocol is ${service.protocol} (TLS settings apply to https services)`;
   },
   declarative: { idSeed: (entry, _refs, position) => `services:${entry.name ?? position}` },
   admin: {

@@ -17,10 +17,13 @@ import {
   UpstreamConnectFailed,
   UpstreamConnectTimeout,
   UpstreamTimeout,
+  UpstreamTlsFailed,
   UpstreamUnreachable,
   isConnectionRefused,
   isNameNotFound,
+  tlsFailureReason,
 } from "./upstream/errors.ts";
+import type { UpstreamTls } from "../state/upstream-tls.ts";
 
 // Request headers the gateway writes itself when it writes the request: framing (a bodiless
 // request never carries the client's), Host, and the ones SPEC §4.2 sets from the client's.
@@ -174,7 +177,7 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
   if (!hasBody) request.headers.delete("content-length");
   const url = match.target.origin + target;
-  return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries);
+  return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries, match.target.tls);
 }
 
 /**
@@ -235,7 +238,7 @@ class BalancedExchange implements SendObserver {
     else if (!match.target.route.preserve_host) request.headers.set("host", host);
     const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
     if (!hasBody) request.headers.delete("content-length");
-    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0);
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0, match.target.tls);
     return sent.then(
       (response) => {
         this.answered(response);
@@ -330,12 +333,13 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, 
  * for more of the body (Kong's meaning: between two successive reads); a client that goes away
  * aborts the exchange, so its upstream socket is freed at once.
  */
-async function send(url: string, request: Request, body: ReadableStream | undefined, timeoutMs: number, retries: number): Promise<Response> {
+async function send(url: string, request: Request, body: ReadableStream | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
+  if (tls?.refusal) throw new UpstreamTlsFailed(tls.refusal);
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
     const exchange = new FetchDeadline(controller, timeoutMs, request.signal);
     try {
-      const response = await fetch(url, { method: request.method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false } as RequestInit);
+      const response = await fetch(url, { method: request.method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
       dropResponseHopByHop(response.headers);
       exchange.pause();
       if (response.body === null) {
@@ -352,6 +356,8 @@ async function send(url: string, request: Request, body: ReadableStream | undefi
         throw new UpstreamConnectFailed((error as Error).message);
       }
       if (isNameNotFound(error)) throw new UpstreamConnectFailed((error as Error).message, true);
+      const tlsReason = tls ? tlsFailureReason(error) : null;
+      if (tlsReason !== null) throw new UpstreamTlsFailed(tlsReason);
       throw new UpstreamUnreachable((error as Error).message);
     }
   }

@@ -12,6 +12,7 @@ import type { Balancer } from "../balancer/balancer.ts";
 import type { Route } from "../entities/route.ts";
 import type { Service } from "../entities/service.ts";
 import type { Chain } from "../pipeline/chains.ts";
+import type { UpstreamTls } from "../state/upstream-tls.ts";
 import type { CanonicalHost } from "./canonical-host.ts";
 import type { UpstreamEndpoint } from "./upstream/client.ts";
 
@@ -27,6 +28,8 @@ export interface RouteTarget {
   readonly upstreamHost: string;
   /** Where the gateway's own HTTP/1.1 client connects; null for https services (fetch). */
   readonly endpoint: UpstreamEndpoint | null;
+  /** fetch's `tls` option for an https service (verification, trust store); null for http. */
+  readonly tls: UpstreamTls | null;
   /** The upstream the service's host names: each request picks one of its targets. */
   readonly balancer: Balancer | null;
   /** The route's protocols leave out http: a plain-HTTP request gets 426 or a redirect. */
@@ -138,6 +141,7 @@ export function compileRouter(
   routes: readonly Route[],
   services: ReadonlyMap<string, Service>,
   chains: ReadonlyMap<string, Chain>,
+  upstreamTls: ReadonlyMap<string, UpstreamTls>,
   balancers: ReadonlyMap<string, Balancer> = new Map(),
 ): Router {
   const prefixes = new Map<string, Candidate[]>();
@@ -157,6 +161,7 @@ export function compileRouter(
       upstreamBase: service.path || "/",
       upstreamHost: defaultPort ? host : `${host}:${service.port}`,
       endpoint: service.protocol === "http" ? { key: `${host}:${service.port}`, hostname: service.host, port: service.port } : null,
+      tls: upstreamTls.get(service.id) ?? null,
       balancer: balancers.get(service.host.toLowerCase()) ?? null,
       httpsOnly: !route.protocols.includes("http"),
     };

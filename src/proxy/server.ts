@@ -17,11 +17,11 @@ import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { type ForwardInfo, forward, upstreamPath } from "./forward.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import type { RouteMatch } from "./router.ts";
-import { ClientGone, NoHealthyTarget, UpstreamTimeout } from "./upstream/errors.ts";
+import { ClientGone, NoHealthyTarget, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
 import type { ErrorCode } from "../errors.ts";
 import { errorCodeResponse } from "./responses.ts";
 import { type PemPair, type ServerCertificates, serverCertificates } from "../tls/server-certificates.ts";
-import { type ServiceTlsOptions, type Tunnel, type UpgradeFlight, WebSocketRelay, asksForWebSocket, handshakeRefusal, withVersionOffer } from "./websocket/relay.ts";
+import { type Tunnel, type UpgradeFlight, WebSocketRelay, asksForWebSocket, handshakeRefusal, withVersionOffer } from "./websocket/relay.ts";
 import type { AccessLogEntry } from "./access-log.ts";
 
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
@@ -44,8 +44,6 @@ export interface ProxyOptions {
   tls?: { fallback: PemPair };
   /** Plain listener: the TLS listener's port, for `https_redirect_status_code` redirects (null: none, 443 assumed). */
   httpsPort?: () => number | null;
-  /** TLS options per https service for its WebSocket (`wss`) connections, over verification on by default. */
-  websocketTls?: ServiceTlsOptions;
 }
 
 const NO_ROUTE = "(none)";
@@ -227,7 +225,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
   const { state, metrics, accessLog, builtins } = options;
   const trustedIps = options.trustedIps ?? null;
   const runtime: ListenerRuntime = { metrics, accessLog, draining: false };
-  const websockets = new WebSocketRelay(accessLog, options.websocketTls ?? null);
+  const websockets = new WebSocketRelay(accessLog);
   const secure = options.tls !== undefined;
   const scheme = secure ? "https" : "http";
   const httpsPort = options.httpsPort ?? (() => null);
@@ -288,6 +286,10 @@ export function startProxy(options: ProxyOptions): ProxyListener {
         // Nobody reads this answer; 499 (nginx's "client closed request") keeps it apart in the log and metrics.
         if (error instanceof ClientGone) return flight.refuse("client_gone");
         if (error instanceof NoHealthyTarget) return flight.refuse("no_healthy_target");
+        if (error instanceof UpstreamTlsFailed) {
+          flight.failure = error.message;
+          return flight.refuse("upstream_tls_failed");
+        }
         const timedOut = error instanceof UpstreamTimeout;
         flight.failure = timedOut ? "upstream timeout" : (error as Error).message;
         return flight.refuse(timedOut ? "upstream_timeout" : "bad_gateway");

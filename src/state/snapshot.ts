@@ -14,6 +14,7 @@ import type { PluginInstance, StateLookups } from "../pipeline/contract.ts";
 import type { PluginRegistry } from "../pipeline/registry.ts";
 import { type Router, compileRouter } from "../proxy/router.ts";
 import type { StateData } from "./data.ts";
+import { type UpstreamTlsPlan, compileUpstreamTls } from "./upstream-tls.ts";
 
 export interface Snapshot extends StateLookups {
   /** Increases by one on every rebuild. */
@@ -26,6 +27,8 @@ export interface Snapshot extends StateLookups {
   readonly tlsRouter: Router;
   /** Plugin chain per route id. */
   readonly chains: ReadonlyMap<string, Chain>;
+  /** The TLS options of each https service's upstream connections. */
+  readonly upstreamTls: UpstreamTlsPlan;
   /** The balancer of each upstream, by name in lower case. */
   readonly balancers: ReadonlyMap<string, Balancer>;
 }
@@ -68,6 +71,7 @@ class Lookups implements StateLookups {
 class BuiltSnapshot extends Lookups implements Snapshot {
   readonly services: ReadonlyMap<string, Service>;
   readonly chains = new Map<string, Chain>();
+  readonly upstreamTls: UpstreamTlsPlan;
   router!: Router;
   tlsRouter!: Router;
   balancers!: ReadonlyMap<string, Balancer>;
@@ -79,6 +83,7 @@ class BuiltSnapshot extends Lookups implements Snapshot {
   ) {
     super(data);
     this.services = new Map(data.services.map((s) => [s.id, s]));
+    this.upstreamTls = compileUpstreamTls(data.services, data.ca_certificates, data.certificates);
   }
 }
 
@@ -96,8 +101,9 @@ export function buildSnapshot(data: StateData, registry: PluginRegistry, version
   };
   for (const route of data.routes) snapshot.chains.set(route.id, buildChain(route, data.plugins, registry, instanceOf));
   snapshot.balancers = buildBalancers(data.upstreams ?? [], data.targets ?? [], health);
-  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, snapshot.balancers);
+  const upstreamTls = snapshot.upstreamTls.byService;
+  snapshot.router = compileRouter(data.routes, snapshot.services, snapshot.chains, upstreamTls, snapshot.balancers);
   const overTls = data.routes.filter((route) => route.protocols.includes("https"));
-  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, snapshot.balancers);
+  snapshot.tlsRouter = overTls.length === data.routes.length ? snapshot.router : compileRouter(overTls, snapshot.services, snapshot.chains, upstreamTls, snapshot.balancers);
   return snapshot;
 }

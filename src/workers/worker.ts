@@ -133,7 +133,18 @@ export async function runWorker(idText: string | undefined): Promise<number> {
 
   const accessLog = openAccessLog(setup.accessLog, { worker: id, stdout: (text) => send({ type: "log", text }) });
   try {
-    gateway = startCoreWithProxy({ db: setup.db, proxyListen: setup.proxyListen, proxyListenTls: setup.proxyListenTls, tlsDefault: setup.tlsDefault, accessLog, reusePort: true, trustedIps: setup.trustedIps, upstreamMaxConnections: setup.upstreamMaxConnections });
+    gateway = startCoreWithProxy({
+      db: setup.db,
+      proxyListen: setup.proxyListen,
+      proxyListenTls: setup.proxyListenTls,
+      tlsDefault: setup.tlsDefault,
+      accessLog,
+      reusePort: true,
+      trustedIps: setup.trustedIps,
+      upstreamMaxConnections: setup.upstreamMaxConnections,
+      // Every worker loads the same configuration: one says what is wrong with it.
+      configWarnings: id === 1,
+    });
   } catch (error) {
     const { hostname, port } = (setup.proxyListen ?? setup.proxyListenTls)!;
     const reason = listenError(error, "proxy listener", `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`).message;

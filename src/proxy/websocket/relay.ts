@@ -4,13 +4,12 @@
 // codes both ways, each direction paused while the other side cannot take more. One access-log
 // line per session, written when both sides are closed.
 import type { Server, ServerWebSocket, TLSOptions, WebSocketHandler } from "bun";
-import type { Service } from "../../entities/service.ts";
 import type { ErrorCode } from "../../errors.ts";
 import type { AccessLog, AccessLogEntry, WebSocketSessionLog } from "../access-log.ts";
 import { type ForwardInfo, upgradeRequestHead } from "../forward.ts";
 import type { RouteMatch } from "../router.ts";
 import type { Peer } from "../../balancer/peer.ts";
-import { NoHealthyTarget, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable } from "../upstream/errors.ts";
+import { NoHealthyTarget, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable } from "../upstream/errors.ts";
 import { NO_STATUS, Opcode } from "./frames.ts";
 import { CLOSE_WAIT_MS, type UpgradeAnswer, UpstreamWebSocket, type UpstreamEvents, handshakeKey } from "./upstream.ts";
 
@@ -34,7 +33,15 @@ function once(action: () => void): () => void {
  * Per-service TLS options for `wss` (CA, client certificate, verification opt-out), merged over
  * the secure defaults: verification on, the service's host as the name to verify.
  */
-export type ServiceTlsOptions = (service: Service) => TLSOptions | undefined;
+/**
+ * The wss connection's TLS options: the service's own (src/state/upstream-tls.ts: trust store,
+ * client certificate, an explicit opt-out) over verification of the host it connects to.
+ */
+function upstreamTls(match: RouteMatch, hostname: string): TLSOptions {
+  const settings = match.target.tls;
+  if (settings?.refusal) throw new UpstreamTlsFailed(settings.refusal);
+  return { rejectUnauthorized: true, serverName: hostname, ...settings } as TLSOptions;
+}
 
 /** True for `Upgrade: websocket`; other upgrades (h2c…) stay plain HTTP requests, as today. */
 export function asksForWebSocket(upgrade: string): boolean {
@@ -74,10 +81,7 @@ export class WebSocketRelay {
   logging = true;
   readonly handlers: WebSocketHandler<Tunnel>;
 
-  constructor(
-    readonly accessLog: AccessLog,
-    private readonly tlsFor: ServiceTlsOptions | null = null,
-  ) {
+  constructor(readonly accessLog: AccessLog) {
     this.handlers = {
       maxPayloadLength: MAX_MESSAGE_BYTES,
       backpressureLimit: BACKPRESSURE_LIMIT,
@@ -154,7 +158,7 @@ export class WebSocketRelay {
       const upstreamHost = peer ? (https ? peer.httpsHost : peer.httpHost) : match.target.upstreamHost;
       const head = upgradeRequestHead(request, match, path, search, info, upstreamHost, `upgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n`);
       if (head === null) throw new UpstreamUnreachable("the request target cannot be sent upstream");
-      const tls = https ? { rejectUnauthorized: true, serverName: hostname, ...this.tlsFor?.(service) } : null;
+      const tls = https ? upstreamTls(match, hostname) : null;
       const counted = peer !== null && balancer!.tracksLoad;
       if (counted) peer.inFlight++;
       const release = counted ? once(() => peer.inFlight--) : NOTHING;

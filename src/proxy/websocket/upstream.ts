@@ -5,7 +5,7 @@
 // and answers the upstream's pings itself instead of letting the client's pongs through.
 import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { ChunkedDecoder } from "../upstream/chunked.ts";
-import { UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamUnreachable, isNameNotFound } from "../upstream/errors.ts";
+import { UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable, isNameNotFound } from "../upstream/errors.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf } from "../upstream/response-head.ts";
 import { FrameReader, type FrameSink, Opcode, ProtocolViolation, closePayload, encodeFrame } from "./frames.ts";
 
@@ -73,6 +73,8 @@ export class UpstreamWebSocket {
   private reject!: (error: Error) => void;
   private connectTimer: ReturnType<typeof setTimeout> | null = null;
   private failure: string | null = null;
+  /** The failure is the upstream's certificate (a 502 `upstream_tls_failed`, as for HTTP). */
+  private tlsFailed = false;
   /** The answer promise is settled: later failures belong to the relay, not the handshake. */
   private settled = false;
   // The refusal being read.
@@ -133,6 +135,7 @@ export class UpstreamWebSocket {
     // With verification opted out (rejectUnauthorized: false) Bun reports the error and succeeds.
     if (!success || (error && this.verify)) {
       this.failure = `TLS verification failed: ${(error as { code?: string } | null)?.code ?? error?.message ?? "handshake failed"}`;
+      this.tlsFailed = true;
       return void socket.terminate();
     }
     this.sendHead();
@@ -309,6 +312,7 @@ export class UpstreamWebSocket {
     if (phase === Phase.Open) return this.events?.ended(this.closeReceived && this.closeSent ? null : "upstream connection lost");
     // A refusal without a length ends with the connection.
     if (phase === Phase.Refused && this.refusal!.length < 0 && !this.refusal!.chunked) return this.refused();
+    if (this.tlsFailed) return this.fail(new UpstreamTlsFailed(this.failure!));
     this.fail(new UpstreamUnreachable(this.failure ?? "the upstream closed the connection before answering the upgrade"));
   }
 
