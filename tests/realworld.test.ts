@@ -1,4 +1,4 @@
-// The 43 declarative files other people wrote (../shared/realworld/kong/: Kong's and decK's
+// The 43 declarative files other people wrote (tests/fixtures/realworld-kong/: Kong's and decK's
 // repositories, Supabase, user projects), tried as a Kong user would: `config validate` and
 // `config check` on each, in process and a few through the compiled binary. Each file either
 // loads, or is refused naming exactly its unsupported Kong features (the table below), or is
@@ -23,7 +23,7 @@ import { ensureBinary, runCli } from "./support/binary.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { type Echo, startUpstream, type TestUpstream } from "./support/upstream.ts";
 
-const DIR = join(import.meta.dir, "../../shared/realworld/kong");
+const DIR = join(import.meta.dir, "fixtures", "realworld-kong");
 
 type Expected =
   | "loads"

@@ -25,7 +25,7 @@ const PAGE = `<!DOCTYPE html>
   <div id="swagger-ui"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
   <script>
-    window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });
+    window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true, docExpansion: "none" });
   </script>
 </body>
 </html>

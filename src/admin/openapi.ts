@@ -183,7 +183,8 @@ export function operationDetail(operation: Operation, parameterExamples: Record<
 function tags(entities: readonly EntityDefinition[]) {
   return [
     { name: "node", description: "Node information, health and metrics" },
-    ...entities.flatMap((entity) => (entity.admin ? [{ name: entity.admin.tag, description: entity.admin.tagDescription }] : [])),
+    // Entities may share a tag (targets are listed under upstreams): each tag once.
+    ...entities.flatMap((entity, i) => (entity.admin && entities.findIndex((other) => other.admin?.tag === entity.admin!.tag) === i ? [{ name: entity.admin.tag, description: entity.admin.tagDescription }] : [])),
     { name: "tags", description: "Kong's tag listing: which entities carry which tags" },
     { name: "config", description: "The whole configuration as one declarative document" },
   ];
