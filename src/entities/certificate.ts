@@ -11,6 +11,8 @@ import { type RecordOf, type StoredEntity, defineEntity, nullable } from "./defi
 import { SniName } from "./sni.ts";
 import { t } from "./t.ts";
 
+// A cert+key bundle (one file for both) would store the key in `cert`, which every read returns.
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 const Pem = t.String({ minLength: 1, maxLength: 65536 });
 const ShorthandSnis = t.Array(SniName, { maxItems: 256, uniqueItems: true, description: "server names answered with this certificate (shorthand for snis entities)" });
 
@@ -35,6 +37,10 @@ export const certificateEntity = defineEntity({
     snis: ["api.example.com"], tags: [], created_at: 1795000000, updated_at: 1795000000,
   },
   complete(certificate, { fields }) {
+    for (const [cert, key] of [["cert", "key"], ["cert_alt", "key_alt"]] as const) {
+      if (PRIVATE_KEY.test(certificate[cert] ?? "")) fields[cert] = `must not contain a private key: give the key in '${key}'`;
+    }
+    if (Object.keys(fields).length) return;
     const main = checkPair(certificate.cert, certificate.key, { cert: "cert", key: "key" }, fields);
     if ((certificate.cert_alt === null) !== (certificate.key_alt === null)) {
       fields[certificate.cert_alt === null ? "cert_alt" : "key_alt"] = "cert_alt and key_alt must be given together";

@@ -6,11 +6,14 @@
 export const SHOWN_PREFIX = 64;
 
 const CONTROL = /[\u0000-\u001f\u007f]/g;
+// A key pasted into the wrong field: even its first bytes are secret (a SEC1 EC key's start 7 bytes in).
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY/;
 
 /** `text` itself when short, else its first `max` characters and `…(N bytes)`; control characters escaped. */
 export function clip(text: string, max = SHOWN_PREFIX): string {
   // Measured on a slice: a long text is cut without scanning (or copying) all of it.
   const head = text.length > max ? Array.from(text.slice(0, max * 2)).slice(0, max).join("") : text;
+  if (PRIVATE_KEY.test(head)) return `(a PEM private key, not shown: ${Buffer.byteLength(text)} bytes)`;
   const shown = head.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
   return head.length < text.length ? `${shown}…(${Buffer.byteLength(text)} bytes)` : shown;
 }
