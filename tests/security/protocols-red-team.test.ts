@@ -7,6 +7,8 @@ import { join } from "node:path";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { VERSION } from "../../src/version.ts";
 import { type TestGateway, startTestGateway, tempDir } from "../support/gateway.ts";
+import { rawRequest } from "../support/nginx.ts";
+import { type ScriptedUpstream, scripted } from "../support/scripted-upstream.ts";
 
 const dir = tempDir("gateway-protocols-red-team-");
 const read = (name: string) => readFileSync(join(dir, name), "utf8");
@@ -16,6 +18,8 @@ function openssl(...args: string[]): void {
 }
 
 let gateway: TestGateway;
+/** Accepts every WebSocket upgrade without choosing a sub-protocol (RFC 6455 lets it). */
+let upstream: ScriptedUpstream;
 let admin: Awaited<ReturnType<typeof startAdminServer>>;
 let adminUrl: string;
 let cert: string;
@@ -37,7 +41,14 @@ beforeAll(async () => {
   cert = read("leaf.pem");
   key = read("leaf.key");
   sec1Key = read("sec1.key");
+  upstream = scripted((socket, request) => {
+    const key = /^sec-websocket-key: (.*)$/im.exec(request)![1]!.trim();
+    const accept = new Bun.CryptoHasher("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  });
   gateway = startTestGateway();
+  gateway.store.create("services", { name: "ws", url: `http://127.0.0.1:${upstream.port}` });
+  gateway.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
   admin = await startAdminServer(
     { store: gateway.store, state: gateway.state, metrics: gateway.metrics, mode: "database", adminToken: undefined, version: VERSION, registry: gateway.registry, startedAt: Date.now() },
     { hostname: "127.0.0.1", port: 0 },
@@ -48,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await admin?.stop(0);
   await gateway?.close();
+  upstream?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -80,5 +92,16 @@ describe("private keys stay out of admin answers", () => {
       });
       expect(answer.text).not.toContain(material(pem).slice(0, 12));
     }
+  });
+});
+
+describe("WebSocket handshake: the client is told what the upstream agreed", () => {
+  test("an upstream that chose no sub-protocol: the client's 101 names none (not the first it offered)", async () => {
+    const raw = await rawRequest(gateway.proxy.port, "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: admin.v1, chat.v1\r\n\r\n", 500, "latin1");
+    const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
+    expect(head.split("\r\n")[0]).toBe("HTTP/1.1 101 Switching Protocols");
+    expect(/^sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=$/im.test(head)).toBe(true);
+    expect(head.toLowerCase()).not.toContain("sec-websocket-protocol");
+    expect(upstream.requests.at(-1)).toContain("sec-websocket-protocol: admin.v1, chat.v1");
   });
 });

@@ -126,6 +126,8 @@ export class WebSocketRelay {
     // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
     request.headers.set("upgrade", "websocket");
     request.headers.set("connection", "Upgrade");
+    // Without one in the answer, Bun would answer the client with the first sub-protocol it offered.
+    if (answer.protocol === null) request.headers.delete("sec-websocket-protocol");
     const tunnel = new Tunnel(connection, flight, this, match.target.service.write_timeout, release);
     if (request.signal.aborted || !server.upgrade(request, { data: tunnel, headers })) {
       release();
