@@ -3,6 +3,7 @@
 // made by openssl.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, rmSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { VERSION } from "../../src/version.ts";
@@ -20,6 +21,8 @@ function openssl(...args: string[]): void {
 let gateway: TestGateway;
 /** Accepts every WebSocket upgrade without choosing a sub-protocol (RFC 6455 lets it). */
 let upstream: ScriptedUpstream;
+/** Accepts the upgrade, then never reads again. */
+let deaf: net.Server;
 let admin: Awaited<ReturnType<typeof startAdminServer>>;
 let adminUrl: string;
 let cert: string;
@@ -46,7 +49,18 @@ beforeAll(async () => {
     const accept = new Bun.CryptoHasher("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   });
+  deaf = net.createServer((socket) => {
+    socket.once("data", (head) => {
+      const key = /^sec-websocket-key: (.*)$/im.exec(head.toString("latin1"))![1]!.trim();
+      const accept = new Bun.CryptoHasher("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      socket.pause();
+    });
+  });
+  await new Promise<void>((resolve) => deaf.listen(0, "127.0.0.1", resolve));
   gateway = startTestGateway();
+  gateway.store.create("services", { name: "deaf", url: `http://127.0.0.1:${(deaf.address() as net.AddressInfo).port}` });
+  gateway.store.create("routes", { name: "deaf", service: { name: "deaf" }, paths: ["/deaf"] });
   gateway.store.create("services", { name: "ws", url: `http://127.0.0.1:${upstream.port}` });
   gateway.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
   admin = await startAdminServer(
@@ -60,6 +74,7 @@ afterAll(async () => {
   await admin?.stop(0);
   await gateway?.close();
   upstream?.stop();
+  deaf?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -103,5 +118,38 @@ describe("WebSocket handshake: the client is told what the upstream agreed", () 
     expect(/^sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=$/im.test(head)).toBe(true);
     expect(head.toLowerCase()).not.toContain("sec-websocket-protocol");
     expect(upstream.requests.at(-1)).toContain("sec-websocket-protocol: admin.v1, chat.v1");
+  });
+});
+
+describe("WebSocket: a ping flood towards an upstream that does not read", () => {
+  test("the client is paused as for messages: what it can send is bounded, not queued in the gateway without end", async () => {
+    // Masked pings of 125 bytes (the most a control frame carries), 500 to a write.
+    const ping = Buffer.alloc(2 + 4 + 125);
+    ping[0] = 0x89;
+    ping[1] = 0x80 | 125;
+    const burst = Buffer.concat(Array(500).fill(ping));
+    let sent = 0;
+    const client = net.connect(gateway.proxy.port, "127.0.0.1");
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once("connect", () => client.write("GET /deaf HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+        client.once("data", (answer) => (answer.toString().startsWith("HTTP/1.1 101") ? resolve() : reject(new Error(answer.toString()))));
+        client.once("error", reject);
+      });
+      const pump = (): void => {
+        while (client.write(burst)) sent += burst.length;
+        sent += burst.length;
+        client.once("drain", pump);
+      };
+      pump();
+      await Bun.sleep(1200);
+      const settled = sent;
+      await Bun.sleep(400);
+      // Unpaused, the gateway took about 100 MB a second here and held each ping (RSS +1.9 GB in 8 s).
+      expect(sent).toBeLessThan(40 * 1024 * 1024);
+      expect(sent - settled).toBeLessThan(1024 * 1024);
+    } finally {
+      client.destroy();
+    }
   });
 });

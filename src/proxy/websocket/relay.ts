@@ -95,8 +95,8 @@ export class WebSocketRelay {
       perMessageDeflate: false,
       open: (ws) => ws.data.clientOpened(ws),
       message: (ws, message) => ws.data.fromClient(message),
-      ping: (ws, payload) => void ws.data.upstream.send(Opcode.Ping, payload),
-      pong: (ws, payload) => void ws.data.upstream.send(Opcode.Pong, payload),
+      ping: (ws, payload) => ws.data.controlFromClient(Opcode.Ping, payload),
+      pong: (ws, payload) => ws.data.controlFromClient(Opcode.Pong, payload),
       drain: (ws) => ws.data.clientDrained(),
       close: (ws, code, reason) => ws.data.clientClosed(code, reason),
     };
@@ -254,6 +254,11 @@ class Tunnel implements UpstreamEvents {
     if (!sent) this.client?.pause();
   }
 
+  /** Pings and pongs wait behind what the upstream has not taken like messages: a ping flood must not queue without end. */
+  controlFromClient(opcode: Opcode.Ping | Opcode.Pong, payload: Buffer): void {
+    if (!this.upstream.send(opcode, payload)) this.client?.pause();
+  }
+
   clientDrained(): void {
     if (this.clientStall) clearTimeout(this.clientStall);
     this.clientStall = null;
@@ -286,11 +291,11 @@ class Tunnel implements UpstreamEvents {
   }
 
   ping(payload: Uint8Array): void {
-    this.client!.ping(payload);
+    this.delivered(this.client!.ping(payload));
   }
 
   pong(payload: Uint8Array): void {
-    this.client!.pong(payload);
+    this.delivered(this.client!.pong(payload));
   }
 
   close(code: number, reason: string): void {
