@@ -46,6 +46,8 @@ const HAS_FOLDED = /[^a-z0-9-]/;
 export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
   if (NEVER_FORWARDED.has(name)) return true;
   if (name.charCodeAt(0) === 120 /* x */ && !KEPT_AND_REWRITTEN.has(name) && gatewaySets(name, owned)) return true;
+  // A plugin's own name need not start with x- (claims_to_headers `role`); unset when its claim is missing, the client's would stay.
+  if (owned.has(name) && !KEPT_AND_REWRITTEN.has(name)) return true;
   if (!HAS_FOLDED.test(name)) return false;
   const spelt = name.replace(FOLDED, "-");
   return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || gatewaySets(spelt, owned);

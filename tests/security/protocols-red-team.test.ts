@@ -7,6 +7,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { VERSION } from "../../src/version.ts";
+import { sign, signingKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway, tempDir } from "../support/gateway.ts";
 import { rawRequest } from "../support/nginx.ts";
 import { type ScriptedUpstream, scripted } from "../support/scripted-upstream.ts";
@@ -29,6 +30,7 @@ let cert: string;
 let key: string;
 /** An EC key as `openssl ecparam -genkey` writes it (SEC1): its secret starts 7 bytes in. */
 let sec1Key: string;
+let hs: Awaited<ReturnType<typeof signingKey>>;
 
 async function adminCall(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
   const response = await fetch(adminUrl + path, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -45,7 +47,8 @@ beforeAll(async () => {
   key = read("leaf.key");
   sec1Key = read("sec1.key");
   upstream = scripted((socket, request) => {
-    const key = /^sec-websocket-key: (.*)$/im.exec(request)![1]!.trim();
+    const key = /^sec-websocket-key: (.*)$/im.exec(request)?.[1]?.trim();
+    if (key === undefined) return void socket.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
     const accept = new Bun.CryptoHasher("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
   });
@@ -63,6 +66,11 @@ beforeAll(async () => {
   gateway.store.create("routes", { name: "deaf", service: { name: "deaf" }, paths: ["/deaf"] });
   gateway.store.create("services", { name: "ws", url: `http://127.0.0.1:${upstream.port}` });
   gateway.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
+  const claims = gateway.store.create("routes", { name: "claims", service: { name: "ws" }, paths: ["/claims"] });
+  gateway.store.create("plugins", { name: "jwt", route: { id: claims.id }, config: { claims_to_headers: { role: "role" } } });
+  hs = await signingKey("HS256");
+  const alice = gateway.store.create("consumers", { username: "alice" });
+  gateway.store.create("jwt_secrets", { key: "alice-key", ...hs.credential }, { kind: "consumers", id: alice.id });
   admin = await startAdminServer(
     { store: gateway.store, state: gateway.state, metrics: gateway.metrics, mode: "database", adminToken: undefined, version: VERSION, registry: gateway.registry, startedAt: Date.now() },
     { hostname: "127.0.0.1", port: 0 },
@@ -151,5 +159,28 @@ describe("WebSocket: a ping flood towards an upstream that does not read", () =>
     } finally {
       client.destroy();
     }
+  });
+});
+
+describe("claims_to_headers names without x-: the client's copy never reaches the upstream", () => {
+  const UPGRADE = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+  for (const [kind, extra] of [["plain request", "Connection: close\r\n"], ["WebSocket upgrade", UPGRADE]] as const) {
+    test(`${kind}: a token without the claim and a client's Role: admin → no role header upstream`, async () => {
+      const token = await sign(hs, { iss: "alice-key", sub: "alice" });
+      const before = upstream.requests.length;
+      const raw = await rawRequest(gateway.proxy.port, `GET /claims HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nRole: admin\r\n${extra}\r\n`, 500, "latin1");
+      expect(raw.split("\r\n")[0]).toBe(kind === "plain request" ? "HTTP/1.1 200 OK" : "HTTP/1.1 101 Switching Protocols");
+      const seen = upstream.requests.slice(before);
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toContain("x-consumer-username: alice");
+      expect(seen[0]!.toLowerCase()).not.toContain("role:");
+    });
+  }
+
+  test("a token with the claim: the upstream sees the token's value only", async () => {
+    const token = await sign(hs, { iss: "alice-key", sub: "alice", role: "reader" });
+    const before = upstream.requests.length;
+    await rawRequest(gateway.proxy.port, `GET /claims HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nRole: admin\r\nConnection: close\r\n\r\n`, 500, "latin1");
+    expect(upstream.requests.slice(before)[0]!.match(/^role: .*$/gim)).toEqual(["role: reader"]);
   });
 });
