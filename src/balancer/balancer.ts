@@ -7,8 +7,7 @@ import { type Healthchecks, type Upstream } from "../entities/upstream.ts";
 import { ConsistentHashing } from "./consistent-hashing.ts";
 import { type HashInput, hashKey } from "./hash-key.ts";
 import type { HealthBook, TargetHealth } from "./health.ts";
-import { Latency } from "./latency.ts";
-import { LeastConnections } from "./least-connections.ts";
+import { LowestScore, latency, leastConnections } from "./lowest-score.ts";
 import { Peer, type Picker } from "./peer.ts";
 import { RoundRobin } from "./round-robin.ts";
 
@@ -34,9 +33,9 @@ export class Balancer {
       upstream.algorithm === "consistent-hashing"
         ? new ConsistentHashing(this.peers, upstream.slots)
         : upstream.algorithm === "least-connections"
-          ? new LeastConnections(this.peers)
+          ? new LowestScore(this.peers, leastConnections)
           : upstream.algorithm === "latency"
-            ? new Latency(this.peers)
+            ? new LowestScore(this.peers, latency)
             : new RoundRobin(this.peers);
     this.threshold = (upstream.healthchecks as Healthchecks).threshold;
     this.totalWeight = this.peers.reduce((sum, peer) => sum + peer.weight, 0);
