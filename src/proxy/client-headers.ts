@@ -30,8 +30,9 @@ const KEPT_AND_REWRITTEN: ReadonlySet<string> = new Set(["x-forwarded-for", "x-r
 export type OwnedHeaders = ReadonlySet<string>;
 export const NO_OWNED_HEADERS: OwnedHeaders = new Set();
 
-function gatewaySets(name: string, owned: OwnedHeaders): boolean {
-  return GATEWAY_SET.has(name) || name.startsWith("x-consumer-") || name.startsWith("x-forwarded-") || owned.has(name);
+/** The gateway's own `x-` names (all of them start with x-; a plugin's own need not). */
+function gatewayFamily(name: string): boolean {
+  return GATEWAY_SET.has(name) || name.startsWith("x-consumer-") || name.startsWith("x-forwarded-");
 }
 
 // Characters CGI, WSGI, Rack and PHP fold into `_` when they turn a name into a variable.
@@ -45,12 +46,11 @@ const HAS_FOLDED = /[^a-z0-9-]/;
  */
 export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
   if (NEVER_FORWARDED.has(name)) return true;
-  if (name.charCodeAt(0) === 120 /* x */ && !KEPT_AND_REWRITTEN.has(name) && gatewaySets(name, owned)) return true;
-  // A plugin's own name need not start with x- (claims_to_headers `role`); unset when its claim is missing, the client's would stay.
-  if (owned.has(name) && !KEPT_AND_REWRITTEN.has(name)) return true;
+  // A plugin's own name (claims_to_headers `role`) is unset when its claim is missing: the client's copy must not stay.
+  if (!KEPT_AND_REWRITTEN.has(name) && (owned.has(name) || (name.charCodeAt(0) === 120 /* x */ && gatewayFamily(name)))) return true;
   if (!HAS_FOLDED.test(name)) return false;
   const spelt = name.replace(FOLDED, "-");
-  return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || gatewaySets(spelt, owned);
+  return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || owned.has(spelt) || gatewayFamily(spelt);
 }
 
 /** The lower-case names a Connection header lists, or null without one. */

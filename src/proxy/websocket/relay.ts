@@ -95,8 +95,8 @@ export class WebSocketRelay {
       perMessageDeflate: false,
       open: (ws) => ws.data.clientOpened(ws),
       message: (ws, message) => ws.data.fromClient(message),
-      ping: (ws, payload) => ws.data.controlFromClient(Opcode.Ping, payload),
-      pong: (ws, payload) => ws.data.controlFromClient(Opcode.Pong, payload),
+      ping: (ws, payload) => ws.data.toUpstream(Opcode.Ping, payload),
+      pong: (ws, payload) => ws.data.toUpstream(Opcode.Pong, payload),
       drain: (ws) => ws.data.clientDrained(),
       close: (ws, code, reason) => ws.data.clientClosed(code, reason),
     };
@@ -250,12 +250,11 @@ class Tunnel implements UpstreamEvents {
 
   fromClient(message: string | Buffer): void {
     this.fromClientCount++;
-    const sent = this.upstream.send(typeof message === "string" ? Opcode.Text : Opcode.Binary, message);
-    if (!sent) this.client?.pause();
+    this.toUpstream(typeof message === "string" ? Opcode.Text : Opcode.Binary, message);
   }
 
-  /** Pings and pongs wait behind what the upstream has not taken like messages: a ping flood must not queue without end. */
-  controlFromClient(opcode: Opcode.Ping | Opcode.Pong, payload: Buffer): void {
+  /** Pings and pongs wait behind what the upstream has not taken as messages do: a ping flood must not queue without end. */
+  toUpstream(opcode: Opcode, payload: string | Buffer): void {
     if (!this.upstream.send(opcode, payload)) this.client?.pause();
   }
 
