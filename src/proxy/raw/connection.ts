@@ -77,6 +77,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
   private waiters: (() => void)[] = [];
   private gone = false;
   private peer = "";
+  /** Inside advance(): a body's pull that comes synchronously from an enqueue must not feed the same bytes again. */
+  private advancing = false;
 
   constructor(private readonly host: ConnectionHost) {}
 
@@ -133,7 +135,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
   }
 
   bodyWanted(): void {
-    if (this.gone) return;
+    if (this.gone || this.advancing) return;
     this.resumeReading();
     this.advance();
   }
@@ -170,6 +172,15 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
 
   /** Reads requests from the buffer while nothing is in flight, and body bytes into the request's body. */
   private advance(): void {
+    this.advancing = true;
+    try {
+      this.readBuffered();
+    } finally {
+      this.advancing = false;
+    }
+  }
+
+  private readBuffered(): void {
     for (;;) {
       if (this.gone) return;
       const end = this.buffer.length;

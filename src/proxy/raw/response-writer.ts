@@ -75,36 +75,37 @@ export async function writeResponse(sink: ResponseSink, response: Response, answ
   const headers = response.headers;
   const close = answering.announceClose && !headers.has("connection") ? "Connection: close\r\n" : "";
   const line = statusLine(status, response.statusText);
+  const date = headers.has("date") ? "" : dateHeader();
   const body = response.body;
   if (bodiless(status, answering.method)) {
     // HEAD keeps the length the upstream gave; 1xx, 204 and 304 have none.
     const keepLength = answering.method === "HEAD" && status !== 204 && status !== 304;
-    sink.write(`${line}${headerLines(headers, keepLength)}${dateHeader()}${close}\r\n`);
+    sink.write(`${line}${headerLines(headers, keepLength)}${date}${close}\r\n`);
     void body?.cancel().catch(() => {});
     return true;
   }
   if (body === null) {
-    sink.write(`${line}${headerLines(headers, false)}${dateHeader()}${close}Content-Length: 0\r\n\r\n`);
+    sink.write(`${line}${headerLines(headers, false)}${date}${close}Content-Length: 0\r\n\r\n`);
     return true;
   }
   const declared = headers.get("content-length");
   const reader = body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   try {
-    if (declared !== null && /^\d+$/.test(declared)) return await writeKnownLength(sink, reader, `${line}${headerLines(headers, false)}${dateHeader()}${close}Content-Length: ${declared}\r\n\r\n`, Number(declared));
+    if (declared !== null && /^\d+$/.test(declared)) return await writeKnownLength(sink, reader, `${line}${headerLines(headers, false)}${date}${close}Content-Length: ${declared}\r\n\r\n`, Number(declared));
     const first = await reader.read();
     if (first.done) {
-      sink.write(`${line}${headerLines(headers, false)}${dateHeader()}${close}Content-Length: 0\r\n\r\n`);
+      sink.write(`${line}${headerLines(headers, false)}${date}${close}Content-Length: 0\r\n\r\n`);
       return true;
     }
     const pending = reader.read();
     const second = await settledSoon(pending);
     if (second !== null && second.done) {
-      sink.write(`${line}${headerLines(headers, false)}${dateHeader()}${close}Content-Length: ${first.value.byteLength}\r\n\r\n`);
+      sink.write(`${line}${headerLines(headers, false)}${date}${close}Content-Length: ${first.value.byteLength}\r\n\r\n`);
       sink.write(first.value);
       return true;
     }
     const chunked = answering.minorVersion === 1;
-    sink.write(`${line}${headerLines(headers, false)}${dateHeader()}${close}${chunked ? "Transfer-Encoding: chunked\r\n" : ""}\r\n`);
+    sink.write(`${line}${headerLines(headers, false)}${date}${close}${chunked ? "Transfer-Encoding: chunked\r\n" : ""}\r\n`);
     let next: ReadResult | null = first;
     let upcoming: Promise<ReadResult> | null = pending;
     while (next !== null && !next.done) {
