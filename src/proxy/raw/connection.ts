@@ -165,9 +165,11 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
     this.closed();
   }
 
-  /** Shutdown: a connection with nothing in flight is closed now. */
-  closeIfIdle(): void {
-    if (this.current === null && !this.gone) this.transport.end();
+  /** No further request on this connection: closed now when idle, else once its request is answered. */
+  retire(): void {
+    if (this.gone) return;
+    if (this.current === null) this.transport.end();
+    else this.closeAfter = true;
   }
 
   /** Reads requests from the buffer while nothing is in flight, and body bytes into the request's body. */

@@ -1,7 +1,7 @@
 // The raw engine's proxy listener (`--proxy-engine raw`): Bun.listen for plain HTTP, node:tls
 // for TLS (its SNICallback picks each handshake's certificate from the state's certificates, so
 // a certificate change swaps the contexts in place: new handshakes get the new material at
-// once, open connections keep theirs). Each socket gets a ClientConnection; one sweep a second
+// once; as with the serve engine's replaced server, older connections finish their request and close). Each socket gets a ClientConnection; one sweep a second
 // enforces every connection's head and idle deadline.
 import type { Socket, TCPSocketListener } from "bun";
 import { type SecureContext, type TLSSocket, createSecureContext, createServer } from "node:tls";
@@ -106,7 +106,7 @@ export function startRawProxy(options: RawProxyOptions): ProxyListener {
       if (lingerMs > 0) await Bun.sleep(lingerMs);
       stop();
       await websockets.closeAll();
-      for (const connection of set.connections) connection.closeIfIdle();
+      for (const connection of set.connections) connection.retire();
       await set.allClosed();
     },
     async close() {
@@ -205,6 +205,8 @@ function listenTls(options: RawProxyOptions, set: ConnectionSet): Listening {
       accessLog.event({ level: "error", message: "TLS certificates changed but the listener could not load them; keeping the previous ones", error: String(error).split("\n")[0] });
       return;
     }
+    // As the serve engine's retired server does: connections made with the old material finish their request and close.
+    for (const connection of set.connections) connection.retire();
     accessLog.event({ level: "info", message: "TLS certificates replaced", server_names: next.tls.length - 1 });
   });
   const server = createServer(

@@ -3,7 +3,6 @@
 // body that is already whole counts), else chunked, or close-delimited to an HTTP/1.0 client.
 // The body streams with backpressure: no read from it while the client has not taken the last.
 import { STATUS_CODES } from "node:http";
-import { HOP_BY_HOP } from "../hop-by-hop.ts";
 
 type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
 
@@ -46,12 +45,15 @@ export function bodiless(status: number, method: string): boolean {
   return method === "HEAD" || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
-/** The header lines of `headers`, framing and hop-by-hop fields left out (the writer frames). */
+/**
+ * The header lines of `headers` without the framing ones (the writer frames). Other hop-by-hop
+ * fields of an upstream were removed when its response was read; the gateway's own (426's
+ * Upgrade, a drain's Connection: close) are meant for the client.
+ */
 function headerLines(headers: Headers, keepLength: boolean): string {
   let text = "";
   for (const [name, value] of headers) {
-    if (HOP_BY_HOP.has(name) && name !== "connection") continue;
-    if (name === "content-length" && !keepLength) continue;
+    if (name === "transfer-encoding" || (name === "content-length" && !keepLength)) continue;
     text += `${name}: ${value}\r\n`;
   }
   return text;

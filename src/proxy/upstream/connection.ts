@@ -4,7 +4,7 @@
 import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead } from "./response-head.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
 export class ClosedBeforeResponse extends Error {}
@@ -204,6 +204,12 @@ export class UpstreamConnection {
     this.exchange = null;
     this.owner.unwatch(this);
     if (exchange.handler !== null) {
+      const refusal = unrelayable(head);
+      if (refusal !== null) {
+        this.destroy();
+        exchange.failed(new MalformedResponse(refusal), false);
+        return;
+      }
       this.relay = new BodyRelay(this, exchange.handler, head, exchange.readTimeoutMs);
       this.relay.start(rest);
       return;
