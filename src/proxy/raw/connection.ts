@@ -7,7 +7,7 @@ import { ERRORS, type ErrorCode, messageOf } from "../../errors.ts";
 import type { RequestFlow } from "../request-flow.ts";
 import { JSON_CONTENT_TYPE, errorCodeResponse } from "../responses.ts";
 import { headRefusal } from "./hardening.ts";
-import { RawRequest } from "./incoming.ts";
+import { RawRequest, type RequestConnection } from "./incoming.ts";
 import { type BodySource, RequestBody } from "./request-body.ts";
 import { DEFAULT_PARSE_LIMITS, type RequestHead, parseRequestHead } from "./request-parser.ts";
 import { type Answering, type ResponseSink, dateHeader, statusLine, writeResponse } from "./response-writer.ts";
@@ -60,7 +60,7 @@ function splitTarget(raw: string): { path: string; search: string } | null {
   return q < 0 ? { path: target, search: "" } : { path: target.slice(0, q), search: target.slice(q) };
 }
 
-export class ClientConnection implements ClientEvents, BodySource, ResponseSink {
+export class ClientConnection implements ClientEvents, BodySource, ResponseSink, RequestConnection {
   transport!: ClientTransport;
   /** The listener clock's reading past which the connection is closed (0: none). */
   deadline = 0;
