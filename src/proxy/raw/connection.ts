@@ -55,8 +55,6 @@ function splitTarget(raw: string): { path: string; search: string } | null {
     const slash = target.indexOf("/", scheme[0].length);
     target = slash < 0 ? "/" : target.slice(slash);
   }
-  const hash = target.indexOf("#");
-  if (hash >= 0) target = target.slice(0, hash);
   // Bytes beyond ASCII travel percent-encoded, as a URL parser would have them.
   if (NON_ASCII.test(target)) target = target.replace(NON_ASCII, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const q = target.indexOf("?");
@@ -263,6 +261,13 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     if (this.gone) return this.end(request, false);
     const head = this.head!;
     const body = request.body;
+    if (body !== null && body.malformed !== null) {
+      // The body's own framing broke (whatever the upstream made of the part it got): the client's error.
+      this.current = null;
+      this.head = null;
+      this.host.requestEnded();
+      return this.refuse("malformed_request", `invalid HTTP request: ${body.malformed}`);
+    }
     // An unread body is skipped when it is all here already; else the connection cannot be reused.
     if (body && !body.done) this.start += body.discard(this.buffer, this.start, this.buffer.length);
     const unread = body !== null && !body.done;
