@@ -44,6 +44,7 @@ class DirectAnswer implements ResponseHandler {
   private pendingHead: string | null = null;
   private chunked = false;
   private closeDelimited = false;
+  private status = 0;
   private readonly attempts: TargetAttempts | null = null;
   /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
   private readonly cookie: string | null = null;
@@ -105,15 +106,22 @@ class DirectAnswer implements ResponseHandler {
       } else this.closeDelimited = true;
     }
     this.pendingHead = `${text}\r\n`;
-    flight.record(upstream.status);
+    this.status = upstream.status;
+  }
+
+  /** The held head, now going out: the request is counted and logged with its status. */
+  private takeHead(): string {
+    const head = this.pendingHead!;
+    this.pendingHead = null;
+    this.flight.record(this.status);
+    return head;
   }
 
   data(bytes: Buffer): boolean {
     const connection = this.request.connection;
-    const head = this.pendingHead;
     let taken: boolean;
-    if (head !== null) {
-      this.pendingHead = null;
+    if (this.pendingHead !== null) {
+      const head = this.takeHead();
       if (!this.chunked && bytes.length < COALESCE_BYTES) taken = connection.write(Buffer.concat([Buffer.from(head, "latin1"), bytes]));
       else {
         connection.write(head);
@@ -131,11 +139,14 @@ class DirectAnswer implements ResponseHandler {
     const connection = this.request.connection;
     this.request.exchange = null;
     if (error !== null) {
-      // The head may be out already: the client sees its connection end before the body does.
-      connection.end(this.request, false);
+      // Nothing written yet: the failure can still be the answer. Else the client sees its connection end before the body does.
+      if (this.pendingHead !== null) {
+        this.pendingHead = null;
+        connection.respond(this.request, this.flight.upstreamFailed(error));
+      } else connection.end(this.request, false);
       return;
     }
-    if (this.pendingHead !== null) connection.write(this.pendingHead);
+    if (this.pendingHead !== null) connection.write(this.takeHead());
     if (this.chunked) connection.write("0\r\n\r\n");
     connection.end(this.request, !this.closeDelimited);
   }
