@@ -95,11 +95,6 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     return this.gone;
   }
 
-  /** A request is in flight. */
-  get busy(): boolean {
-    return this.current !== null;
-  }
-
   received(bytes: Uint8Array): void {
     if (this.gone) return;
     if (this.websocket) return this.websocket.received(bytes);
@@ -285,7 +280,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
    * The upstream accepted the upgrade of the request in flight: 101 with `headers`, then the
    * connection carries the session's frames (those the client sent early included).
    */
-  accept(request: Request, tunnel: Tunnel, headers: Headers, _protocol: string | null): boolean {
+  accept(request: Request, tunnel: Tunnel, headers: Headers): boolean {
     const current = this.current;
     if (this.gone || current === null) return false;
     let head = `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptOf(request.headers.get("sec-websocket-key") ?? "")}\r\n`;
