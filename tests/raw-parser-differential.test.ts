@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ChunkedRequestBody } from "../src/proxy/raw/chunked-request-body.ts";
 import { parseRequestHead, type RequestHead } from "../src/proxy/raw/request-parser.ts";
-import { Random, generateStream } from "./support/http-stream-generator.ts";
+import { Random, generateStream, singleByteEdits } from "./support/http-stream-generator.ts";
 
 const STREAMS = Number(process.env.RAW_PARSER_STREAMS ?? 200_000);
 const SEED = Number(process.env.RAW_PARSER_SEED ?? 20);
@@ -169,10 +169,10 @@ function frame(streams: Uint8Array[]): Uint8Array {
 
 const escaped = (stream: Uint8Array): string => JSON.stringify(Buffer.from(stream).toString("latin1"));
 
-test(`raw request parser agrees with llhttp on ${STREAMS} generated streams, whole and split`, async () => {
+test(`raw request parser agrees with llhttp on every single-byte edit of 5 requests and ${STREAMS} random streams, whole and split`, async () => {
   const started = performance.now();
   const random = new Random(SEED);
-  const streams = Array.from({ length: STREAMS }, () => generateStream(random));
+  const streams = [...singleByteEdits(), ...Array.from({ length: STREAMS }, () => generateStream(random))];
   const generated = performance.now();
 
   // Files, not pipes, between the two: this process is busy parsing while node works, and a
@@ -202,7 +202,7 @@ test(`raw request parser agrees with llhttp on ${STREAMS} generated streams, who
   const lines = (await Bun.file(resultsPath).text()).split("\n");
   rmSync(directory, { recursive: true, force: true });
   lines.pop();
-  expect(lines.length).toBe(STREAMS);
+  expect(lines.length).toBe(streams.length);
   const referenced = performance.now();
 
   let agreements = 0;
@@ -232,11 +232,29 @@ test(`raw request parser agrees with llhttp on ${STREAMS} generated streams, who
 
   const policyTotal = Object.values(policies).reduce((a, b) => a + b, 0);
   console.log(
-    `streams ${STREAMS}: agreements ${agreements}, policy refusals ${policyTotal} ${JSON.stringify(policies)}, disagreements ${disagreements.length}, split-feeding mismatches ${splitMismatches.length}\n` +
+    `streams ${streams.length} (${streams.length - STREAMS} single-byte edits, ${STREAMS} random): agreements ${agreements}, policy refusals ${policyTotal} ${JSON.stringify(policies)}, disagreements ${disagreements.length}, split-feeding mismatches ${splitMismatches.length}\n` +
       `coverage: ${JSON.stringify(coverage)}\n` +
       `time: generate ${Math.round(generated - started)} ms, ours whole+split ${Math.round(parsed - generated)} ms, llhttp (parallel) done at ${Math.round(referenced - generated)} ms, total ${Math.round(performance.now() - started)} ms`,
   );
   expect(disagreements.length).toBe(0);
   expect(splitMismatches.length).toBe(0);
-  expect(agreements + policyTotal).toBe(STREAMS);
+  expect(agreements + policyTotal).toBe(streams.length);
 }, 120_000);
+
+test("the comparison itself: a differing message, end state, status or policy claim is a disagreement", () => {
+  const stream = new Uint8Array(Buffer.from("GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "latin1"));
+  const message: Message = ["GET", "/", 1, 1, ["host", "a"], "", true, false];
+  const llhttpMessage: ReferenceLine["m"][number] = ["GET", "/", 1, 1, ["Host", "a"], "", true, false, []];
+  const accepted: ReferenceLine = { m: [llhttpMessage], e: null, r: null, inc: false };
+  expect(judge(stream, { messages: [message], end: "clean" }, accepted).kind).toBe("agree");
+  expect(judge(stream, { messages: [["GET", "/", 1, 1, ["host", "b"], "", true, false]], end: "clean" }, accepted).kind).toBe("disagree");
+  expect(judge(stream, { messages: [message], end: "incomplete" }, accepted).kind).toBe("disagree");
+  expect(judge(stream, { messages: [], end: "error", status: 400, reason: "invalid method", refusedAt: 0 }, accepted).kind).toBe("disagree");
+  const nonChunked: ReferenceLine = { m: [], e: "HPE_INVALID_TRANSFER_ENCODING", r: LLHTTP_NON_CHUNKED_TE, inc: false };
+  expect(judge(stream, { messages: [], end: "error", status: 501, reason: "Transfer-Encoding other than chunked", refusedAt: 0 }, nonChunked).kind).toBe("agree");
+  expect(judge(stream, { messages: [], end: "error", status: 400, reason: "Transfer-Encoding other than chunked", refusedAt: 0 }, nonChunked).kind).toBe("disagree");
+  // A policy refusal only counts where the stream shows it: this request line has HTTP/1.1.
+  expect(judge(stream, { messages: [], end: "error", status: 400, reason: "unsupported HTTP version", refusedAt: 0 }, accepted).kind).toBe("disagree");
+  const http2 = new Uint8Array(Buffer.from("GET / HTTP/2.0\r\n\r\n", "latin1"));
+  expect(judge(http2, { messages: [], end: "error", status: 400, reason: "unsupported HTTP version", refusedAt: 0 }, accepted)).toEqual({ kind: "policy", name: "unsupported HTTP version" });
+});

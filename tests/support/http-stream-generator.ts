@@ -326,7 +326,7 @@ function latin1Bytes(text: string): Uint8Array {
     arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, text.length));
     arenaUsed = 0;
   }
-  const written = arena.latin1Write(text, arenaUsed);
+  const written = arena.write(text, arenaUsed, "latin1");
   const bytes = new Uint8Array(arena.buffer, arena.byteOffset + arenaUsed, written);
   arenaUsed += written;
   return bytes;
@@ -344,4 +344,36 @@ function mutate(random: Random, text: string): string {
     else text = text.slice(0, at) + text.slice(at + 1);
   }
   return text;
+}
+
+// Every single-byte edit (replace, insert, delete) of a few dense requests, with the bytes
+// that mean something to a parser: a systematic walk next to the random one.
+const EDIT_TEMPLATES = [
+  "POST /a?b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabcGET / HTTP/1.1\r\n\r\n",
+  'PUT http://u@h:1/p HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3;a="b\\"c";d=e\r\nxyz\r\n0\r\nX: y\r\n\r\nGET / HTTP/1.0\r\n\r\n',
+  "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: close, Upgrade\r\n\r\n",
+  "CONNECT a:1 HTTP/1.1\r\nProxy-Connection: keep-alive\r\nExpect: 100-continue\r\n\r\n",
+  "\r\nOPTIONS * HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\nDELETE /x HTTP/1.1\r\n\r\n",
+];
+const EDIT_BYTES = [
+  0, 1, 8, 9, 10, 11, 12, 13, 31, 32, 33, 34, 35, 44, 47, 48, 49, 53, 57, 58, 59, 61, 63, 64, 65, 70, 72, 84, 92, 97,
+  102, 120, 127, 128, 159, 233, 255, 40, 91, 124,
+];
+
+export function singleByteEdits(): Uint8Array[] {
+  const streams: Uint8Array[] = [];
+  for (const template of EDIT_TEMPLATES) {
+    for (let at = 0; at <= template.length; at++) {
+      streams.push(latin1Bytes(template.slice(0, at)));
+      if (at < template.length) streams.push(latin1Bytes(template.slice(0, at) + template.slice(at + 1)));
+      for (const byte of EDIT_BYTES) {
+        const char = String.fromCharCode(byte);
+        streams.push(latin1Bytes(template.slice(0, at) + char + template.slice(at)));
+        if (at < template.length && template.charCodeAt(at) !== byte) {
+          streams.push(latin1Bytes(template.slice(0, at) + char + template.slice(at + 1)));
+        }
+      }
+    }
+  }
+  return streams;
 }
