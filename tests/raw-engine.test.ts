@@ -186,6 +186,17 @@ afterAll(async () => {
   await upstream.stop();
 });
 
+describe("choosing the engine", () => {
+  test("an unknown --proxy-engine is a usage error naming the flag (exit 2), as is GATEWAY_PROXY_ENGINE", async () => {
+    const main = join(import.meta.dir, "../src/main.ts");
+    for (const [args, env] of [[["--proxy-engine", "fast"], {}], [[], { GATEWAY_PROXY_ENGINE: "fast" }]] as const) {
+      const child = Bun.spawn([process.execPath, main, "serve", "--config", "/nonexistent.yml", ...args], { env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe" });
+      const [code, err] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+      expect({ code, err: err.trim() }).toEqual({ code: 2, err: expect.stringContaining("--proxy-engine fast: expected serve or raw") });
+    }
+  });
+});
+
 describe("keep-alive and pipelining", () => {
   test("two requests on one connection, each answered with the gateway's headers", async () => {
     const client = await RawClient.open(port);
