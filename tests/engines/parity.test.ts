@@ -2,16 +2,16 @@
 // same bytes to the upstream and the same bytes back to the client. Both gateways run as
 // `gateway serve` processes on one declarative file, on the same port of two loopback
 // addresses (X-Forwarded-Port is the listener's port); the client writes raw bytes from
-// 127.0.0.1 and the upstream answers scripted raw bytes, recording what it got. The only
-// fields normalised are VOLATILE_FIELDS (engine-diff.ts): date, x-request-id and the two
-// latency headers.
+// 127.0.0.1 and the upstream answers scripted raw bytes, recording what it got. Normalised
+// (engine-diff.ts): the VOLATILE_FIELDS of message heads (date, x-request-id and the two
+// latency headers), and where chunk boundaries fall, which follows how bytes arrived.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { type ClientStep, exchange } from "../support/engine-client.ts";
-import { VOLATILE_FIELDS, diffStreams, joinChunks, normalise } from "../support/engine-diff.ts";
+import { VOLATILE_FIELDS, canonicalStream, diffStreams } from "../support/engine-diff.ts";
 import { type MessageHead } from "../support/engine-framing.ts";
 import { ENGINES, type EngineGateway, type ProxyEngine, rawEngineBuilt, startEngineGateway } from "../support/engine-gateway.ts";
 import { type RecordingUpstream, type ReplyWriter, startRecordingUpstream } from "../support/engine-upstream.ts";
@@ -236,9 +236,9 @@ async function runCase(engine: ProxyEngine, testCase: Case): Promise<{ stream: s
   upstream.take();
   const result = await exchange(testCase.steps, { host: gateway.host, port: gateway.port, methods: testCase.methods });
   await upstream.settle(30);
-  const client = `[client received]\n${joinChunks(result.received, testCase.methods)}\n[${result.closed ? "closed by the gateway" : "left open"}${result.timedOut ? ", timed out waiting for the answers" : ""}]\n`;
-  const upstreamSide = upstream.take().map(({ connection, bytes }) => `[upstream connection ${connection} received]\n${joinChunks(bytes, "requests")}\n`);
-  return { stream: normalise(client + upstreamSide.join("")), statuses: result.statuses };
+  const client = `[client received]\n${canonicalStream(result.received, testCase.methods)}\n[${result.closed ? "closed by the gateway" : "left open"}${result.timedOut ? ", timed out waiting for the answers" : ""}]\n`;
+  const upstreamSide = upstream.take().map(({ connection, bytes }) => `[upstream connection ${connection} received]\n${canonicalStream(bytes, "requests")}\n`);
+  return { stream: client + upstreamSide.join(""), statuses: result.statuses };
 }
 
 beforeAll(async () => {
@@ -274,7 +274,8 @@ describe(`serve and raw engines, byte for byte (normalised: ${VOLATILE_FIELDS.jo
         return;
       }
       expect(serve.statuses).toEqual(testCase.statuses);
-      expect(diffStreams(serve.stream, raw.stream, ["serve engine", "raw engine"])).toBe("");
+      const diff = diffStreams(serve.stream, raw.stream, ["serve engine", "raw engine"]);
+      if (diff !== "") throw new Error(`the engines differ:\n${diff}`);
     });
   }
 });

@@ -18,14 +18,16 @@ export function normalise(stream: string): string {
 }
 
 /**
- * The messages of one connection's stream with each chunked body in one chunk: where chunk
- * boundaries fall depends on how the bytes arrived (the serve engine re-chunks a 1 MiB body
- * as it reads it, differently from run to run), not on what either engine decided. A body
- * that is not valid chunked framing is left as sent, so broken framing still shows.
+ * One connection's stream as compared: in each message head the volatile fields normalised,
+ * and each chunked body in one chunk, because where chunk boundaries fall depends on how the
+ * bytes arrived (the serve engine re-chunks a 1 MiB body as it reads it, differently from run
+ * to run), not on what either engine decided. Bodies are otherwise left as sent, and so is a
+ * body that is not valid chunked framing. Bytes past the last complete message (a cut
+ * answer) have their volatile-looking lines normalised.
  * `methods`: the requests' methods for a stream of responses (HEAD answers have no body), or
  * "requests" for a stream of requests.
  */
-export function joinChunks(stream: string, methods: readonly string[] | "requests"): string {
+export function canonicalStream(stream: string, methods: readonly string[] | "requests"): string {
   let out = "";
   let at = 0;
   let answered = 0;
@@ -41,10 +43,11 @@ export function joinChunks(stream: string, methods: readonly string[] | "request
     const status = Number(head.startLine.split(" ")[1]);
     if (methods !== "requests" && !(status >= 100 && status < 200 && status !== 101)) answered++;
     const codings = head.headers.get("transfer-encoding")?.join(",").toLowerCase() ?? "";
-    out += codings.endsWith("chunked") ? stream.slice(at, head.bodyStart) + oneChunk(stream.slice(head.bodyStart, end.end)) : stream.slice(at, end.end);
+    const body = stream.slice(head.bodyStart, end.end);
+    out += normalise(stream.slice(at, head.bodyStart)) + (codings.endsWith("chunked") ? oneChunk(body) : body);
     at = end.end;
   }
-  return out + stream.slice(at);
+  return out + normalise(stream.slice(at));
 }
 
 /** A valid chunked body (chunks, last chunk, trailers) as one chunk, the last chunk and the same trailers. */
@@ -97,8 +100,8 @@ export function diffStreams(left: string, right: string, labels: [string, string
     if (i < a.length && j < b.length && a[i] === b[j]) {
       ops.push({ sign: " ", line: a[i++]! });
       j++;
-    } else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) ops.push({ sign: "+", line: b[j++]! });
-    else ops.push({ sign: "-", line: a[i++]! });
+    } else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) ops.push({ sign: "-", line: a[i++]! });
+    else ops.push({ sign: "+", line: b[j++]! });
   }
   const shown = new Set<number>();
   ops.forEach((op, index) => {
