@@ -43,6 +43,12 @@ export const ERRORS = {
   invalid_websocket_upgrade: { status: 400, message: "invalid WebSocket upgrade: expected Connection: Upgrade and a Sec-WebSocket-Key of 16 bytes in base64" },
   websocket_version_unsupported: { status: 426, message: "unsupported WebSocket version: expected Sec-WebSocket-Version: 13" },
   https_required: { status: 426, message: "Please use HTTPS protocol" },
+  // The raw engine's own refusals of what a client sent (Bun.serve answers these itself).
+  malformed_request: { status: 400 },
+  request_timeout: { status: 408, message: "the request head did not arrive in time" },
+  uri_too_long: { status: 414, message: "request target too long" },
+  request_header_too_large: { status: 431, message: "request header fields too large" },
+  unsupported_transfer_encoding: { status: 501, message: "unsupported Transfer-Encoding: only chunked is accepted" },
 } as const satisfies Record<string, ErrorFacts>;
 
 export type ErrorCode = keyof typeof ERRORS;

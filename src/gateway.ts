@@ -11,6 +11,8 @@ import { builtinPlugins } from "../plugins/index.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { parseTrustedIps } from "./proxy/client-address.ts";
+import { type ProxyEngine, proxyEngineFromEnv } from "./proxy/engine.ts";
+import { startRawProxy } from "./proxy/raw/listener.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
 import { GatewayState } from "./state/gateway-state.ts";
@@ -47,6 +49,8 @@ export interface GatewayOptions {
   trustedIps?: string;
   /** `--upstream-max-connections`: open connections per upstream host:port. */
   upstreamMaxConnections?: number;
+  /** `--proxy-engine`: the listeners' socket layer; default GATEWAY_PROXY_ENGINE, else serve. */
+  proxyEngine?: ProxyEngine;
   /** Warn about services that give up upstream TLS checks (default true; one worker of N does it for all). */
   configWarnings?: boolean;
 }
@@ -91,6 +95,7 @@ export interface RunningProxy extends CoreGateway {
 }
 
 export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
+  const start = (options.proxyEngine ?? proxyEngineFromEnv()) === "raw" ? startRawProxy : startProxy;
   const core = openCore(options);
   if (options.db !== MEMORY) {
     core.state.watch(core.opened.sqlite, options.pollMs ?? 250, (error) =>
@@ -125,9 +130,9 @@ export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
   try {
     if (tlsListen) {
       if (!options.tlsDefault) throw new Error("a TLS proxy listener needs its default certificate (tlsDefault)");
-      tlsProxy = startProxy({ ...shared, ...tlsListen, tls: { fallback: options.tlsDefault } });
+      tlsProxy = start({ ...shared, ...tlsListen, tls: { fallback: options.tlsDefault } });
     }
-    if (options.proxyListen) plain = startProxy({ ...shared, ...options.proxyListen, httpsPort: () => tlsProxy?.port ?? null });
+    if (options.proxyListen) plain = start({ ...shared, ...options.proxyListen, httpsPort: () => tlsProxy?.port ?? null });
   } catch (error) {
     void tlsProxy?.close();
     activeChecks.stop();

@@ -9,6 +9,7 @@ import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { type CoreGateway, openCore, startCoreWithProxy } from "../gateway.ts";
 import { parseTrustedIps } from "../proxy/client-address.ts";
+import { DEFAULT_PROXY_ENGINE, type ProxyEngine, parseProxyEngine } from "../proxy/engine.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { workerCount } from "../workers/count.ts";
@@ -53,6 +54,9 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
                          names the client (default none: the peer is the client)
   --workers N|auto       proxy processes sharing the proxy port (Linux SO_REUSEPORT);
                          auto: one per available core (default auto; 1 off Linux)
+  --proxy-engine serve|raw
+                         the proxy listeners' socket layer: serve (Bun.serve, default) or
+                         raw (Bun.listen with the gateway's own HTTP/1.1 handling)
   -h, --help             this help
 `;
 
@@ -87,6 +91,7 @@ interface ServeOptions extends ListenerTls {
   upstreamMaxConnections: number;
   workers: number;
   trustedIps: string | undefined;
+  proxyEngine: ProxyEngine;
 }
 
 function serveOptions(values: Record<string, string | boolean | undefined>): ServeOptions {
@@ -109,6 +114,7 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
     upstreamMaxConnections: wholeNumber(flagOrEnv(value("upstream-max-connections"), "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000),
     workers: workerCount(flagOrEnv(value("workers"), "workers", "auto")!),
     trustedIps: flagOrEnv(value("trusted-ips"), "trusted-ips"),
+    proxyEngine: parseProxyEngine(flagOrEnv(value("proxy-engine"), "proxy-engine", DEFAULT_PROXY_ENGINE)!),
   };
   try {
     parseTrustedIps(options.trustedIps);
@@ -148,6 +154,7 @@ export const serveCommand: Command = {
       "upstream-max-connections": { type: "string" },
       workers: { type: "string" },
       "trusted-ips": { type: "string" },
+      "proxy-engine": { type: "string" },
     });
     if (values.help) {
       process.stdout.write(usage);
@@ -174,10 +181,10 @@ function adminDeps(core: CoreGateway, configPath: string | undefined, adminToken
 }
 
 async function serveOneProcess(options: ServeOptions): Promise<number> {
-  const { configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps } = options;
+  const { configPath, dbPath, proxyText, adminText, proxyListen, adminListen, adminToken, accessLog, drainMs, upstreamMaxConnections, trustedIps, proxyEngine } = options;
   let gateway: ReturnType<typeof startCoreWithProxy>;
   try {
-    gateway = startCoreWithProxy({ db: dbPath, proxyListen, proxyListenTls: options.proxyTls?.address, tlsDefault: options.proxyTls?.pair, accessLog, trustedIps, upstreamMaxConnections });
+    gateway = startCoreWithProxy({ db: dbPath, proxyListen, proxyListenTls: options.proxyTls?.address, tlsDefault: options.proxyTls?.pair, accessLog, trustedIps, upstreamMaxConnections, proxyEngine });
   } catch (error) {
     throw listenError(error, "proxy listener", proxyListen ? proxyText : options.proxyTls!.text);
   }
@@ -282,7 +289,7 @@ async function serveWithWorkers(options: ServeOptions): Promise<number> {
       proxyListen: proxyListen ? { hostname: proxyListen.hostname, port } : null,
       proxyListenTls: options.proxyTls ? { hostname: options.proxyTls.address.hostname, port: tlsPort } : null,
       tlsDefault: options.proxyTls?.pair,
-      accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections, trustedIps: options.trustedIps },
+      accessLog, drainMs, lingerMs: DRAIN_LINGER_MS, upstreamMaxConnections: options.upstreamMaxConnections, trustedIps: options.trustedIps, proxyEngine: options.proxyEngine },
     state: configPath ? () => core.store.loadStored() : undefined,
     log: core.accessLog,
     stdout: (text) => process.stdout.write(text),

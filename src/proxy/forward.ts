@@ -5,9 +5,9 @@
 import type { Balancer } from "../balancer/balancer.ts";
 import type { HashInput } from "../balancer/hash-key.ts";
 import type { Peer } from "../balancer/peer.ts";
-import { connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
+import { type OwnedHeaders, connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
-import type { RouteMatch } from "./router.ts";
+import type { HeaderLookup, RouteMatch } from "./router.ts";
 import { type SendObserver, isIdempotent, sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import {
@@ -303,6 +303,16 @@ export function upgradeRequestHead(request: Request, match: RouteMatch, path: st
   return head.slice(0, -2) + handshake + "\r\n";
 }
 
+/** The request line, Host and, for a bodiless request with a method that defines a body, its zero length (no upstream waits for one). */
+function firstLines(method: string, target: string, host: string): string {
+  return `${method} ${target} HTTP/1.1\r\nhost: ${host}\r\n${method === "GET" || method === "HEAD" ? "" : "content-length: 0\r\n"}`;
+}
+
+/** Whether a client header stays out of the request head: written by the gateway, or (`owned` given: not cleaned yet) the client's own. */
+function leftOut(name: string, written: ReadonlySet<string>, owned: OwnedHeaders | null, listed: string[] | null): boolean {
+  return written.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))));
+}
+
 /** The request line and headers, written out for the gateway's own client. */
 function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string, written = WRITTEN_BY_GATEWAY): string {
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
@@ -310,13 +320,31 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
   const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
   const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
-  // A bodiless request with a method that defines a body says so, so no upstream waits for one.
-  let head = `${request.method} ${target} HTTP/1.1\r\nhost: ${forwarding.host}\r\n${request.method === "GET" || request.method === "HEAD" ? "" : "content-length: 0\r\n"}`;
+  let head = firstLines(request.method, target, forwarding.host);
   for (const name in fields) {
-    if (written.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))))) continue;
+    if (leftOut(name, written, owned, listed)) continue;
     const value = fields[name]!;
     if (typeof value === "string") head += `${name}: ${value}\r\n`;
     else for (const each of value) head += `${name}: ${each}\r\n`;
+  }
+  return `${head}${forwarding.text()}\r\n`;
+}
+
+/**
+ * The head of a bodiless request to the service from a parsed request's header pairs (flat
+ * lower-case name, value, in the client's order), as `forward` would send it, or null when
+ * the target cannot go in a request line. No plugin ran: the client's headers are cleaned here.
+ */
+export function bodilessHeadFromPairs(method: string, pairs: readonly string[], headers: HeaderLookup, match: RouteMatch, path: string, search: string, info: ForwardInfo, upstreamHost: string): string | null {
+  const target = path + search;
+  if (UNSAFE_TARGET.test(target)) return null;
+  const forwarding = new ForwardingHeaders(match, info, headers.get("host") ?? "", headers.get("x-forwarded-for"), upstreamHost);
+  const owned = match.target.chain.ownedHeaders;
+  const listed = connectionOptions(headers.get("connection"));
+  let head = firstLines(method, target, forwarding.host);
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i]!;
+    if (!leftOut(name, WRITTEN_BY_GATEWAY, owned, listed)) head += `${name}: ${pairs[i + 1]}\r\n`;
   }
   return `${head}${forwarding.text()}\r\n`;
 }

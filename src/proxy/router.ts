@@ -56,9 +56,14 @@ export interface RouteMatch {
   readonly matched: string;
 }
 
+/** The header reads of route matching (a Fetch Headers, or the raw engine's parsed head). */
+export interface HeaderLookup {
+  get(name: string): string | null;
+}
+
 export interface Router {
   /** `path` is canonical (./canonical-path.ts), as is `host`; `headers` are read only by routes with header conditions. */
-  match(method: string, host: CanonicalHost, path: string, headers: Headers): RouteMatch | null;
+  match(method: string, host: CanonicalHost, path: string, headers: HeaderLookup): RouteMatch | null;
   readonly size: number;
 }
 
@@ -106,7 +111,7 @@ class HeaderCondition {
     this.regex = only.startsWith("~*") ? new RegExp(only.slice(2)) : null;
   }
 
-  matches(headers: Headers): boolean {
+  matches(headers: HeaderLookup): boolean {
     const received = headers.get(this.name);
     if (received === null) return false;
     if (this.accepts(received)) return true;
@@ -130,7 +135,7 @@ function bySpecificity(a: Candidate, b: Candidate): number {
   return b.specificity - a.specificity || a.order - b.order;
 }
 
-function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string, headers: Headers): boolean {
+function accepts(candidate: Candidate, method: string, host: string, hostWithPort: string, headers: HeaderLookup): boolean {
   if (candidate.methods && !candidate.methods.has(method)) return false;
   if (candidate.hosts && !candidate.hosts.matches(host, hostWithPort)) return false;
   if (candidate.headers) for (const condition of candidate.headers) if (!condition.matches(headers)) return false;

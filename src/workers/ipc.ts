@@ -8,6 +8,7 @@ import type { MetricsSnapshot } from "../metrics.ts";
 import type { StateData } from "../state/data.ts";
 import type { Snapshot } from "../state/snapshot.ts";
 import type { PemPair } from "../tls/server-certificates.ts";
+import type { ProxyEngine } from "../proxy/engine.ts";
 
 /** The hidden argument that makes `gateway serve` a worker: `gateway serve --worker-process 2`. */
 export const WORKER_FLAG = "--worker-process";
@@ -27,6 +28,8 @@ export interface WorkerSetup {
   lingerMs: number;
   upstreamMaxConnections: number;
   trustedIps?: string;
+  /** `--proxy-engine`, as the supervisor read it (absent from an older build's setup: the default). */
+  proxyEngine?: ProxyEngine;
 }
 
 export type ToWorker =

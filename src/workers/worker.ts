@@ -142,6 +142,7 @@ export async function runWorker(idText: string | undefined): Promise<number> {
       reusePort: true,
       trustedIps: setup.trustedIps,
       upstreamMaxConnections: setup.upstreamMaxConnections,
+      proxyEngine: setup.proxyEngine,
       // Every worker loads the same configuration: one says what is wrong with it.
       configWarnings: id === 1,
     });

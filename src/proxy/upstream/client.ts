@@ -2,6 +2,7 @@
 // hands every request to a separate HTTP thread; on the one core a gateway is given, that hop
 // costs more than the whole proxying (bench/RESULTS.md). Requests with a body, and https
 // upstreams, still go through fetch.
+import type { ResponseHandler } from "./body-relay.ts";
 import { ClosedBeforeResponse, type Exchange, UpstreamTimedOut } from "./connection.ts";
 import {
   ClientGone,
@@ -47,27 +48,29 @@ export const isIdempotent = (method: string): boolean => IDEMPOTENT.has(method);
 // reading request.signal creates it, a cost fast exchanges need not pay.
 const CLIENT_CHECK_AFTER_MS = 50;
 
-/** One bodiless request: tries a pooled connection, then new ones, and settles one promise. */
-class UpstreamRequest implements Exchange {
+/** One bodiless request: tries a pooled connection, then new ones, and settles once. */
+abstract class UpstreamRequest implements Exchange {
   resolve!: (response: Response) => void;
   reject!: (error: Error) => void;
   private refusals = 0;
   private readonly started: number;
-  readonly method: string;
 
   constructor(
     private readonly pool: ConnectionPool,
     private readonly endpoint: UpstreamEndpoint,
-    private readonly client: Request,
+    readonly method: string,
     readonly head: string,
     private readonly options: SendOptions,
+    readonly handler: ResponseHandler | null,
   ) {
-    this.method = client.method;
     this.started = pool.now();
   }
 
+  /** Whether the client that asked has gone away. */
+  protected abstract clientGone(): boolean;
+
   abandoned(now: number): boolean {
-    return now - this.started > CLIENT_CHECK_AFTER_MS && this.client.signal.aborted;
+    return now - this.started > CLIENT_CHECK_AFTER_MS && this.clientGone();
   }
 
   get readTimeoutMs(): number {
@@ -101,9 +104,48 @@ class UpstreamRequest implements Exchange {
   }
 }
 
+/** The exchange of a Fetch Request: the client's going away is its signal. */
+class FetchClientRequest extends UpstreamRequest {
+  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: Request, head: string, options: SendOptions) {
+    super(pool, endpoint, client.method, head, options, null);
+  }
+
+  protected clientGone(): boolean {
+    return this.client.signal.aborted;
+  }
+}
+
+const NOTHING = (): void => {};
+
+/** The client of a relayed exchange, as the raw engine knows it. */
+export interface RelayClient {
+  readonly gone: boolean;
+}
+
+class RelayedRequest extends UpstreamRequest {
+  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: RelayClient, method: string, head: string, options: SendOptions, relayTo: ResponseHandler) {
+    super(pool, endpoint, method, head, options, relayTo);
+    this.resolve = NOTHING;
+    this.reject = (error) => relayTo.failed(error);
+  }
+
+  protected clientGone(): boolean {
+    return this.client.gone;
+  }
+}
+
+/**
+ * Sends `head` (a whole bodiless request) and hands the response to `handler` as it arrives,
+ * without a Response or a promise; `handler.failed` hears why no response came (the errors
+ * sendBodiless rejects with).
+ */
+export function relayBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: RelayClient, method: string, head: string, options: SendOptions, handler: ResponseHandler): void {
+  new RelayedRequest(pool, endpoint, client, method, head, options, handler).start(true);
+}
+
 /** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
 export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
-  const request = new UpstreamRequest(pool, endpoint, client, head, options);
+  const request = new FetchClientRequest(pool, endpoint, client, head, options);
   const observer = options.observer;
   return new Promise<Response>((resolve, reject) => {
     if (observer) {

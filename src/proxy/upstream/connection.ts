@@ -2,8 +2,9 @@
 // bodiless request, parse the response head, then hand the body over either whole (when it has
 // already arrived, the common small response) or as a stream with backpressure.
 import type { Socket } from "bun";
+import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead } from "./response-head.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
 export class ClosedBeforeResponse extends Error {}
@@ -15,6 +16,8 @@ export interface Exchange {
   /** The request line and headers; latin1 text. */
   readonly head: string;
   readonly readTimeoutMs: number;
+  /** Set for the exchange kind that hands the head and body bytes over as they come instead of a Response. */
+  readonly handler: ResponseHandler | null;
   resolve(response: Response): void;
   /** `unanswered`: a reused connection closed before any byte of a response. */
   failed(error: Error, unanswered: boolean): void;
@@ -67,6 +70,7 @@ export class UpstreamConnection {
   private head: Buffer | null = null;
   private unwritten: Buffer | null = null;
   private body: BodyStream | null = null;
+  private relay: BodyRelay | null = null;
   private closed = false;
   private paused = false;
 
@@ -97,7 +101,8 @@ export class UpstreamConnection {
   }
 
   timedOut(): void {
-    if (this.body) this.abortBody(new UpstreamTimedOut("read timeout while reading the body"));
+    if (this.relay) this.relay.abort(new UpstreamTimedOut("read timeout while reading the body"));
+    else if (this.body) this.abortBody(new UpstreamTimedOut("read timeout while reading the body"));
     else this.fail(new UpstreamTimedOut());
   }
 
@@ -107,7 +112,8 @@ export class UpstreamConnection {
 
   /** Ends the exchange in flight with `error` and closes the connection. */
   abandon(error: Error): void {
-    if (this.body) this.abortBody(error);
+    if (this.relay) this.relay.abort(error);
+    else if (this.body) this.abortBody(error);
     else this.fail(error);
   }
 
@@ -126,6 +132,10 @@ export class UpstreamConnection {
   }
 
   received(bytes: Buffer): void {
+    if (this.relay) {
+      this.relay.push(bytes);
+      return;
+    }
     if (this.body) {
       this.body.push(bytes);
       return;
@@ -167,7 +177,8 @@ export class UpstreamConnection {
     if (this.closed) return;
     this.closed = true;
     this.owner.discard(this);
-    if (this.body) this.body.ended();
+    if (this.relay) this.relay.closed();
+    else if (this.body) this.body.ended();
     else if (this.exchange) {
       if (this.head) this.fail(new MalformedResponse("upstream closed the connection mid-head"));
       else this.fail(new ClosedBeforeResponse("upstream closed the connection before responding"), this.reused);
@@ -192,6 +203,17 @@ export class UpstreamConnection {
     const exchange = this.exchange!;
     this.exchange = null;
     this.owner.unwatch(this);
+    if (exchange.handler !== null) {
+      const refusal = unrelayable(head);
+      if (refusal !== null) {
+        this.destroy();
+        exchange.failed(new MalformedResponse(refusal), false);
+        return;
+      }
+      this.relay = new BodyRelay(this, exchange.handler, head, exchange.readTimeoutMs);
+      this.relay.start(rest);
+      return;
+    }
     let whole: Buffer | null | undefined;
     let leftover = 0;
     if (head.framing === "none") {
@@ -233,6 +255,7 @@ export class UpstreamConnection {
   /** The body has been read to its end. */
   finish(reusable: boolean): void {
     this.body = null;
+    this.relay = null;
     this.owner.unwatch(this);
     if (reusable && !this.closed) {
       this.resumeReading();
@@ -252,6 +275,7 @@ export class UpstreamConnection {
     if (!this.paused || !this.socket) return;
     this.paused = false;
     if (this.body) this.body.renewDeadline();
+    else if (this.relay) this.relay.renewDeadline();
     this.socket.resume();
   }
 }

@@ -41,6 +41,23 @@ function specialName(name: string): string | null {
   return lower === "content-length" || HOP_BY_HOP.has(lower) ? lower : null;
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const UNSENDABLE_VALUE = /[\0\r\n]/;
+
+/**
+ * Why a head cannot be passed to a client as it is, or null: what the Fetch API refuses when a
+ * Response is made of it (a status outside 200-599, a name that is not a token, a value with
+ * NUL, CR or LF). The relayed exchange, which makes no Response, checks the same.
+ */
+export function unrelayable(head: ResponseHead): string | null {
+  if (head.status > 599) return `status ${head.status} outside 200-599`;
+  for (const [name, value] of head.headers) {
+    if (!TOKEN.test(name)) return "invalid header name";
+    if (UNSENDABLE_VALUE.test(value)) return "invalid header value";
+  }
+  return null;
+}
+
 /** `text` is the head up to, not including, the blank line that ends it. */
 export function parseResponseHead(text: string, requestMethod: string): ResponseHead {
   let lineEnd = text.indexOf("\r\n");

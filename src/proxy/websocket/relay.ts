@@ -7,7 +7,7 @@ import type { Server, ServerWebSocket, TLSOptions, WebSocketHandler } from "bun"
 import type { ErrorCode } from "../../errors.ts";
 import type { AccessLog, AccessLogEntry, WebSocketSessionLog } from "../access-log.ts";
 import { type ForwardInfo, upgradeRequestHead } from "../forward.ts";
-import type { RouteMatch } from "../router.ts";
+import type { HeaderLookup, RouteMatch } from "../router.ts";
 import type { Peer } from "../../balancer/peer.ts";
 import { NoHealthyTarget, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable } from "../upstream/errors.ts";
 import { NO_STATUS, Opcode } from "./frames.ts";
@@ -49,7 +49,7 @@ export function asksForWebSocket(upgrade: string): boolean {
 }
 
 /** Why a request that asks for a WebSocket cannot have one (RFC 6455 §4.1), or null. */
-export function handshakeRefusal(headers: Headers): ErrorCode | null {
+export function handshakeRefusal(headers: HeaderLookup): ErrorCode | null {
   const connection = headers.get("connection");
   if (connection === null || !connection.toLowerCase().split(",").some((option) => option.trim() === "upgrade")) return "invalid_websocket_upgrade";
   if (!KEY.test(headers.get("sec-websocket-key") ?? "")) return "invalid_websocket_upgrade";

@@ -1,0 +1,20 @@
+// Which socket layer serves the proxy listeners: `serve` (Bun.serve, the default) or `raw`
+// (Bun.listen with the gateway's own HTTP/1.1 connection handling, src/proxy/raw/). Both run
+// the same request flow (./request-flow.ts); only how bytes become requests differs.
+import { UsageError } from "../errors.ts";
+
+export const PROXY_ENGINES = ["serve", "raw"] as const;
+export type ProxyEngine = (typeof PROXY_ENGINES)[number];
+export const DEFAULT_PROXY_ENGINE: ProxyEngine = "serve";
+
+/** `--proxy-engine` as typed (or GATEWAY_PROXY_ENGINE); an unknown value is a usage error naming the flag. */
+export function parseProxyEngine(text: string): ProxyEngine {
+  if ((PROXY_ENGINES as readonly string[]).includes(text)) return text as ProxyEngine;
+  throw new UsageError(`--proxy-engine ${text}: expected ${PROXY_ENGINES.join(" or ")}`);
+}
+
+/** The engine when none is given: GATEWAY_PROXY_ENGINE, so a whole test run can choose one. */
+export function proxyEngineFromEnv(): ProxyEngine {
+  const text = process.env.GATEWAY_PROXY_ENGINE;
+  return text === undefined || text === "" ? DEFAULT_PROXY_ENGINE : parseProxyEngine(text);
+}

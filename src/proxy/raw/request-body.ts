@@ -1,0 +1,121 @@
+// A request body read from the client's connection into a ReadableStream, Content-Length or
+// chunked, with backpressure: the connection stops reading while the stream is full, and reads
+// again when its consumer (fetch, a plugin) pulls. The first pull sends `100 Continue` to a
+// client that waits for one: only a request that is going somewhere is asked for its body.
+import { ChunkedRequestBody } from "./chunked-request-body.ts";
+
+/** What the body needs of its connection. */
+export interface BodySource {
+  /** The stream wants more: feed what is buffered and read the socket again. */
+  bodyWanted(): void;
+  /** The client waits for `100 Continue` before sending the body. */
+  sendContinue(): void;
+}
+
+const HIGH_WATER_MARK = 64 * 1024;
+
+export class RequestBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  private controller!: ReadableStreamDefaultController<Uint8Array>;
+  private remaining: number;
+  private readonly chunked: ChunkedRequestBody | null;
+  private continueSent: boolean;
+  /** Every byte of the body has been read from the connection. */
+  done = false;
+  /** The body could not be read (broken chunked framing, the client gone): the connection cannot be reused. */
+  failed: string | null = null;
+
+  constructor(
+    framing: { kind: "length"; length: number } | { kind: "chunked" },
+    private readonly source: BodySource,
+    expectContinue: boolean,
+  ) {
+    this.remaining = framing.kind === "length" ? framing.length : 0;
+    this.chunked = framing.kind === "chunked" ? new ChunkedRequestBody() : null;
+    this.continueSent = !expectContinue;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => {
+          if (!this.continueSent) {
+            this.continueSent = true;
+            this.source.sendContinue();
+          }
+          this.source.bodyWanted();
+        },
+        cancel: () => {
+          this.failed ??= "the body's reader cancelled it";
+        },
+      },
+      { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    if (this.remaining === 0 && !this.chunked) this.finish();
+  }
+
+  /** Whether the stream takes more now (false: stop reading the socket). */
+  get wanted(): boolean {
+    return !this.done && this.failed === null && (this.controller.desiredSize ?? 0) > 0;
+  }
+
+  /** Whether `100 Continue` went out, or was never asked for. */
+  get continued(): boolean {
+    return this.continueSent;
+  }
+
+  /** Takes body bytes from `bytes[start, end)`; returns how many belonged to the body. */
+  push(bytes: Uint8Array, start: number, end: number): number {
+    if (this.done || this.failed !== null) return 0;
+    if (this.chunked) {
+      const consumed = this.chunked.push(bytes, start, end, (slice) => this.enqueue(slice));
+      if (this.chunked.error !== null) this.fail(`invalid chunked body: ${this.chunked.error}`);
+      else if (this.chunked.done) this.finish();
+      return consumed;
+    }
+    const take = Math.min(this.remaining, end - start);
+    if (take > 0) this.enqueue(bytes.subarray(start, start + take));
+    this.remaining -= take;
+    if (this.remaining === 0) this.finish();
+    return take;
+  }
+
+  /** Reads and drops the rest of the body from `bytes` (the answer did not need it); returns how many bytes it took. */
+  discard(bytes: Uint8Array, start: number, end: number): number {
+    if (this.done || this.failed !== null) return 0;
+    if (this.chunked) {
+      const consumed = this.chunked.push(bytes, start, end, () => {});
+      if (this.chunked.error !== null) this.failed = this.chunked.error;
+      else if (this.chunked.done) this.done = true;
+      return consumed;
+    }
+    const take = Math.min(this.remaining, end - start);
+    this.remaining -= take;
+    if (this.remaining === 0) this.done = true;
+    return take;
+  }
+
+  clientGone(): void {
+    if (!this.done) this.fail("the client closed the connection mid-body");
+  }
+
+  private enqueue(slice: Uint8Array): void {
+    if (slice.byteLength === 0) return;
+    // A copy: the connection's buffer is reused once this returns.
+    this.controller.enqueue(slice.slice());
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.controller.close();
+  }
+
+  private fail(why: string): void {
+    this.failed = why;
+    try {
+      this.controller.error(new Error(why));
+    } catch {
+      // Already closed or errored by its reader.
+    }
+  }
+}

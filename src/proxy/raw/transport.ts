@@ -1,0 +1,134 @@
+// The client side of a raw-engine connection as the connection object uses it, over either
+// socket the listener can have: Bun.listen's (plain HTTP) or node:tls's (the TLS listener, whose
+// SNICallback chooses a certificate per handshake, which Bun.listen cannot). Writes always take
+// every byte: what the kernel did not take is queued, and the caller waits for `drained`.
+import type { Socket } from "bun";
+import type { TLSSocket } from "node:tls";
+
+export interface ClientEvents {
+  received(bytes: Uint8Array): void;
+  /** Everything queued has been written. */
+  drained(): void;
+  /** The connection is gone (closed by either side, or broken). */
+  closed(): void;
+}
+
+export interface ClientTransport {
+  readonly remoteAddress: string;
+  /** False when part of `bytes` waits in the queue: write no more until `drained`. */
+  write(bytes: Uint8Array | string): boolean;
+  /** Closes once the queue is written. */
+  end(): void;
+  /** Closes at once, dropping the queue. */
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** A string head as bytes on the wire: latin1, which UTF-8 equals only while every character is ASCII. */
+function asBytes(text: string): Uint8Array {
+  return Buffer.from(text, "latin1");
+}
+
+const isAscii = (text: string): boolean => Buffer.byteLength(text, "utf8") === text.length;
+
+/** Bun.listen's socket: `write` may take less than it is given. */
+export class BunTransport implements ClientTransport {
+  private queue: Uint8Array[] = [];
+  private ending = false;
+  private paused = false;
+
+  constructor(private readonly socket: Socket<unknown>) {}
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress;
+  }
+
+  write(bytes: Uint8Array | string): boolean {
+    const data = typeof bytes === "string" && !isAscii(bytes) ? asBytes(bytes) : bytes;
+    if (this.queue.length > 0) {
+      this.queue.push(typeof data === "string" ? asBytes(data) : data);
+      return false;
+    }
+    const length = typeof data === "string" ? data.length : data.byteLength;
+    const written = this.socket.write(data);
+    if (written >= length) return true;
+    const whole = typeof data === "string" ? asBytes(data) : data;
+    this.queue.push(whole.subarray(Math.max(written, 0)));
+    return false;
+  }
+
+  /** The socket's drain event: writes what waits; true once nothing does. */
+  flush(): boolean {
+    while (this.queue.length > 0) {
+      const first = this.queue[0]!;
+      const written = this.socket.write(first);
+      if (written < first.byteLength) {
+        this.queue[0] = first.subarray(Math.max(written, 0));
+        return false;
+      }
+      this.queue.shift();
+    }
+    if (this.ending) this.socket.end();
+    return true;
+  }
+
+  end(): void {
+    this.ending = true;
+    if (this.queue.length === 0) this.socket.end();
+  }
+
+  destroy(): void {
+    this.queue = [];
+    this.socket.terminate();
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+}
+
+/** node:tls's socket: it queues itself and says when to wait. */
+export class TlsTransport implements ClientTransport {
+  readonly remoteAddress: string;
+
+  constructor(
+    private readonly socket: TLSSocket,
+    events: ClientEvents,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? "";
+    socket.on("data", (bytes: Buffer) => events.received(bytes));
+    socket.on("drain", () => events.drained());
+    socket.on("close", () => events.closed());
+    // A reset or a failed write ends in "close"; without a listener "error" would throw.
+    socket.on("error", () => {});
+  }
+
+  write(bytes: Uint8Array | string): boolean {
+    return this.socket.write(typeof bytes === "string" ? asBytes(bytes) : bytes);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+}
