@@ -49,6 +49,10 @@ const REPLIES: Record<string, (head: MessageHead, reply: ReplyWriter) => void> =
   headers: (_, reply) => reply.write(ok("many", Array.from({ length: 100 }, (_, i) => `X-Many-${i}: value ${i}\r\n`).join(""))),
   cookies: (_, reply) => reply.write(ok("cookies", "Set-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nSet-Cookie: c=3; Expires=Wed, 21 Oct 2037 07:28:00 GMT\r\n")),
   json: (_, reply) => reply.write(ok('{"id":1,"internal":"secret","name":"parity"}', "Content-Type: application/json\r\nX-Internal: do-not-show\r\n")),
+  // Hostile answers: RFC 9112 §6.3 makes chunked win over a Content-Length beside it; a chunk
+  // size that is not hex is broken framing (502 when nothing has been sent yet).
+  "length-and-chunked": (_, reply) => reply.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n${chunked(["ok"])}`),
+  "bad-chunk": (_, reply) => reply.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n"),
   hang: () => {},
 };
 
@@ -215,8 +219,12 @@ const CASES: Case[] = [
   one("refused: encoded slash", get("/plain/a%2Fb"), 400),
   one("refused: GET with a body", request("GET", "/plain/a", ["Content-Length: 5"], "hello"), 400),
   one("refused: bad Host", `GET /plain/a HTTP/1.1\r\nHost: a..b\r\n\r\n`, 400),
+  one("refused: a fragment in the target", get("/plain/x#/../admin/"), 400),
+  one("refused: a chunk size line ended by a bare LF", request("POST", "/plain/upload", ["Transfer-Encoding: chunked"], "5\nhello\r\n0\r\n\r\n"), 400),
   one("refused: no route", get("/nothing/here"), 404),
   one("refused: https-only route over http", get("/secure/a"), 426),
+  one("upstream sends Content-Length and chunked", get("/plain/a?reply=length-and-chunked"), 200),
+  one("upstream's bad chunk size in its first packet", get("/plain/a?reply=bad-chunk"), 502),
   one("upstream down", get("/down/a"), 502),
   one("upstream timeout", get("/slow/a?reply=hang"), 504),
 ];
