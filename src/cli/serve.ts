@@ -13,9 +13,7 @@ import { DEFAULT_PROXY_ENGINE, type ProxyEngine, parseProxyEngine } from "../pro
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { workerCount } from "../workers/count.ts";
-import { WORKER_FLAG } from "../workers/ipc.ts";
 import { Supervisor, reservePort } from "../workers/supervisor.ts";
-import { runWorker } from "../workers/worker.ts";
 import { type Address, type Command, flagOrEnv, formatAddress, isLoopback, parseAddress, parseFlags } from "./command.ts";
 import { listenError } from "./listen-error.ts";
 import { type ListenerTls, adminExposureWarning, listenerTls, withTlsDefault } from "./tls-options.ts";
@@ -136,7 +134,6 @@ export const serveCommand: Command = {
   summary: "run the gateway (proxy + admin API)",
   usage,
   async run(argv) {
-    if (argv[0] === WORKER_FLAG) return runWorker(argv[1]);
     const { values } = parseFlags(argv, {
       config: { type: "string" },
       db: { type: "string" },
