@@ -17,6 +17,7 @@ import { type TestGateway, startTestGateway, tempDir } from "./support/gateway.t
 import { describeWithNginx, startNginx } from "./support/nginx.ts";
 import { startNodeUpstream } from "./support/node-upstream.ts";
 import { scripted } from "./support/scripted-upstream.ts";
+import { startBunWebSocketUpstream } from "./support/websocket-upstreams.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
 interface Answer {
@@ -505,6 +506,60 @@ describe("TLS", () => {
       expect((await served("other.test")).cn).not.toBe("sni.test");
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe("WebSocket", () => {
+  /** A masked client frame (RFC 6455 §5.3) with a zero mask, or unmasked. */
+  const clientFrame = (opcode: number, payload: string, masked = true) => {
+    const data = Buffer.from(payload);
+    return Buffer.concat([Buffer.from([0x80 | opcode, (masked ? 0x80 : 0) | data.length]), masked ? Buffer.alloc(4) : Buffer.alloc(0), data]);
+  };
+  const upgrade = (path: string) => `GET ${path} HTTP/1.1\r\nHost: gw.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
+
+  test("an upgrade is answered 101 with the client's accept, and frames are relayed both ways, unmasked to the client", async () => {
+    const ws = startBunWebSocketUpstream();
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "ws", url: ws.url });
+      other.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
+      const client = await RawClient.open(other.proxy.port);
+      // The first frame travels in the same packet as the upgrade request.
+      client.write(Buffer.concat([Buffer.from(upgrade("/ws/echo")), clientFrame(1, "hello")]));
+      const head = await client.until((text) => text.includes("\r\n\r\n"));
+      expect(head).toStartWith("HTTP/1.1 101 Switching Protocols\r\n");
+      expect(head.toLowerCase()).toContain("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=");
+      const frames = await client.until((text) => text.slice(text.indexOf("\r\n\r\n") + 4).length >= 2);
+      const first = Buffer.from(frames.slice(frames.indexOf("\r\n\r\n") + 4), "latin1");
+      expect(first[0]).toBe(0x81);
+      expect(first[1]! & 0x80).toBe(0);
+      expect(first.subarray(2, 2 + first[1]!).toString()).toContain("hello");
+      client.close();
+    } finally {
+      await other.close();
+      await ws.stop();
+    }
+  });
+
+  test("an unmasked frame from the client closes the session with 1002", async () => {
+    const ws = startBunWebSocketUpstream();
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "ws", url: ws.url });
+      other.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
+      const client = await RawClient.open(other.proxy.port);
+      client.write(upgrade("/ws/echo"));
+      await client.until((text) => text.includes("\r\n\r\n"));
+      const session = ws.sessions[0]!;
+      client.write(clientFrame(1, "bare", false));
+      await client.closed;
+      const tail = Buffer.from(client.pending.slice(client.pending.indexOf("\r\n\r\n") + 4), "latin1");
+      expect([tail[0], tail.readUInt16BE(2)]).toEqual([0x88, 1002]);
+      expect((await session.closed).code).toBe(1002);
+    } finally {
+      await other.close();
+      await ws.stop();
     }
   });
 });

@@ -11,7 +11,7 @@ import { type BuiltinEndpoint, RequestFlow } from "./request-flow.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import { errorCodeResponse } from "./responses.ts";
 import { type PemPair, type ServerCertificates, serverCertificates } from "../tls/server-certificates.ts";
-import { type Tunnel, WebSocketRelay } from "./websocket/relay.ts";
+import { BunServerUpgrade, type Tunnel, WebSocketRelay } from "./websocket/relay.ts";
 
 export type { BuiltinEndpoint };
 
@@ -86,7 +86,7 @@ export function startProxy(options: ProxyOptions): ProxyListener {
     trustedIps: options.trustedIps ?? null,
     secure: options.tls !== undefined,
     httpsPort: options.httpsPort ?? (() => null),
-    upgrade: (flight, server, match, path, search, info, pluginHeaders) => websockets.connect(flight, server, match, path, search, info, pluginHeaders),
+    upgrade: (flight, server, match, path, search, info, pluginHeaders) => websockets.connect(flight, new BunServerUpgrade(server), match, path, search, info, pluginHeaders),
   });
   const runtime = flow.runtime;
   const accessLog = options.accessLog;

@@ -7,11 +7,14 @@ import { ERRORS, type ErrorCode, messageOf } from "../../errors.ts";
 import type { RequestFlow } from "../request-flow.ts";
 import { JSON_CONTENT_TYPE, errorCodeResponse } from "../responses.ts";
 import { headRefusal } from "./hardening.ts";
-import { RawRequest } from "./incoming.ts";
+import { RawRequest, type RequestConnection } from "./incoming.ts";
 import { type BodySource, RequestBody } from "./request-body.ts";
 import { DEFAULT_PARSE_LIMITS, type RequestHead, parseRequestHead } from "./request-parser.ts";
 import { type Answering, type ResponseSink, dateHeader, statusLine, writeResponse } from "./response-writer.ts";
 import type { ClientEvents, ClientTransport } from "./transport.ts";
+import type { Tunnel, WebSocketClientSide } from "../websocket/relay.ts";
+import { acceptOf } from "../websocket/upstream.ts";
+import { RawWebSocketClient } from "./websocket.ts";
 
 export interface RawTimeouts {
   /** A request head must be complete this long after its first byte. */
@@ -60,7 +63,7 @@ function splitTarget(raw: string): { path: string; search: string } | null {
   return q < 0 ? { path: target, search: "" } : { path: target.slice(0, q), search: target.slice(q) };
 }
 
-export class ClientConnection implements ClientEvents, BodySource, ResponseSink {
+export class ClientConnection implements ClientEvents, BodySource, ResponseSink, RequestConnection, WebSocketClientSide {
   transport!: ClientTransport;
   /** The listener clock's reading past which the connection is closed (0: none). */
   deadline = 0;
@@ -77,6 +80,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
   private waiters: (() => void)[] = [];
   private gone = false;
   private peer = "";
+  /** Once upgraded: the session's side of the connection, which gets every byte from then on. */
+  private websocket: RawWebSocketClient | null = null;
   /** Inside advance(): a body's pull that comes synchronously from an enqueue must not feed the same bytes again. */
   private advancing = false;
 
@@ -99,6 +104,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
 
   received(bytes: Uint8Array): void {
     if (this.gone) return;
+    if (this.websocket) return this.websocket.received(bytes);
     const buffered = this.buffer.length - this.start;
     this.buffer = buffered > 0 ? Buffer.concat([this.buffer.subarray(this.start), bytes]) : (bytes as Buffer);
     this.start = 0;
@@ -106,6 +112,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
   }
 
   drained(): void {
+    if (this.websocket) return this.websocket.drained();
     const waiters = this.waiters;
     if (waiters.length === 0) return;
     this.waiters = [];
@@ -118,7 +125,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
     this.gone = true;
     this.deadline = 0;
     this.current?.clientGone();
-    this.drained();
+    if (this.websocket) this.websocket.closed();
+    else this.drained();
     this.host.closed(this);
   }
 
@@ -167,7 +175,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
 
   /** No further request on this connection: closed now when idle, else once its request is answered. */
   retire(): void {
-    if (this.gone) return;
+    // A WebSocket session is closed by the relay's own shutdown, with 1001 on both sides.
+    if (this.gone || this.websocket) return;
     if (this.current === null) this.transport.end();
     else this.closeAfter = true;
   }
@@ -265,6 +274,33 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink 
       (reusable) => this.end(request, reusable),
       () => this.end(request, false),
     );
+  }
+
+  /**
+   * The upstream accepted the upgrade of the request in flight: 101 with `headers`, then the
+   * connection carries the session's frames (those the client sent early included).
+   */
+  accept(request: Request, tunnel: Tunnel, headers: Headers, _protocol: string | null): boolean {
+    const current = this.current;
+    if (this.gone || current === null) return false;
+    let head = `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptOf(request.headers.get("sec-websocket-key") ?? "")}\r\n`;
+    for (const [name, value] of headers) head += `${name}: ${value}\r\n`;
+    this.transport.write(`${head}\r\n`);
+    this.answered = true;
+    this.current = null;
+    this.head = null;
+    this.host.requestEnded();
+    // The session's own timeouts (the service's read and write timeouts) govern from now on.
+    this.deadline = 0;
+    const client = new RawWebSocketClient(this.transport, tunnel);
+    this.websocket = client;
+    tunnel.clientOpened(client);
+    const early = this.buffer.subarray(this.start);
+    this.buffer = EMPTY;
+    this.start = 0;
+    if (early.length > 0) client.received(early);
+    this.resumeReading();
+    return true;
   }
 
   /** The direct exchange is about to write the answer's head: how the request asked to be answered. */

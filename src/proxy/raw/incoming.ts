@@ -4,7 +4,6 @@
 import type { BodyControl } from "../upstream/body-relay.ts";
 import { ClientGone } from "../upstream/errors.ts";
 import type { DeferredRequest, RequestHeaders } from "../request-flow.ts";
-import type { ClientConnection } from "./connection.ts";
 import type { RequestBody } from "./request-body.ts";
 
 /** The head's headers, flat `[lower-case name, value, ...]` in the client's order. */
@@ -44,6 +43,19 @@ export class RawHeaders implements RequestHeaders {
   }
 }
 
+/** The connection a request came on, as the direct exchange answers through it. */
+export interface RequestConnection {
+  /** False: wait for `writable()` before writing more. */
+  write(bytes: Uint8Array | string): boolean;
+  writable(): Promise<void>;
+  /** The answer's head is about to be written: how the request asked to be answered. */
+  startAnswer(): { minorVersion: 0 | 1; method: string; draining: boolean };
+  /** Writes a Response as the answer (the flow's refusals). */
+  respond(request: RawRequest, response: Response): void;
+  /** The answer is complete (`reusable`: the connection may carry the next request). */
+  end(request: RawRequest, reusable: boolean): void;
+}
+
 export class RawRequest implements DeferredRequest {
   readonly headers: RawHeaders;
   private built: Request | null = null;
@@ -62,7 +74,7 @@ export class RawRequest implements DeferredRequest {
     private readonly origin: string,
     readonly body: RequestBody | null,
     /** The connection it came on, which answers it. */
-    readonly connection: ClientConnection,
+    readonly connection: RequestConnection,
   ) {
     this.headers = new RawHeaders(pairs);
   }

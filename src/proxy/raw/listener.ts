@@ -12,7 +12,7 @@ import type { ProxyListener, ProxyOptions } from "../server.ts";
 import { ClientConnection, type ConnectionHost, DEFAULT_RAW_TIMEOUTS, type RawTimeouts } from "./connection.ts";
 import { directForward } from "./direct.ts";
 import { BunTransport, TlsTransport } from "./transport.ts";
-import { RawWebSockets } from "./websocket.ts";
+import { WebSocketRelay } from "../websocket/relay.ts";
 
 export interface RawProxyOptions extends ProxyOptions {
   /** Tests shorten them. */
@@ -77,7 +77,7 @@ class ConnectionSet implements ConnectionHost {
 
 export function startRawProxy(options: RawProxyOptions): ProxyListener {
   const secure = options.tls !== undefined;
-  const websockets = new RawWebSockets(options.accessLog);
+  const websockets = new WebSocketRelay(options.accessLog);
   const flow: RequestFlow<ClientConnection> = new RequestFlow<ClientConnection>({
     pool: options.pool,
     state: options.state,

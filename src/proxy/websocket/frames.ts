@@ -1,5 +1,6 @@
 // RFC 6455 framing for the gateway's own side of an upstream WebSocket: the frames it sends are
-// masked (a client's must be, §5.3), the frames it reads must not be. Reassembles fragmented
+// masked (a client's must be, §5.3), the frames it reads must not be. The raw engine, serving
+// clients itself, reads masked frames and sends unmasked ones. Reassembles fragmented
 // messages and checks what the relay would otherwise pass on blindly: reserved bits (no
 // extension is negotiated), control-frame limits, close codes, UTF-8 of text.
 
@@ -56,6 +57,26 @@ export function encodeFrame(opcode: Opcode, payload: Uint8Array | string): Buffe
   return frame;
 }
 
+/** An unmasked frame holding `payload` whole (FIN set), as a server sends it to a client. */
+export function encodeServerFrame(opcode: Opcode, payload: Uint8Array | string): Buffer {
+  const length = typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.length;
+  const start = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(start + length);
+  frame[0] = 0x80 | opcode;
+  if (start === 2) frame[1] = length;
+  else if (start === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 0x100000000), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  if (typeof payload === "string") frame.write(payload, start, "utf8");
+  else frame.set(payload, start);
+  return frame;
+}
+
 /** The payload of a Close frame: no code (1005) is an empty payload. */
 export function closePayload(code: number, reason: string): Buffer {
   if (code === NO_STATUS) return Buffer.alloc(0);
@@ -92,6 +113,14 @@ function decodeText(bytes: Uint8Array): string {
   }
 }
 
+/** A copy of a client's `payload` with the mask at `data[maskAt..maskAt + 4)` removed. */
+function unmask(payload: Buffer, data: Buffer, maskAt: number): Buffer {
+  const out = Buffer.allocUnsafe(payload.length);
+  const m0 = data[maskAt]!, m1 = data[maskAt + 1]!, m2 = data[maskAt + 2]!, m3 = data[maskAt + 3]!;
+  for (let i = 0; i < payload.length; i++) out[i] = payload[i]! ^ (i % 4 === 0 ? m0 : i % 4 === 1 ? m1 : i % 4 === 2 ? m2 : m3);
+  return out;
+}
+
 /** Reads the frames of one connection as its bytes arrive, in any split, and hands on whole messages. */
 export class FrameReader {
   private pending: Buffer[] = [];
@@ -106,6 +135,8 @@ export class FrameReader {
   constructor(
     private readonly maxMessageBytes: number,
     private readonly sink: FrameSink,
+    /** Frames from a client: each must be masked (RFC 6455 §5.1), and is unmasked here. */
+    private readonly fromClient = false,
   ) {}
 
   /** Throws ProtocolViolation; nothing after a Close frame is read. */
@@ -147,11 +178,12 @@ export class FrameReader {
     const b0 = data[at]!;
     const b1 = data[at + 1]!;
     if (b0 & 0x70) throw new ProtocolViolation(1002, "reserved bits set without a negotiated extension");
-    if (b1 & 0x80) throw new ProtocolViolation(1002, "a masked frame from the server");
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.fromClient) throw new ProtocolViolation(1002, masked ? "a masked frame from the server" : "an unmasked frame from the client");
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     const short = b1 & 0x7f;
-    const header = short < 126 ? 2 : short === 126 ? 4 : 10;
+    const header = (short < 126 ? 2 : short === 126 ? 4 : 10) + (masked ? 4 : 0);
     if (available < header) {
       this.need = header;
       return 0;
@@ -171,7 +203,8 @@ export class FrameReader {
       this.need = header + length;
       return 0;
     }
-    this.dispatch(fin, opcode, data.subarray(at + header, at + header + length));
+    const payload = data.subarray(at + header, at + header + length);
+    this.dispatch(fin, opcode, masked ? unmask(payload, data, at + header - 4) : payload);
     return header + length;
   }
 

@@ -3,7 +3,7 @@
 // connection only once the upstream has accepted, and relays messages, pings, pongs and close
 // codes both ways, each direction paused while the other side cannot take more. One access-log
 // line per session, written when both sides are closed.
-import type { Server, ServerWebSocket, TLSOptions, WebSocketHandler } from "bun";
+import type { Server, TLSOptions, WebSocketHandler } from "bun";
 import type { ErrorCode } from "../../errors.ts";
 import type { AccessLog, AccessLogEntry, WebSocketSessionLog } from "../access-log.ts";
 import { type ForwardInfo, upgradeRequestHead } from "../forward.ts";
@@ -63,6 +63,41 @@ export function withVersionOffer(refusal: Response): Response {
   return refusal;
 }
 
+/** The client's side of an upgrade: the engine answers 101 and carries the session's frames. */
+export interface WebSocketClientSide {
+  /**
+   * Upgrades the client's connection for `tunnel` (its open goes to `tunnel.clientOpened`),
+   * answering 101 with `headers`; false when the client is gone.
+   */
+  accept(request: Request, tunnel: Tunnel, headers: Headers, protocol: string | null): boolean;
+}
+
+/** What a tunnel needs of its client's WebSocket (Bun's ServerWebSocket has it; the raw engine has its own). */
+export interface TunnelClient {
+  /** As ServerWebSocket.send: -1 queued behind what the client has not read, 0 dropped, else sent. */
+  send(message: string | Uint8Array): number;
+  ping(payload: Uint8Array): number;
+  pong(payload: Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** Bun.serve's side: the server the request came to upgrades it. */
+export class BunServerUpgrade implements WebSocketClientSide {
+  constructor(private readonly server: Server<Tunnel>) {}
+
+  accept(request: Request, tunnel: Tunnel, headers: Headers, protocol: string | null): boolean {
+    // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
+    request.headers.set("upgrade", "websocket");
+    request.headers.set("connection", "Upgrade");
+    // Without one in the answer, Bun would answer the client with the first sub-protocol it offered.
+    if (protocol === null) request.headers.delete("sec-websocket-protocol");
+    return !request.signal.aborted && this.server.upgrade(request, { data: tunnel, headers });
+  }
+}
+
 /** What the relay needs of the request's flight through the proxy. */
 export interface UpgradeFlight {
   readonly request: Request;
@@ -108,7 +143,7 @@ export class WebSocketRelay {
    * `pluginHeaders`). Resolves with the upstream's refusal, or undefined
    * once upgraded; rejects as `forward` does (UpstreamTimeout, UpstreamUnreachable).
    */
-  async connect(flight: UpgradeFlight, server: Server<Tunnel>, match: RouteMatch, path: string, search: string, info: ForwardInfo, pluginHeaders: readonly string[] | null): Promise<Response | undefined> {
+  async connect(flight: UpgradeFlight, client: WebSocketClientSide, match: RouteMatch, path: string, search: string, info: ForwardInfo, pluginHeaders: readonly string[] | null): Promise<Response | undefined> {
     const { request } = flight;
     const started = performance.now();
     const { answer, release } = await this.handshake(request, match, path, search, info);
@@ -123,18 +158,15 @@ export class WebSocketRelay {
     headers.set("x-request-id", flight.requestId);
     // What plugins set on the response from the access phase (rate-limiting's headers): flat name, value pairs.
     if (pluginHeaders) for (let i = 0; i < pluginHeaders.length; i += 2) headers.set(pluginHeaders[i]!, pluginHeaders[i + 1]!);
-    // The access phase removed the client's hop-by-hop headers; Bun reads the handshake from them.
-    request.headers.set("upgrade", "websocket");
-    request.headers.set("connection", "Upgrade");
-    // Without one in the answer, Bun would answer the client with the first sub-protocol it offered.
-    if (answer.protocol === null) request.headers.delete("sec-websocket-protocol");
     const tunnel = new Tunnel(connection, flight, this, match.target.service.write_timeout, release);
-    if (request.signal.aborted || !server.upgrade(request, { data: tunnel, headers })) {
+    // Counted before the client's side opens: the raw engine opens it within accept.
+    this.open.add(tunnel);
+    if (!client.accept(request, tunnel, headers, answer.protocol)) {
+      this.open.delete(tunnel);
       release();
       connection.terminate();
       throw new UpstreamUnreachable("the client left before its upgrade");
     }
-    this.open.add(tunnel);
     flight.upgraded();
     return undefined;
   }
@@ -221,7 +253,7 @@ export class WebSocketRelay {
 
 /** One relayed session: the client's ServerWebSocket on one side, the upstream connection on the other. */
 class Tunnel implements UpstreamEvents {
-  private client: ServerWebSocket<Tunnel> | null = null;
+  private client: TunnelClient | null = null;
   private readonly started = performance.now();
   private fromClientCount = 0;
   private fromUpstreamCount = 0;
@@ -243,7 +275,7 @@ class Tunnel implements UpstreamEvents {
     private readonly release: () => void,
   ) {}
 
-  clientOpened(ws: ServerWebSocket<Tunnel>): void {
+  clientOpened(ws: TunnelClient): void {
     this.client = ws;
     this.upstream.attach(this);
   }

@@ -47,10 +47,15 @@ export const CLOSE_WAIT_MS = 2000;
 // Headers of a 101 that are the handshake's own, not the client's business; Bun writes the client's.
 const HANDSHAKE_ONLY: ReadonlySet<string> = new Set(["sec-websocket-accept", "sec-websocket-extensions", "sec-websocket-protocol"]);
 
+/** The Sec-WebSocket-Accept that answers `key` (RFC 6455 §4.2.2). */
+export function acceptOf(key: string): string {
+  return new Bun.CryptoHasher("sha1").update(key + GUID).digest("base64");
+}
+
 /** A fresh Sec-WebSocket-Key and the Sec-WebSocket-Accept that must come back (RFC 6455 §4.1). */
 export function handshakeKey(): { key: string; accept: string } {
   const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-  return { key, accept: new Bun.CryptoHasher("sha1").update(key + GUID).digest("base64") };
+  return { key, accept: acceptOf(key) };
 }
 
 const enum Phase { Connecting, Handshake, Refused, Open, Closed }
