@@ -129,6 +129,8 @@ interface Case {
    * instead, and why. The raw engine must answer `statuses`; the bytes are not compared.
    */
   bunServeLimit?: { statuses: number[]; why: string };
+  /** Why only the client's bytes are compared: what reaches the upstream is a race on the serve engine. */
+  clientOnly?: string;
 }
 
 const one = (name: string, raw: string, status: number, method = raw.slice(0, raw.indexOf(" "))): Case => ({ name, steps: [raw], methods: [method], statuses: [status] });
@@ -220,7 +222,10 @@ const CASES: Case[] = [
   one("refused: GET with a body", request("GET", "/plain/a", ["Content-Length: 5"], "hello"), 400),
   one("refused: bad Host", `GET /plain/a HTTP/1.1\r\nHost: a..b\r\n\r\n`, 400),
   one("refused: a fragment in the target", get("/plain/x#/../admin/"), 400),
-  one("refused: a chunk size line ended by a bare LF", request("POST", "/plain/upload", ["Transfer-Encoding: chunked"], "5\nhello\r\n0\r\n\r\n"), 400),
+  {
+    ...one("refused: a chunk size line ended by a bare LF", request("POST", "/plain/upload", ["Transfer-Encoding: chunked"], "5\nhello\r\n0\r\n\r\n"), 400),
+    clientOnly: "Bun.serve runs the handler before it reads the broken chunk line, so the request head reaches the upstream or not by timing",
+  },
   one("refused: no route", get("/nothing/here"), 404),
   one("refused: https-only route over http", get("/secure/a"), 426),
   one("upstream sends Content-Length and chunked", get("/plain/a?reply=length-and-chunked"), 200),
@@ -245,7 +250,12 @@ async function runCase(engine: ProxyEngine, testCase: Case): Promise<{ stream: s
   const result = await exchange(testCase.steps, { host: gateway.host, port: gateway.port, methods: testCase.methods });
   await upstream.settle(30);
   const client = `[client received]\n${canonicalStream(result.received, testCase.methods)}\n[${result.closed ? "closed by the gateway" : "left open"}${result.timedOut ? ", timed out waiting for the answers" : ""}]\n`;
-  const upstreamSide = upstream.take().map(({ connection, bytes }) => `[upstream connection ${connection} received]\n${canonicalStream(bytes, "requests")}\n`);
+  // Connections are named in the order they appear within the case: whether Bun's fetch (the
+  // path of requests with a body) reuses one from an earlier case is a race on either engine.
+  const names = new Map<string, string>();
+  const nameOf = (connection: string) => names.get(connection) ?? names.set(connection, `${String.fromCharCode(65 + names.size)}${connection.includes("another") ? " (another gateway's)" : ""}`).get(connection)!;
+  const received = upstream.take();
+  const upstreamSide = testCase.clientOnly ? [] : received.map(({ connection, bytes }) => `[upstream connection ${nameOf(connection)} received]\n${canonicalStream(bytes, "requests")}\n`);
   return { stream: client + upstreamSide.join(""), statuses: result.statuses };
 }
 
