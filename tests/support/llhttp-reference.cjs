@@ -1,7 +1,7 @@
 // The differential proof's reference: Node's own llhttp (process.binding('http_parser'), strict
 // mode, no lenient flags) parsing request streams. Long-lived: reads frames from stdin (u32 LE
 // length, then the stream's bytes) until EOF and writes one JSON line per frame, in order:
-//   {"m":[[method,url,major,minor,rawHeaders,bodyBase64,keepAlive,upgrade],...],
+//   {"m":[[method,url,major,minor,rawHeaders,bodyBase64,keepAlive,upgrade,trailerRawHeaders],...],
 //    "e":errorCode|null,"r":reason|null,"at":bytesParsedBeforeError|null,"n":bytesConsumed,"inc":midMessageAtEnd}
 "use strict";
 
@@ -22,9 +22,12 @@ let bodyParts = [];
 
 const parser = new HTTPParser();
 // Node flushes header pairs in batches of 32 before headers complete, and a chunked body's
-// trailer fields just before message complete (those are not compared).
+// trailer fields just before message complete.
 parser[kOnHeaders] = (headers, url) => {
-  if (current !== null) return;
+  if (current !== null) {
+    for (let i = 0; i < headers.length; i++) current[8].push(headers[i]);
+    return;
+  }
   for (let i = 0; i < headers.length; i++) pendingHeaders.push(headers[i]);
   pendingUrl += url;
 };
@@ -33,7 +36,7 @@ parser[kOnHeadersComplete] = (versionMajor, versionMinor, headers, method, url, 
   if (url === undefined) url = pendingUrl;
   pendingHeaders = [];
   pendingUrl = "";
-  current = [allMethods[method], url, versionMajor, versionMinor, headers, "", !!shouldKeepAlive, !!upgrade];
+  current = [allMethods[method], url, versionMajor, versionMinor, headers, "", !!shouldKeepAlive, !!upgrade, []];
   bodyParts = [];
   return 0;
 };
@@ -59,10 +62,18 @@ function parseStream(bytes) {
     out.e = result.code;
     out.r = result.reason;
     out.at = result.bytesParsed;
+  } else if (current !== null && result < bytes.length) {
+    // Node's binding reports no error once a head asked for an upgrade: llhttp stopped
+    // inside that message's body, which only an error does (an upgrade pauses after it).
+    out.e = "HPE_HIDDEN_BY_NODE_UPGRADE";
+    out.r = "error in the body of an upgrade request";
+    out.at = result;
   } else {
     out.n = result;
-    const upgraded = messages.length > 0 && messages[messages.length - 1][7];
-    if (!upgraded) out.inc = parser.finish() instanceof Error;
+    // Node's finish() hides llhttp's EOF error once a head asked for an upgrade, so a body
+    // still being read counts as mid-message by itself.
+    const upgraded = current === null && messages.length > 0 && messages[messages.length - 1][7];
+    if (!upgraded) out.inc = current !== null || parser.finish() instanceof Error;
   }
   return JSON.stringify(out);
 }

@@ -1,7 +1,8 @@
 // The raw engine's HTTP/1.1 request-head parser: request line, header block and the body
 // framing decision (RFC 9112 §6.3). Its accept/reject decisions are those of Node 20's llhttp
-// in strict mode (tests/raw-parser-differential.test.ts proves it), with three refusals of its
-// own: versions other than HTTP/1.0 and 1.1, and the RTSP/ICE protocols llhttp also knows.
+// in strict mode (tests/raw-parser-differential.test.ts proves it), with two refusals of its
+// own: versions other than HTTP/1.0 and 1.1 (llhttp takes 0.9, 2.0 and a missing version),
+// and the RTSP and ICE protocols llhttp also speaks.
 // Stateless: the engine calls it again with more bytes while the result is "incomplete"; a
 // prefix that no continuation can make valid is refused at once, where llhttp refuses it.
 
@@ -80,7 +81,7 @@ export function parseRequestHead(
   const overLimit = end > limitEnd;
   let p = start;
   while (p < limitEnd && (bytes[p] === CR || bytes[p] === LF)) p++;
-  if (p === limitEnd) return overLimit ? tooLarge(414) : INCOMPLETE;
+  if (p === limitEnd) return overLimit ? tooLarge(431) : INCOMPLETE;
 
   // Request line: method SP+ request-target SP+ "HTTP/" DIGIT "." DIGIT CRLF
   let q = p;
@@ -96,7 +97,6 @@ export function parseRequestHead(
   q = method === "CONNECT" ? scanAuthority(bytes, q, limitEnd) : scanTarget(bytes, q, limitEnd);
   if (q < 0) return q === FAILED ? error400(failure) : overLimit ? tooLarge(414) : INCOMPLETE;
   const targetEnd = q;
-  if (bytes[q] !== SP) return error400("missing HTTP version");
   while (q < limitEnd && bytes[q] === SP) q++;
   q = scanVersion(bytes, q, limitEnd, method);
   if (q < 0) return q === FAILED ? error400(failure) : overLimit ? tooLarge(414) : INCOMPLETE;
@@ -219,10 +219,10 @@ function endOfTarget(b: number, p: number): number {
 function scanVersion(bytes: Uint8Array, p: number, end: number, method: string): number {
   if (end - p >= 10 && bytes[p] === 72 && bytes[p + 1] === 84 && bytes[p + 2] === 84 && bytes[p + 3] === 80) {
     if (!HTTP_PROTOCOL_METHODS.has(method)) return fail("invalid method for HTTP");
-    if (bytes[p + 4] !== 47 || bytes[p + 5] !== 49 || bytes[p + 6] !== 46) return versionFailure(bytes, p + 4, end);
+    if (bytes[p + 4] !== 47 || bytes[p + 5] !== 49 || bytes[p + 6] !== 46) return scanVersionNumber(bytes, p + 4, end);
     const minor = bytes[p + 7];
     if ((minor !== 48 && minor !== 49) || bytes[p + 8] !== CR || bytes[p + 9] !== LF) {
-      return versionFailure(bytes, p + 4, end);
+      return scanVersionNumber(bytes, p + 4, end);
     }
     return p + 10;
   }
@@ -234,7 +234,7 @@ function slowVersion(bytes: Uint8Array, p: number, end: number, method: string):
   const http = matchPrefix(bytes, p, end, PROTOCOL_HTTP);
   if (http >= 0) {
     if (!HTTP_PROTOCOL_METHODS.has(method)) return fail("invalid method for HTTP");
-    return versionFailure(bytes, http, end);
+    return scanVersionNumber(bytes, http, end);
   }
   if (http === NEED_MORE) return NEED_MORE;
   const rtsp = matchPrefix(bytes, p, end, PROTOCOL_RTSP);
@@ -244,8 +244,8 @@ function slowVersion(bytes: Uint8Array, p: number, end: number, method: string):
   return fail("invalid HTTP version");
 }
 
-/** After "HTTP": "/" DIGIT "." DIGIT CRLF, refusing 0.9 and 2.0 where llhttp accepts them. */
-function versionFailure(bytes: Uint8Array, p: number, end: number): number {
+/** After "HTTP": "/" DIGIT "." DIGIT CRLF (the exact failure), refusing 0.9 and 2.0 where llhttp accepts them. */
+function scanVersionNumber(bytes: Uint8Array, p: number, end: number): number {
   if (p === end) return NEED_MORE;
   if (bytes[p] !== 47) return fail("invalid HTTP version");
   if (++p === end) return NEED_MORE;
@@ -392,7 +392,7 @@ function scanContentLength(bytes: Uint8Array, p: number, end: number): number {
     value = value * 10 + digit;
     p++;
   }
-  if (p - digitsStart >= 20 && exceedsUint64(bytes, digitsStart, p, UINT64_MAX_DECIMAL)) {
+  if (p - digitsStart >= 20 && exceedsUint64(bytes, digitsStart, p)) {
     return fail("Content-Length overflow");
   }
   while (p < end && bytes[p] === SP) p++;
@@ -402,17 +402,15 @@ function scanContentLength(bytes: Uint8Array, p: number, end: number): number {
   return p;
 }
 
-const UINT64_MAX_DECIMAL = new Uint8Array([...Buffer.from("18446744073709551615", "latin1")]);
+const UINT64_MAX_DECIMAL = new Uint8Array(Buffer.from("18446744073709551615", "latin1"));
 
-/** Whether the digit run [p, end) (leading zeros allowed) is above `max` (same base, no leading zeros). */
-export function exceedsUint64(bytes: Uint8Array, p: number, end: number, max: Uint8Array): boolean {
+/** Whether the decimal digits [p, end) (leading zeros allowed) exceed 2^64 - 1, llhttp's limit. */
+function exceedsUint64(bytes: Uint8Array, p: number, end: number): boolean {
   while (p < end && bytes[p] === 48) p++;
   const length = end - p;
-  if (length !== max.length) return length > max.length;
+  if (length !== UINT64_MAX_DECIMAL.length) return length > UINT64_MAX_DECIMAL.length;
   for (let i = 0; i < length; i++) {
-    const b = bytes[p + i] | 0x20; // hex digits compare case-insensitively; decimal ones are unchanged
-    const m = max[i] | 0x20;
-    if (b !== m) return b > m;
+    if (bytes[p + i] !== UINT64_MAX_DECIMAL[i]) return bytes[p + i] > UINT64_MAX_DECIMAL[i];
   }
   return false;
 }
