@@ -164,7 +164,7 @@ describe("consistent hashing", () => {
     const target = (n: number): Target => ({ id: `t${n}`, upstream: { id: "u" }, target: `10.0.0.${n}:80`, weight: 100, tags: [], created_at: 0, updated_at: 0 });
     const book = new HealthBook();
     const pickAll = (balancer: Balancer) =>
-      Array.from({ length: 1000 }, (_, i) => balancer.pick({ request: new Request("http://x/", { headers: { k: `key-${i}` } }), clientIp: "", consumerId: null, path: "/", search: "", route: {} as never }, null)!.target.target);
+      Array.from({ length: 1000 }, (_, i) => balancer.pick({ headers: new Headers({ k: `key-${i}` }), clientIp: "", consumerId: null, path: "/", search: "", route: {} as never }, null)!.target.target);
     const before = pickAll(new Balancer(upstream, [1, 2, 3].map(target), (t) => book.health("u", "ring", t.target, upstream.healthchecks as never, new Map())));
     const after = pickAll(new Balancer(upstream, [1, 2, 3, 4].map(target), (t) => book.health("u", "ring", t.target, upstream.healthchecks as never, new Map())));
     const moved = before.filter((was, i) => after[i] !== was);

@@ -48,7 +48,7 @@ describe("smooth weighted round-robin", () => {
 describe("what consistent hashing hashes", () => {
   const route = { paths: ["~/orders/(?<order>\\d+)"] } as Route;
   const input = (headers: Record<string, string> = {}, extra: Partial<HashInput> = {}): HashInput => ({
-    request: new Request("http://gw/orders/42?tenant=t1", { headers }),
+    headers: new Headers(headers),
     clientIp: "10.1.1.1",
     consumerId: null,
     path: "/orders/42",

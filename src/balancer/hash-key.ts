@@ -4,8 +4,13 @@
 import type { Route } from "../entities/route.ts";
 import type { Upstream } from "../entities/upstream.ts";
 
+/** The header reads of hashing (a Fetch Headers, or the raw engine's parsed head). */
+export interface HashHeaders {
+  get(name: string): string | null;
+}
+
 export interface HashInput {
-  readonly request: Request;
+  readonly headers: HashHeaders;
   readonly clientIp: string;
   readonly consumerId: string | null;
   /** The request path, canonical, before strip_path. */
@@ -27,8 +32,8 @@ function captureOf(route: Route, path: string, name: string): string | null {
   return null;
 }
 
-function cookieOf(request: Request, name: string): string | null {
-  const header = request.headers.get("cookie");
+function cookieOf(headers: HashHeaders, name: string): string | null {
+  const header = headers.get("cookie");
   if (header === null) return null;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
@@ -44,9 +49,9 @@ function valueOf(upstream: Upstream, on: string, fallback: boolean, input: HashI
     case "ip":
       return input.clientIp || null;
     case "header":
-      return input.request.headers.get((fallback ? upstream.hash_fallback_header : upstream.hash_on_header) ?? "");
+      return input.headers.get((fallback ? upstream.hash_fallback_header : upstream.hash_on_header) ?? "");
     case "cookie":
-      return cookieOf(input.request, upstream.hash_on_cookie ?? "");
+      return cookieOf(input.headers, upstream.hash_on_cookie ?? "");
     case "path":
       return input.path;
     case "query_arg":

@@ -3,19 +3,16 @@
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import type { Balancer } from "../balancer/balancer.ts";
-import type { HashInput } from "../balancer/hash-key.ts";
-import type { Peer } from "../balancer/peer.ts";
 import { type OwnedHeaders, connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { HeaderLookup, RouteMatch } from "./router.ts";
-import { type SendObserver, isIdempotent, sendBodiless } from "./upstream/client.ts";
+import { TargetAttempts } from "./target-attempts.ts";
+import { type SendObserver, sendBodiless } from "./upstream/client.ts";
 import type { ConnectionPool } from "./upstream/pool.ts";
 import {
   ClientGone,
   NoHealthyTarget,
-  UpstreamClosedBeforeResponse,
   UpstreamConnectFailed,
-  UpstreamConnectTimeout,
   UpstreamTimeout,
   UpstreamTlsFailed,
   UpstreamUnreachable,
@@ -193,17 +190,13 @@ function forwardBalanced(balancer: Balancer, request: Request, match: RouteMatch
 
 /** One balanced request across its attempts; the gateway's own client reports to it directly. */
 class BalancedExchange implements SendObserver {
-  private peer: Peer | null = null;
-  private tried: Peer[] | null = null;
-  private started = 0;
-  private readonly hashInput: HashInput | null;
+  private readonly attempts: TargetAttempts;
   /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
   private readonly cookie: string | null;
-  private readonly replayable: boolean;
   private readonly own: boolean;
 
   constructor(
-    private readonly balancer: Balancer,
+    balancer: Balancer,
     private readonly request: Request,
     private readonly match: RouteMatch,
     private readonly target: string,
@@ -211,23 +204,19 @@ class BalancedExchange implements SendObserver {
     private readonly info: ForwardInfo,
   ) {
     const https = match.target.service.protocol === "https";
-    this.replayable = request.body === null;
-    this.own = this.replayable && !https && !UNSAFE_TARGET.test(target);
-    this.hashInput = balancer.hashing ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
-    this.cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request, balancer) : null;
+    const replayable = request.body === null;
+    this.own = replayable && !https && !UNSAFE_TARGET.test(target);
+    const hashInput = balancer.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
+    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, replayable, request.method);
+    this.cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request.headers, balancer) : null;
   }
 
   attempt(): Promise<Response> {
-    const { balancer, request, match, info } = this;
+    const { request, match, info } = this;
     const service = match.target.service;
-    const peer = balancer.pick(this.hashInput, this.tried);
+    const first = this.attempts.peer === null;
+    const peer = this.attempts.next();
     if (peer === null) return Promise.reject(new NoHealthyTarget());
-    const first = this.peer === null;
-    this.peer = peer;
-    if (balancer.tracksLoad) {
-      peer.inFlight++;
-      this.started = performance.now();
-    }
     const https = service.protocol === "https";
     const host = https ? peer.httpsHost : peer.httpHost;
     if (this.own) {
@@ -253,28 +242,12 @@ class BalancedExchange implements SendObserver {
   }
 
   answered(response: Response): void {
-    const peer = this.peer!;
-    if (this.balancer.tracksLoad) {
-      peer.inFlight--;
-      peer.observeLatency(performance.now() - this.started);
-    }
-    if (peer.health.countsResponses) peer.health.passiveStatus(response.status);
+    this.attempts.answered(response.status);
     if (this.cookie !== null) response.headers.append("set-cookie", this.cookie);
   }
 
   failed(error: Error): Promise<Response> | null {
-    const peer = this.peer!;
-    if (this.balancer.tracksLoad) peer.inFlight--;
-    if (error instanceof ClientGone) return null;
-    if (error instanceof UpstreamTimeout) peer.health.passiveTimeout();
-    else if (error instanceof UpstreamConnectFailed && error.unresolved) peer.health.nameNotFound();
-    else peer.health.passiveTcpFailure();
-    (this.tried ??= []).push(peer);
-    if (!this.replayable || this.tried.length > this.match.target.service.retries) return null;
-    // Nothing was sent, or nothing came back to a request that may be sent twice (nginx's proxy_next_upstream error).
-    const unsent = error instanceof UpstreamConnectFailed || error instanceof UpstreamConnectTimeout;
-    const unanswered = error instanceof UpstreamClosedBeforeResponse && isIdempotent(this.request.method);
-    return unsent || unanswered ? this.attempt() : null;
+    return this.attempts.again(error) ? this.attempt() : null;
   }
 }
 
@@ -282,12 +255,12 @@ class BalancedExchange implements SendObserver {
  * hash_on cookie: a client without the cookie gets one (Kong's behaviour), so its next requests
  * land on the same target. Returns the Set-Cookie value to add to the response, or null.
  */
-function ensureHashCookie(request: Request, balancer: Balancer): string | null {
+export function ensureHashCookie(headers: { get(name: string): string | null; set(name: string, value: string): void }, balancer: Balancer): string | null {
   const { hash_on_cookie: name, hash_on_cookie_path: path } = balancer.upstream;
-  const header = request.headers.get("cookie");
+  const header = headers.get("cookie");
   if (header !== null && header.split(";").some((part) => part.trim().startsWith(`${name}=`))) return null;
   const value = crypto.randomUUID();
-  request.headers.set("cookie", header ? `${header}; ${name}=${value}` : `${name}=${value}`);
+  headers.set("cookie", header ? `${header}; ${name}=${value}` : `${name}=${value}`);
   return `${name}=${value}; Path=${path}`;
 }
 
@@ -301,6 +274,11 @@ export function upgradeRequestHead(request: Request, match: RouteMatch, path: st
   if (UNSAFE_TARGET.test(target)) return null;
   const head = requestHead(request, target, match, info, upstreamHost, WRITTEN_FOR_UPGRADE);
   return head.slice(0, -2) + handshake + "\r\n";
+}
+
+/** Whether `target` can go in a request line as it is (else the fetch path, which encodes it). */
+export function isSendableTarget(target: string): boolean {
+  return !UNSAFE_TARGET.test(target);
 }
 
 /** The request line, Host and, for a bodiless request with a method that defines a body, its zero length (no upstream waits for one). */
@@ -332,12 +310,10 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
 
 /**
  * The head of a bodiless request to the service from a parsed request's header pairs (flat
- * lower-case name, value, in the client's order), as `forward` would send it, or null when
- * the target cannot go in a request line. No plugin ran: the client's headers are cleaned here.
+ * lower-case name, value, in the client's order), as `forward` would send it to `target` (one
+ * isSendableTarget accepts). No plugin ran: the client's headers are cleaned here.
  */
-export function bodilessHeadFromPairs(method: string, pairs: readonly string[], headers: HeaderLookup, match: RouteMatch, path: string, search: string, info: ForwardInfo, upstreamHost: string): string | null {
-  const target = path + search;
-  if (UNSAFE_TARGET.test(target)) return null;
+export function bodilessHeadFromPairs(method: string, pairs: readonly string[], headers: HeaderLookup, match: RouteMatch, target: string, info: ForwardInfo, upstreamHost: string): string {
   const forwarding = new ForwardingHeaders(match, info, headers.get("host") ?? "", headers.get("x-forwarded-for"), upstreamHost);
   const owned = match.target.chain.ownedHeaders;
   const listed = connectionOptions(headers.get("connection"));

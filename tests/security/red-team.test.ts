@@ -20,6 +20,17 @@ const INVALID_PATH = JSON.stringify({
   message: "invalid request path: encoded '/' or '\\', control characters, malformed percent-encoding, '..' above the root and dot segments with ';' parameters are refused",
 });
 const BUN_400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+const RAW_ENGINE = process.env.GATEWAY_PROXY_ENGINE === "raw";
+
+/**
+ * The answer to a request that cannot be read as one: Bun.serve's bare 400 (or, for a
+ * lower-case method, its silent close: `bunCloses`), or the raw engine's 400 with a JSON
+ * message naming what is wrong; either way the connection closes.
+ */
+function expectUnreadable(raw: string, bunCloses = false): void {
+  if (!RAW_ENGINE) return void expect(raw).toBe(bunCloses ? "" : BUN_400);
+  expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n(?:[^\r\n]+\r\n)*Connection: close\r\n(?:[^\r\n]+\r\n)*\r\n\{"message":"invalid HTTP request: [^"]+"\}$/);
+}
 
 let hs: SigningKey;
 let token: string;
@@ -258,9 +269,10 @@ describeWithNginx("red team vs nginx: routing and forwarding must agree", () => 
       const answer = await get("/x", "secure.example");
       expect([answer.status, answer.body]).toEqual([200, "root uri=/x\n"]);
     });
-    test("CONNECT (authority-form) to a protected host → 401", async () => {
+    test("CONNECT (authority-form) to a protected host → 401 (the raw engine refuses a target without a path: 400)", async () => {
       const { parsed } = await sendTo(gateway.proxy.port, "CONNECT a.secure.example:443 HTTP/1.1\r\nHost: a.secure.example:443\r\nConnection: close\r\n\r\n");
-      expect([parsed?.status, parsed?.body]).toEqual([401, UNAUTHORIZED]);
+      if (RAW_ENGINE) expect([parsed?.status, JSON.parse(parsed!.body).message]).toEqual([400, 'invalid HTTP request: request target "a.secure.example:443": expected a path']);
+      else expect([parsed?.status, parsed?.body]).toEqual([401, UNAUTHORIZED]);
     });
   });
 
@@ -356,7 +368,7 @@ describe("red team vs a raw upstream: request framing and header ownership", () 
       test(`${name} in a header → Bun's 400, the upstream is not asked`, async () => {
         upstream.reset();
         const { raw } = await sendTo(port(), head("GET", "/open/h", line));
-        expect(raw).toBe(BUN_400);
+        expectUnreadable(raw);
         expect(upstream.heads).toEqual([]);
       });
     }
@@ -416,7 +428,7 @@ describe("red team vs a raw upstream: request framing and header ownership", () 
     test("lower-case method: Bun closes without an answer, the upstream is not asked", async () => {
       upstream.reset();
       const { raw } = await sendTo(port(), "get /open/x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", 1000);
-      expect(raw).toBe("");
+      expectUnreadable(raw, true);
       expect(upstream.heads).toEqual([]);
     });
     for (const [name, extra, body] of [
@@ -433,7 +445,7 @@ describe("red team vs a raw upstream: request framing and header ownership", () 
       test(`POST with ${name} → Bun's 400, the upstream is not asked`, async () => {
         upstream.reset();
         const { raw } = await sendTo(port(), `${head("POST", "/open/te", extra)}${body}`);
-        expect(raw).toBe(BUN_400);
+        expectUnreadable(raw);
         expect(upstream.heads).toEqual([]);
       });
     }
@@ -446,7 +458,7 @@ describe("red team vs a raw upstream: request framing and header ownership", () 
     test("a chunked body that breaks mid-stream: the upstream connection is closed, the smuggled request never read", async () => {
       upstream.reset();
       const { raw } = await sendTo(port(), `${head("POST", "/open/broken", "Transfer-Encoding: chunked\r\n")}3\r\nabc\r\nzz\r\nGET /open/smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
-      expect(raw).toBe(BUN_400);
+      expectUnreadable(raw);
       const after = await sendTo(port(), `${head("POST", "/open/after", "Content-Length: 3\r\n")}abc`);
       expect(after.parsed?.status).toBe(200);
       expect(upstream.heads.map((h) => h.head.split(" ")[1])).not.toContain("/open/smuggled");

@@ -55,8 +55,6 @@ function splitTarget(raw: string): { path: string; search: string } | null {
     const slash = target.indexOf("/", scheme[0].length);
     target = slash < 0 ? "/" : target.slice(slash);
   }
-  const hash = target.indexOf("#");
-  if (hash >= 0) target = target.slice(0, hash);
   // Bytes beyond ASCII travel percent-encoded, as a URL parser would have them.
   if (NON_ASCII.test(target)) target = target.replace(NON_ASCII, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const q = target.indexOf("?");
@@ -95,11 +93,6 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
 
   get clientGone(): boolean {
     return this.gone;
-  }
-
-  /** A request is in flight. */
-  get busy(): boolean {
-    return this.current !== null;
   }
 
   received(bytes: Uint8Array): void {
@@ -263,6 +256,13 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     if (this.gone) return this.end(request, false);
     const head = this.head!;
     const body = request.body;
+    if (body !== null && body.malformed !== null) {
+      // The body's own framing broke (whatever the upstream made of the part it got): the client's error.
+      this.current = null;
+      this.head = null;
+      this.host.requestEnded();
+      return this.refuse("malformed_request", `invalid HTTP request: ${body.malformed}`);
+    }
     // An unread body is skipped when it is all here already; else the connection cannot be reused.
     if (body && !body.done) this.start += body.discard(this.buffer, this.start, this.buffer.length);
     const unread = body !== null && !body.done;
@@ -280,7 +280,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
    * The upstream accepted the upgrade of the request in flight: 101 with `headers`, then the
    * connection carries the session's frames (those the client sent early included).
    */
-  accept(request: Request, tunnel: Tunnel, headers: Headers, _protocol: string | null): boolean {
+  accept(request: Request, tunnel: Tunnel, headers: Headers): boolean {
     const current = this.current;
     if (this.gone || current === null) return false;
     let head = `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptOf(request.headers.get("sec-websocket-key") ?? "")}\r\n`;

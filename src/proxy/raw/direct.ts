@@ -1,10 +1,13 @@
-// The raw engine's fast path: a bodiless request without plugins to an http service goes out
+// The raw engine's fast path: a bodiless request without plugins to an http service (or to the
+// targets of a balanced one) goes out
 // as a request head written straight from the parsed header pairs, and the upstream's head and
 // body come back to the client as they arrive, with the gateway's headers inserted and
 // hop-by-hop fields gone: no Request, Headers, Response or promise per request. A chunked (or
 // close-delimited) upstream body is decoded, so it is re-chunked for an HTTP/1.1 client and
 // close-delimited for an HTTP/1.0 one.
-import { bodilessHeadFromPairs, type ForwardInfo } from "../forward.ts";
+import { type ForwardInfo, bodilessHeadFromPairs, ensureHashCookie, isSendableTarget } from "../forward.ts";
+import { TargetAttempts } from "../target-attempts.ts";
+import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
 import type { RouteMatch } from "../router.ts";
 import type { BodyControl, ResponseHandler } from "../upstream/body-relay.ts";
@@ -27,29 +30,57 @@ function setByGateway(lower: string): boolean {
 export function directForward(flight: ProxiedRequest<ClientConnection>, match: RouteMatch, search: string, info: ForwardInfo): boolean {
   const incoming = flight.incoming;
   if (!(incoming instanceof RawRequest) || incoming.body !== null) return false;
-  const target = match.target;
-  const endpoint = target.endpoint;
-  if (endpoint === null || target.balancer !== null) return false;
-  const head = bodilessHeadFromPairs(incoming.method, incoming.headers.pairs, incoming.headers, match, flight.upstreamPath, search, info, target.upstreamHost);
-  if (head === null) return false;
-  const { service } = target;
-  relayBodiless(info.pool, endpoint, incoming, incoming.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries }, new DirectAnswer(flight, incoming));
+  const { balancer, endpoint, service } = match.target;
+  if (balancer === null ? endpoint === null : service.protocol !== "http") return false;
+  const target = flight.upstreamPath + search;
+  if (!isSendableTarget(target)) return false;
+  new DirectAnswer(flight, incoming, match, target, info).send();
   return true;
 }
 
-/** Writes one upstream response to the client as it arrives. */
+/** One request's exchange: sends it (to each target in turn, for a balanced service) and writes the upstream's response to the client as it arrives. */
 class DirectAnswer implements ResponseHandler {
   /** The client's head, held until the first body bytes so both go out in one write. */
   private pendingHead: string | null = null;
   private chunked = false;
   private closeDelimited = false;
+  private status = 0;
+  private readonly attempts: TargetAttempts | null = null;
+  /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
+  private readonly cookie: string | null = null;
 
   constructor(
     private readonly flight: ProxiedRequest<ClientConnection>,
     private readonly request: RawRequest,
-  ) {}
+    private readonly match: RouteMatch,
+    private readonly target: string,
+    private readonly info: ForwardInfo,
+  ) {
+    const balancer = match.target.balancer;
+    if (balancer === null) return;
+    const hashInput = balancer.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: null, path: info.path, search: target.slice(flight.upstreamPath.length), route: match.target.route } : null;
+    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, true, request.method);
+    if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(request.headers, balancer);
+  }
+
+  /** Sends the request to the service, or to the balancer's next target. */
+  send(): void {
+    const { request, match, info } = this;
+    const service = match.target.service;
+    const options = { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries };
+    const pairs = request.headers.pairs;
+    if (this.attempts === null) {
+      relayBodiless(info.pool, match.target.endpoint!, request, request.method, bodilessHeadFromPairs(request.method, pairs, request.headers, match, this.target, info, match.target.upstreamHost), options, this);
+      return;
+    }
+    const peer = this.attempts.next();
+    if (peer === null) return this.request.connection.respond(this.request, this.flight.upstreamFailed(new NoHealthyTarget()));
+    const head = bodilessHeadFromPairs(request.method, pairs, request.headers, match, this.target, info, peer.httpHost);
+    relayBodiless(info.pool, peer.endpoint, request, request.method, head, { ...options, retries: 0 }, this);
+  }
 
   head(upstream: ResponseHead, control: BodyControl): void {
+    this.attempts?.answered(upstream.status);
     const flight = this.flight;
     const upstreamMs = flight.upstreamAnswered();
     const connection = this.request.connection;
@@ -63,6 +94,7 @@ class DirectAnswer implements ResponseHandler {
       if (lower === "date") dated = true;
       text += `${lower}: ${value}\r\n`;
     }
+    if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
     text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
     if (!dated) text += dateHeader();
     if (answering.draining) text += "connection: close\r\n";
@@ -74,15 +106,22 @@ class DirectAnswer implements ResponseHandler {
       } else this.closeDelimited = true;
     }
     this.pendingHead = `${text}\r\n`;
-    flight.record(upstream.status);
+    this.status = upstream.status;
+  }
+
+  /** The held head, now going out: the request is counted and logged with its status. */
+  private takeHead(): string {
+    const head = this.pendingHead!;
+    this.pendingHead = null;
+    this.flight.record(this.status);
+    return head;
   }
 
   data(bytes: Buffer): boolean {
     const connection = this.request.connection;
-    const head = this.pendingHead;
     let taken: boolean;
-    if (head !== null) {
-      this.pendingHead = null;
+    if (this.pendingHead !== null) {
+      const head = this.takeHead();
       if (!this.chunked && bytes.length < COALESCE_BYTES) taken = connection.write(Buffer.concat([Buffer.from(head, "latin1"), bytes]));
       else {
         connection.write(head);
@@ -100,16 +139,20 @@ class DirectAnswer implements ResponseHandler {
     const connection = this.request.connection;
     this.request.exchange = null;
     if (error !== null) {
-      // The head may be out already: the client sees its connection end before the body does.
-      connection.end(this.request, false);
+      // Nothing written yet: the failure can still be the answer. Else the client sees its connection end before the body does.
+      if (this.pendingHead !== null) {
+        this.pendingHead = null;
+        connection.respond(this.request, this.flight.upstreamFailed(error));
+      } else connection.end(this.request, false);
       return;
     }
-    if (this.pendingHead !== null) connection.write(this.pendingHead);
+    if (this.pendingHead !== null) connection.write(this.takeHead());
     if (this.chunked) connection.write("0\r\n\r\n");
     connection.end(this.request, !this.closeDelimited);
   }
 
   failed(error: Error): void {
+    if (this.attempts?.again(error)) return this.send();
     this.request.connection.respond(this.request, this.flight.upstreamFailed(error));
   }
 }

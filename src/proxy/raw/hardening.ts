@@ -1,7 +1,8 @@
 // What the raw engine refuses beyond HTTP/1.1 parsing. The parser accepts what llhttp accepts;
 // a few of those forms Bun.serve refused, and a proxy must not pass on what its upstream could
 // read another way (request smuggling): a folded or CR-bearing value, a Transfer-Encoding
-// other than one `chunked`, a Content-Length beside a Transfer-Encoding, several Host fields.
+// other than one `chunked`, a Content-Length beside a Transfer-Encoding. (Several Host fields
+// are read joined, which the flow's canonical Host refuses, as on the serve engine.)
 import type { RequestHead } from "./request-parser.ts";
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
@@ -10,7 +11,6 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 export function headRefusal(head: RequestHead): string | null {
   const pairs = head.headers;
   let transferEncodings = 0;
-  let hosts = 0;
   let hasLength = false;
   for (let i = 0; i < pairs.length; i += 2) {
     const name = pairs[i]!;
@@ -20,11 +20,9 @@ export function headRefusal(head: RequestHead): string | null {
       transferEncodings++;
       if (value.toLowerCase() !== "chunked") return "Transfer-Encoding: only one chunked coding is accepted";
     } else if (name === "content-length") hasLength = true;
-    else if (name === "host") hosts++;
   }
   if (transferEncodings > 1) return "Transfer-Encoding: only one chunked coding is accepted";
   if (transferEncodings === 1 && hasLength) return "Content-Length and Transfer-Encoding together are refused";
-  if (hosts > 1) return "more than one Host header";
   if (head.minorVersion === 0 && transferEncodings === 1) return "Transfer-Encoding in an HTTP/1.0 request";
   return null;
 }

@@ -24,6 +24,8 @@ export class RequestBody {
   done = false;
   /** The body could not be read (broken chunked framing, the client gone): the connection cannot be reused. */
   failed: string | null = null;
+  /** Why the body's chunked framing is broken, or null: a client error, answered 400. */
+  malformed: string | null = null;
 
   constructor(
     framing: { kind: "length"; length: number } | { kind: "chunked" },
@@ -69,7 +71,10 @@ export class RequestBody {
     if (this.done || this.failed !== null) return 0;
     if (this.chunked) {
       const consumed = this.chunked.push(bytes, start, end, (slice) => this.enqueue(slice));
-      if (this.chunked.error !== null) this.fail(`invalid chunked body: ${this.chunked.error}`);
+      if (this.chunked.error !== null) {
+        this.malformed = `invalid chunked body: ${this.chunked.error}`;
+        this.fail(this.malformed);
+      }
       else if (this.chunked.done) this.finish();
       return consumed;
     }
@@ -85,7 +90,7 @@ export class RequestBody {
     if (this.done || this.failed !== null) return 0;
     if (this.chunked) {
       const consumed = this.chunked.push(bytes, start, end, () => {});
-      if (this.chunked.error !== null) this.failed = this.chunked.error;
+      if (this.chunked.error !== null) this.failed = this.malformed = `invalid chunked body: ${this.chunked.error}`;
       else if (this.chunked.done) this.done = true;
       return consumed;
     }

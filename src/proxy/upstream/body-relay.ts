@@ -47,9 +47,31 @@ export class BodyRelay implements BodyControl {
     this.decoder = head.framing === "chunked" ? new ChunkedDecoder() : null;
   }
 
-  /** Hands the head over, then the body bytes that came with it. */
+  /**
+   * Hands the head over, then the body bytes that came with it. A chunked body wholly in the
+   * first packet is handed over as one of known length (as a Response made of it would be), and
+   * broken chunked framing there throws (MalformedResponse) before the head is handed over, so
+   * the client can still be answered 502.
+   */
   start(rest: Buffer): void {
     const { framing } = this.head;
+    if (this.decoder) {
+      const pieces: Buffer[] = [];
+      const stop = this.decoder.decode(rest, 0, (piece) => pieces.push(piece));
+      if (this.decoder.done) {
+        const whole = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+        this.handler.head({ ...this.head, framing: "length", length: whole.length, headers: [...this.head.headers, ["content-length", String(whole.length)]] }, this);
+        if (whole.length > 0) this.handler.data(whole);
+        this.complete(stop === rest.length);
+        return;
+      }
+      this.handler.head(this.head, this);
+      this.connection.watchBody(this.readTimeoutMs);
+      let wantsMore = true;
+      for (const piece of pieces) if (piece.length > 0 && !this.handler.data(piece)) wantsMore = false;
+      if (!wantsMore) this.connection.pauseReading();
+      return;
+    }
     this.handler.head(this.head, this);
     if (framing === "none" || (framing === "length" && this.remaining === 0)) {
       this.complete(rest.length === 0);

@@ -210,8 +210,16 @@ export class UpstreamConnection {
         exchange.failed(new MalformedResponse(refusal), false);
         return;
       }
-      this.relay = new BodyRelay(this, exchange.handler, head, exchange.readTimeoutMs);
-      this.relay.start(rest);
+      const relay = new BodyRelay(this, exchange.handler, head, exchange.readTimeoutMs);
+      this.relay = relay;
+      try {
+        relay.start(rest);
+      } catch (error) {
+        // Broken framing in the first packet: nothing was sent to the client yet, so a 502.
+        this.relay = null;
+        this.destroy();
+        exchange.failed(error as Error, false);
+      }
       return;
     }
     let whole: Buffer | null | undefined;

@@ -182,7 +182,7 @@ export class WebSocketRelay {
     const https = service.protocol === "https";
     const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((name) => name.trim()).filter(Boolean);
     const timeouts = { connectMs: service.connect_timeout, readMs: service.read_timeout, writeMs: service.write_timeout };
-    const hashInput = balancer?.hashing ? { request, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route } : null;
+    const hashInput = balancer?.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route } : null;
     let tried: Peer[] | null = null;
     for (;;) {
       const peer = balancer ? balancer.pick(hashInput, tried) : null;
