@@ -84,6 +84,12 @@ describe("response heads", () => {
     expect(head.reusable).toBe(false);
   });
 
+  test("a Connection option naming Content-Length does not take the framing away (it goes on to the client)", () => {
+    const head = parseResponseHead("HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2", "GET");
+    expect(head).toMatchObject({ framing: "length", length: 2, reusable: true });
+    expect(head.headers).toEqual([["Content-Length", "2"]]);
+  });
+
   test("framing: HEAD, 204 and 304 have no body; no length, or chunked not last, means read to close; HTTP/1.0 is not reused", () => {
     expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip", "GET")).toMatchObject({ framing: "close", reusable: false });
     expect(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 10", "HEAD").framing).toBe("none");

@@ -25,6 +25,8 @@ const GATEWAY_SET: ReadonlySet<string> = new Set([
   "x-credential-identifier", "x-anonymous-consumer", "x-authenticated-groups", "x-real-ip",
 ]);
 const KEPT_AND_REWRITTEN: ReadonlySet<string> = new Set(["x-forwarded-for", "x-request-id"]);
+/** Written by the gateway in their own spelling; only another spelling of them is the client's to lose. */
+const FRAMING_AND_HOST: ReadonlySet<string> = new Set(["content-length", "host"]);
 
 /** Lower-case names a route's plugins set upstream on their own (e.g. jwt `claims_to_headers`). */
 export type OwnedHeaders = ReadonlySet<string>;
@@ -50,7 +52,7 @@ export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
   if (!KEPT_AND_REWRITTEN.has(name) && (owned.has(name) || (name.charCodeAt(0) === 120 /* x */ && gatewayFamily(name)))) return true;
   if (!HAS_FOLDED.test(name)) return false;
   const spelt = name.replace(FOLDED, "-");
-  return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || owned.has(spelt) || gatewayFamily(spelt);
+  return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || FRAMING_AND_HOST.has(spelt) || owned.has(spelt) || gatewayFamily(spelt);
 }
 
 /** The lower-case names a Connection header lists, or null without one. */

@@ -269,9 +269,9 @@ describeWithNginx("red team vs nginx: routing and forwarding must agree", () => 
       const answer = await get("/x", "secure.example");
       expect([answer.status, answer.body]).toEqual([200, "root uri=/x\n"]);
     });
-    test("CONNECT (authority-form) to a protected host → 401 (the raw engine refuses a target without a path: 400)", async () => {
+    test("CONNECT (authority-form) to a protected host → 401 (the raw engine refuses CONNECT: 400)", async () => {
       const { parsed } = await sendTo(gateway.proxy.port, "CONNECT a.secure.example:443 HTTP/1.1\r\nHost: a.secure.example:443\r\nConnection: close\r\n\r\n");
-      if (RAW_ENGINE) expect([parsed?.status, JSON.parse(parsed!.body).message]).toEqual([400, 'invalid HTTP request: request target "a.secure.example:443": expected a path']);
+      if (RAW_ENGINE) expect([parsed?.status, JSON.parse(parsed!.body).message]).toEqual([400, "invalid HTTP request: CONNECT is not served: the gateway is not a forward proxy"]);
       else expect([parsed?.status, parsed?.body]).toEqual([401, UNAUTHORIZED]);
     });
   });

@@ -5,6 +5,7 @@
 
 import { DEFAULT_PARSE_LIMITS, HEADER_VALUE, TOKEN } from "./request-parser.ts";
 
+const CHUNK_SIZE_UNSAFE = "chunk size above 2^53 - 1";
 const CR = 13;
 const LF = 10;
 const SP = 32;
@@ -73,9 +74,8 @@ export class ChunkedRequestBody {
   private failure: string | null = null;
   private readonly maxChunkLineBytes: number;
   private lineBytes = 0;
-  /** Chunk size being read, then the data bytes still due (exact up to 2^53). */
+  /** Chunk size being read, then the data bytes still due (never above 2^53 - 1). */
   private remaining = 0;
-  private significantDigits = 0;
   private trailerBytes = 0;
   private nameLength = 0;
   private nameCandidates = 0;
@@ -134,14 +134,13 @@ export class ChunkedRequestBody {
       case State.SizeStart:
         if (HEX[b] < 0) return this.refuse("invalid chunk size");
         this.remaining = HEX[b];
-        this.significantDigits = HEX[b] === 0 ? 0 : 1;
         this.state = State.Size;
         return true;
       case State.Size:
         if (HEX[b] >= 0) {
-          if (this.significantDigits > 0 || HEX[b] !== 0) this.significantDigits++;
-          if (this.significantDigits > 16) return this.refuse("chunk size overflow");
           this.remaining = this.remaining * 16 + HEX[b];
+          // llhttp takes sizes up to 2^64 - 1; past 2^53 - 1 a count of bytes would be rounded (leading zeros add nothing).
+          if (this.remaining > Number.MAX_SAFE_INTEGER) return this.refuse(CHUNK_SIZE_UNSAFE);
           return true;
         }
         if (b === CR) this.state = State.SizeLf;

@@ -31,6 +31,8 @@ const MAX_WAITING_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 const NON_ASCII = /[\x80-\xff]/g;
+const QUERY_ENCODED = /["'<>]/;
+const QUERY_ENCODED_ALL = /["'<>]/g;
 
 /** What a connection needs of its listener. */
 export interface ConnectionHost {
@@ -58,7 +60,22 @@ function splitTarget(raw: string): { path: string; search: string } | null {
   // Bytes beyond ASCII travel percent-encoded, as a URL parser would have them.
   if (NON_ASCII.test(target)) target = target.replace(NON_ASCII, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const q = target.indexOf("?");
-  return q < 0 ? { path: target, search: "" } : { path: target.slice(0, q), search: target.slice(q) };
+  if (q < 0) return { path: target, search: "" };
+  let search = target.slice(q);
+  // The WHATWG special-query percent-encode set, as the serve engine's URL sends the query on.
+  if (QUERY_ENCODED.test(search)) search = search.replace(QUERY_ENCODED_ALL, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return { path: target.slice(0, q), search };
+}
+
+/**
+ * Whether a Connection field lists `close`. llhttp keeps an HTTP/1.0 connection that lists both
+ * close and keep-alive; close wins, as on Bun.serve, since one side closing is what both can keep to.
+ */
+function asksToClose(pairs: readonly string[]): boolean {
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === "connection" && /(?:^|,)\s*close\s*(?:,|$)/i.test(pairs[i + 1]!)) return true;
+  }
+  return false;
 }
 
 export class ClientConnection implements ClientEvents, BodySource, ResponseSink, RequestConnection, WebSocketClientSide {
@@ -226,6 +243,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     this.deadline = 0;
     const refusal = headRefusal(head);
     if (refusal !== null) return this.refuseMalformed(400, refusal);
+    // Beyond 2^53 - 1 the count of body bytes would be rounded: Bun.serve's limit, answered alike.
+    if (head.body.kind === "length" && head.body.length > Number.MAX_SAFE_INTEGER) return this.refuse("payload_too_large", `request body is larger than ${Number.MAX_SAFE_INTEGER} bytes`);
     const target = splitTarget(head.target);
     if (target === null) return this.refuseMalformed(400, `request target ${JSON.stringify(head.target.slice(0, 100))}: expected a path`);
     const framing = head.body;
@@ -233,7 +252,7 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     const request = new RawRequest(head.method, target.path + target.search, head.headers, `${this.host.scheme}${head.host ?? "localhost"}`, body, this);
     this.current = request;
     this.head = head;
-    this.closeAfter = !head.keepAlive;
+    this.closeAfter = !head.keepAlive || (head.minorVersion === 0 && asksToClose(head.headers));
     this.answered = false;
     this.host.requestStarted();
     let result: ReturnType<RequestFlow<ClientConnection>["handle"]>;
@@ -323,6 +342,18 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
       this.transport.end();
       return;
     }
+    // A client that leaves its answers unread gets no further answer queued behind them (its
+    // pipelined requests would otherwise grow the queue as fast as it sends).
+    if (this.transport.queued) {
+      this.pauseReading();
+      void this.writable().then(() => this.next());
+      return;
+    }
+    this.next();
+  }
+
+  private next(): void {
+    if (this.gone || this.current !== null) return;
     this.deadline = this.host.now() + this.host.timeouts.idleMs;
     this.resumeReading();
     this.advance();

@@ -88,12 +88,16 @@ class DirectAnswer implements ResponseHandler {
     this.request.exchange = control;
     let text = statusLine(upstream.status, "");
     let dated = false;
+    let lengthWritten = false;
     for (const [name, value] of upstream.headers) {
       const lower = name.toLowerCase();
       if (setByGateway(lower)) continue;
       if (lower === "date") dated = true;
+      else if (lower === "content-length") lengthWritten = true;
       text += `${lower}: ${value}\r\n`;
     }
+    // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
+    if (upstream.framing === "length" && !lengthWritten) text += `content-length: ${upstream.length}\r\n`;
     if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
     text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
     if (!dated) text += dateHeader();

@@ -57,9 +57,12 @@ describe("a typical request head", () => {
     expect(second.kind === "head" && second.head.body).toEqual({ kind: "length", length: 2 });
   });
 
-  test("empty lines before the request line are skipped (CR and LF in any order) and counted", () => {
-    const result = parse(`\r\n\n\r${GET}`);
+  test("empty lines (CRLF) before the request line are skipped and counted; a lone CR or LF is refused, as Bun.serve does", () => {
+    const result = parse(`\r\n\r\n${GET}`);
     expect(result.kind === "head" && result.consumed).toBe(GET.length + 4);
+    expect(refusal(`\r\n\n${GET}`).reason).toBe("a lone CR or LF before the request line");
+    expect(refusal(`\r${GET}`).reason).toBe("a lone CR or LF before the request line");
+    expect(parse("\r\n\r").kind).toBe("incomplete");
   });
 
   test("absolute-form, asterisk-form and CONNECT's authority-form targets", () => {
@@ -193,8 +196,11 @@ describe("malformed heads → 400", () => {
     expect(refusal("GET / HTTP/2.0\r\n\r\n").reason).toBe("unsupported HTTP version");
   });
 
-  test("multiple spaces between the parts of the request line are accepted, as llhttp does", () => {
-    expect(head("GET   /x   HTTP/1.1\r\n\r\n").target).toBe("/x");
+  test("more than one space between the parts of the request line is refused (llhttp accepts it, Bun.serve does not)", () => {
+    expect(refusal("GET  /x HTTP/1.1\r\n\r\n").reason).toBe("more than one space between the parts of the request line");
+    expect(refusal("GET /x  HTTP/1.1\r\n\r\n").reason).toBe("more than one space between the parts of the request line");
+    expect(parse("GET ").kind).toBe("incomplete");
+    expect(parse("GET /x ").kind).toBe("incomplete");
   });
 });
 

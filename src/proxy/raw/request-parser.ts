@@ -80,10 +80,14 @@ export function parseRequestHead(
   const limitEnd = Math.min(end, start + limits.maxHeadBytes);
   const overLimit = end > limitEnd;
   let p = start;
-  while (p < limitEnd && (bytes[p] === CR || bytes[p] === LF)) p++;
-  if (p === limitEnd) return overLimit ? tooLarge(431) : INCOMPLETE;
+  // Empty lines (CRLF) before a request are ignored (RFC 9112 §2.2); llhttp also skips a lone CR
+  // or LF, which Bun.serve refuses: refused here too, one reading of the stream for every hop.
+  while (p + 1 < limitEnd && bytes[p] === CR && bytes[p + 1] === LF) p += 2;
+  if (p === limitEnd || (p + 1 === limitEnd && bytes[p] === CR)) return overLimit ? tooLarge(431) : INCOMPLETE;
+  if (bytes[p] === CR || bytes[p] === LF) return error400(STRAY_LINE_BREAK);
 
-  // Request line: method SP+ request-target SP+ "HTTP/" DIGIT "." DIGIT CRLF
+  // Request line: method SP request-target SP "HTTP/" DIGIT "." DIGIT CRLF. llhttp takes several
+  // spaces where one goes; Bun.serve refuses them, and so does this parser.
   let q = p;
   while (q < limitEnd && bytes[q] !== SP && q - p < 16) q++;
   if (q === limitEnd) {
@@ -92,12 +96,14 @@ export function parseRequestHead(
   }
   const method = matchMethod(bytes, p, q);
   if (method === null) return error400("invalid method");
-  while (q < limitEnd && bytes[q] === SP) q++;
+  if (++q === limitEnd) return overLimit ? tooLarge(414) : INCOMPLETE;
+  if (bytes[q] === SP) return error400(SEVERAL_SPACES);
   const targetStart = q;
   q = method === "CONNECT" ? scanAuthority(bytes, q, limitEnd) : scanTarget(bytes, q, limitEnd);
   if (q < 0) return q === FAILED ? error400(failure) : overLimit ? tooLarge(414) : INCOMPLETE;
   const targetEnd = q;
-  while (q < limitEnd && bytes[q] === SP) q++;
+  if (++q === limitEnd) return overLimit ? tooLarge(414) : INCOMPLETE;
+  if (bytes[q] === SP) return error400(SEVERAL_SPACES);
   q = scanVersion(bytes, q, limitEnd, method);
   if (q < 0) return q === FAILED ? error400(failure) : overLimit ? tooLarge(414) : INCOMPLETE;
   const minorVersion = bytes[q - 3] === 49 ? 1 : 0; // q is past "1.x\r\n"
@@ -152,6 +158,9 @@ export function parseRequestHead(
   };
   return { kind: "head", head, consumed: q - start };
 }
+
+const STRAY_LINE_BREAK = "a lone CR or LF before the request line";
+const SEVERAL_SPACES = "more than one space between the parts of the request line";
 
 function error400(reason: string): ParseResult {
   return { kind: "error", status: 400, reason };

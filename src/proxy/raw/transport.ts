@@ -17,6 +17,8 @@ export interface ClientTransport {
   readonly remoteAddress: string;
   /** False when part of `bytes` waits in the queue: write no more until `drained`. */
   write(bytes: Uint8Array | string): boolean;
+  /** Bytes wait for the client to read them (a write returned false and `drained` has not come). */
+  readonly queued: boolean;
   /** Closes once the queue is written. */
   end(): void;
   /** Closes at once, dropping the queue. */
@@ -42,6 +44,10 @@ export class BunTransport implements ClientTransport {
 
   get remoteAddress(): string {
     return this.socket.remoteAddress;
+  }
+
+  get queued(): boolean {
+    return this.queue.length > 0;
   }
 
   write(bytes: Uint8Array | string): boolean {
@@ -110,6 +116,10 @@ export class TlsTransport implements ClientTransport {
     socket.on("close", () => events.closed());
     // A reset or a failed write ends in "close"; without a listener "error" would throw.
     socket.on("error", () => {});
+  }
+
+  get queued(): boolean {
+    return this.socket.writableNeedDrain;
   }
 
   write(bytes: Uint8Array | string): boolean {

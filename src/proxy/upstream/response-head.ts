@@ -99,7 +99,8 @@ export function parseResponseHead(text: string, requestMethod: string): Response
         for (const option of options.split(",")) {
           const trimmed = option.trim();
           if (trimmed === "close") reusable = false;
-          else if (trimmed && trimmed !== "keep-alive") (connectionOptions ??= []).push(trimmed);
+          // The framing is this hop's to read and the next hop's to get: a Connection option never removes it.
+          else if (trimmed && trimmed !== "keep-alive" && trimmed !== "content-length") (connectionOptions ??= []).push(trimmed);
         }
       }
     }
