@@ -131,6 +131,14 @@ interface Case {
   bunServeLimit?: { statuses: number[]; why: string };
   /** Why only the client's bytes are compared: what reaches the upstream is a race on the serve engine. */
   clientOnly?: string;
+  /**
+   * Bun.serve refuses the request itself, before the gateway sees it, with its own bare answer
+   * (`Connection: close`, no body): the statuses and the upstream's bytes are compared, and the
+   * raw engine's answer must carry the gateway's JSON message instead.
+   */
+  bunRefuses?: string;
+  /** Why the client's answers are compared without their framing (Content-Length or chunked), bodies decoded. */
+  reframed?: string;
 }
 
 const one = (name: string, raw: string, status: number, method = raw.slice(0, raw.indexOf(" "))): Case => ({ name, steps: [raw], methods: [method], statuses: [status] });
@@ -153,7 +161,10 @@ const CASES: Case[] = [
   one("HEAD", request("HEAD", "/plain/a"), 200),
   one("103 Early Hints before the final answer", get("/plain/a?reply=early"), 200),
   one("unsolicited 100 Continue before the final answer", get("/plain/a?reply=continue"), 200),
-  one("1 MiB Content-Length answer", get("/plain/a?reply=big"), 200),
+  {
+    ...one("1 MiB Content-Length answer", get("/plain/a?reply=big"), 200),
+    reframed: "Bun.serve sends a body still arriving chunked whatever Content-Length its Response carries; the raw engine keeps the upstream's length",
+  },
   one("1 MiB chunked answer", get("/plain/a?reply=big-chunked"), 200),
   one("100 answer headers", get("/plain/a?reply=headers"), 200),
   one("three Set-Cookie headers", get("/plain/a?reply=cookies"), 200),
@@ -186,7 +197,10 @@ const CASES: Case[] = [
     statuses: [200],
   }),
   // Bun.serve's parser refuses it (a bare 400) before the gateway's own collapsing of equal values could.
-  one("Content-Length list of equal values", request("POST", "/plain/upload", ["Content-Length: 5, 5"], "hello"), 400),
+  {
+    ...one("Content-Length list of equal values", request("POST", "/plain/upload", ["Content-Length: 5, 5"], "hello"), 400),
+    bunRefuses: "Bun.serve refuses a Content-Length list before any handler runs",
+  },
   one("HTTP/1.0 client", request("GET", "/plain/a", [], "", "1.0"), 200),
   one("HTTP/1.0 client, chunked answer", request("GET", "/plain/a?reply=chunked", [], "", "1.0"), 200),
   ({
@@ -225,6 +239,7 @@ const CASES: Case[] = [
   {
     ...one("refused: a chunk size line ended by a bare LF", request("POST", "/plain/upload", ["Transfer-Encoding: chunked"], "5\nhello\r\n0\r\n\r\n"), 400),
     clientOnly: "Bun.serve runs the handler before it reads the broken chunk line, so the request head reaches the upstream or not by timing",
+    bunRefuses: "Bun.serve answers the broken chunk line itself",
   },
   one("refused: no route", get("/nothing/here"), 404),
   one("refused: https-only route over http", get("/secure/a"), 426),
@@ -242,21 +257,21 @@ let upstream: RecordingUpstream;
 const gateways = new Map<ProxyEngine, EngineGateway>();
 
 /** What one engine did with a case: the client's bytes, then the upstream's, normalised. */
-async function runCase(engine: ProxyEngine, testCase: Case): Promise<{ stream: string; statuses: number[] }> {
+async function runCase(engine: ProxyEngine, testCase: Case): Promise<{ stream: string; client: string; upstream: string; statuses: number[] }> {
   const gateway = gateways.get(engine)!;
   await testCase.before?.();
   upstream.owner = engine;
   upstream.take();
   const result = await exchange(testCase.steps, { host: gateway.host, port: gateway.port, methods: testCase.methods });
   await upstream.settle(30);
-  const client = `[client received]\n${canonicalStream(result.received, testCase.methods)}\n[${result.closed ? "closed by the gateway" : "left open"}${result.timedOut ? ", timed out waiting for the answers" : ""}]\n`;
+  const client = `[client received]\n${canonicalStream(result.received, testCase.methods, testCase.reframed !== undefined)}\n[${result.closed ? "closed by the gateway" : "left open"}${result.timedOut ? ", timed out waiting for the answers" : ""}]\n`;
   // Connections are named in the order they appear within the case: whether Bun's fetch (the
   // path of requests with a body) reuses one from an earlier case is a race on either engine.
   const names = new Map<string, string>();
   const nameOf = (connection: string) => names.get(connection) ?? names.set(connection, `${String.fromCharCode(65 + names.size)}${connection.includes("another") ? " (another gateway's)" : ""}`).get(connection)!;
   const received = upstream.take();
   const upstreamSide = testCase.clientOnly ? [] : received.map(({ connection, bytes }) => `[upstream connection ${nameOf(connection)} received]\n${canonicalStream(bytes, "requests")}\n`);
-  return { stream: client + upstreamSide.join(""), statuses: result.statuses };
+  return { stream: client + upstreamSide.join(""), client, upstream: upstreamSide.join(""), statuses: result.statuses };
 }
 
 beforeAll(async () => {
@@ -281,7 +296,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe(`serve and raw engines, byte for byte (normalised: ${VOLATILE_FIELDS.join(", ")}; chunk boundaries)`, () => {
+describe(`serve and raw engines, byte for byte (normalised: ${VOLATILE_FIELDS.join(", ")}; chunk boundaries; field name case, order and repetition)`, () => {
   for (const testCase of CASES) {
     test(testCase.name, async () => {
       const serve = await runCase("serve", testCase);
@@ -292,6 +307,13 @@ describe(`serve and raw engines, byte for byte (normalised: ${VOLATILE_FIELDS.jo
         return;
       }
       expect(serve.statuses).toEqual(testCase.statuses);
+      if (testCase.bunRefuses) {
+        expect(raw.statuses).toEqual(testCase.statuses);
+        expect(serve.client).toMatch(/^\[client received\]\nHTTP\/1\.1 400 Bad Request\r\nconnection: close\r\n\r\n\n\[closed by the gateway\]/i);
+        expect(raw.client).toMatch(/\r\n\r\n\{"message":"invalid HTTP request: [^"]+"\}\n\[closed by the gateway\]/);
+        expect(raw.upstream).toBe(serve.upstream);
+        return;
+      }
       const diff = diffStreams(serve.stream, raw.stream, ["serve engine", "raw engine"]);
       if (diff !== "") throw new Error(`the engines differ:\n${diff}`);
     });

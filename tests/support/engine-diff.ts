@@ -18,7 +18,40 @@ export function normalise(stream: string): string {
 }
 
 /**
- * One connection's stream as compared: in each message head the volatile fields normalised,
+ * A message head as compared: the start line as sent; field names lower-cased, fields of one
+ * name combined into one line (RFC 9110 §5.3: `, `; Cookie with `; `, as RFC 9113 §8.2.3 joins
+ * it; Set-Cookie never combined), and the fields ordered by name. Field names are
+ * case-insensitive (§5.1) and only the order within one name carries meaning (§5.3): Bun.serve
+ * writes names in the case they were set, or its own for well-known ones, in an order of its
+ * own, and Bun's fetch joins repeated request fields, none of which a JavaScript API exposes,
+ * so the raw engine cannot copy those bytes. Everything else in a head is compared as sent.
+ * `unframed`: Content-Length and Transfer-Encoding left out (the body is compared decoded).
+ */
+export function canonicalHead(head: string, unframed = false): string {
+  const lines = head.split("\r\n");
+  const start = lines.shift()!;
+  const byName = new Map<string, string[]>();
+  for (const line of lines) {
+    if (line === "") continue;
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon).toLowerCase() : line;
+    if (unframed && (name === "content-length" || name === "transfer-encoding")) continue;
+    const value = colon > 0 ? line.slice(colon + 1).replace(/^[ \t]+/, "") : "";
+    const values = byName.get(name);
+    if (values) values.push(value);
+    else byName.set(name, [value]);
+  }
+  const fields: string[] = [];
+  for (const name of [...byName.keys()].sort()) {
+    const values = byName.get(name)!;
+    if (name === "set-cookie") for (const value of values) fields.push(`${name}: ${value}`);
+    else fields.push(`${name}: ${values.join(name === "cookie" ? "; " : ", ")}`);
+  }
+  return `${[start, ...fields].join("\r\n")}\r\n\r\n`;
+}
+
+/**
+ * One connection's stream as compared: each message head canonical (canonicalHead) with the volatile fields normalised,
  * and each chunked body in one chunk, because where chunk boundaries fall depends on how the
  * bytes arrived (the serve engine re-chunks a 1 MiB body as it reads it, differently from run
  * to run), not on what either engine decided. Bodies are otherwise left as sent, and so is a
@@ -27,7 +60,7 @@ export function normalise(stream: string): string {
  * `methods`: the requests' methods for a stream of responses (HEAD answers have no body), or
  * "requests" for a stream of requests.
  */
-export function canonicalStream(stream: string, methods: readonly string[] | "requests"): string {
+export function canonicalStream(stream: string, methods: readonly string[] | "requests", unframed = false): string {
   let out = "";
   let at = 0;
   let answered = 0;
@@ -44,28 +77,41 @@ export function canonicalStream(stream: string, methods: readonly string[] | "re
     if (methods !== "requests" && !(status >= 100 && status < 200 && status !== 101)) answered++;
     const codings = head.headers.get("transfer-encoding")?.join(",").toLowerCase() ?? "";
     const body = stream.slice(head.bodyStart, end.end);
-    out += normalise(stream.slice(at, head.bodyStart)) + (codings.endsWith("chunked") ? oneChunk(body) : body);
+    const chunked = codings.endsWith("chunked");
+    out += normalise(canonicalHead(stream.slice(at, head.bodyStart - 4), unframed)) + (chunked ? (unframed ? chunkData(body) : oneChunk(body)) : body);
     at = end.end;
   }
   return out + normalise(stream.slice(at));
 }
 
-/** A valid chunked body (chunks, last chunk, trailers) as one chunk, the last chunk and the same trailers. */
-function oneChunk(body: string): string {
+/** A valid chunked body's data and what follows its last chunk (trailers), or null when a size line has extensions. */
+function chunksOf(body: string): { data: string; trailers: string } | null {
   let data = "";
   let at = 0;
   for (;;) {
     const lineEnd = body.indexOf("\r\n", at);
     const sizeLine = body.slice(at, lineEnd);
-    // Extensions are bytes an engine chose to pass or drop: such a body is compared as sent.
-    if (sizeLine.includes(";")) return body;
+    if (sizeLine.includes(";")) return null;
     const size = Number.parseInt(sizeLine, 16);
     if (size === 0) break;
     data += body.slice(lineEnd + 2, lineEnd + 2 + size);
     at = lineEnd + 2 + size + 2;
   }
-  const trailers = body.slice(body.indexOf("\r\n", at) + 2);
+  return { data, trailers: body.slice(body.indexOf("\r\n", at) + 2) };
+}
+
+/** A valid chunked body (chunks, last chunk, trailers) as one chunk, the last chunk and the same trailers. */
+function oneChunk(body: string): string {
+  const chunks = chunksOf(body);
+  // Extensions are bytes an engine chose to pass or drop: such a body is compared as sent.
+  if (chunks === null) return body;
+  const { data, trailers } = chunks;
   return `${data.length === 0 ? "" : `${data.length.toString(16)}\r\n${data}\r\n`}0\r\n${trailers}`;
+}
+
+/** A chunked body's data alone, for a stream compared without its framing. */
+function chunkData(body: string): string {
+  return chunksOf(body)?.data ?? body;
 }
 
 const MAX_LINE = 160;
