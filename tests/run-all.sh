@@ -31,8 +31,10 @@ GATEWAY_PROXY_ENGINE=raw bun test --timeout 60000 "${RAW_FILES[@]}" >"$logs/raw"
 raw_pid=$!
 wait "$serve_pid"; serve_status=$?
 wait "$raw_pid"; raw_status=$?
+# Printed by Node, not cat: npm leaves its stdout pipe non-blocking, and cat stops at EAGAIN.
+print() { node -e 'process.stdout.write(require("node:fs").readFileSync(process.argv[1]))' "$1"; }
 echo "== the whole suite, serve engine (default)"
-cat "$logs/serve"
+print "$logs/serve"
 echo "== the proxy-facing files, GATEWAY_PROXY_ENGINE=raw"
-cat "$logs/raw"
+print "$logs/raw"
 exit $((serve_status | raw_status))
