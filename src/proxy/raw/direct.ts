@@ -93,7 +93,11 @@ class DirectAnswer implements ResponseHandler {
       const lower = name.toLowerCase();
       if (setByGateway(lower)) continue;
       if (lower === "date") dated = true;
-      else if (lower === "content-length") lengthWritten = true;
+      else if (lower === "content-length") {
+        // One line however often the upstream repeated it (RFC 9112 §6.3: a proxy sends a single one), and none on a 204 (RFC 9110 §8.6).
+        if (lengthWritten || upstream.status === 204) continue;
+        lengthWritten = true;
+      }
       text += `${lower}: ${value}\r\n`;
     }
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
