@@ -11,6 +11,7 @@ import { openCore } from "../../src/gateway.ts";
 import { startRawProxy } from "../../src/proxy/raw/listener.ts";
 import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { type MessageHead, responseEnd } from "../support/engine-framing.ts";
 import { rssBytes } from "../support/rss.ts";
 
 const MIB2 = 2 * 1024 * 1024;
@@ -25,7 +26,16 @@ const REPLIES: Record<string, string> = {
   "/open/listed-head": "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 5\r\n\r\n",
 };
 
-/** Records every byte it receives; answers each head from REPLIES, `/big` with 2 MiB. */
+/** Untyped answers (no Content-Type) whose framing the serve engine's makeResponse change touched. */
+const UNTYPED: Record<string, string> = {
+  "/open/frame/zero": "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+  "/open/frame/small": "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+  "/open/frame/chunked-one-packet": "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+  "/open/frame/no-content": "HTTP/1.1 204 No Content\r\n\r\n",
+  "/open/frame/not-modified": "HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\n\r\n",
+};
+
+/** Records every byte it receives; answers each head from REPLIES or UNTYPED, `/big` with 2 MiB. */
 function startUpstream() {
   const state = { url: "", received: "", stop: () => listener.stop(true) };
   const listener = Bun.listen<{ buffer: string }>({
@@ -44,8 +54,10 @@ function startUpstream() {
           const head = socket.data.buffer.slice(0, end);
           const length = /\r\ncontent-length: *(\d+)/i.exec(head);
           socket.data.buffer = socket.data.buffer.slice(end + 4 + (length ? Number(length[1]) : 0));
-          const path = head.split(" ")[1]!;
-          if (path.startsWith("/big")) socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${MIB2}\r\n\r\n`), BIG_BODY]));
+          const [method, path] = head.split(" ") as [string, string];
+          const bodiless = method === "HEAD";
+          if (path.startsWith("/big") || path === "/open/frame/big") socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${MIB2}\r\n\r\n`), bodiless ? Buffer.alloc(0) : BIG_BODY]));
+          else if (path in UNTYPED) socket.write(bodiless ? UNTYPED[path]!.slice(0, UNTYPED[path]!.indexOf("\r\n\r\n") + 4) : UNTYPED[path]!);
           else socket.write(REPLIES[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal");
         }
       },
@@ -124,6 +136,69 @@ describe.each(["raw", "serve"] as const)("S1 (low): response framing lines on th
     const result = await attempt(engine, ["GET /open/no-content-length HTTP/1.1\r\nHost: gw.test\r\n\r\n"]);
     expect(statuses(result.raw)).toEqual([204]);
     expect(lengthLines(result.raw)).toEqual([]);
+  });
+});
+
+/** The data bytes of a complete chunked body starting at `at` (the chunk sizes added up). */
+function chunkedDataLength(raw: string, at: number): number {
+  let total = 0;
+  for (;;) {
+    const lineEnd = raw.indexOf("\r\n", at);
+    const size = Number.parseInt(raw.slice(at, lineEnd), 16);
+    if (size === 0) return total;
+    total += size;
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
+/** One answer to `request` on a fresh connection, read as far as its own framing says, and what came after it. */
+async function framedAnswer(port: number, request: string, method: string): Promise<{ head: MessageHead; body: number; after: string }> {
+  const socket = createConnection({ host: "127.0.0.1", port });
+  let raw = "";
+  socket.on("data", (chunk: Buffer) => (raw += chunk.toString("latin1")));
+  socket.on("error", () => {});
+  await new Promise((resolve) => socket.once("connect", resolve));
+  socket.write(request);
+  try {
+    for (let i = 0; i < 300; i++) {
+      const end = responseEnd(raw, 0, method);
+      if (end.kind === "complete") {
+        await Bun.sleep(30);
+        const chunked = end.head.headers.has("transfer-encoding");
+        return { head: end.head, body: chunked ? chunkedDataLength(raw, end.head.bodyStart) : end.end - end.head.bodyStart, after: raw.slice(end.end) };
+      }
+      await Bun.sleep(10);
+    }
+    throw new Error(`no complete answer to ${request.split("\r\n")[0]}: ${JSON.stringify(raw.slice(0, 300))}`);
+  } finally {
+    socket.destroy();
+  }
+}
+
+describe.each(["raw", "serve"] as const)("the serve engine's untyped body through a stream (makeResponse), and the raw engine, on the %s engine", (engine) => {
+  const requests: [string, (path: string) => string][] = [
+    ["GET", (path) => `GET ${path} HTTP/1.1\r\nHost: gw.test\r\n\r\n`],
+    ["POST", (path) => `POST ${path} HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 1\r\n\r\nx`],
+    ["HEAD", (path) => `HEAD ${path} HTTP/1.1\r\nHost: gw.test\r\n\r\n`],
+  ];
+  test.each([
+    ["/open/frame/zero", 0],
+    ["/open/frame/small", 5],
+    ["/open/frame/chunked-one-packet", 5],
+    ["/open/frame/big", MIB2],
+    ["/open/frame/no-content", 0],
+    ["/open/frame/not-modified", 0],
+  ])("%s: one framing, the body's own length, nothing after it, no type made up", async (path, length) => {
+    for (const [method, request] of requests) {
+      const { head, body, after } = await framedAnswer(gateways[engine].proxy.port, request(path), method);
+      const lengths = head.headers.get("content-length") ?? [];
+      expect([method, lengths.length <= 1 && !(lengths.length === 1 && head.headers.has("transfer-encoding"))]).toEqual([method, true]);
+      const bodiless = method === "HEAD" || /^HTTP\/1\.1 (204|304) /.test(head.startLine);
+      expect([method, body]).toEqual([method, bodiless ? 0 : length]);
+      if (!bodiless && lengths.length === 1) expect([method, Number(lengths[0])]).toEqual([method, length]);
+      expect([method, after]).toEqual([method, ""]);
+      expect([method, head.headers.has("content-type")]).toEqual([method, false]);
+    }
   });
 });
 
@@ -254,7 +329,7 @@ describe("F1 again: backpressure on the raw engine", () => {
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.pause();
     socket.write("GET /big HTTP/1.1\r\nHost: gw\r\n\r\nGET /x HTTP/1.1\r\nHost: a b\r\n\r\nCONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n");
-    await Bun.sleep(1300);
+    await Bun.sleep(1100);
     const held = serverSocket(listener.port, socket.localPort!);
     socket.destroy();
     // Still ESTABLISHED, or owned by a descriptor (inode ≠ 0), would be a connection nothing closes.
@@ -273,7 +348,7 @@ function serverSocket(serverPort: number, clientPort: number): { state: string; 
   return null;
 }
 
-test("F1 again over the TLS listener: a client that never reads, pipelining for 3 s, grows RSS < 64 MB or is closed", async () => {
+test("F1 again over the TLS listener: a client that never reads, pipelining for 2 s, grows RSS < 64 MB or is closed", async () => {
   const echo = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("x".repeat(100)) });
   const child = Bun.spawn(["bun", join(import.meta.dir, "../support/proxy-process.ts"), `http://127.0.0.1:${echo.port}`, "tls"], { env: { ...process.env, GATEWAY_PROXY_ENGINE: "raw" }, stdout: "pipe", stderr: "inherit" });
   try {
@@ -290,7 +365,7 @@ test("F1 again over the TLS listener: a client that never reads, pipelining for 
     await new Promise((resolve) => socket.once("secureConnect", resolve));
     socket.pause();
     const batch = Buffer.from("GET /a HTTP/1.1\r\nHost: a\r\n\r\n".repeat(2000));
-    const until = Date.now() + 3000;
+    const until = Date.now() + 2000;
     while (Date.now() < until && !closed) {
       if (!socket.write(batch)) await new Promise((resolve) => setTimeout(resolve, 100));
     }
