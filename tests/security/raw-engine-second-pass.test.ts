@@ -67,10 +67,26 @@ function startUpstream() {
   return state;
 }
 
-async function talk(port: number, steps: (string | number)[], settleMs = 250): Promise<{ raw: string; closed: boolean }> {
+/** Whether `raw` is a run of whole answers to GET-like requests. */
+function wholeAnswers(raw: string): boolean {
+  let at = 0;
+  while (at < raw.length) {
+    const end = responseEnd(raw, at, "GET");
+    if (end.kind !== "complete") return false;
+    at = end.end;
+  }
+  return at > 0;
+}
+
+/** Writes `steps` (bytes, or pauses in ms); returns once the connection closes, or its answers are whole and 100 ms went by without more, or after `settleMs`. */
+async function talk(port: number, steps: (string | number)[], settleMs = 400): Promise<{ raw: string; closed: boolean }> {
   const socket = createConnection({ host: "127.0.0.1", port });
   const result = { raw: "", closed: false };
-  socket.on("data", (chunk: Buffer) => (result.raw += chunk.toString("latin1")));
+  let lastByte = 0;
+  socket.on("data", (chunk: Buffer) => {
+    result.raw += chunk.toString("latin1");
+    lastByte = Date.now();
+  });
   socket.on("close", () => (result.closed = true));
   socket.on("error", () => {});
   await new Promise((resolve) => socket.once("connect", resolve));
@@ -79,8 +95,9 @@ async function talk(port: number, steps: (string | number)[], settleMs = 250): P
     if (typeof step === "number") await Bun.sleep(step);
     else socket.write(Buffer.from(step, "latin1"));
   }
+  lastByte = Date.now();
   const deadline = Date.now() + settleMs;
-  while (!result.closed && Date.now() < deadline) await Bun.sleep(20);
+  while (!result.closed && Date.now() < deadline && !(Date.now() - lastByte >= 100 && wholeAnswers(result.raw))) await Bun.sleep(20);
   socket.destroy();
   return result;
 }
@@ -98,6 +115,7 @@ beforeAll(async () => {
     const gateway = startTestGateway({ proxyEngine: engine });
     gateway.store.create("services", { name: "up", url: upstream.url });
     gateway.store.create("routes", { name: "open", service: { name: "up" }, paths: ["/open"], strip_path: false });
+    gateway.store.create("routes", { name: "root", service: { name: "up" }, paths: ["/"], strip_path: false });
     gateways[engine] = gateway;
   }
   await Bun.sleep(200);
@@ -136,6 +154,21 @@ describe.each(["raw", "serve"] as const)("S1 (low): response framing lines on th
     const result = await attempt(engine, ["GET /open/no-content-length HTTP/1.1\r\nHost: gw.test\r\n\r\n"]);
     expect(statuses(result.raw)).toEqual([204]);
     expect(lengthLines(result.raw)).toEqual([]);
+  });
+});
+
+describe.each(["raw", "serve"] as const)("S2 (medium): an absolute-form target's query on the %s engine", (engine) => {
+  test.each([
+    ["a query holding a path", "http://gw.test?x=/open/secret", "/?x=/open/secret"],
+    ["userinfo, then a query holding a path", "http://a@gw.test?/open/x", "/?/open/x"],
+    ["a query and no path", "http://gw.test?a=1", "/?a=1"],
+    ["a path, then a query holding another", "http://gw.test/open?next=/admin", "/open?next=/admin"],
+  ])("%s is routed and sent on with the path RFC 3986 reads (%s → %s)", async (_name, target, sent) => {
+    // Before the fix the raw engine took the first "/" after the scheme for the path's start,
+    // also inside the query: a front proxy that checked path "/" let the gateway route /open/secret.
+    const result = await attempt(engine, [`GET ${target} HTTP/1.1\r\nHost: gw.test\r\n\r\n`]);
+    expect(statuses(result.raw)).toEqual([200]);
+    expect(result.upstream).toStartWith(`GET ${sent} HTTP/1.1\r\n`);
   });
 });
 
