@@ -17,6 +17,7 @@ import type { ClientConnection } from "./connection.ts";
 import { RawRequest } from "./incoming.ts";
 import { bodiless, dateHeader, statusLine, writeChunk } from "./response-writer.ts";
 
+const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
 /** A head and a body smaller than this go out in one write (one system call). */
 const COALESCE_BYTES = 16 * 1024;
 const SET_BY_GATEWAY_LENGTHS: ReadonlySet<number> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"].map((name) => name.length));
@@ -126,8 +127,12 @@ class DirectAnswer implements ResponseHandler {
     let taken: boolean;
     if (this.pendingHead !== null) {
       const head = this.takeHead();
-      if (!this.chunked && bytes.length < COALESCE_BYTES) taken = connection.write(Buffer.concat([Buffer.from(head, "latin1"), bytes]));
-      else {
+      if (!this.chunked && bytes.length < COALESCE_BYTES) {
+        const whole = Buffer.allocUnsafe(head.length + bytes.length);
+        latin1Write.call(whole, head, 0);
+        whole.set(bytes, head.length);
+        taken = connection.write(whole);
+      } else {
         connection.write(head);
         taken = this.chunked ? writeChunk(connection, bytes) : connection.write(bytes);
       }
