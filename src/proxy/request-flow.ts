@@ -17,6 +17,7 @@ import { type AddressSet, clientAddress } from "./client-address.ts";
 import { canonicalPath } from "./canonical-path.ts";
 import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { type ForwardInfo, forward, upstreamPath } from "./forward.ts";
+import { httpDate } from "./http-date.ts";
 import { errorCodeResponse } from "./responses.ts";
 import type { RouteMatch } from "./router.ts";
 import { ClientGone, NoHealthyTarget, UpstreamTimeout, UpstreamTlsFailed } from "./upstream/errors.ts";
@@ -346,6 +347,8 @@ export class RequestFlow<U> {
           headers.set("x-request-id", flight.requestId);
           headers.set("x-gateway-upstream-latency", String(upstreamMs));
           headers.set("x-gateway-proxy-latency", String(flight.proxyMs));
+          // A forwarded answer without Date gets one (RFC 9110 §6.6.1); Bun.serve adds it to every answer but HEAD's.
+          if (flight.incoming.method === "HEAD" && !headers.has("date")) headers.set("date", httpDate());
           if (ctx?.responseHeaders) setPairs(headers, ctx.responseHeaders);
           // Returning the upstream Response itself lets the engine pipe its body natively.
           if (!ctx || !chain.hasResponsePhase) return flight.finish(upstream);

@@ -67,17 +67,6 @@ function splitTarget(raw: string): { path: string; search: string } | null {
   return { path: target.slice(0, q), search };
 }
 
-/**
- * Whether a Connection field lists `close`. llhttp keeps an HTTP/1.0 connection that lists both
- * close and keep-alive; close wins, as on Bun.serve, since one side closing is what both can keep to.
- */
-function asksToClose(pairs: readonly string[]): boolean {
-  for (let i = 0; i < pairs.length; i += 2) {
-    if (pairs[i] === "connection" && /(?:^|,)\s*close\s*(?:,|$)/i.test(pairs[i + 1]!)) return true;
-  }
-  return false;
-}
-
 export class ClientConnection implements ClientEvents, BodySource, ResponseSink, RequestConnection, WebSocketClientSide {
   transport!: ClientTransport;
   /** The listener clock's reading past which the connection is closed (0: none). */
@@ -252,7 +241,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     const request = new RawRequest(head.method, target.path + target.search, head.headers, `${this.host.scheme}${head.host ?? "localhost"}`, body, this);
     this.current = request;
     this.head = head;
-    this.closeAfter = !head.keepAlive || (head.minorVersion === 0 && asksToClose(head.headers));
+    // HTTP/1.0 keep-alive is the server's to grant, and Bun.serve does not: one answer, then close, on both engines.
+    this.closeAfter = !head.keepAlive || head.minorVersion === 0;
     this.answered = false;
     this.host.requestStarted();
     let result: ReturnType<RequestFlow<ClientConnection>["handle"]>;

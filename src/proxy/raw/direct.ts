@@ -95,7 +95,8 @@ class DirectAnswer implements ResponseHandler {
       if (setByGateway(lower)) continue;
       if (lower === "date") dated = true;
       else if (lower === "content-length") lengthWritten = true;
-      text += `${lower}: ${value}\r\n`;
+      // In the case the upstream wrote it, as nginx and HAProxy relay it.
+      text += `${name}: ${value}\r\n`;
     }
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
     if (upstream.framing === "length" && !lengthWritten) text += `content-length: ${upstream.length}\r\n`;

@@ -3,6 +3,7 @@
 // body that is already whole counts), else chunked, or close-delimited to an HTTP/1.0 client.
 // The body streams with backpressure: no read from it while the client has not taken the last.
 import { STATUS_CODES } from "node:http";
+import { httpDate } from "../http-date.ts";
 
 type ReadResult = { done: true; value?: undefined } | { done: false; value: Uint8Array };
 
@@ -22,18 +23,9 @@ export interface Answering {
   readonly announceClose: boolean;
 }
 
-let dateSecond = 0;
-let dateLine = "";
-
-/** `Date: …\r\n`, formatted once a second. */
+/** `Date: …\r\n` */
 export function dateHeader(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateLine = `Date: ${new Date(now).toUTCString()}\r\n`;
-  }
-  return dateLine;
+  return `Date: ${httpDate()}\r\n`;
 }
 
 export function statusLine(status: number, statusText: string): string {

@@ -289,9 +289,27 @@ export class UpstreamConnection {
   }
 }
 
+/** Whether the upstream named its body's type (Bun.serve labels an untyped in-memory body application/octet-stream). */
+function hasContentType(headers: readonly [string, string][]): boolean {
+  for (const [name] of headers) if (name.length === 12 && name.toLowerCase() === "content-type") return true;
+  return false;
+}
+
+/** A stream already holding all of `bytes`: Bun.serve still frames it with Content-Length, and adds no Content-Type. */
+function untypedBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
 function makeResponse(head: ResponseHead, body: ReadableStream<Uint8Array> | Uint8Array | null): Response | MalformedResponse {
   try {
-    return new Response(body, { status: head.status, headers: head.headers });
+    // A proxy does not make up a type its upstream did not give (RFC 9110 §8.3).
+    const sent = body instanceof Uint8Array && body.byteLength > 0 && !hasContentType(head.headers) ? untypedBody(body) : body;
+    return new Response(sent, { status: head.status, headers: head.headers });
   } catch (error) {
     // Header names or values Fetch refuses, or a status outside 200-599.
     return new MalformedResponse((error as Error).message);

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `npm test`: the type check, then the whole suite on the default (serve) engine and, at the same
+# time, the proxy-facing files again with GATEWAY_PROXY_ENGINE=raw (issue 20's proof 3b). The two
+# runs share nothing but the machine: every test takes ephemeral loopback ports and its own
+# temporary files. Each run's output is printed whole, one after the other; .ci/run sums the
+# summaries. Run through npm (its PATH puts the project's bun first and leaves `node` Node's own,
+# which the Node reference servers need; `bun run` would put its node shim first).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bun run typecheck || exit 1
+
+# The raw run leaves out the files that already pin the raw engine (raw-engine-*) and the
+# token-memory measurement, which never reaches a proxy listener.
+RAW_FILES=(
+  ./plugins
+  ./tests/security/admin-echo.test.ts ./tests/security/drain.test.ts ./tests/security/path-differential.test.ts
+  ./tests/security/protocols-red-team.test.ts ./tests/security/proxy-bypass.test.ts ./tests/security/red-team.test.ts
+  ./tests/security/upstream-faults.test.ts
+  ./tests/proxy.test.ts ./tests/streaming.test.ts ./tests/websocket.test.ts ./tests/tls.test.ts
+  ./tests/upstream-client.test.ts ./tests/upstream-tls.test.ts ./tests/path-handling.test.ts
+  ./tests/load-balancing.test.ts ./tests/workers.test.ts ./tests/pipeline.test.ts ./tests/access-log.test.ts
+  ./tests/auth-fuzz.test.ts ./tests/auth-invalidation.test.ts ./tests/auth-jwks.test.ts
+  ./tests/auth-jwt-algorithms.test.ts ./tests/signer-responses.test.ts ./tests/rate-limiting-cluster.test.ts
+)
+
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+bun test --timeout 60000 "$@" >"$logs/serve" 2>&1 &
+serve_pid=$!
+GATEWAY_PROXY_ENGINE=raw bun test --timeout 60000 "${RAW_FILES[@]}" >"$logs/raw" 2>&1 &
+raw_pid=$!
+wait "$serve_pid"; serve_status=$?
+wait "$raw_pid"; raw_status=$?
+echo "== the whole suite, serve engine (default)"
+cat "$logs/serve"
+echo "== the proxy-facing files, GATEWAY_PROXY_ENGINE=raw"
+cat "$logs/raw"
+exit $((serve_status | raw_status))
