@@ -91,10 +91,14 @@ class DirectAnswer implements ResponseHandler {
     let dated = false;
     let lengthWritten = false;
     for (const [name, value] of upstream.headers) {
-      const lower = name.toLowerCase();
-      if (setByGateway(lower)) continue;
-      if (lower === "date") dated = true;
-      else if (lower === "content-length") lengthWritten = true;
+      // Only names as long as one the gateway looks at are lower-cased to compare.
+      const length = name.length;
+      if (length === 4 || length === 14 || SET_BY_GATEWAY_LENGTHS.has(length)) {
+        const lower = name.toLowerCase();
+        if (setByGateway(lower)) continue;
+        if (lower === "date") dated = true;
+        else if (lower === "content-length") lengthWritten = true;
+      }
       // In the case the upstream wrote it, as nginx and HAProxy relay it.
       text += `${name}: ${value}\r\n`;
     }
