@@ -516,6 +516,42 @@ describe("real upstreams", () => {
   });
 });
 
+describe("routes with plugins (no response phase) on the direct path", () => {
+  test("key-auth + rate-limiting: the upstream gets the plugins' request (key hidden, consumer named), the client the plugins' response headers over the upstream's", async () => {
+    const node = await startNodeUpstream("none");
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "node", url: node.url });
+      const route = other.store.create("routes", { name: "node", service: { name: "node" }, paths: ["/k"] });
+      const alice = other.store.create("consumers", { username: "alice" });
+      other.store.create("keyauth_credentials", { key: "alice-key" }, { kind: "consumers", id: alice.id });
+      other.store.create("plugins", { name: "key-auth", route: { id: route.id }, config: { hide_credentials: true } });
+      other.store.create("plugins", { name: "rate-limiting", route: { id: route.id }, config: { minute: 100, policy: "local" } });
+      const client = await RawClient.open(other.proxy.port);
+      client.write(get("/k/path?apikey=alice-key&q=1", "X-Consumer-ID: spoofed\r\n"));
+      const answer = await client.answer();
+      expect(answer.status).toBe(200);
+      const echo = JSON.parse(answer.body) as { url: string; rawHeaders: [string, string][] };
+      expect(echo.url).toBe("/path?q=1");
+      const sent = Object.fromEntries(echo.rawHeaders.map(([name, value]) => [name.toLowerCase(), value]));
+      expect(sent["x-consumer-username"]).toBe("alice");
+      expect(sent["x-consumer-id"]).toBe(alice.id);
+      expect(answer.headers["x-ratelimit-limit-minute"]).toBe("100");
+      expect(answer.headers["x-ratelimit-remaining-minute"]).toBe("99");
+      expect(answer.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      // The direct path relays the upstream's names as Node wrote them; a Response would have lower-cased them.
+      expect(answer.head).toMatch(/\r\nDate: [A-Z][a-z]{2}, /);
+      client.write(get("/k/path"));
+      const refused = await client.answer();
+      expect({ status: refused.status, message: (JSON.parse(refused.body) as { message: string }).message }).toEqual({ status: 401, message: "No API key found in request" });
+      client.close();
+    } finally {
+      await other.close();
+      await node.stop();
+    }
+  });
+});
+
 describeWithNginx("through nginx", () => {
   test("a chunked request body and a large response through nginx arrive whole", async () => {
     const nginx = await startNginx(`location / { proxy_pass http://127.0.0.1:${upstream.port}; proxy_http_version 1.1; proxy_request_buffering off; }`);
