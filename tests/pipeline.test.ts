@@ -37,7 +37,26 @@ function marker(name: string, priority: number) {
   });
 }
 
-const registry = createRegistry([identify, marker("mark", 1000), marker("early", 1500), marker("zeta", 500), marker("alpha", 500)]);
+/** Appends `name=value` to the response's `x-stamps` in its response phase; refuses with 403 when the request sends `x-test-refuse: name`. */
+function stamper(name: string, priority: number) {
+  return definePlugin<{ value: string }>({
+    name,
+    priority,
+    configSchema: t.Object({ value: t.String() }, { additionalProperties: false }),
+    create: (config) => ({
+      access(ctx) {
+        return ctx.request.headers.get("x-test-refuse") === name ? new Response("refused", { status: 403 }) : undefined;
+      },
+      response(_ctx, response) {
+        const prior = response.headers.get("x-stamps");
+        response.headers.set("x-stamps", prior ? `${prior},${name}=${config.value}` : `${name}=${config.value}`);
+        return response;
+      },
+    }),
+  });
+}
+
+const registry = createRegistry([identify, marker("mark", 1000), marker("early", 1500), marker("zeta", 500), marker("alpha", 500), stamper("stamp-a", 900), stamper("stamp-b", 800)]);
 let upstream: TestUpstream;
 let gateway: TestGateway;
 
@@ -148,6 +167,49 @@ describe("execution order", () => {
       expect(() => gateway.store.create("plugins", { name: "mark", config: { value: "b" }, route: { name: "r" } })).toThrow(/UNIQUE violation/);
     } finally {
       gateway.store.delete("plugins", id);
+    }
+  });
+});
+
+describe("response phase", () => {
+  async function stamps(path: string, headers: Record<string, string> = {}): Promise<[number, string | null]> {
+    const res = await gateway.request(path, { headers });
+    await res.arrayBuffer();
+    return [res.status, res.headers.get("x-stamps")];
+  }
+
+  test("the instances that ran, in chain order (no consumer-scoped instance: known when the chain is built)", async () => {
+    const ids = ["stamp-b", "stamp-a"].map((name) => gateway.store.create("plugins", { name, config: { value: "g" } }).id);
+    try {
+      expect(await stamps("/r/x")).toEqual([200, "stamp-a=g,stamp-b=g"]);
+      expect(await stamps("/r/x", { "x-test-consumer": "alice" })).toEqual([200, "stamp-a=g,stamp-b=g"]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("a consumer-scoped instance's response phase for its consumer, the general one's for others", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "stamp-a", config: { value: "alice" }, consumer: { username: "alice" } }).id,
+      gateway.store.create("plugins", { name: "stamp-a", config: { value: "g" } }).id,
+      gateway.store.create("plugins", { name: "stamp-b", config: { value: "bob" }, consumer: { username: "bob" } }).id,
+    ];
+    try {
+      expect(await stamps("/r/x", { "x-test-consumer": "alice" })).toEqual([200, "stamp-a=alice"]);
+      expect(await stamps("/r/x", { "x-test-consumer": "bob" })).toEqual([200, "stamp-a=g,stamp-b=bob"]);
+      expect(await stamps("/r/x")).toEqual([200, "stamp-a=g"]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("a plugin's own answer gets no response phase, from it or from the plugins before it", async () => {
+    const ids = ["stamp-a", "stamp-b"].map((name) => gateway.store.create("plugins", { name, config: { value: "g" } }).id);
+    try {
+      expect(await stamps("/r/x", { "x-test-refuse": "stamp-b" })).toEqual([403, null]);
+      expect(await stamps("/r/x", { "x-test-refuse": "stamp-a", "x-test-consumer": "alice" })).toEqual([403, null]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
     }
   });
 });

@@ -6,17 +6,25 @@
 import type { Database, Statement } from "bun:sqlite";
 import { windowEnd, windowStart } from "./windows.ts";
 
-/** Usage before this request, per configured period (same order as `periods`). */
+/** Usage before this request, per configured period (same order as `periods`), filled in by `take`. */
 export interface Usage {
   readonly used: number[];
   readonly starts: number[];
   /** Index (into the configured periods) of a window that is full, or -1: the request may go. */
-  readonly stop: number;
+  stop: number;
+}
+
+/** A Usage for `periodCount` periods, to be filled by every `take` of one plugin instance. */
+export function usageFor(periodCount: number): Usage {
+  return { used: new Array(periodCount).fill(0), starts: new Array(periodCount).fill(0), stop: -1 };
 }
 
 export interface CounterStore {
-  /** `periods` are indexes into PERIODS, ascending; `limits` beside them. Throws if storage fails. */
-  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage;
+  /**
+   * Fills `usage` for this request. `periods` are indexes into PERIODS, ascending; `limits`
+   * beside them. Synchronous, so one Usage per instance serves every request. Throws if storage fails.
+   */
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage): void;
 }
 
 // ---- local ------------------------------------------------------------------------------
@@ -37,14 +45,13 @@ class LocalCounters implements CounterStore {
   private readonly scopes = new Map<string, Map<string, LocalCounter>>();
   private nextSweep = 0;
 
-  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage): void {
     if (now >= this.nextSweep) this.sweep(now);
     let counters = this.scopes.get(scope);
     if (!counters) this.scopes.set(scope, (counters = new Map()));
     let counter = counters.get(identifier);
     if (!counter) counters.set(identifier, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
-    const used: number[] = new Array(periods.length);
-    const starts: number[] = new Array(periods.length);
+    const { used, starts } = usage;
     let stop = -1;
     for (let i = 0; i < periods.length; i++) {
       const p = periods[i]!;
@@ -60,7 +67,7 @@ class LocalCounters implements CounterStore {
       if (limits[i]! - used[i]! <= 0) stop = i;
     }
     if (stop < 0) for (const p of periods) counter.counts[p]!++;
-    return { used, starts, stop };
+    usage.stop = stop;
   }
 
   private sweep(now: number): void {
@@ -125,7 +132,7 @@ class ClusterCounters implements CounterStore {
         if (row) usage.used[i] = row.value - 1;
         else {
           usage.used[i] = this.read.get(scope, identifier, p, start)?.value ?? 0;
-          (usage as { stop: number }).stop = i;
+          usage.stop = i;
         }
       }
       // A full window: nothing of this request is counted.
@@ -133,8 +140,8 @@ class ClusterCounters implements CounterStore {
     }).immediate;
   }
 
-  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number): Usage {
-    const usage: Usage = { used: new Array(periods.length), starts: new Array(periods.length), stop: -1 };
+  take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage): void {
+    usage.stop = -1;
     this.db.run(this.shortWait);
     try {
       if (now >= this.nextSweep) {
@@ -147,7 +154,6 @@ class ClusterCounters implements CounterStore {
     } finally {
       this.db.run(this.normalWait);
     }
-    return usage;
   }
 }
 

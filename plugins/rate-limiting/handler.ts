@@ -5,7 +5,7 @@ import type { Plugin } from "../../src/entities/plugin.ts";
 import type { Route } from "../../src/entities/route.ts";
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { errorCodeResponse, messageResponse } from "../../src/proxy/responses.ts";
-import { type CounterStore, clusterCounters, localCounters } from "./counters.ts";
+import { type CounterStore, clusterCounters, localCounters, usageFor } from "./counters.ts";
 import { PERIODS, type RateLimitingConfig } from "./schema.ts";
 import { resetSeconds } from "./windows.ts";
 
@@ -47,32 +47,48 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
     return identifier || ctx.clientIp;
   }
 
+  // Requests share it: each `take` fills it and the access phase reads it before any other request runs.
+  const usage = usageFor(periods.length);
+  const pairCount = 4 * periods.length + 6;
+
   return {
     access(ctx: RequestContext): AccessResult {
       const now = Date.now();
-      let usage;
       try {
         if (!store) throw new Error("policy cluster: no database");
-        usage = store.take(scope, identify(ctx), periods, limits, now);
+        store.take(scope, identify(ctx), periods, limits, now, usage);
       } catch (error) {
         ctx.log({ level: "error", plugin: "rate-limiting", message: "failed to get usage", error: String(error) });
         return config.fault_tolerant ? undefined : errorCodeResponse("internal");
       }
       const { used, starts, stop } = usage;
       if (config.hide_client_headers) return stop < 0 ? undefined : messageResponse(config.error_code, config.error_message);
-      const headers: string[] = [];
+      // Sized once: the flat name, value pairs of RequestContext.responseHeaders.
+      const headers: string[] = new Array(pairCount);
       let best = -1;
       let bestRemaining = 0;
+      let at = 0;
       for (let i = 0; i < periods.length; i++) {
         let remaining = limits[i]! - used[i]!;
         if (stop < 0 || stop === i) remaining -= 1;
-        remaining = Math.max(0, remaining);
+        if (remaining < 0) remaining = 0;
         // Fewest left wins; on a tie the longer window (periods ascend).
-        if (best < 0 || remaining <= bestRemaining) [best, bestRemaining] = [i, remaining];
-        headers.push(limitNames[i]!, limitTexts[i]!, remainingNames[i]!, String(remaining));
+        if (best < 0 || remaining <= bestRemaining) {
+          best = i;
+          bestRemaining = remaining;
+        }
+        headers[at++] = limitNames[i]!;
+        headers[at++] = limitTexts[i]!;
+        headers[at++] = remainingNames[i]!;
+        headers[at++] = String(remaining);
       }
       const reset = String(resetSeconds(periods[best]!, starts[best]!, now));
-      headers.push("RateLimit-Limit", limitTexts[best]!, "RateLimit-Remaining", String(bestRemaining), "RateLimit-Reset", reset);
+      headers[at++] = "RateLimit-Limit";
+      headers[at++] = limitTexts[best]!;
+      headers[at++] = "RateLimit-Remaining";
+      headers[at++] = String(bestRemaining);
+      headers[at++] = "RateLimit-Reset";
+      headers[at] = reset;
       if (stop >= 0) {
         const response = messageResponse(config.error_code, config.error_message);
         for (let i = 0; i < headers.length; i += 2) response.headers.set(headers[i]!, headers[i + 1]!);
@@ -86,4 +102,3 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
     },
   };
 }
-

@@ -24,11 +24,16 @@ export interface Chain {
   /** The anonymous fallback a plugin of the chain offers (from its general instance), or null. */
   readonly authFallback: AuthFallback | null;
   readonly hasResponsePhase: boolean;
+  /**
+   * The instances with a response phase, in chain order, when no consumer-scoped instance can
+   * change which run (then the access phase need not gather them per request); else null.
+   */
+  readonly responders: readonly PluginInstance[] | null;
   /** Headers the chain's plugins set upstream beyond the identity headers. */
   readonly ownedHeaders: OwnedHeaders;
 }
 
-export const EMPTY_CHAIN: Chain = { steps: [], authFallback: null, hasResponsePhase: false, ownedHeaders: NO_OWNED_HEADERS };
+export const EMPTY_CHAIN: Chain = { steps: [], authFallback: null, hasResponsePhase: false, responders: [], ownedHeaders: NO_OWNED_HEADERS };
 
 type Rank = number;
 
@@ -92,5 +97,8 @@ export function buildChain(
   const hasResponsePhase = steps.some(
     (step) => step.general?.response !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i.response),
   );
-  return steps.length ? { steps, authFallback, hasResponsePhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
+  const responders = steps.some((step) => step.byConsumer !== null)
+    ? null
+    : steps.flatMap((step) => (step.general?.response ? [step.general] : []));
+  return steps.length ? { steps, authFallback, hasResponsePhase, responders, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
 }

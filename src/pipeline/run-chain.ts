@@ -5,43 +5,43 @@ import type { PluginInstance, RequestContext } from "./contract.ts";
 
 export interface AccessOutcome {
   /** Set when a plugin ended the request. */
-  response: Response | undefined;
-  /** Instances that took part, for the response phase. */
-  ran: PluginInstance[];
+  readonly response: Response | undefined;
+  /** Instances that took part and have a response phase, in chain order. */
+  readonly responders: readonly PluginInstance[];
 }
 
 /** Synchronous unless a plugin answers with a promise, so most requests skip the microtask hops. */
 export function runAccess(chain: Chain, ctx: RequestContext): AccessOutcome | Promise<AccessOutcome> {
-  return continueAccess(chain, 0, ctx, []);
+  return continueAccess(chain, 0, ctx, chain.responders === null ? [] : null);
 }
 
-function continueAccess(chain: Chain, from: number, ctx: RequestContext, ran: PluginInstance[]): AccessOutcome | Promise<AccessOutcome> {
+/** `gathered` collects the responders when the chain cannot know them in advance (null: it does). */
+function continueAccess(chain: Chain, from: number, ctx: RequestContext, gathered: PluginInstance[] | null): AccessOutcome | Promise<AccessOutcome> {
+  const responders = gathered ?? chain.responders!;
   const steps = chain.steps;
   for (let i = from; i < steps.length; i++) {
     const step = steps[i]!;
     const instance = (ctx.consumer && step.byConsumer?.get(ctx.consumer.id)) || step.general;
     if (!instance) continue;
-    ran.push(instance);
+    if (gathered && instance.response) gathered.push(instance);
     if (!instance.access) continue;
     const result = instance.access(ctx);
-    if (result instanceof Promise) return result.then((settled) => (settled ? { response: settled, ran } : continueAccess(chain, i + 1, ctx, ran)));
-    if (result) return { response: result, ran };
+    if (result instanceof Promise) return result.then((settled) => (settled ? { response: settled, responders } : continueAccess(chain, i + 1, ctx, gathered)));
+    if (result) return { response: result, responders };
   }
-  return { response: undefined, ran };
+  return { response: undefined, responders };
 }
 
 /** Synchronous while every plugin answers synchronously, as the access phase is: no promise per plugin. */
-export function runResponse(ran: readonly PluginInstance[], ctx: RequestContext, response: Response): Response | Promise<Response> {
-  return continueResponse(ran, 0, ctx, response);
+export function runResponse(responders: readonly PluginInstance[], ctx: RequestContext, response: Response): Response | Promise<Response> {
+  return continueResponse(responders, 0, ctx, response);
 }
 
-function continueResponse(ran: readonly PluginInstance[], from: number, ctx: RequestContext, response: Response): Response | Promise<Response> {
+function continueResponse(responders: readonly PluginInstance[], from: number, ctx: RequestContext, response: Response): Response | Promise<Response> {
   let current = response;
-  for (let i = from; i < ran.length; i++) {
-    const instance = ran[i]!;
-    if (!instance.response) continue;
-    const result = instance.response(ctx, current);
-    if (result instanceof Promise) return result.then((settled) => continueResponse(ran, i + 1, ctx, settled));
+  for (let i = from; i < responders.length; i++) {
+    const result = responders[i]!.response!(ctx, current);
+    if (result instanceof Promise) return result.then((settled) => continueResponse(responders, i + 1, ctx, settled));
     current = result;
   }
   return current;

@@ -76,7 +76,7 @@ export interface FlowOptions<U> {
 
 const NO_ROUTE = "(none)";
 const MAX_REQUEST_ID = 200;
-const NO_PLUGINS: AccessOutcome = { response: undefined, ran: [] };
+const NO_PLUGINS: AccessOutcome = { response: undefined, responders: [] };
 const DIGITS = /^\d+$/;
 
 /**
@@ -355,7 +355,7 @@ export class RequestFlow<U> {
           if (ctx?.responseHeaders) setPairs(headers, ctx.responseHeaders);
           // Returning the upstream Response itself lets the engine pipe its body natively.
           if (!ctx || !chain.hasResponsePhase) return flight.finish(upstream);
-          const answered = runResponse(outcome.ran, ctx, upstream);
+          const answered = runResponse(outcome.responders, ctx, upstream);
           if (!(answered instanceof Promise)) return flight.finish(answered);
           return answered.then((response) => flight.finish(response), (error) => flight.internalError(error));
         } catch (error) {
