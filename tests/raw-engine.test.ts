@@ -194,7 +194,7 @@ describe("choosing the engine", () => {
       const [code, err] = await Promise.all([child.exited, new Response(child.stderr).text()]);
       expect({ code, err: err.trim() }).toEqual({ code: 2, err: expect.stringContaining("--proxy-engine fast: expected serve or raw") });
     }
-  });
+  }, 30_000);
 });
 
 describe("keep-alive and pipelining", () => {
