@@ -31,8 +31,9 @@ GATEWAY_PROXY_ENGINE=raw bun test --timeout 60000 "${RAW_FILES[@]}" >"$logs/raw"
 raw_pid=$!
 wait "$serve_pid"; serve_status=$?
 wait "$raw_pid"; raw_status=$?
-echo "== the whole suite, serve engine (default)"
-cat "$logs/serve"
-echo "== the proxy-facing files, GATEWAY_PROXY_ENGINE=raw"
-cat "$logs/raw"
+# Printed by Node, not echo or cat: npm leaves its stdout pipe non-blocking, and coreutils stop
+# at EAGAIN.
+print() { node -e 'process.stdout.write(`${process.argv[1]}\n${require("node:fs").readFileSync(process.argv[2])}`)' "$1" "$2"; }
+print "== the whole suite, serve engine (default)" "$logs/serve"
+print "== the proxy-facing files, GATEWAY_PROXY_ENGINE=raw" "$logs/raw"
 exit $((serve_status | raw_status))
