@@ -194,7 +194,7 @@ describe("choosing the engine", () => {
       const [code, err] = await Promise.all([child.exited, new Response(child.stderr).text()]);
       expect({ code, err: err.trim() }).toEqual({ code: 2, err: expect.stringContaining("--proxy-engine fast: expected serve or raw") });
     }
-  });
+  }, 30_000);
 });
 
 describe("keep-alive and pipelining", () => {
@@ -508,6 +508,42 @@ describe("real upstreams", () => {
       expect(names.filter((name) => name.startsWith("x-one") || name.startsWith("x-two"))).toEqual(["x-one", "x-two"]);
       expect(names).not.toContain("x-consumer-id");
       for (const name of ["host", "x-forwarded-for", "x-forwarded-proto", "x-real-ip", "x-request-id"]) expect(names.filter((each) => each === name)).toHaveLength(1);
+      client.close();
+    } finally {
+      await other.close();
+      await node.stop();
+    }
+  });
+});
+
+describe("routes with plugins (no response phase) on the direct path", () => {
+  test("key-auth + rate-limiting: the upstream gets the plugins' request (key hidden, consumer named), the client the plugins' response headers over the upstream's", async () => {
+    const node = await startNodeUpstream("none");
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "node", url: node.url });
+      const route = other.store.create("routes", { name: "node", service: { name: "node" }, paths: ["/k"] });
+      const alice = other.store.create("consumers", { username: "alice" });
+      other.store.create("keyauth_credentials", { key: "alice-key" }, { kind: "consumers", id: alice.id });
+      other.store.create("plugins", { name: "key-auth", route: { id: route.id }, config: { hide_credentials: true } });
+      other.store.create("plugins", { name: "rate-limiting", route: { id: route.id }, config: { minute: 100, policy: "local" } });
+      const client = await RawClient.open(other.proxy.port);
+      client.write(get("/k/path?apikey=alice-key&q=1", "X-Consumer-ID: spoofed\r\n"));
+      const answer = await client.answer();
+      expect(answer.status).toBe(200);
+      const echo = JSON.parse(answer.body) as { url: string; rawHeaders: [string, string][] };
+      expect(echo.url).toBe("/path?q=1");
+      const sent = Object.fromEntries(echo.rawHeaders.map(([name, value]) => [name.toLowerCase(), value]));
+      expect(sent["x-consumer-username"]).toBe("alice");
+      expect(sent["x-consumer-id"]).toBe(alice.id);
+      expect(answer.headers["x-ratelimit-limit-minute"]).toBe("100");
+      expect(answer.headers["x-ratelimit-remaining-minute"]).toBe("99");
+      expect(answer.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      // The direct path relays the upstream's names as Node wrote them; a Response would have lower-cased them.
+      expect(answer.head).toMatch(/\r\nDate: [A-Z][a-z]{2}, /);
+      client.write(get("/k/path"));
+      const refused = await client.answer();
+      expect({ status: refused.status, message: (JSON.parse(refused.body) as { message: string }).message }).toEqual({ status: 401, message: "No API key found in request" });
       client.close();
     } finally {
       await other.close();

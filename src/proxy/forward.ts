@@ -147,7 +147,8 @@ function joinV0(base: string, strip: boolean, postfix: string, path: string): st
   return path === "/" ? base : base + path;
 }
 
-function stripQuery(search: string, names: readonly string[]): string {
+/** `search` without the query parameters a plugin asked to drop (hide_credentials). */
+export function stripQuery(search: string, names: readonly string[]): string {
   const params = new URLSearchParams(search);
   for (const name of names) params.delete(name);
   const text = params.toString();
@@ -306,6 +307,11 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
     else for (const each of value) head += `${name}: ${each}\r\n`;
   }
   return `${head}${forwarding.text()}\r\n`;
+}
+
+/** The head of a bodiless request to the service from the Fetch Request the plugins read and changed, as `forward` would send it to `target` (one isSendableTarget accepts). */
+export function bodilessHeadFromRequest(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string): string {
+  return requestHead(request, target, match, info, upstreamHost);
 }
 
 /**

@@ -52,10 +52,12 @@ export interface DeferredRequest extends IncomingRequest {
 export type WebSocketUpgrade<U> = (flight: ProxiedRequest<U>, on: U, match: RouteMatch, path: string, search: string, info: ForwardInfo, pluginHeaders: readonly string[] | null) => Promise<Response | undefined>;
 
 /**
- * The raw engine's own upstream exchange for a request without plugins, body or upgrade: true
- * when it took the request (it answers the client itself), false to leave it to `forward`.
+ * The raw engine's own upstream exchange for a request without body or upgrade, whose plugins
+ * (if any) have no response phase: true when it took the request (it answers the client
+ * itself), false to leave it to `forward`. `plugins` is the access phase's context, whose
+ * Request the plugins read and changed, or null when the route has none.
  */
-export type DirectForward<U> = (flight: ProxiedRequest<U>, match: RouteMatch, search: string, info: ForwardInfo) => boolean;
+export type DirectForward<U> = (flight: ProxiedRequest<U>, match: RouteMatch, search: string, info: ForwardInfo, plugins: PluginRequestContext | null) => boolean;
 
 export interface FlowOptions<U> {
   pool: ConnectionPool;
@@ -335,7 +337,8 @@ export class RequestFlow<U> {
       path: flight.path,
     };
     const upgradeOn = flight.upgradeOn;
-    if (ctx === null && upgradeOn === null && this.options.direct?.(flight, match, search, info)) return undefined;
+    const direct = upgradeOn === null && (ctx === null || !chain.hasResponsePhase) ? this.options.direct : undefined;
+    if (direct?.(flight, match, search, info, ctx)) return undefined;
     const sent = upgradeOn !== null ? this.options.upgrade(flight, upgradeOn, match, flight.upstreamPath, search, info, ctx?.responseHeaders ?? null) : forward(flight.request, match, flight.upstreamPath, search, info);
     return sent.then(
       (upstream) => {

@@ -31,6 +31,7 @@ const MAX_WAITING_BYTES = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 const CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n";
 const NON_ASCII = /[\x80-\xff]/g;
+const ABSOLUTE_AUTHORITY = /^https?:\/\/[^/?]*/i;
 const QUERY_ENCODED = /["'<>]/;
 const QUERY_ENCODED_ALL = /["'<>]/g;
 
@@ -51,11 +52,11 @@ export interface ConnectionHost {
 function splitTarget(raw: string): { path: string; search: string } | null {
   let target = raw;
   if (target.charCodeAt(0) !== 47) {
-    // absolute-form: the path starts after the authority.
-    const scheme = /^https?:\/\//i.exec(target);
-    if (!scheme) return null;
-    const slash = target.indexOf("/", scheme[0].length);
-    target = slash < 0 ? "/" : target.slice(slash);
+    // absolute-form: the authority ends at the first "/" or "?" (RFC 3986 §3.2); a "/" in the query starts no path.
+    const authority = ABSOLUTE_AUTHORITY.exec(target);
+    if (!authority) return null;
+    const rest = target.slice(authority[0].length);
+    target = rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
   }
   // Bytes beyond ASCII travel percent-encoded, as a URL parser would have them.
   if (NON_ASCII.test(target)) target = target.replace(NON_ASCII, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);

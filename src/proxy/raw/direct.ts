@@ -1,11 +1,13 @@
-// The raw engine's fast path: a bodiless request without plugins to an http service (or to the
-// targets of a balanced one) goes out
-// as a request head written straight from the parsed header pairs, and the upstream's head and
-// body come back to the client as they arrive, with the gateway's headers inserted and
-// hop-by-hop fields gone: no Request, Headers, Response or promise per request. A chunked (or
-// close-delimited) upstream body is decoded, so it is re-chunked for an HTTP/1.1 client and
-// close-delimited for an HTTP/1.0 one.
-import { type ForwardInfo, bodilessHeadFromPairs, ensureHashCookie, isSendableTarget } from "../forward.ts";
+// The raw engine's fast path: a bodiless request to an http service (or to the targets of a
+// balanced one) whose plugins, if any, have no response phase goes out as a request head
+// written straight from the parsed header pairs (or, after plugins, from the Request they read
+// and changed), and the upstream's head and body come back to the client as they arrive, with
+// the gateway's headers (and the plugins' response headers) inserted and hop-by-hop fields
+// gone: no Response, stream or promise per request. A chunked (or close-delimited) upstream
+// body is decoded, so it is re-chunked for an HTTP/1.1 client and close-delimited for an
+// HTTP/1.0 one.
+import type { PluginRequestContext } from "../../pipeline/request-context.ts";
+import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget, stripQuery } from "../forward.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -17,6 +19,7 @@ import type { ClientConnection } from "./connection.ts";
 import { RawRequest } from "./incoming.ts";
 import { bodiless, dateHeader, statusLine, writeChunk } from "./response-writer.ts";
 
+const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
 /** A head and a body smaller than this go out in one write (one system call). */
 const COALESCE_BYTES = 16 * 1024;
 const SET_BY_GATEWAY_LENGTHS: ReadonlySet<number> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"].map((name) => name.length));
@@ -26,15 +29,29 @@ function setByGateway(lower: string): boolean {
   return SET_BY_GATEWAY_LENGTHS.has(lower.length) && (lower === "x-request-id" || lower === "x-gateway-upstream-latency" || lower === "x-gateway-proxy-latency");
 }
 
+/** Response headers the plugins may not set here: the answer's framing is the relay's. */
+const FRAMING: ReadonlySet<string> = new Set(["content-length", "transfer-encoding"]);
+
+/** The plugins' response headers by lower-case name, the last value of a name winning (as Headers.set would leave them). */
+function overridesOf(pairs: readonly string[] | null): Map<string, string> | null {
+  if (pairs === null || pairs.length === 0) return null;
+  const overrides = new Map<string, string>();
+  for (let i = 0; i < pairs.length; i += 2) {
+    const lower = pairs[i]!.toLowerCase();
+    if (!FRAMING.has(lower)) overrides.set(lower, pairs[i + 1]!);
+  }
+  return overrides;
+}
+
 /** Takes the request when the fast path can carry it (see the module comment); false leaves it to `forward`. */
-export function directForward(flight: ProxiedRequest<ClientConnection>, match: RouteMatch, search: string, info: ForwardInfo): boolean {
+export function directForward(flight: ProxiedRequest<ClientConnection>, match: RouteMatch, search: string, info: ForwardInfo, plugins: PluginRequestContext | null): boolean {
   const incoming = flight.incoming;
   if (!(incoming instanceof RawRequest) || incoming.body !== null) return false;
   const { balancer, endpoint, service } = match.target;
   if (balancer === null ? endpoint === null : service.protocol !== "http") return false;
-  const target = flight.upstreamPath + search;
+  const target = flight.upstreamPath + (info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search);
   if (!isSendableTarget(target)) return false;
-  new DirectAnswer(flight, incoming, match, target, info).send();
+  new DirectAnswer(flight, incoming, match, target, search, info, plugins?.request ?? null, overridesOf(plugins?.responseHeaders ?? null)).send();
   return true;
 }
 
@@ -54,13 +71,25 @@ class DirectAnswer implements ResponseHandler {
     private readonly request: RawRequest,
     private readonly match: RouteMatch,
     private readonly target: string,
+    search: string,
     private readonly info: ForwardInfo,
+    /** The Request the plugins read and changed (null: no plugins, the parsed pairs are what goes out). */
+    private readonly changed: Request | null,
+    /** The plugins' response headers, replacing the upstream's of the same name. */
+    private readonly overrides: Map<string, string> | null,
   ) {
     const balancer = match.target.balancer;
     if (balancer === null) return;
-    const hashInput = balancer.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: null, path: info.path, search: target.slice(flight.upstreamPath.length), route: match.target.route } : null;
+    const headers = changed === null ? request.headers : changed.headers;
+    const hashInput = balancer.hashing ? { headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
     this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, true, request.method);
-    if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(request.headers, balancer);
+    if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(headers, balancer);
+  }
+
+  private headFor(upstreamHost: string): string {
+    const { request, match, info, changed } = this;
+    if (changed !== null) return bodilessHeadFromRequest(changed, this.target, match, info, upstreamHost);
+    return bodilessHeadFromPairs(request.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
   }
 
   /** Sends the request to the service, or to the balancer's next target. */
@@ -68,15 +97,13 @@ class DirectAnswer implements ResponseHandler {
     const { request, match, info } = this;
     const service = match.target.service;
     const options = { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries };
-    const pairs = request.headers.pairs;
     if (this.attempts === null) {
-      relayBodiless(info.pool, match.target.endpoint!, request, request.method, bodilessHeadFromPairs(request.method, pairs, request.headers, match, this.target, info, match.target.upstreamHost), options, this);
+      relayBodiless(info.pool, match.target.endpoint!, request, request.method, this.headFor(match.target.upstreamHost), options, this);
       return;
     }
     const peer = this.attempts.next();
     if (peer === null) return this.request.connection.respond(this.request, this.flight.upstreamFailed(new NoHealthyTarget()));
-    const head = bodilessHeadFromPairs(request.method, pairs, request.headers, match, this.target, info, peer.httpHost);
-    relayBodiless(info.pool, peer.endpoint, request, request.method, head, { ...options, retries: 0 }, this);
+    relayBodiless(info.pool, peer.endpoint, request, request.method, this.headFor(peer.httpHost), { ...options, retries: 0 }, this);
   }
 
   head(upstream: ResponseHead, control: BodyControl): void {
@@ -89,18 +116,38 @@ class DirectAnswer implements ResponseHandler {
     let text = statusLine(upstream.status, "");
     let dated = false;
     let lengthWritten = false;
+    const overrides = this.overrides;
     for (const [name, value] of upstream.headers) {
-      const lower = name.toLowerCase();
-      if (setByGateway(lower)) continue;
-      if (lower === "date") dated = true;
-      else if (lower === "content-length") lengthWritten = true;
+      if (overrides !== null && overrides.has(name.toLowerCase())) continue;
+      // Only names as long as one the gateway looks at are lower-cased to compare.
+      const length = name.length;
+      if (length === 4 || length === 14 || SET_BY_GATEWAY_LENGTHS.has(length)) {
+        const lower = name.toLowerCase();
+        if (setByGateway(lower)) continue;
+        if (lower === "date") dated = true;
+        else if (lower === "content-length") {
+          // One line however often the upstream repeated it (RFC 9112 §6.3: a proxy sends a single one), and none on a 204 (RFC 9110 §8.6).
+          if (lengthWritten || upstream.status === 204) continue;
+          lengthWritten = true;
+        }
+      }
       // In the case the upstream wrote it, as nginx and HAProxy relay it.
       text += `${name}: ${value}\r\n`;
     }
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
     if (upstream.framing === "length" && !lengthWritten) text += `content-length: ${upstream.length}\r\n`;
     if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
-    text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
+    if (overrides === null) text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
+    else {
+      // Set after the gateway's own, as on the Response path: a plugin's value of the same name wins.
+      if (!overrides.has("x-request-id")) text += `x-request-id: ${flight.requestId}\r\n`;
+      if (!overrides.has("x-gateway-upstream-latency")) text += `x-gateway-upstream-latency: ${upstreamMs}\r\n`;
+      if (!overrides.has("x-gateway-proxy-latency")) text += `x-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
+      for (const [name, value] of overrides) {
+        if (name === "date") dated = true;
+        text += `${name}: ${value}\r\n`;
+      }
+    }
     if (!dated) text += dateHeader();
     if (answering.draining) text += "connection: close\r\n";
     const framing = upstream.framing;
@@ -127,8 +174,12 @@ class DirectAnswer implements ResponseHandler {
     let taken: boolean;
     if (this.pendingHead !== null) {
       const head = this.takeHead();
-      if (!this.chunked && bytes.length < COALESCE_BYTES) taken = connection.write(Buffer.concat([Buffer.from(head, "latin1"), bytes]));
-      else {
+      if (!this.chunked && bytes.length < COALESCE_BYTES) {
+        const whole = Buffer.allocUnsafe(head.length + bytes.length);
+        latin1Write.call(whole, head, 0);
+        whole.set(bytes, head.length);
+        taken = connection.write(whole);
+      } else {
         connection.write(head);
         taken = this.chunked ? writeChunk(connection, bytes) : connection.write(bytes);
       }

@@ -88,7 +88,7 @@ export function startRawProxy(options: RawProxyOptions): ProxyListener {
     secure,
     httpsPort: options.httpsPort ?? (() => null),
     upgrade: (flight, connection, match, path, search, info, pluginHeaders) => websockets.connect(flight, connection, match, path, search, info, pluginHeaders),
-    direct: (flight, match, search, info) => directForward(flight, match, search, info),
+    direct: (flight, match, search, info, plugins) => directForward(flight, match, search, info, plugins),
   });
   const set = new ConnectionSet(flow, secure ? "https://" : "http://", options.timeouts ?? DEFAULT_RAW_TIMEOUTS);
   const listening = secure ? listenTls(options, set) : listenPlain(options, set);

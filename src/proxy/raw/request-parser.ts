@@ -6,6 +6,8 @@
 // Stateless: the engine calls it again with more bytes while the result is "incomplete"; a
 // prefix that no continuation can make valid is refused at once, where llhttp refuses it.
 
+import { latin1Text } from "../latin1.ts";
+
 export interface ParseLimits {
   maxHeadBytes: number;
   maxHeaders: number;
@@ -47,7 +49,6 @@ const COMMA = 44;
 const NEED_MORE = -1;
 const FAILED = -2;
 
-const latin1 = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
 
 /** Why the last scanner returned FAILED (set right before it does). */
 let failure = "";
@@ -147,7 +148,7 @@ export function parseRequestHead(
 
   const head: RequestHead = {
     method,
-    target: latin1.call(bytes, targetStart, targetEnd),
+    target: latin1Text(bytes, targetStart, targetEnd),
     minorVersion,
     headers,
     body,
@@ -318,7 +319,7 @@ function scanHeaderLine(bytes: Uint8Array, p: number, end: number, headers: stri
   const kind = entry === null ? GENERAL : entry.kind;
   if (kind === TRANSFER_ENCODING && hasContentLength) return fail("Transfer-Encoding with Content-Length");
   if (kind === CONTENT_LENGTH && hasTransferEncoding) return fail("Content-Length with Transfer-Encoding");
-  const name = entry === null ? latin1.call(bytes, nameStart, p).toLowerCase() : entry.name;
+  const name = entry === null ? latin1Text(bytes, nameStart, p).toLowerCase() : entry.name;
 
   p++;
   while (p < end && (bytes[p] === SP || bytes[p] === HTAB)) p++;
@@ -365,7 +366,7 @@ function scanHeaderLine(bytes: Uint8Array, p: number, end: number, headers: stri
 
   let valueEnd = p;
   while (bytes[valueEnd - 1] === SP || bytes[valueEnd - 1] === HTAB) valueEnd--;
-  const value = latin1.call(bytes, valueStart, valueEnd);
+  const value = latin1Text(bytes, valueStart, valueEnd);
   headers.push(name, value);
   switch (kind) {
     case CONTENT_LENGTH:

@@ -77,8 +77,9 @@ export class BodyRelay implements BodyControl {
       this.complete(rest.length === 0);
       return;
     }
-    this.connection.watchBody(this.readTimeoutMs);
+    // A body wholly in the first packet ends here without its deadline ever being watched.
     if (rest.length > 0) this.push(rest);
+    else this.connection.watchBody(this.readTimeoutMs);
   }
 
   resume(): void {
@@ -91,7 +92,6 @@ export class BodyRelay implements BodyControl {
 
   push(bytes: Buffer): void {
     if (this.ended) return;
-    this.connection.watchBody(this.readTimeoutMs);
     let wantsMore = true;
     try {
       if (this.decoder) {
@@ -108,6 +108,9 @@ export class BodyRelay implements BodyControl {
     } catch (error) {
       return this.abort(error as Error);
     }
+    // The handler may have ended the exchange (its client went away); else the read deadline starts again.
+    if (this.ended) return;
+    this.connection.watchBody(this.readTimeoutMs);
     if (!wantsMore) this.connection.pauseReading();
   }
 

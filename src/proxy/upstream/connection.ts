@@ -4,6 +4,7 @@
 import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
+import { latin1Text } from "../latin1.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
@@ -25,7 +26,7 @@ export interface Exchange {
   abandoned(now: number): boolean;
 }
 
-const HEAD_END = "\r\n\r\n";
+const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 const BODY_HIGH_WATER_MARK = 256 * 1024;
 
 export interface ConnectionOwner {
@@ -147,13 +148,13 @@ export class UpstreamConnection {
     }
     let buffer = this.head ? Buffer.concat([this.head, bytes]) : bytes;
     for (;;) {
-      const end = buffer.indexOf(HEAD_END, 0, "latin1");
+      const end = buffer.indexOf(HEAD_END);
       if (end < 0 || end > MAX_HEAD_BYTES) {
         if (end > MAX_HEAD_BYTES || buffer.length > MAX_HEAD_BYTES) this.fail(new MalformedResponse("response head too large"));
         else this.head = buffer;
         return;
       }
-      const text = buffer.toString("latin1", 0, end);
+      const text = latin1Text(buffer, 0, end);
       const rest = buffer.subarray(end + 4);
       try {
         const lineEnd = text.indexOf("\r\n");

@@ -1,0 +1,18 @@
+// Bytes of an HTTP head as the latin1 string the parsers read (one character per byte). Bun's
+// latin1 decoder copies byte by byte (about 2.4 ns a byte here), its UTF-8 decoder is
+// vectorised and gives the same string for ASCII, which nearly every head is.
+import { isAscii } from "node:buffer";
+
+const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
+const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+
+/** Below this many bytes the ASCII check costs more than it saves. */
+const CHECKED_FROM = 64;
+
+/** bytes[start, end) as latin1. */
+export function latin1Text(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start < CHECKED_FROM) return latin1Slice.call(bytes, start, end);
+  // All of `bytes` ASCII (a head with its small body, say) spares the view a range check needs.
+  const ascii = isAscii(bytes) || isAscii(bytes.subarray(start, end));
+  return ascii ? utf8Slice.call(bytes, start, end) : latin1Slice.call(bytes, start, end);
+}
