@@ -4,63 +4,18 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { startByteRecorder, talk } from "../support/raw-socket.ts";
 import { rssBytes } from "../support/rss.ts";
-
-/** Records every byte it receives; answers each head with `reply(path)`. */
-function startUpstream(reply: (path: string) => string) {
-  const state = { url: "", received: "", stop: () => listener.stop(true) };
-  const listener = Bun.listen<{ buffer: string }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(socket) {
-        socket.data = { buffer: "" };
-      },
-      data(socket, bytes) {
-        const text = Buffer.from(bytes).toString("latin1");
-        state.received += text;
-        socket.data.buffer += text;
-        let end: number;
-        while ((end = socket.data.buffer.indexOf("\r\n\r\n")) >= 0) {
-          const head = socket.data.buffer.slice(0, end);
-          const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-          socket.data.buffer = socket.data.buffer.slice(end + 4 + (length ? Number(length[1]) : 0));
-          socket.write(reply(head.split(" ")[1]!));
-        }
-      },
-    },
-  });
-  state.url = `http://127.0.0.1:${listener.port}`;
-  return state;
-}
-
-async function talk(port: number, steps: (string | number)[], settleMs = 400): Promise<{ raw: string; closed: boolean }> {
-  const socket = createConnection({ host: "127.0.0.1", port });
-  const result = { raw: "", closed: false };
-  socket.on("data", (chunk: Buffer) => (result.raw += chunk.toString("latin1")));
-  socket.on("close", () => (result.closed = true));
-  socket.on("error", () => {});
-  await new Promise((resolve) => socket.once("connect", resolve));
-  for (const step of steps) {
-    if (result.closed) break;
-    if (typeof step === "number") await Bun.sleep(step);
-    else socket.write(Buffer.from(step, "latin1"));
-  }
-  const deadline = Date.now() + settleMs;
-  while (!result.closed && Date.now() < deadline) await Bun.sleep(20);
-  socket.destroy();
-  return result;
-}
 
 const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 const bodyOf = (raw: string) => raw.slice(raw.indexOf("\r\n\r\n") + 4);
 
-let upstream: ReturnType<typeof startUpstream>;
+let upstream: ReturnType<typeof startByteRecorder>;
 let gateway: TestGateway;
 let port: number;
 
 beforeAll(() => {
-  upstream = startUpstream((path) =>
+  upstream = startByteRecorder((_method, path) =>
     path === "/open/listed-length" ? "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2\r\n\r\nok" : "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal",
   );
   gateway = startTestGateway({ proxyEngine: "raw" });

@@ -6,7 +6,6 @@
 // raw-engine-findings.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { MEMORY } from "../../src/db/connection.ts";
 import { openCore } from "../../src/gateway.ts";
@@ -14,6 +13,7 @@ import { startRawProxy } from "../../src/proxy/raw/listener.ts";
 import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { sign, signingKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { type Talk, talk } from "../support/raw-socket.ts";
 import { rssBytes } from "../support/rss.ts";
 
 const UNAUTHORIZED = '{"message":"Unauthorized"}';
@@ -127,32 +127,6 @@ function startEvil(): { url: string; stop(): void } {
     },
   });
   return { url: `http://127.0.0.1:${listener.port}`, stop: () => listener.stop(true) };
-}
-
-interface Talk {
-  /** Everything the gateway sent back (latin1). */
-  raw: string;
-  /** The gateway closed the connection. */
-  closed: boolean;
-}
-
-/** Writes each string step in turn (a number: waits that many ms), then collects answers for `settleMs`. */
-async function talk(port: number, steps: (string | number)[], settleMs = 400): Promise<Talk> {
-  const socket = createConnection({ host: "127.0.0.1", port });
-  const result: Talk = { raw: "", closed: false };
-  socket.on("data", (chunk: Buffer) => (result.raw += chunk.toString("latin1")));
-  socket.on("close", () => (result.closed = true));
-  socket.on("error", () => {});
-  await new Promise((resolve) => socket.once("connect", resolve));
-  for (const step of steps) {
-    if (result.closed) break;
-    if (typeof step === "number") await Bun.sleep(step);
-    else socket.write(Buffer.from(step, "latin1"));
-  }
-  const deadline = Date.now() + settleMs;
-  while (!result.closed && Date.now() < deadline) await Bun.sleep(20);
-  socket.destroy();
-  return result;
 }
 
 /** Status lines of every response in `raw`, in order. */

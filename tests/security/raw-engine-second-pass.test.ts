@@ -13,6 +13,7 @@ import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { type MessageHead, responseEnd } from "../support/engine-framing.ts";
 import { rssBytes } from "../support/rss.ts";
+import { startByteRecorder, talk } from "../support/raw-socket.ts";
 
 const MIB2 = 2 * 1024 * 1024;
 const BIG_BODY = Buffer.alloc(MIB2, 97);
@@ -35,36 +36,12 @@ const UNTYPED: Record<string, string> = {
   "/open/frame/not-modified": "HTTP/1.1 304 Not Modified\r\nETag: \"e\"\r\n\r\n",
 };
 
-/** Records every byte it receives; answers each head from REPLIES or UNTYPED, `/big` with 2 MiB. */
-function startUpstream() {
-  const state = { url: "", received: "", stop: () => listener.stop(true) };
-  const listener = Bun.listen<{ buffer: string }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(socket) {
-        socket.data = { buffer: "" };
-      },
-      data(socket, bytes) {
-        const text = Buffer.from(bytes).toString("latin1");
-        state.received += text;
-        socket.data.buffer += text;
-        let end: number;
-        while ((end = socket.data.buffer.indexOf("\r\n\r\n")) >= 0) {
-          const head = socket.data.buffer.slice(0, end);
-          const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-          socket.data.buffer = socket.data.buffer.slice(end + 4 + (length ? Number(length[1]) : 0));
-          const [method, path] = head.split(" ") as [string, string];
-          const bodiless = method === "HEAD";
-          if (path.startsWith("/big") || path === "/open/frame/big") socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${MIB2}\r\n\r\n`), bodiless ? Buffer.alloc(0) : BIG_BODY]));
-          else if (path in UNTYPED) socket.write(bodiless ? UNTYPED[path]!.slice(0, UNTYPED[path]!.indexOf("\r\n\r\n") + 4) : UNTYPED[path]!);
-          else socket.write(REPLIES[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal");
-        }
-      },
-    },
-  });
-  state.url = `http://127.0.0.1:${listener.port}`;
-  return state;
+/** Answers each head from REPLIES or UNTYPED, `/big` with 2 MiB (a HEAD gets the head alone). */
+function reply(method: string, path: string): string | Uint8Array {
+  const bodiless = method === "HEAD";
+  if (path.startsWith("/big") || path === "/open/frame/big") return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${MIB2}\r\n\r\n`), bodiless ? Buffer.alloc(0) : BIG_BODY]);
+  if (path in UNTYPED) return bodiless ? UNTYPED[path]!.slice(0, UNTYPED[path]!.indexOf("\r\n\r\n") + 4) : UNTYPED[path]!;
+  return REPLIES[path] ?? "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nnormal";
 }
 
 /** Whether `raw` is a run of whole answers to GET-like requests. */
@@ -78,39 +55,18 @@ function wholeAnswers(raw: string): boolean {
   return at > 0;
 }
 
-/** Writes `steps` (bytes, or pauses in ms); returns once the connection closes, or its answers are whole and 100 ms went by without more, or after `settleMs`. */
-async function talk(port: number, steps: (string | number)[], settleMs = 400): Promise<{ raw: string; closed: boolean }> {
-  const socket = createConnection({ host: "127.0.0.1", port });
-  const result = { raw: "", closed: false };
-  let lastByte = 0;
-  socket.on("data", (chunk: Buffer) => {
-    result.raw += chunk.toString("latin1");
-    lastByte = Date.now();
-  });
-  socket.on("close", () => (result.closed = true));
-  socket.on("error", () => {});
-  await new Promise((resolve) => socket.once("connect", resolve));
-  for (const step of steps) {
-    if (result.closed) break;
-    if (typeof step === "number") await Bun.sleep(step);
-    else socket.write(Buffer.from(step, "latin1"));
-  }
-  lastByte = Date.now();
-  const deadline = Date.now() + settleMs;
-  while (!result.closed && Date.now() < deadline && !(Date.now() - lastByte >= 100 && wholeAnswers(result.raw))) await Bun.sleep(20);
-  socket.destroy();
-  return result;
-}
+/** `talk`, returning once the connection closes, or its answers are whole and 100 ms went by without more, or after `settleMs`. */
+const talkUntilWhole = (port: number, steps: (string | number)[], settleMs = 400) => talk(port, steps, settleMs, wholeAnswers);
 
 const statuses = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 const headOf = (raw: string) => raw.slice(0, raw.indexOf("\r\n\r\n") + 2);
 const lengthLines = (raw: string) => headOf(raw).match(/^content-length: .*$/gim) ?? [];
 
-let upstream: ReturnType<typeof startUpstream>;
+let upstream: ReturnType<typeof startByteRecorder>;
 const gateways: Record<"raw" | "serve", TestGateway> = {} as never;
 
 beforeAll(async () => {
-  upstream = startUpstream();
+  upstream = startByteRecorder(reply);
   for (const engine of ["raw", "serve"] as const) {
     const gateway = startTestGateway({ proxyEngine: engine });
     gateway.store.create("services", { name: "up", url: upstream.url });
@@ -129,7 +85,7 @@ afterAll(async () => {
 /** Runs `steps` against `engine`; returns the answer and what reached the upstream meanwhile. */
 async function attempt(engine: "raw" | "serve", steps: (string | number)[]): Promise<{ raw: string; closed: boolean; upstream: string }> {
   const before = upstream.received.length;
-  const answer = await talk(gateways[engine].proxy.port, steps);
+  const answer = await talkUntilWhole(gateways[engine].proxy.port, steps);
   await Bun.sleep(30);
   return { ...answer, upstream: upstream.received.slice(before) };
 }
