@@ -33,7 +33,7 @@ const rateLimiting = createRateLimitingInstance(Value.Default(RateLimitingConfig
 function chainOf(instances: PluginInstance[]): Chain {
   const responders = instances.filter((instance) => instance.response);
   const steps = instances.map((general, i) => ({ name: String(i), priority: 0, general, generalConfig: null, byConsumer: null }));
-  return { steps, authFallback: null, hasResponsePhase: responders.length > 0, responders, ownedHeaders: NO_OWNED_HEADERS };
+  return { steps, authFallback: null, hasResponsePhase: responders.length > 0, responders, hasLogPhase: instances.some((instance) => instance.log), ownedHeaders: NO_OWNED_HEADERS };
 }
 
 const jwtAlone = chainOf([authenticates]);

@@ -56,7 +56,26 @@ function stamper(name: string, priority: number) {
   });
 }
 
-const registry = createRegistry([identify, marker("mark", 1000), marker("early", 1500), marker("zeta", 500), marker("alpha", 500), stamper("stamp-a", 900), stamper("stamp-b", 800)]);
+/** What each log phase saw, in order: `name=value status source`; with `fail: true` it throws after recording. */
+const logged: string[] = [];
+function logger(name: string, priority: number) {
+  return definePlugin<{ value: string; fail?: boolean }>({
+    name,
+    priority,
+    configSchema: t.Object({ value: t.String(), fail: t.Optional(t.Boolean()) }, { additionalProperties: false }),
+    create: (config) => ({
+      log(ctx, answered) {
+        logged.push(`${name}=${config.value} ${answered.status} ${answered.source} upstream:${answered.upstreamMs === null ? "none" : "timed"} consumer:${ctx.consumer?.username ?? "-"}`);
+        if (config.fail) throw new Error("log phase broke");
+      },
+    }),
+  });
+}
+
+const registry = createRegistry([
+  identify, marker("mark", 1000), marker("early", 1500), marker("zeta", 500), marker("alpha", 500), stamper("stamp-a", 900), stamper("stamp-b", 800),
+  logger("log-a", 20), logger("log-b", 10),
+]);
 let upstream: TestUpstream;
 let gateway: TestGateway;
 
@@ -208,6 +227,60 @@ describe("response phase", () => {
     try {
       expect(await stamps("/r/x", { "x-test-refuse": "stamp-b" })).toEqual([403, null]);
       expect(await stamps("/r/x", { "x-test-refuse": "stamp-a", "x-test-consumer": "alice" })).toEqual([403, null]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+});
+
+describe("log phase", () => {
+  test("every instance's, in chain order, for upstream answers and for a plugin's own (source kong, no upstream latency)", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "log-b", config: { value: "g" } }).id,
+      gateway.store.create("plugins", { name: "log-a", config: { value: "g" } }).id,
+      gateway.store.create("plugins", { name: "stamp-a", config: { value: "g" } }).id,
+    ];
+    try {
+      logged.length = 0;
+      expect((await gateway.request("/r/x")).status).toBe(200);
+      expect((await gateway.request("/r/x", { headers: { "x-test-refuse": "stamp-a" } })).status).toBe(403);
+      expect(logged).toEqual([
+        "log-a=g 200 service upstream:timed consumer:-",
+        "log-b=g 200 service upstream:timed consumer:-",
+        "log-a=g 403 kong upstream:none consumer:-",
+        "log-b=g 403 kong upstream:none consumer:-",
+      ]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("the consumer's own instance when one is scoped to it, with the consumer known at the end", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "log-a", config: { value: "g" } }).id,
+      gateway.store.create("plugins", { name: "log-a", config: { value: "alice" }, consumer: { username: "alice" } }).id,
+    ];
+    try {
+      logged.length = 0;
+      expect((await gateway.request("/r/x", { headers: { "x-test-consumer": "alice" } })).status).toBe(200);
+      expect((await gateway.request("/r/x")).status).toBe(200);
+      expect(logged).toEqual(["log-a=alice 200 service upstream:timed consumer:alice", "log-a=g 200 service upstream:timed consumer:-"]);
+    } finally {
+      for (const id of ids) gateway.store.delete("plugins", id);
+    }
+  });
+
+  test("a log phase that throws changes nothing for the client, and the next instance still runs", async () => {
+    const ids = [
+      gateway.store.create("plugins", { name: "log-a", config: { value: "g", fail: true } }).id,
+      gateway.store.create("plugins", { name: "log-b", config: { value: "g" } }).id,
+    ];
+    try {
+      logged.length = 0;
+      const answer = await gateway.request("/r/x");
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as Echo).path).toBe("/x");
+      expect(logged).toEqual(["log-a=g 200 service upstream:timed consumer:-", "log-b=g 200 service upstream:timed consumer:-"]);
     } finally {
       for (const id of ids) gateway.store.delete("plugins", id);
     }

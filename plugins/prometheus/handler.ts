@@ -1,6 +1,7 @@
 // prometheus: records Kong's per-service and per-route series into the process's plugin
-// registry (src/metrics.ts) in the response phase; the admin /metrics renders them. The
-// label text of a route is rendered once per instance (instances are rebuilt per state).
+// registry (src/metrics.ts) in the log phase, for every request of the route (the upstream's
+// answers and the gateway's or a plugin's own); the admin /metrics renders them. The label
+// text of a route is rendered once per instance (instances are rebuilt per state).
 import { type PluginSeries, escapeLabel, pluginSeries } from "../../src/metrics.ts";
 import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import type { PrometheusConfig } from "./schema.ts";
@@ -33,29 +34,24 @@ export function createPrometheusInstance(config: PrometheusConfig, series: Plugi
   };
 
   return {
-    response(ctx, response) {
+    log(ctx, answered) {
       const labels = labelsOf(ctx);
-      const headers = response.headers;
       if (status) {
         const consumer = perConsumer && ctx.consumer?.username ? escapeLabel(ctx.consumer.username) : "";
-        series.count("kong_http_requests_total", `${labels},code="${response.status}",source="service",${WORKSPACE},consumer="${consumer}"`);
+        series.count("kong_http_requests_total", `${labels},code="${answered.status}",source="${answered.source}",${WORKSPACE},consumer="${consumer}"`);
       }
       if (latency) {
-        // Set by the proxy on every upstream response before the response phase runs.
-        const upstreamMs = Number(headers.get("x-gateway-upstream-latency")) || 0;
-        const kongMs = Number(headers.get("x-gateway-proxy-latency")) || 0;
         const histogramLabels = `${labels},${WORKSPACE}`;
-        series.observe("kong_upstream_latency_ms", histogramLabels, upstreamMs);
-        series.observe("kong_kong_latency_ms", histogramLabels, kongMs);
-        series.observe("kong_request_latency_ms", histogramLabels, upstreamMs + kongMs);
+        // Kong observes the upstream's latency only for a proxied request.
+        if (answered.upstreamMs !== null) series.observe("kong_upstream_latency_ms", histogramLabels, answered.upstreamMs);
+        series.observe("kong_kong_latency_ms", histogramLabels, answered.kongMs);
+        series.observe("kong_request_latency_ms", histogramLabels, (answered.upstreamMs ?? 0) + answered.kongMs);
       }
       if (bandwidth) {
         const ingress = contentLength(ctx.request.headers);
-        const egress = contentLength(headers);
         if (ingress) series.count("kong_bandwidth_bytes", `${labels},direction="ingress",${WORKSPACE}`, ingress);
-        if (egress) series.count("kong_bandwidth_bytes", `${labels},direction="egress",${WORKSPACE}`, egress);
+        if (answered.responseBytes) series.count("kong_bandwidth_bytes", `${labels},direction="egress",${WORKSPACE}`, answered.responseBytes);
       }
-      return response;
     },
   };
 }

@@ -89,6 +89,43 @@ describe("Kong's series on /metrics", () => {
     );
   });
 
+  test("the gateway's and plugins' own answers count with source=\"kong\": key-auth's 401, and no upstream latency for them", () =>
+    withRig(
+      { status_code_metrics: true, latency_metrics: true, per_consumer: true },
+      async (g, { service, route }) => {
+        const refused = await g.request(`/${route}`);
+        expect([refused.status, await refused.json()]).toEqual([401, { message: "No API key found in request" }]);
+        expect((await g.request(`/${route}`, { headers: { apikey: "not-a-key-of-anyone" } })).status).toBe(401);
+        expect((await g.request(`/${route}`, { headers: { apikey: "alice-key-0123456789abcdef" } })).status).toBe(200);
+        const text = metricsOf(g);
+        const labels = `service="${service}",route="${route}"`;
+        expect(text).toContain(`kong_http_requests_total{${labels},code="401",source="kong",workspace="default",consumer=""} 2\n`);
+        expect(text).toContain(`kong_http_requests_total{${labels},code="200",source="service",workspace="default",consumer="alice"} 1\n`);
+        expect(text).toContain(`kong_kong_latency_ms_count{${labels},workspace="default"} 3\n`);
+        expect(text).toContain(`kong_request_latency_ms_count{${labels},workspace="default"} 3\n`);
+        expect(text).toContain(`kong_upstream_latency_ms_count{${labels},workspace="default"} 1\n`);
+      },
+      "alice-key-0123456789abcdef",
+    ));
+
+  test("an upstream that cannot be reached: the gateway's 502 counts with source=\"kong\"", async () => {
+    const names = { service: `svc-${process.pid}-${++serial}`, route: `route-${process.pid}-${serial}` };
+    const closed = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const port = closed.port;
+    closed.stop(true);
+    const gateway = startTestGateway();
+    try {
+      gateway.store.create("services", { name: names.service, url: `http://127.0.0.1:${port}`, retries: 0 });
+      const route = gateway.store.create("routes", { name: names.route, service: { name: names.service }, paths: [`/${names.route}`] });
+      gateway.store.create("plugins", { name: "prometheus", config: { status_code_metrics: true }, route: { id: route.id } });
+      const answer = await gateway.request(`/${names.route}`);
+      expect([answer.status, await answer.json()]).toEqual([502, { message: "An invalid response was received from the upstream server" }]);
+      expect(metricsOf(gateway)).toContain(`kong_http_requests_total{service="${names.service}",route="${names.route}",code="502",source="kong",workspace="default",consumer=""} 1\n`);
+    } finally {
+      await gateway.close();
+    }
+  });
+
   test("Kong 3.x defaults (every family off), and the fields Kong files carry, are accepted and record nothing", () =>
     withRig({ per_consumer: false, upstream_health_metrics: true, ai_metrics: false, wasm_metrics: false }, async (g, { service }) => {
       expect((await g.request(`/route-${process.pid}-${serial}`)).status).toBe(200);

@@ -29,11 +29,13 @@ export interface Chain {
    * change which run (then the access phase need not gather them per request); else null.
    */
   readonly responders: readonly PluginInstance[] | null;
+  /** Some instance has a log phase (then each request of the route runs it once answered). */
+  readonly hasLogPhase: boolean;
   /** Headers the chain's plugins set upstream beyond the identity headers. */
   readonly ownedHeaders: OwnedHeaders;
 }
 
-export const EMPTY_CHAIN: Chain = { steps: [], authFallback: null, hasResponsePhase: false, responders: [], ownedHeaders: NO_OWNED_HEADERS };
+export const EMPTY_CHAIN: Chain = { steps: [], authFallback: null, hasResponsePhase: false, responders: [], hasLogPhase: false, ownedHeaders: NO_OWNED_HEADERS };
 
 type Rank = number;
 
@@ -94,11 +96,12 @@ export function buildChain(
   }
   // Kong: higher priority first, ties by name descending.
   steps.sort((a, b) => b.priority - a.priority || (a.name < b.name ? 1 : a.name > b.name ? -1 : 0));
-  const hasResponsePhase = steps.some(
-    (step) => step.general?.response !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i.response),
-  );
+  const hasPhase = (phase: "response" | "log") =>
+    steps.some((step) => step.general?.[phase] !== undefined || [...(step.byConsumer?.values() ?? [])].some((i) => i[phase]));
+  const hasResponsePhase = hasPhase("response");
+  const hasLogPhase = hasPhase("log");
   const responders = steps.some((step) => step.byConsumer !== null)
     ? null
     : steps.flatMap((step) => (step.general?.response ? [step.general] : []));
-  return steps.length ? { steps, authFallback, hasResponsePhase, responders, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
+  return steps.length ? { steps, authFallback, hasResponsePhase, responders, hasLogPhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
 }

@@ -91,10 +91,28 @@ export interface AuthFailure {
 
 export type AccessResult = Response | undefined;
 
+/** What the log phase learns of an answered request (the part of Kong's `kong.log.serialize()` plugins here read). */
+export interface AnsweredRequest {
+  readonly status: number;
+  /** Kong's `kong.response.get_source()` as its prometheus plugin labels it: the upstream's answer, or the gateway's or a plugin's own. */
+  readonly source: "service" | "kong";
+  /** Until the upstream's response head arrived; null when the request was not proxied. */
+  readonly upstreamMs: number | null;
+  /** The gateway's own time: before forwarding when proxied, else until the answer. */
+  readonly kongMs: number;
+  /** The answer's declared Content-Length (0 when not declared, e.g. streamed). */
+  readonly responseBytes: number;
+}
+
 /** What one configured plugin entity does for a request; built once per state change. */
 export interface PluginInstance {
   access?(ctx: RequestContext): AccessResult | Promise<AccessResult>;
   response?(ctx: RequestContext, response: Response): Response | Promise<Response>;
+  /**
+   * Kong's log phase: once the answer's head goes out, for every request of the route, also one
+   * a plugin or the gateway answered itself. Cannot change the answer.
+   */
+  log?(ctx: RequestContext, answered: AnsweredRequest): void;
 }
 
 /** Read access to other entities while validating a plugin config on write. */

@@ -1,7 +1,8 @@
 // Runs a route's chain: access phase in priority order (a plugin may answer and stop the
-// request), then the response phase of the instances that ran, in the same order.
+// request), then the response phase of the instances that ran, in the same order, and once the
+// request is answered the log phase of every instance of the chain.
 import type { Chain } from "./chains.ts";
-import type { PluginInstance, RequestContext } from "./contract.ts";
+import type { AnsweredRequest, PluginInstance, RequestContext } from "./contract.ts";
 
 export interface AccessOutcome {
   /** Set when a plugin ended the request. */
@@ -45,4 +46,21 @@ function continueResponse(responders: readonly PluginInstance[], from: number, c
     current = result;
   }
   return current;
+}
+
+/**
+ * Every instance's log phase, in chain order, with the consumer known at the end (as Kong runs
+ * the log phase of every plugin of the request, also after another answered in access). A
+ * failing one is reported and the others still run: the answer has already gone.
+ */
+export function runLog(chain: Chain, ctx: RequestContext, answered: AnsweredRequest): void {
+  for (const step of chain.steps) {
+    const instance = (ctx.consumer && step.byConsumer?.get(ctx.consumer.id)) || step.general;
+    if (!instance?.log) continue;
+    try {
+      instance.log(ctx, answered);
+    } catch (error) {
+      ctx.log({ level: "error", plugin: step.name, message: "log phase failed", error: String(error) });
+    }
+  }
 }

@@ -7,7 +7,8 @@
 // and two microtask hops per request, a few percent of the whole proxying.
 import type { ErrorCode } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
-import { type AccessOutcome, runAccess, runResponse } from "../pipeline/run-chain.ts";
+import type { Chain } from "../pipeline/chains.ts";
+import { type AccessOutcome, runAccess, runLog, runResponse } from "../pipeline/run-chain.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -102,6 +103,12 @@ function framingRefusal(method: string, headers: RequestHeaders): ErrorCode | nu
   return null;
 }
 
+/** A declared Content-Length, or 0. */
+function declaredLength(headers: Headers): number {
+  const length = Number(headers.get("content-length"));
+  return Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
+
 /** Sets flat name, value pairs (RequestContext.responseHeaders). */
 function setPairs(headers: Headers, pairs: readonly string[]): void {
   for (let i = 0; i < pairs.length; i += 2) headers.set(pairs[i]!, pairs[i + 1]!);
@@ -143,6 +150,9 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
    * (it may already be sending frames).
    */
   closeConnection = false;
+  /** The route's chain and the plugins' context, when the chain has a log phase to run once answered. */
+  logChain: Chain | null = null;
+  logContext: PluginRequestContext | null = null;
 
   constructor(
     readonly incoming: IncomingRequest,
@@ -170,21 +180,37 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
 
   /** Records the request and hands its response back. */
   finish(response: Response): Response {
-    this.record(response.status);
+    this.record(response.status, this.logChain === null ? 0 : declaredLength(response.headers));
     if (this.runtime.draining || this.closeConnection) response.headers.set("connection", "close");
     return response;
   }
 
-  /** Counts and logs the request answered with `status` (the raw engine's direct exchange has no Response). */
-  record(status: number): void {
+  /**
+   * Counts and logs the request answered with `status` and a declared body of `responseBytes`
+   * (the raw engine's direct exchange has no Response), and runs the plugins' log phase.
+   */
+  record(status: number, responseBytes = 0): void {
     const { metrics, accessLog } = this.runtime;
     metrics.recordRequest(this.routeLabel, status);
     if (accessLog.enabled) accessLog.write(this.logEntry(status));
+    if (this.logChain !== null) this.runLogPhase(status, responseBytes);
   }
 
   /** Switched to a WebSocket: counted now, logged when the session ends. */
   upgraded(): void {
     this.runtime.metrics.recordRequest(this.routeLabel, 101);
+    if (this.logChain !== null) this.runLogPhase(101, 0);
+  }
+
+  private runLogPhase(status: number, responseBytes: number): void {
+    const proxied = this.upstreamMs !== null && this.errorCode === null;
+    runLog(this.logChain!, this.logContext!, {
+      status,
+      source: proxied ? "service" : "kong",
+      upstreamMs: proxied ? this.upstreamMs : null,
+      kongMs: proxied ? this.proxyMs : Math.round(performance.now() - this.started),
+      responseBytes,
+    });
   }
 
   /** The gateway's own answer for a request it cannot serve; the code goes to the log too. */
@@ -309,6 +335,10 @@ export class RequestFlow<U> {
       removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
       const ctx = new PluginRequestContext(request, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, this.options.accessLog);
       ctx.identityHeadersCleared = true;
+      if (chain.hasLogPhase) {
+        flight.logChain = chain;
+        flight.logContext = ctx;
+      }
       const outcome = runAccess(chain, ctx);
       if (outcome instanceof Promise) {
         return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => flight.internalError(error));

@@ -62,6 +62,8 @@ class DirectAnswer implements ResponseHandler {
   private chunked = false;
   private closeDelimited = false;
   private status = 0;
+  /** The upstream's declared body length (0 when it chunks or closes), for the log phase. */
+  private length = 0;
   private readonly attempts: TargetAttempts | null = null;
   /** Set-Cookie for a client that had no hash cookie yet (hash_on cookie). */
   private readonly cookie: string | null = null;
@@ -159,13 +161,14 @@ class DirectAnswer implements ResponseHandler {
     }
     this.pendingHead = `${text}\r\n`;
     this.status = upstream.status;
+    if (framing === "length") this.length = upstream.length;
   }
 
   /** The held head, now going out: the request is counted and logged with its status. */
   private takeHead(): string {
     const head = this.pendingHead!;
     this.pendingHead = null;
-    this.flight.record(this.status);
+    this.flight.record(this.status, this.length);
     return head;
   }
 
