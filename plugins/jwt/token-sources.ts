@@ -68,7 +68,7 @@ export class TokenFinder {
   hide(ctx: RequestContext, found: FoundToken): void {
     for (const source of found.sources ?? []) {
       if (source.kind === "header") ctx.upstreamHeaders.delete(source.name);
-      else if (source.kind === "query") (ctx.dropQueryParams ??= []).push(source.name);
+      else if (source.kind === "query") ctx.upstreamQuery.delete(source.name);
       else this.hideCookie(ctx.upstreamHeaders, source.name);
     }
   }

@@ -71,7 +71,7 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
       if (typeof found === "string") return fail(ctx, found);
       if (config.hide_credentials) {
         ctx.upstreamHeaders.delete(found.name);
-        (ctx.dropQueryParams ??= []).push(found.name);
+        ctx.upstreamQuery.delete(found.name);
       }
       const credential = byDigest.get(keyDigest(found.key));
       if (!credential) return fail(ctx, "invalid");

@@ -1,17 +1,39 @@
-// The request-transformer plugin's access phase: the header plan, applied to what goes upstream,
-// and the query parameters to drop. Everything is decided in `create`; a request only runs it.
+// The request-transformer plugin's access phase, in Kong's order: the upstream's path and method,
+// the header plan, then the query plan, applied to what goes upstream. Everything is decided in
+// `create`; a request only runs it.
 import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import { applyHeaderPlan, headerPlan } from "../../src/pipeline/header-operations.ts";
+import { applyQueryPlan, queryPlan } from "./querystring.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
 export function createRequestTransformerInstance(config: RequestTransformerConfig): PluginInstance {
   const plan = headerPlan(config);
-  const dropped = config.remove.querystring ?? [];
+  const query = queryPlan(config);
+  const target = upstreamTarget(config);
   return {
     access(ctx: RequestContext): undefined {
+      if (target !== null) retarget(ctx, target);
       applyHeaderPlan(ctx.upstreamHeaders, plan);
-      if (dropped.length) (ctx.dropQueryParams ??= []).push(...dropped);
+      if (query !== null) applyQueryPlan(ctx.upstreamQuery, query);
       return undefined;
     },
   };
+}
+
+/** Kong's transform_uri and transform_method: what replaces the route's path and the client's method. */
+interface UpstreamTarget {
+  path: string | null;
+  method: string | null;
+}
+
+function upstreamTarget(config: RequestTransformerConfig): UpstreamTarget | null {
+  // An empty uri is no uri in Kong (its template renders to nil).
+  const path = config.replace.uri || null;
+  const method = config.http_method ?? null;
+  return path === null && method === null ? null : { path, method };
+}
+
+function retarget(ctx: RequestContext, target: UpstreamTarget): void {
+  if (target.path !== null) ctx.upstreamPath = target.path;
+  if (target.method !== null) ctx.upstreamMethod = target.method;
 }

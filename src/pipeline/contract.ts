@@ -5,6 +5,7 @@ import type { EntityDefinition } from "../entities/definition.ts";
 import type { FieldErrors } from "../errors.ts";
 import type { Consumer } from "../entities/consumer.ts";
 import type { Key, KeyRecord } from "../entities/key.ts";
+import type { UpstreamQuery } from "./upstream-query.ts";
 
 /** A credential that authenticated the request (Kong's `authenticated_credential`). */
 export interface AuthenticatedCredential {
@@ -51,8 +52,12 @@ export interface RequestContext {
   readonly routeId: string;
   /** Headers that will be sent upstream; plugins add, change and remove here. */
   readonly upstreamHeaders: Headers;
-  /** Query parameters to drop before proxying (e.g. a token under hide_credentials). */
-  dropQueryParams: string[] | null;
+  /** The query the upstream gets: plugins remove (a token under hide_credentials), rename, set and append parameters here. */
+  readonly upstreamQuery: UpstreamQuery;
+  /** The method the upstream gets when a plugin changes it (request-transformer `http_method`); null: the client's. */
+  upstreamMethod: string | null;
+  /** The path the upstream gets when a plugin replaces it (request-transformer `replace.uri`), canonical; null: the route's and service's. */
+  upstreamPath: string | null;
   consumer: Consumer | null;
   credential: AuthenticatedCredential | null;
   /** Groups asserted by an authentication plugin (e.g. jwt `groups_claim`), for acl. */

@@ -1,6 +1,7 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
 import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
+import { UpstreamQuery } from "./upstream-query.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
 export interface EventSink {
@@ -9,7 +10,9 @@ export interface EventSink {
 
 export class PluginRequestContext implements RequestContext {
   private parsedUrl: URL | null = null;
-  dropQueryParams: string[] | null = null;
+  private query: UpstreamQuery | null = null;
+  upstreamMethod: string | null = null;
+  upstreamPath: string | null = null;
   consumer: Consumer | null = null;
   credential: AuthenticatedCredential | null = null;
   authenticatedGroups: string[] | null = null;
@@ -35,6 +38,21 @@ export class PluginRequestContext implements RequestContext {
 
   get upstreamHeaders(): Headers {
     return this.request.headers;
+  }
+
+  get upstreamQuery(): UpstreamQuery {
+    if (this.query === null) {
+      // Both engines' request.url ends with the client's query as the flow received it.
+      const url = this.request.url;
+      const start = url.indexOf("?");
+      this.query = new UpstreamQuery(start < 0 ? "" : url.slice(start));
+    }
+    return this.query;
+  }
+
+  /** The query the plugins made (UpstreamQuery.edited), or null: the client's goes as sent. */
+  editedQuery(): string | null {
+    return this.query === null ? null : this.query.edited();
   }
 
   /** Plugin events go to the gateway's log stream, tagged with the request id. */

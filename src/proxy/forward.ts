@@ -40,8 +40,10 @@ export interface ForwardInfo {
   listenerPort: number;
   /** The listener's scheme, told to the upstream as X-Forwarded-Proto. */
   scheme: "http" | "https";
-  /** Query parameters a plugin asked to drop (hide_credentials). */
-  dropQueryParams: string[] | null;
+  /** The query the plugins made (`?…` or empty), or null: the client's goes as sent. */
+  query: string | null;
+  /** The method the upstream gets: the client's, or the one a plugin set. */
+  method: string;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
   clientHeadersRemoved: boolean;
   /** The consumer (or, without one, the credential) a plugin identified: consistent hashing on consumer. */
@@ -147,12 +149,12 @@ function joinV0(base: string, strip: boolean, postfix: string, path: string): st
   return path === "/" ? base : base + path;
 }
 
-/** `search` without the query parameters a plugin asked to drop (hide_credentials). */
-export function stripQuery(search: string, names: readonly string[]): string {
-  const params = new URLSearchParams(search);
-  for (const name of names) params.delete(name);
-  const text = params.toString();
-  return text ? `?${text}` : "";
+/**
+ * The client's body as it goes upstream: none with GET or HEAD, which fetch cannot send one with
+ * (a plugin may have made a POST a GET; its body is then left behind).
+ */
+function upstreamBody(request: Request, method: string): ReadableStream | undefined {
+  return request.body === null || method === "GET" || method === "HEAD" ? undefined : request.body;
 }
 
 /**
@@ -162,20 +164,19 @@ export function stripQuery(search: string, names: readonly string[]): string {
 /** `path` is the upstream's (upstreamPath), `search` the client's query. */
 export function forward(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo): Promise<Response> {
   const { service } = match.target;
-  const query = info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search;
-  const target = path + query;
+  const target = path + (info.query ?? search);
   const balancer = match.target.balancer;
   if (balancer !== null) return forwardBalanced(balancer, request, match, target, search, info);
   const endpoint = match.target.endpoint;
   if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
-    const head = requestHead(request, target, match, info, match.target.upstreamHost);
-    return sendBodiless(info.pool, endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
+    const head = requestHead(request, info.method, target, match, info, match.target.upstreamHost);
+    return sendBodiless(info.pool, endpoint, request, info.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
   rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
-  const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-  if (!hasBody) request.headers.delete("content-length");
+  const body = upstreamBody(request, info.method);
+  if (body === undefined) request.headers.delete("content-length");
   const url = match.target.origin + target;
-  return send(url, request, hasBody ? request.body : undefined, service.read_timeout, hasBody ? 0 : service.retries, match.target.tls);
+  return send(url, request, info.method, body, service.read_timeout, body ? 0 : service.retries, match.target.tls);
 }
 
 /**
@@ -208,7 +209,7 @@ class BalancedExchange implements SendObserver {
     const replayable = request.body === null;
     this.own = replayable && !https && !UNSAFE_TARGET.test(target);
     const hashInput = balancer.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
-    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, replayable, request.method);
+    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, replayable, info.method);
     this.cookie = balancer.hashing && balancer.upstream.hash_on === "cookie" ? ensureHashCookie(request.headers, balancer) : null;
   }
 
@@ -221,14 +222,14 @@ class BalancedExchange implements SendObserver {
     const https = service.protocol === "https";
     const host = https ? peer.httpsHost : peer.httpHost;
     if (this.own) {
-      const head = requestHead(request, this.target, match, info, host);
-      return sendBodiless(info.pool, peer.endpoint, request, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0, observer: this });
+      const head = requestHead(request, info.method, this.target, match, info, host);
+      return sendBodiless(info.pool, peer.endpoint, request, info.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: 0, observer: this });
     }
     if (first) rewriteHeaders(request.headers, match, info, host);
     else if (!match.target.route.preserve_host) request.headers.set("host", host);
-    const hasBody = request.body !== null && request.method !== "GET" && request.method !== "HEAD";
-    if (!hasBody) request.headers.delete("content-length");
-    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, hasBody ? request.body : undefined, service.read_timeout, 0, match.target.tls);
+    const body = upstreamBody(request, info.method);
+    if (body === undefined) request.headers.delete("content-length");
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info.method, body, service.read_timeout, 0, match.target.tls);
     return sent.then(
       (response) => {
         this.answered(response);
@@ -271,9 +272,10 @@ export function ensureHashCookie(headers: { get(name: string): string | null; se
  * gateway's own upgrade lines). Null for a target that cannot go in a request line.
  */
 export function upgradeRequestHead(request: Request, match: RouteMatch, path: string, search: string, info: ForwardInfo, upstreamHost: string, handshake: string): string | null {
-  const target = path + (info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search);
+  const target = path + (info.query ?? search);
   if (UNSAFE_TARGET.test(target)) return null;
-  const head = requestHead(request, target, match, info, upstreamHost, WRITTEN_FOR_UPGRADE);
+  // A WebSocket handshake is a GET (RFC 6455 §4.1) whatever method a plugin set.
+  const head = requestHead(request, request.method, target, match, info, upstreamHost, WRITTEN_FOR_UPGRADE);
   return head.slice(0, -2) + handshake + "\r\n";
 }
 
@@ -292,14 +294,14 @@ function leftOut(name: string, written: ReadonlySet<string>, owned: OwnedHeaders
   return written.has(name) || (owned !== null && (isClientOnly(name, owned) || (listed !== null && listed.includes(name))));
 }
 
-/** The request line and headers, written out for the gateway's own client. */
-function requestHead(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string, written = WRITTEN_BY_GATEWAY): string {
+/** The request line (with the upstream's `method`) and headers, written out for the gateway's own client. */
+function requestHead(request: Request, method: string, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string, written = WRITTEN_BY_GATEWAY): string {
   const fields = request.headers.toJSON() as Record<string, string | string[]>;
   const forwarding = new ForwardingHeaders(match, info, (fields.host as string | undefined) ?? "", (fields["x-forwarded-for"] as string | undefined) ?? null, upstreamHost);
   // Without plugins the client's headers are still as received: cleaned here, in the one pass.
   const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
   const listed = owned === null ? null : connectionOptions((fields.connection as string | undefined) ?? null);
-  let head = firstLines(request.method, target, forwarding.host);
+  let head = firstLines(method, target, forwarding.host);
   for (const name in fields) {
     if (leftOut(name, written, owned, listed)) continue;
     const value = fields[name]!;
@@ -311,7 +313,7 @@ function requestHead(request: Request, target: string, match: RouteMatch, info: 
 
 /** The head of a bodiless request to the service from the Fetch Request the plugins read and changed, as `forward` would send it to `target` (one isSendableTarget accepts). */
 export function bodilessHeadFromRequest(request: Request, target: string, match: RouteMatch, info: ForwardInfo, upstreamHost: string): string {
-  return requestHead(request, target, match, info, upstreamHost);
+  return requestHead(request, info.method, target, match, info, upstreamHost);
 }
 
 /**
@@ -343,13 +345,13 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, 
  * for more of the body (Kong's meaning: between two successive reads); a client that goes away
  * aborts the exchange, so its upstream socket is freed at once.
  */
-async function send(url: string, request: Request, body: ReadableStream | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
+async function send(url: string, request: Request, method: string, body: ReadableStream | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
   if (tls?.refusal) throw new UpstreamTlsFailed(tls.refusal);
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
     const exchange = new FetchDeadline(controller, timeoutMs, request.signal);
     try {
-      const response = await fetch(url, { method: request.method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
+      const response = await fetch(url, { method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
       dropResponseHopByHop(response.headers);
       exchange.pause();
       if (response.body === null) {

@@ -363,6 +363,7 @@ export class RequestFlow<U> {
     const { service, chain } = match.target;
     if (!service.enabled) return flight.refuse("service_disabled");
 
+    if (ctx?.upstreamPath) flight.upstreamPath = ctx.upstreamPath;
     const upstreamStarted = performance.now();
     flight.upstreamStarted = upstreamStarted;
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
@@ -373,7 +374,8 @@ export class RequestFlow<U> {
       requestId: flight.requestId,
       listenerPort: this.listenerPort,
       scheme: this.scheme,
-      dropQueryParams: ctx?.dropQueryParams ?? null,
+      query: ctx === null ? null : ctx.editedQuery(),
+      method: ctx?.upstreamMethod ?? flight.incoming.method,
       clientHeadersRemoved: ctx !== null,
       consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
       path: flight.path,

@@ -7,7 +7,7 @@
 // body is decoded, so it is re-chunked for an HTTP/1.1 client and close-delimited for an
 // HTTP/1.0 one.
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
-import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget, stripQuery } from "../forward.ts";
+import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget } from "../forward.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -49,7 +49,9 @@ export function directForward(flight: ProxiedRequest<ClientConnection>, match: R
   if (!(incoming instanceof RawRequest) || incoming.body !== null) return false;
   const { balancer, endpoint, service } = match.target;
   if (balancer === null ? endpoint === null : service.protocol !== "http") return false;
-  const target = flight.upstreamPath + (info.dropQueryParams && search ? stripQuery(search, info.dropQueryParams) : search);
+  // The relay writes what the upstream sends: a HEAD client's answer is bodiless only if the upstream's is.
+  if (incoming.method === "HEAD" && info.method !== "HEAD") return false;
+  const target = flight.upstreamPath + (info.query ?? search);
   if (!isSendableTarget(target)) return false;
   new DirectAnswer(flight, incoming, match, target, search, info, plugins?.request ?? null, overridesOf(plugins?.responseHeaders ?? null)).send();
   return true;
@@ -84,14 +86,14 @@ class DirectAnswer implements ResponseHandler {
     if (balancer === null) return;
     const headers = changed === null ? request.headers : changed.headers;
     const hashInput = balancer.hashing ? { headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
-    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, true, request.method);
+    this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, true, info.method);
     if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(headers, balancer);
   }
 
   private headFor(upstreamHost: string): string {
     const { request, match, info, changed } = this;
     if (changed !== null) return bodilessHeadFromRequest(changed, this.target, match, info, upstreamHost);
-    return bodilessHeadFromPairs(request.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
+    return bodilessHeadFromPairs(info.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
   }
 
   /** Sends the request to the service, or to the balancer's next target. */
@@ -100,12 +102,12 @@ class DirectAnswer implements ResponseHandler {
     const service = match.target.service;
     const options = { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries };
     if (this.attempts === null) {
-      relayBodiless(info.pool, match.target.endpoint!, request, request.method, this.headFor(match.target.upstreamHost), options, this);
+      relayBodiless(info.pool, match.target.endpoint!, request, info.method, this.headFor(match.target.upstreamHost), options, this);
       return;
     }
     const peer = this.attempts.next();
     if (peer === null) return this.request.connection.respond(this.request, this.flight.upstreamFailed(new NoHealthyTarget()));
-    relayBodiless(info.pool, peer.endpoint, request, request.method, this.headFor(peer.httpHost), { ...options, retries: 0 }, this);
+    relayBodiless(info.pool, peer.endpoint, request, info.method, this.headFor(peer.httpHost), { ...options, retries: 0 }, this);
   }
 
   head(upstream: ResponseHead, control: BodyControl): void {

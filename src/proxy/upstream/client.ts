@@ -106,8 +106,8 @@ abstract class UpstreamRequest implements Exchange {
 
 /** The exchange of a Fetch Request: the client's going away is its signal. */
 class FetchClientRequest extends UpstreamRequest {
-  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: Request, head: string, options: SendOptions) {
-    super(pool, endpoint, client.method, head, options, null);
+  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: Request, method: string, head: string, options: SendOptions) {
+    super(pool, endpoint, method, head, options, null);
   }
 
   protected clientGone(): boolean {
@@ -143,9 +143,9 @@ export function relayBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, 
   new RelayedRequest(pool, endpoint, client, method, head, options, handler).start(true);
 }
 
-/** Sends `head` (the whole bodiless request for `client`) and settles with the upstream's response. */
-export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, head: string, options: SendOptions): Promise<Response> {
-  const request = new FetchClientRequest(pool, endpoint, client, head, options);
+/** Sends `head` (the whole bodiless request for `client`, with the upstream's `method`) and settles with the upstream's response. */
+export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, method: string, head: string, options: SendOptions): Promise<Response> {
+  const request = new FetchClientRequest(pool, endpoint, client, method, head, options);
   const observer = options.observer;
   return new Promise<Response>((resolve, reject) => {
     if (observer) {
