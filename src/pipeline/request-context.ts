@@ -1,5 +1,6 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
+import { BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
 import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
@@ -9,6 +10,7 @@ export interface EventSink {
 
 export class PluginRequestContext implements RequestContext {
   private parsedUrl: URL | null = null;
+  private body: BufferedRequestBody | null = null;
   dropQueryParams: string[] | null = null;
   consumer: Consumer | null = null;
   credential: AuthenticatedCredential | null = null;
@@ -35,6 +37,20 @@ export class PluginRequestContext implements RequestContext {
 
   get upstreamHeaders(): Headers {
     return this.request.headers;
+  }
+
+  readBody(maxBytes: number): Promise<Uint8Array | null> {
+    return (this.body ??= new BufferedRequestBody(this.request)).read(maxBytes);
+  }
+
+  replaceBody(bytes: Uint8Array, contentType?: string): void {
+    (this.body ??= new BufferedRequestBody(this.request)).replace(bytes);
+    if (contentType !== undefined) this.request.headers.set("content-type", contentType);
+  }
+
+  /** What the upstream gets instead of the client's body stream (null: that stream, untouched). */
+  upstreamBody(): UpstreamBody | null {
+    return this.body === null ? null : this.body.upstream();
   }
 
   /** Plugin events go to the gateway's log stream, tagged with the request id. */

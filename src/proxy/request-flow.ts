@@ -299,7 +299,8 @@ export class RequestFlow<U> {
       ctx.identityHeadersCleared = true;
       const outcome = runAccess(chain, ctx);
       if (outcome instanceof Promise) {
-        return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => flight.internalError(error));
+        // A plugin reading the body learns first that the client went away.
+        return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : flight.internalError(error)));
       }
       return this.proxy(flight, match, search, ctx, outcome);
     } catch (error) {
@@ -332,6 +333,7 @@ export class RequestFlow<U> {
       listenerPort: this.listenerPort,
       scheme: this.scheme,
       dropQueryParams: ctx?.dropQueryParams ?? null,
+      body: ctx === null ? null : ctx.upstreamBody(),
       clientHeadersRemoved: ctx !== null,
       consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
       path: flight.path,
