@@ -78,9 +78,9 @@ describe("key-auth key_in_body: Kong's table", () => {
     expect(got.header("x-consumer-username")).toEqual(["alice"]);
   });
 
-  test("a chunked body over the bound reaches the upstream whole and in order", async () => {
+  test("a chunked body read past the bound (for the first name) reaches the upstream whole and in order", async () => {
     const body = Buffer.from(`a=${"y".repeat(MAX_BUFFERED_BODY_BYTES)}&apikey=${KEY}&end=1`);
-    const got = await r.send(body, { headers: { ...FORM, apikey: KEY }, chunked: true });
+    const got = await r.send(body, { headers: { ...FORM, second: KEY }, chunked: true });
     expect(got.status).toBe(200);
     expect(got.body.equals(body)).toBe(true);
   });
