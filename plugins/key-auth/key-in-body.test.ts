@@ -3,8 +3,12 @@
 // bound, and hide_credentials on the body, through the gateway to a Node upstream that records
 // the bytes it got.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import { type BodyRig, startBodyRig } from "../../tests/support/body-rig.ts";
+import { tempDir } from "../../tests/support/gateway.ts";
 
 const KEY = "alice-secret-key-0123456789";
 const MISSING = '{"message":"No API key found in request"}';
@@ -130,6 +134,33 @@ describe("key-auth without key_in_body", () => {
       const got = await r.send(`apikey=${KEY}`, { headers: FORM });
       expect(got.status).toBe(401);
       expect(got.text).toBe(MISSING);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("key-auth key_in_body and a client that goes away", () => {
+  test("mid-body: logged as 499 client_gone, not as an internal error", async () => {
+    const file = join(tempDir(), "access.log");
+    const r = await startBodyRig((gateway, routeId) => {
+      gateway.store.create("plugins", { name: "key-auth", route: { id: routeId }, config: { key_in_body: true } });
+    }, { accessLog: file });
+    try {
+      const port = new URL(r.gateway.proxyUrl).port;
+      const socket = createConnection({ host: "127.0.0.1", port: Number(port) });
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write("POST /api HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"api\r\n");
+      await Bun.sleep(100);
+      socket.destroy();
+      let lines: Record<string, unknown>[] = [];
+      for (let i = 0; i < 50 && lines.length === 0; i++) {
+        await Bun.sleep(50);
+        r.gateway.accessLog.flush();
+        lines = readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((line) => JSON.parse(line));
+      }
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ path: "/api", status: 499, error_code: "client_gone" });
     } finally {
       await r.close();
     }

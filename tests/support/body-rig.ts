@@ -1,6 +1,7 @@
 // Test support for plugins that read request bodies: a gateway whose route `/api` goes to a
 // real Node `http` upstream that answers with the bytes it received, and a client that sends a
 // body with a Content-Length or chunked.
+import type { GatewayOptions } from "../../src/gateway.ts";
 import { type TestGateway, startTestGateway } from "./gateway.ts";
 import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "./node-upstream.ts";
 
@@ -41,9 +42,9 @@ function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 }
 
 /** A gateway with service `node` and route `/api` to a Node upstream, and `setup` run on its store before traffic. */
-export async function startBodyRig(setup: (gateway: TestGateway, routeId: string) => void): Promise<BodyRig> {
+export async function startBodyRig(setup: (gateway: TestGateway, routeId: string) => void, options: Partial<GatewayOptions> = {}): Promise<BodyRig> {
   const upstream: NodeUpstream = await startNodeUpstream("none");
-  const gateway = startTestGateway();
+  const gateway = startTestGateway(options);
   gateway.store.create("services", { name: "node", url: upstream.url });
   const route = gateway.store.create("routes", { name: "api", service: { name: "node" }, paths: ["/api"], strip_path: false });
   setup(gateway, route.id);
