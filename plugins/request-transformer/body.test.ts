@@ -179,6 +179,27 @@ describe("request-transformer body beside other plugins and operations", () => {
   });
 });
 
+describe("request-transformer body to a balanced service", () => {
+  test("the new body goes to the chosen target with its Content-Length", async () => {
+    const r = await startBodyRig((gateway, routeId) => {
+      const service = gateway.store.get("services", "node");
+      const upstream = gateway.store.create("upstreams", { name: "node.upstream" });
+      gateway.store.create("targets", { target: `127.0.0.1:${service.port}` }, { kind: "upstreams", id: upstream.id });
+      gateway.store.update("services", "node", { host: "node.upstream" });
+      gateway.store.create("plugins", { name: "request-transformer", route: { id: routeId }, config: { remove: { body: ["secret"] } } });
+    });
+    try {
+      const got = await r.send('{"secret":1,"keep":2}', { headers: JSON_TYPE, chunked: true });
+      expect(got.status).toBe(200);
+      expect(got.body.toString()).toBe('{"keep":2}');
+      expect(got.header("content-length")).toEqual(["10"]);
+      expect(got.header("transfer-encoding")).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe("request-transformer body: refused on write", () => {
   test("a field name with a quote or control character, naming the item", async () => {
     const r = await transformerRig({});
