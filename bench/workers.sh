@@ -5,8 +5,9 @@
 # they would on a small host. Routes: no plugins, and jwt ES256 verified on every request
 # (cache_size 0; CACHE_SIZE=10000 for cache hits). Reported per round: requests per second and
 # gateway CPU per request (utime+stime from /proc, summed over the supervisor and its workers),
-# and at the end the idle memory of each process tree (RSS summed, and PSS summed: RSS counts
-# the executable's pages shared by all processes once per process). The host's other load during
+# and at the end the idle memory of each process tree: resident with each physical page counted
+# once (bench/tree-resident.ts, root only), and RSS and PSS summed per process (summed RSS counts
+# the executable's pages, which every process maps, once per process). The host's other load during
 # each run is shown too ("other": cores busy outside the gateway, wrk and nginx).
 #   bash bench/workers.sh          (ROUNDS=4 DURATION=8s CONNS=50 THREADS=1 BINARY=dist/gateway)
 # Writes the table to stdout and to bench/out/workers-<date>.txt.
@@ -64,14 +65,15 @@ sleep 1
 
 tree() { echo "$1"; ps --ppid "$1" -o pid= 2>/dev/null || true; }
 tree_ticks() { local sum=0 pid; for pid in $(tree "$1"); do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$sum"; }
-tree_memory() { # → "processes rss_mb pss_mb"
-  local n=0 rss=0 pss=0 pid
+tree_memory() { # → "processes rss_mb pss_mb resident_mb" (resident: each physical page once, bench/tree-resident.ts)
+  local n=0 rss=0 pss=0 pid resident
   for pid in $(tree "$1"); do
     n=$((n + 1))
     rss=$((rss + $(awk '/^VmRSS:/{print $2}' "/proc/$pid/status")))
     pss=$((pss + $(awk '/^Pss:/{print $2}' "/proc/$pid/smaps_rollup")))
   done
-  awk -v n="$n" -v r="$rss" -v p="$pss" 'BEGIN{printf "%d %.1f %.1f", n, r/1024, p/1024}'
+  resident=$(node_modules/.bin/bun bench/tree-resident.ts "$1" | awk '{print $6}')
+  awk -v n="$n" -v r="$rss" -v p="$pss" -v t="$resident" 'BEGIN{printf "%d %.1f %.1f %s", n, r/1024, p/1024, t}'
 }
 # Requests of ROUTE answered by worker 1 and by worker 2 so far (the --workers 2 gateway's /metrics?per_worker=1).
 worker_counts() {
@@ -139,7 +141,7 @@ IDLE_END_W1=$(tree_memory "${PID[w1]}"); IDLE_END_W2=$(tree_memory "${PID[w2]}")
   done
   for moment in start end; do
     var1=IDLE_${moment^^}_W1; var2=IDLE_${moment^^}_W2
-    read -r n1 rss1 pss1 <<<"${!var1}"; read -r n2 rss2 pss2 <<<"${!var2}"
-    echo "idle memory at the $moment: --workers 1: $n1 process, RSS $rss1 MB, PSS $pss1 MB | --workers 2: $n2 processes, RSS summed $rss2 MB, PSS summed $pss2 MB (target RSS < 150 MB)"
+    read -r n1 rss1 pss1 res1 <<<"${!var1}"; read -r n2 rss2 pss2 res2 <<<"${!var2}"
+    echo "idle memory at the $moment: --workers 1: $n1 process, RSS $rss1 MB | --workers 2: $n2 processes, resident $res2 MB with each page once (target < 150 MB), RSS summed per process $rss2 MB, PSS summed $pss2 MB"
   done
 } | tee -a "$OUT"

@@ -40,6 +40,7 @@ export const ERRORS = {
   },
   body_on_bodiless_method: { status: 400, message: "a GET or HEAD request must not carry a body (Content-Length or Transfer-Encoding)" },
   invalid_content_length: { status: 400, message: "invalid Content-Length header: expected one number" },
+  connect_not_served: { status: 400, message: "CONNECT is not served: the gateway is not a forward proxy" },
   invalid_websocket_upgrade: { status: 400, message: "invalid WebSocket upgrade: expected Connection: Upgrade and a Sec-WebSocket-Key of 16 bytes in base64" },
   websocket_version_unsupported: { status: 426, message: "unsupported WebSocket version: expected Sec-WebSocket-Version: 13" },
   https_required: { status: 426, message: "Please use HTTPS protocol" },

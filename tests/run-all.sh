@@ -13,7 +13,7 @@ bun run typecheck || exit 1
 # token-memory measurement, which never reaches a proxy listener.
 RAW_FILES=(
   ./plugins
-  ./tests/security/admin-echo.test.ts ./tests/security/drain.test.ts ./tests/security/path-differential.test.ts
+  ./tests/security/admin-echo.test.ts ./tests/security/connection-close.test.ts ./tests/security/drain.test.ts ./tests/security/path-differential.test.ts
   ./tests/security/protocols-red-team.test.ts ./tests/security/proxy-bypass.test.ts ./tests/security/red-team.test.ts
   ./tests/security/upstream-faults.test.ts
   ./tests/proxy.test.ts ./tests/streaming.test.ts ./tests/websocket.test.ts ./tests/tls.test.ts

@@ -86,6 +86,8 @@ const DIGITS = /^\d+$/;
  * (`3, 3`) is collapsed to one (RFC 9110 §8.6); anything else that is not one number refused.
  */
 function framingRefusal(method: string, headers: RequestHeaders): ErrorCode | null {
+  // Not a forward proxy: a front proxy and the gateway could disagree on where a CONNECT ends.
+  if (method === "CONNECT") return "connect_not_served";
   const length = headers.get("content-length");
   if (method === "GET" || method === "HEAD") {
     if ((length !== null && length !== "0") || headers.has("transfer-encoding")) return "body_on_bodiless_method";
@@ -135,6 +137,12 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
   upgradeOn: U | null = null;
   /** When the request went to the upstream. */
   upstreamStarted = 0;
+  /**
+   * The connection closes after this answer: the client's framing was refused (what follows the
+   * head cannot be trusted to be the next request), or an upgrade it asked for was not granted
+   * (it may already be sending frames).
+   */
+  closeConnection = false;
 
   constructor(
     readonly incoming: IncomingRequest,
@@ -163,7 +171,7 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
   /** Records the request and hands its response back. */
   finish(response: Response): Response {
     this.record(response.status);
-    if (this.runtime.draining) response.headers.set("connection", "close");
+    if (this.runtime.draining || this.closeConnection) response.headers.set("connection", "close");
     return response;
   }
 
@@ -261,7 +269,10 @@ export class RequestFlow<U> {
     try {
       const method = incoming.method;
       const badFraming = framingRefusal(method, headers);
-      if (badFraming !== null) return flight.refuse(badFraming);
+      if (badFraming !== null) {
+        flight.closeConnection = true;
+        return flight.refuse(badFraming);
+      }
       const host = canonicalHost(headers.get("host"));
       if (host === null) return flight.refuse("invalid_host");
       const path = canonicalPath(received);
@@ -286,6 +297,7 @@ export class RequestFlow<U> {
       flight.upstreamPath = forwardedPath;
       const upgrade = method === "GET" ? headers.get("upgrade") : null;
       if (upgrade !== null && asksForWebSocket(upgrade)) {
+        flight.closeConnection = true;
         const refusal = handshakeRefusal(headers);
         if (refusal === "websocket_version_unsupported") return withVersionOffer(flight.refuse(refusal));
         if (refusal !== null) return flight.refuse(refusal);

@@ -276,7 +276,8 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     // An unread body is skipped when it is all here already; else the connection cannot be reused.
     if (body && !body.done) this.start += body.discard(this.buffer, this.start, this.buffer.length);
     const unread = body !== null && !body.done;
-    const closing = this.closeAfter || unread || this.host.flow.runtime.draining;
+    // The flow asks for the close in the answer's head (a refused upgrade or framing, a drain).
+    const closing = this.closeAfter || unread || this.host.flow.runtime.draining || response.headers.get("connection") === "close";
     if (closing) this.closeAfter = true;
     this.answered = true;
     const answering: Answering = { method: head.method, minorVersion: head.minorVersion, announceClose: unread };

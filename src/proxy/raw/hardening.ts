@@ -5,13 +5,14 @@
 // are read joined, which the flow's canonical Host refuses, as on the serve engine.) The
 // gateway is no forward proxy: CONNECT, whose Content-Length llhttp ignores, would let a front
 // proxy and the gateway disagree on where the request ends.
+import { messageOf } from "../../errors.ts";
 import type { RequestHead } from "./request-parser.ts";
 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Why the head cannot be served (answered 400, the connection closed), or null. */
 export function headRefusal(head: RequestHead): string | null {
-  if (head.method === "CONNECT") return "CONNECT is not served: the gateway is not a forward proxy";
+  if (head.method === "CONNECT") return messageOf("connect_not_served");
   if (head.minorVersion === 1 && head.host === null) return "missing Host header (RFC 9112 §3.2)";
   if (head.minorVersion === 0 && head.upgrade !== null) return "Upgrade in an HTTP/1.0 request";
   const pairs = head.headers;
