@@ -1,8 +1,9 @@
 // The key-auth plugin's access phase, Kong 3.x's flow: for each of `key_names` in order, the
 // header, then the query parameter, then (key_in_body) the body's field; the first name present
 // decides (a repeated query parameter or body field is "Duplicate API key found"). The body is
-// read only when the lookup gets to it, or to hide the key from it. The key is looked up by its SHA-256 digest, never compared as
-// text, so the plaintext is neither stored nor held in memory beyond the request.
+// read only when the lookup gets to it, or to hide the key from it. The key is looked up by its
+// SHA-256 digest, never compared as text, so the plaintext is neither stored nor held in memory
+// beyond the request.
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { type BodyFields, bodyFormatOf, parseBodyFields } from "../../src/pipeline/body-fields.ts";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";

@@ -82,8 +82,8 @@ const utf8 = (latin1Text: string) => Buffer.from(latin1Text, "latin1").toString(
 const latin1 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
 
 /** A urlencoded name or value: `+` is a space, `%XX` a byte, the bytes UTF-8; a broken escape stays as sent. */
-function formDecode(latin1: string): string {
-  const bytes = latin1.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+function formDecode(sent: string): string {
+  const bytes = sent.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
   return utf8(bytes);
 }
 
