@@ -1,8 +1,12 @@
 // The key-auth plugin's access phase, Kong 3.x's flow: for each of `key_names` in order, the
-// header, then the query parameter; the first name present decides (a repeated query parameter
-// is "Duplicate API key found"). The key is looked up by its SHA-256 digest, never compared as
-// text, so the plaintext is neither stored nor held in memory beyond the request.
+// header, then the query parameter, then (key_in_body) the body's field; the first name present
+// decides (a repeated query parameter or body field is "Duplicate API key found"). The body is
+// read only when the lookup gets to it, or to hide the key from it. The key is looked up by its
+// SHA-256 digest, never compared as text, so the plaintext is neither stored nor held in memory
+// beyond the request.
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
+import { type BodyFields, bodyFormatOf, parseBodyFields } from "../../src/pipeline/body-fields.ts";
+import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import { clearIdentityHeaders, refuseOrFallBack, setConsumer } from "../../src/pipeline/request-context.ts";
 import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
 import { type KeyAuthCredential, keyDigest } from "./credential.ts";
@@ -19,6 +23,17 @@ export const KEY_AUTH_FAILURES = {
 type FailureName = keyof typeof KEY_AUTH_FAILURES;
 
 type Found = { key: string; name: string } | "missing" | "duplicate";
+/** The lookup reached the body, which is not read yet. */
+const NEEDS_BODY = "body";
+
+/** The body's fields when it is JSON, urlencoded or multipart within the bound; else null (no key there). */
+async function bodyFieldsOf(ctx: RequestContext): Promise<BodyFields | null> {
+  const contentType = ctx.upstreamHeaders.get("content-type");
+  const format = bodyFormatOf(contentType);
+  if (format === null) return null;
+  const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
+  return body === null ? null : parseBodyFields(format, contentType!, body);
+}
 
 function queryValues(url: string, name: string): string[] | null {
   const start = url.indexOf("?");
@@ -30,12 +45,14 @@ function queryValues(url: string, name: string): string[] | null {
 export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups): PluginInstance {
   const byDigest = state.uniqueIndex<KeyAuthCredential>("keyauth_credentials", "key_digest");
   const names = config.key_names;
+  const hidesInBody = config.key_in_body && config.hide_credentials;
   const challenge = `Key realm="${config.realm ?? "kong"}"`;
   const bodies = Object.fromEntries(Object.entries(KEY_AUTH_FAILURES).map(([name, kind]) => [name, JSON.stringify({ message: kind.message })])) as Record<FailureName, string>;
   const respond = (name: FailureName) =>
     new Response(bodies[name], { status: 401, headers: { "content-type": JSON_CONTENT_TYPE, "www-authenticate": challenge } });
 
-  function find(request: Request): Found {
+  /** `fields` undefined: the body is not read yet, and the lookup stops where it would need it. */
+  function find(request: Request, fields: BodyFields | null | undefined): Found | typeof NEEDS_BODY {
     for (const name of names) {
       if (config.key_in_header) {
         const value = request.headers.get(name);
@@ -48,8 +65,33 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
           return values[0] === "" ? "missing" : { key: values[0]!, name };
         }
       }
+      if (config.key_in_body) {
+        if (fields === undefined) return NEEDS_BODY;
+        const value = fields?.get(name);
+        if (typeof value === "string") return value === "" ? "missing" : { key: value, name };
+        // A repeated field, or a JSON array or object: a table in Kong's Lua.
+        if (typeof value === "object" && value !== null) return "duplicate";
+      }
     }
     return "missing";
+  }
+
+  function authenticate(ctx: RequestContext, found: Found, fields: BodyFields | null | undefined): AccessResult {
+    if (typeof found === "string") return fail(ctx, found);
+    if (config.hide_credentials) {
+      ctx.upstreamHeaders.delete(found.name);
+      ctx.upstreamQuery.delete(found.name);
+      if (fields && fields.get(found.name) !== undefined) {
+        fields.delete(found.name);
+        ctx.replaceBody(fields.encode());
+      }
+    }
+    const credential = byDigest.get(keyDigest(found.key));
+    if (!credential) return fail(ctx, "invalid");
+    const consumer = state.consumer(credential.consumer.id);
+    if (!consumer) return fail(ctx, "consumerMissing");
+    setConsumer(ctx, consumer, { id: credential.id, identifier: credential.id, consumerId: consumer.id });
+    return undefined;
   }
 
   function fail(ctx: RequestContext, name: FailureName): AccessResult {
@@ -62,23 +104,16 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
   }
 
   return {
-    access(ctx: RequestContext): AccessResult {
+    access(ctx: RequestContext): AccessResult | Promise<AccessResult> {
       clearIdentityHeaders(ctx);
       if (!config.run_on_preflight && ctx.request.method === "OPTIONS") return undefined;
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
-      const found = find(ctx.request);
-      if (typeof found === "string") return fail(ctx, found);
-      if (config.hide_credentials) {
-        ctx.upstreamHeaders.delete(found.name);
-        ctx.upstreamQuery.delete(found.name);
-      }
-      const credential = byDigest.get(keyDigest(found.key));
-      if (!credential) return fail(ctx, "invalid");
-      const consumer = state.consumer(credential.consumer.id);
-      if (!consumer) return fail(ctx, "consumerMissing");
-      setConsumer(ctx, consumer, { id: credential.id, identifier: credential.id, consumerId: consumer.id });
-      return undefined;
+      const found = find(ctx.request, undefined);
+      // Kong hides the key from the body too, wherever it was found.
+      const hideInBody = hidesInBody && typeof found === "object";
+      if (found !== NEEDS_BODY && !hideInBody) return authenticate(ctx, found, undefined);
+      return bodyFieldsOf(ctx).then((fields) => authenticate(ctx, found === NEEDS_BODY ? (find(ctx.request, fields) as Found) : found, fields));
     },
   };
 }

@@ -13,7 +13,7 @@ export const KeyAuthConfigSchema = t.Object(
     key_names: t.Optional(t.Array(HeaderName, { minItems: 1, default: ["apikey"], description: "header and query parameter names that may carry the key, tried in order" })),
     key_in_header: t.Optional(t.Boolean({ default: true })),
     key_in_query: t.Optional(t.Boolean({ default: true })),
-    key_in_body: t.Optional(t.Boolean({ default: false, description: "not supported: request bodies are streamed, never buffered for plugins (must be false)" })),
+    key_in_body: t.Optional(t.Boolean({ default: false, description: "also look for the key in a JSON, urlencoded or multipart body field (bodies up to 1 MiB)" })),
     hide_credentials: t.Optional(t.Boolean({ default: false, description: "remove the key from the request before proxying" })),
     anonymous: t.Optional(t.Union([t.String({ minLength: 1 }), t.Null()], { default: null, description: "consumer id or username to use when authentication fails" })),
     run_on_preflight: t.Optional(t.Boolean({ default: true, description: "false: every OPTIONS request skips authentication" })),
@@ -26,7 +26,6 @@ export type KeyAuthConfig = Required<Static<typeof KeyAuthConfigSchema>>;
 
 export function checkKeyAuthConfig(config: KeyAuthConfig, lookup: EntityLookup): FieldErrors | undefined {
   const fields: FieldErrors = {};
-  if (config.key_in_body) fields.key_in_body = "not supported: the gateway streams request bodies and does not buffer them for plugins; send the key in a header or the query string";
   if (config.anonymous !== null && !lookup.findConsumer(config.anonymous)) fields.anonymous = `no consumer with id or username '${config.anonymous}'`;
   const identity = config.key_names.find((name) => isIdentityHeader(name.toLowerCase()));
   if (identity) fields.key_names = `'${identity}' is an identity header the gateway removes from requests`;

@@ -1,8 +1,9 @@
 // The request-transformer plugin's access phase, in Kong's order: the upstream's path and method,
-// the header plan, then the query plan, applied to what goes upstream. Everything is decided in
-// `create`; a request only runs it.
+// the header plan, the body operations (./body.ts), then the query plan, applied to what goes
+// upstream. Everything is decided in `create`; a request only runs it.
 import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import { applyHeaderPlan, headerPlan } from "../../src/pipeline/header-operations.ts";
+import { bodyPlan, transformBody } from "./body.ts";
 import { applyQueryPlan, queryPlan } from "./querystring.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
@@ -10,12 +11,15 @@ export function createRequestTransformerInstance(config: RequestTransformerConfi
   const plan = headerPlan(config);
   const query = queryPlan(config);
   const target = upstreamTarget(config);
+  const body = bodyPlan(config);
   return {
-    access(ctx: RequestContext): undefined {
+    access(ctx: RequestContext): undefined | Promise<undefined> {
       if (target !== null) retarget(ctx, target);
+      // The body's format is the client's Content-Type, not one a header operation sets.
+      const contentType = body === null ? null : ctx.upstreamHeaders.get("content-type");
       applyHeaderPlan(ctx.upstreamHeaders, plan);
       if (query !== null) applyQueryPlan(ctx.upstreamQuery, query);
-      return undefined;
+      return body === null ? undefined : transformBody(ctx, body, contentType);
     },
   };
 }

@@ -44,7 +44,6 @@ describe("request-transformer", () => {
         [{ remove: { headers: ["x-anonymous-consumer"] } }, /remove\.headers\[0\]/],
         [{ add: { headers: ["Host:evil"] } }, /add\.headers\[0\]/],
         [{ add: { headers: ["no-colon"] } }, /add\.headers\[0\]/],
-        [{ add: { body: ["a:b"] } }, /add\.body.*not supported/],
       ];
       for (const [config, message] of cases) expect(create(config)).toThrow(message);
       expect(create({ add: { headers: ["X-Team:billing"] } })).not.toThrow();

@@ -1,7 +1,7 @@
-// The request-transformer plugin's config: Kong 3.x's shape. Headers and query string: all five
-// operations; `replace.uri` and `http_method`. Any `body` operation, and what Kong would evaluate
-// or send that the gateway cannot (`$(...)` templates, HEAD and TRACE), are refused on write,
-// naming the field, rather than accepted and ignored.
+// The request-transformer plugin's config: Kong 3.x's shape. Headers, query string and body
+// fields: all five operations; `replace.uri` and `http_method`. What Kong would evaluate or send
+// that the gateway cannot (`$(...)` templates, HEAD and TRACE) is refused on write, naming the
+// field, rather than accepted and ignored.
 import type { Static } from "@sinclair/typebox";
 import { t } from "../../src/entities/t.ts";
 import type { FieldErrors } from "../../src/errors.ts";
@@ -14,7 +14,7 @@ const section = (names: boolean, withUri = false) =>
       {
         headers: names ? Names("header names") : Pairs("`name:value` items"),
         querystring: names ? Names("query parameter names") : Pairs("`name:value` items"),
-        body: names ? Names("body fields (not supported)") : Pairs("body fields (not supported)"),
+        body: names ? Names("fields of a JSON, urlencoded or multipart body (up to 1 MiB)") : Pairs("`name:value` items for a JSON, urlencoded or multipart body (up to 1 MiB); values are strings"),
         ...(withUri ? { uri: t.Optional(t.Union([t.String({ maxLength: 4096 }), t.Null()], { default: null, description: "the path the upstream gets, in place of the route's and service's" })) } : {}),
       },
       { additionalProperties: false, default: {} },
@@ -35,18 +35,28 @@ export const RequestTransformerConfigSchema = t.Object(
 
 export type RequestTransformerConfig = Required<Static<typeof RequestTransformerConfigSchema>>;
 
-const UNSUPPORTED_BODY = "not supported: request bodies are streamed to the upstream, never buffered for plugins";
 /** The methods Kong's `kong.service.request.set_method` accepts (any other fails each request), without the two in UNSENDABLE_METHODS. */
 const SETTABLE_METHODS: ReadonlySet<string> = new Set(["GET", "PUT", "POST", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE", "PROPFIND", "PROPPATCH", "LOCK", "UNLOCK", "PATCH"]);
 const UNSENDABLE_METHODS: ReadonlySet<string> = new Set(["HEAD", "TRACE"]);
 const TEMPLATE = "$(";
+/** A name written into a multipart part's header must not end it or its quoted string. */
+const NOT_A_FIELD_NAME = /["\x00-\x1f\x7f]/;
+
+/** Refuses body items whose field name (the new one too, for rename) could not go into a multipart part's header. */
+function checkBodyItems(operation: (typeof OPERATIONS)[number], items: string[], fields: FieldErrors): void {
+  items.forEach((item, i) => {
+    const names = operation === "remove" ? [item] : operation === "rename" ? splitPair(item) : [splitPair(item)[0]];
+    const bad = names.find((name) => NOT_A_FIELD_NAME.test(name));
+    if (bad !== undefined) fields[`${operation}.body[${i}]`] = `'${bad}' cannot be a body field name: it holds a quote or a control character`;
+  });
+}
 
 export function checkRequestTransformerConfig(config: RequestTransformerConfig): FieldErrors | undefined {
   const fields: FieldErrors = {};
   checkHeaderItems(config, reservedRequestHeader, fields);
   for (const operation of OPERATIONS) {
     const section = config[operation] as { querystring?: string[]; body?: string[]; uri?: string | null } | undefined;
-    if (section?.body?.length) fields[`${operation}.body`] = UNSUPPORTED_BODY;
+    checkBodyItems(operation, section?.body ?? [], fields);
   }
   checkQueryItems(config, fields);
   const uri = config.replace.uri;

@@ -249,7 +249,7 @@ describe("refused on write", () => {
     ["a template as a new name", { rename: { querystring: ["a:$(x)"] } }, { "config.rename.querystring[0]": "not supported: Kong's $(...) templates are not evaluated" }],
     ["a template in replace.uri", { replace: { uri: "/users/$(uri_captures[1])" } }, { "config.replace.uri": "not supported: Kong's $(...) templates are not evaluated" }],
     ["a template in a body value", { add: { body: ["a:$(x)"] } }, { "config.add.body[0]": "not supported: Kong's $(...) templates are not evaluated" }],
-    ["a body operation", { add: { body: ["a:b"] } }, { "config.add.body": "not supported: request bodies are streamed to the upstream, never buffered for plugins" }],
+    ["a body field name with a quote", { add: { body: ['a"b:c'] } }, { "config.add.body[0]": "'a\"b' cannot be a body field name: it holds a quote or a control character" }],
   ];
   for (const [what, config, fields] of refusals) {
     test(`${what} → 400 naming the field`, async () => {

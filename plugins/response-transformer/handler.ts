@@ -1,12 +1,11 @@
 // The response-transformer plugin's response phase: the header plan on the client's response,
-// then, for a JSON object body of at most MAX_JSON_BYTES (declared by Content-Length), Kong's
+// then, for a JSON object body of at most MAX_BUFFERED_BODY_BYTES (declared by Content-Length), Kong's
 // JSON operations. Other bodies (not JSON, compressed, larger, or of unknown length) stream
 // through untouched, so a transformer never buffers an unbounded answer.
 import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import { applyHeaderPlan, headerPlan, isEmptyPlan, splitPair } from "../../src/pipeline/header-operations.ts";
+import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import type { ResponseTransformerConfig } from "./schema.ts";
-
-export const MAX_JSON_BYTES = 1024 * 1024;
 
 type JsonType = "string" | "boolean" | "number";
 type Valued = [key: string, value: unknown][];
@@ -59,7 +58,7 @@ export function createResponseTransformerInstance(config: ResponseTransformerCon
 
   async function transformBody(response: Response): Promise<Response> {
     const length = Number(response.headers.get("content-length") ?? Number.NaN);
-    if (!isJson(response.headers.get("content-type")) || response.headers.has("content-encoding") || !(length >= 0 && length <= MAX_JSON_BYTES)) return response;
+    if (!isJson(response.headers.get("content-type")) || response.headers.has("content-encoding") || !(length >= 0 && length <= MAX_BUFFERED_BODY_BYTES)) return response;
     const text = await response.text();
     const rebuilt = (body: string) => {
       const headers = new Headers(response.headers);

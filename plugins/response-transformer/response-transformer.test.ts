@@ -2,7 +2,7 @@
 // untouched, and gateway-owned headers refused on write.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestGateway, type TestGateway } from "../../tests/support/gateway.ts";
-import { MAX_JSON_BYTES } from "./handler.ts";
+import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 
 let upstream: ReturnType<typeof Bun.serve>;
 beforeAll(() => {
@@ -13,7 +13,7 @@ beforeAll(() => {
       const path = new URL(request.url).pathname;
       const headers = { "x-internal": "1", "x-old": "v", "x-mode": "upstream" };
       if (path === "/text") return new Response('{"secret":1}', { headers: { ...headers, "content-type": "text/plain" } });
-      if (path === "/big") return Response.json({ secret: 1, pad: "x".repeat(MAX_JSON_BYTES) }, { headers });
+      if (path === "/big") return Response.json({ secret: 1, pad: "x".repeat(MAX_BUFFERED_BODY_BYTES) }, { headers });
       if (path === "/array") return Response.json([1, 2], { headers });
       return Response.json({ secret: 1, old: "o", mode: "m", list: 1 }, { headers });
     },

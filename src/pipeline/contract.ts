@@ -79,6 +79,15 @@ export interface RequestContext {
    * plugin that only adds headers needs no response phase.
    */
   responseHeaders: string[] | null;
+  /**
+   * The request body if it has at most `maxBytes` (empty when there is none), else null; read
+   * once per request, so every plugin sees the same bytes, a replacement included. A larger
+   * body is not lost: the upstream still gets all of it, in order. Rejects when the client
+   * goes away mid-body.
+   */
+  readBody(maxBytes: number): Promise<Uint8Array | null>;
+  /** What the upstream gets as the body from now on, with its Content-Length; `contentType` replaces the Content-Type. */
+  replaceBody(bytes: Uint8Array, contentType?: string): void;
   /** Writes an operational event (JSON line) tied to this request; never a secret or token. */
   log(fields: Record<string, unknown>): void;
 }

@@ -1,5 +1,6 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
+import { BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
 import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
 import { UpstreamQuery } from "./upstream-query.ts";
 
@@ -13,6 +14,7 @@ export class PluginRequestContext implements RequestContext {
   private query: UpstreamQuery | null = null;
   upstreamMethod: string | null = null;
   upstreamPath: string | null = null;
+  private body: BufferedRequestBody | null = null;
   consumer: Consumer | null = null;
   credential: AuthenticatedCredential | null = null;
   authenticatedGroups: string[] | null = null;
@@ -53,6 +55,20 @@ export class PluginRequestContext implements RequestContext {
   /** The query the plugins made (UpstreamQuery.edited), or null: the client's goes as sent. */
   editedQuery(): string | null {
     return this.query === null ? null : this.query.edited();
+  }
+
+  readBody(maxBytes: number): Promise<Uint8Array | null> {
+    return (this.body ??= new BufferedRequestBody(this.request)).read(maxBytes);
+  }
+
+  replaceBody(bytes: Uint8Array, contentType?: string): void {
+    (this.body ??= new BufferedRequestBody(this.request)).replace(bytes);
+    if (contentType !== undefined) this.request.headers.set("content-type", contentType);
+  }
+
+  /** What the upstream gets instead of the client's body stream (null: that stream, untouched). */
+  upstreamBody(): UpstreamBody | null {
+    return this.body === null ? null : this.body.upstream();
   }
 
   /** Plugin events go to the gateway's log stream, tagged with the request id. */

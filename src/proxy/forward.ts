@@ -3,6 +3,7 @@
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import type { Balancer } from "../balancer/balancer.ts";
+import type { UpstreamBody } from "../pipeline/request-body.ts";
 import { type OwnedHeaders, connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import type { HeaderLookup, RouteMatch } from "./router.ts";
@@ -44,6 +45,8 @@ export interface ForwardInfo {
   query: string | null;
   /** The method the upstream gets: the client's, or the one a plugin set. */
   method: string;
+  /** The body a plugin read or replaced, sent instead of the request's own (null: that one). */
+  body: UpstreamBody | null;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
   clientHeadersRemoved: boolean;
   /** The consumer (or, without one, the credential) a plugin identified: consistent hashing on consumer. */
@@ -150,14 +153,6 @@ function joinV0(base: string, strip: boolean, postfix: string, path: string): st
 }
 
 /**
- * The client's body as it goes upstream: none with GET or HEAD, which fetch cannot send one with
- * (a plugin may have made a POST a GET; its body is then left behind).
- */
-function upstreamBody(request: Request, method: string): ReadableStream | undefined {
-  return request.body === null || method === "GET" || method === "HEAD" ? undefined : request.body;
-}
-
-/**
  * Forwards the request with the headers of SPEC §4.2. Connect failures are retried
  * `service.retries` times when the request has no body, because a body stream cannot be replayed.
  */
@@ -168,15 +163,34 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   const balancer = match.target.balancer;
   if (balancer !== null) return forwardBalanced(balancer, request, match, target, search, info);
   const endpoint = match.target.endpoint;
-  if (endpoint && request.body === null && !UNSAFE_TARGET.test(target)) {
+  const body = info.body ?? request.body;
+  if (endpoint && body === null && !UNSAFE_TARGET.test(target)) {
     const head = requestHead(request, info.method, target, match, info, match.target.upstreamHost);
     return sendBodiless(info.pool, endpoint, request, info.method, head, { connectTimeoutMs: service.connect_timeout, readTimeoutMs: service.read_timeout, retries: service.retries });
   }
   rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
-  const body = upstreamBody(request, info.method);
-  if (body === undefined) request.headers.delete("content-length");
+  const sent = bodyToSend(request, info.method, body);
   const url = match.target.origin + target;
-  return send(url, request, info.method, body, service.read_timeout, body ? 0 : service.retries, match.target.tls);
+  return send(url, request, info.method, sent, service.read_timeout, sent ? 0 : service.retries, match.target.tls);
+}
+
+/**
+ * The body fetch sends, with the framing headers to match: none for a bodiless request, or for
+ * a GET or HEAD upstream, which fetch cannot send one with (the flow lets a client's GET or HEAD
+ * through only without one; a plugin that made a POST a GET leaves its body behind); a buffered
+ * body with its own Content-Length, never the client's Transfer-Encoding.
+ */
+function bodyToSend(request: Request, method: string, body: UpstreamBody | null): UpstreamBody | undefined {
+  const headers = request.headers;
+  if (body === null || method === "GET" || method === "HEAD") {
+    headers.delete("content-length");
+    return undefined;
+  }
+  if (body instanceof Uint8Array) {
+    headers.set("content-length", String(body.byteLength));
+    headers.delete("transfer-encoding");
+  }
+  return body;
 }
 
 /**
@@ -206,7 +220,7 @@ class BalancedExchange implements SendObserver {
     private readonly info: ForwardInfo,
   ) {
     const https = match.target.service.protocol === "https";
-    const replayable = request.body === null;
+    const replayable = (info.body ?? request.body) === null;
     this.own = replayable && !https && !UNSAFE_TARGET.test(target);
     const hashInput = balancer.hashing ? { headers: request.headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
     this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, replayable, info.method);
@@ -227,8 +241,7 @@ class BalancedExchange implements SendObserver {
     }
     if (first) rewriteHeaders(request.headers, match, info, host);
     else if (!match.target.route.preserve_host) request.headers.set("host", host);
-    const body = upstreamBody(request, info.method);
-    if (body === undefined) request.headers.delete("content-length");
+    const body = bodyToSend(request, info.method, info.body ?? request.body);
     const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info.method, body, service.read_timeout, 0, match.target.tls);
     return sent.then(
       (response) => {
@@ -345,7 +358,7 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, 
  * for more of the body (Kong's meaning: between two successive reads); a client that goes away
  * aborts the exchange, so its upstream socket is freed at once.
  */
-async function send(url: string, request: Request, method: string, body: ReadableStream | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
+async function send(url: string, request: Request, method: string, body: UpstreamBody | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
   if (tls?.refusal) throw new UpstreamTlsFailed(tls.refusal);
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();

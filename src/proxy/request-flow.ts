@@ -341,7 +341,8 @@ export class RequestFlow<U> {
       }
       const outcome = runAccess(chain, ctx);
       if (outcome instanceof Promise) {
-        return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => flight.internalError(error));
+        // A plugin reading the body learns first that the client went away.
+        return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : flight.internalError(error)));
       }
       return this.proxy(flight, match, search, ctx, outcome);
     } catch (error) {
@@ -376,6 +377,7 @@ export class RequestFlow<U> {
       scheme: this.scheme,
       query: ctx === null ? null : ctx.editedQuery(),
       method: ctx?.upstreamMethod ?? flight.incoming.method,
+      body: ctx === null ? null : ctx.upstreamBody(),
       clientHeadersRemoved: ctx !== null,
       consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
       path: flight.path,

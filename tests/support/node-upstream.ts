@@ -1,6 +1,7 @@
 // A plain Node `http` server as an upstream, in its own `node` process: it reads headers the way
 // CGI, WSGI, Rack and PHP do (`X_Consumer_ID` and `X-Consumer-ID` are both HTTP_X_CONSUMER_ID,
 // the last one wins) and trusts HTTP_X_CONSUMER_ID, as an application behind a gateway does.
+// It answers with what it received, the body's bytes included.
 import { spawn } from "bun";
 
 export interface NodeEcho {
@@ -13,6 +14,8 @@ export interface NodeEcho {
   cgi: Record<string, string>;
   /** Whether the CGI view of X-Consumer-ID named the trusted consumer. */
   trusted: boolean;
+  /** The body's bytes as received (base64), after Node removed any chunked framing. */
+  body: string;
 }
 
 export interface NodeUpstream {
@@ -32,9 +35,11 @@ const server = http.createServer((req, res) => {
     rawHeaders.push([name, value]);
     cgi["HTTP_" + name.toUpperCase().replace(/-/g, "_")] = value;
   }
-  req.resume();
+  const chunks = [];
+  req.on("data", (chunk) => chunks.push(chunk));
   req.on("end", () => {
-    const body = JSON.stringify({ method: req.method, url: req.url, rawHeaders, cgi, trusted: cgi.HTTP_X_CONSUMER_ID === trusted });
+    const received = Buffer.concat(chunks).toString("base64");
+    const body = JSON.stringify({ method: req.method, url: req.url, rawHeaders, cgi, trusted: cgi.HTTP_X_CONSUMER_ID === trusted, body: received });
     res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
   });

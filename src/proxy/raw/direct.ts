@@ -46,7 +46,7 @@ function overridesOf(pairs: readonly string[] | null): Map<string, string> | nul
 /** Takes the request when the fast path can carry it (see the module comment); false leaves it to `forward`. */
 export function directForward(flight: ProxiedRequest<ClientConnection>, match: RouteMatch, search: string, info: ForwardInfo, plugins: PluginRequestContext | null): boolean {
   const incoming = flight.incoming;
-  if (!(incoming instanceof RawRequest) || incoming.body !== null) return false;
+  if (!(incoming instanceof RawRequest) || incoming.body !== null || info.body !== null) return false;
   const { balancer, endpoint, service } = match.target;
   if (balancer === null ? endpoint === null : service.protocol !== "http") return false;
   // The relay writes what the upstream sends: a HEAD client's answer is bodiless only if the upstream's is.

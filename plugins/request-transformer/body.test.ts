@@ -1,0 +1,220 @@
+// request-transformer body operations: Kong 3.x's table, each operation on JSON, urlencoded and
+// multipart bodies (multipart: rename before remove, replace moves the part last, no append),
+// an absent body, other content types, bodies that do not parse, the 1 MiB bound (Content-Length
+// and chunked), the framing the upstream gets, the body key-auth already replaced, and the
+// configs refused on write; through the gateway to a Node upstream that records the bytes.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
+import { type BodyRig, startBodyRig } from "../../tests/support/body-rig.ts";
+
+const CONFIG = {
+  remove: { body: ["secret"] },
+  rename: { body: ["old:renamed"] },
+  replace: { body: ["mode:replaced", "absent:never"] },
+  add: { body: ["source:gateway", "mode:not-added", "count:3"] },
+  append: { body: ["list:2", "tags:a"] },
+};
+const JSON_TYPE = { "content-type": "application/json" };
+const FORM = { "content-type": "application/x-www-form-urlencoded; charset=utf-8" };
+const BOUNDARY = "XyZ-boundary-42";
+const MULTIPART = { "content-type": `multipart/form-data; boundary="${BOUNDARY}"` };
+
+function multipart(fields: [name: string, value: string, extraHeaders?: string][]): string {
+  let text = "";
+  for (const [name, value, extra] of fields) text += `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"${extra ?? ""}\r\n\r\n${value}\r\n`;
+  return `${text}--${BOUNDARY}--\r\n`;
+}
+
+/** The form fields of a multipart body as the upstream could read them, in order. */
+async function formFields(body: Buffer): Promise<[string, string][]> {
+  const form = await new Response(body, { headers: MULTIPART }).formData();
+  return Promise.all([...form.entries()].map(async ([name, value]) => [name, typeof value === "string" ? value : `file ${value.name}: ${await value.text()}`] as [string, string]));
+}
+
+function transformerRig(config: Record<string, unknown>, before: { name: string; config: Record<string, unknown> }[] = []): Promise<BodyRig> {
+  return startBodyRig((gateway, routeId) => {
+    for (const plugin of [...before, { name: "request-transformer", config }]) gateway.store.create("plugins", { ...plugin, route: { id: routeId } });
+  });
+}
+
+describe("request-transformer body: Kong's table", () => {
+  let r: BodyRig;
+  beforeAll(async () => {
+    r = await transformerRig(CONFIG);
+  });
+  afterAll(() => r.close());
+
+  test("JSON: remove, rename, replace (if present), add (if absent), append; values stay strings", async () => {
+    const got = await r.send(JSON.stringify({ secret: 1, old: "o", mode: "m", list: "1", keep: { deep: [1, null] } }), { headers: JSON_TYPE });
+    expect(got.status).toBe(200);
+    expect(got.body.toString()).toBe('{"mode":"replaced","list":["1","2"],"keep":{"deep":[1,null]},"renamed":"o","source":"gateway","count":"3","tags":["a"]}');
+    expect(got.header("content-length")).toEqual([String(got.body.length)]);
+  });
+
+  test("JSON: Kong's append keeps a string, grows an array, and replaces any other value by [value]", async () => {
+    const got = await r.send(JSON.stringify({ list: [1], tags: 7 }), { headers: JSON_TYPE });
+    expect(JSON.parse(got.body.toString())).toEqual({ list: [1, "2"], tags: ["a"], source: "gateway", mode: "not-added", count: "3" });
+  });
+
+  test("JSON: false counts as absent (Lua's truth): replace skips it, add overwrites it", async () => {
+    const got = await r.send(JSON.stringify({ mode: false }), { headers: JSON_TYPE });
+    expect(JSON.parse(got.body.toString()).mode).toBe("not-added");
+  });
+
+  test("urlencoded: the same operations; untouched pairs stay as sent, repeated names are appended to", async () => {
+    const got = await r.send("secret=1&old=o&mode=m&list=1&keep=a+b%21", { headers: FORM });
+    expect(got.status).toBe(200);
+    expect(got.body.toString()).toBe("mode=replaced&list=1&list=2&keep=a+b%21&renamed=o&source=gateway&count=3&tags=a");
+    expect(got.header("content-length")).toEqual([String(got.body.length)]);
+  });
+
+  test("urlencoded: values are encoded, non-ASCII as UTF-8", async () => {
+    const rig = await transformerRig({ add: { body: ["note:a b&c=ü"] } });
+    try {
+      const got = await rig.send("x=1", { headers: FORM });
+      expect(got.body.toString()).toBe("x=1&note=a%20b%26c%3D%C3%BC");
+      expect(new URLSearchParams(got.body.toString()).get("note")).toBe("a b&c=ü");
+    } finally {
+      await rig.close();
+    }
+  });
+
+  test("multipart: rename, remove, replace (the part moves last), add; no append; file parts kept as sent", async () => {
+    const file: [string, string, string] = ["upload", "raw\r\nbytes", '; filename="a.txt"\r\nContent-Type: text/plain'];
+    const got = await r.send(multipart([["secret", "1"], ["old", "o"], ["mode", "m"], ["list", "1"], file]), { headers: MULTIPART });
+    expect(got.status).toBe(200);
+    expect(await formFields(got.body)).toEqual([
+      ["list", "1"],
+      ["upload", "file a.txt: raw\r\nbytes"],
+      ["renamed", "o"],
+      ["mode", "replaced"],
+      ["source", "gateway"],
+      ["count", "3"],
+    ]);
+    expect(got.body.toString()).toContain(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="upload"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nraw\r\nbytes\r\n`);
+    expect(got.header("content-length")).toEqual([String(got.body.length)]);
+  });
+
+  const absent: [string, Record<string, string>, string][] = [
+    ["JSON", JSON_TYPE, '{"source":"gateway","mode":"not-added","count":"3","list":["2"],"tags":["a"]}'],
+    ["urlencoded", FORM, "source=gateway&mode=not-added&count=3&list=2&tags=a"],
+  ];
+  for (const [format, headers, expected] of absent) {
+    test(`${format}, no body: add and append make one (Kong); remove, rename and replace have nothing to act on`, async () => {
+      const got = await r.send(null, { headers });
+      expect(got.status).toBe(200);
+      expect(got.body.toString()).toBe(expected);
+      expect(got.header("content-length")).toEqual([String(expected.length)]);
+    });
+  }
+
+  test("a chunked body under the bound: transformed, sent with a Content-Length and no Transfer-Encoding", async () => {
+    const got = await r.send("secret=1&keep=2", { headers: FORM, chunked: true });
+    expect(got.body.toString()).toBe("keep=2&source=gateway&mode=not-added&count=3&list=2&tags=a");
+    expect(got.header("content-length")).toEqual([String(got.body.length)]);
+    expect(got.header("transfer-encoding")).toEqual([]);
+  });
+
+  const untouched: [string, string, Record<string, string>, boolean][] = [
+    ["another content type", "secret=1", { "content-type": "text/plain" }, false],
+    ["no Content-Type", "secret=1", {}, false],
+    ["JSON that does not parse", '{"secret":1', JSON_TYPE, false],
+    ["a JSON array", '[{"secret":1}]', JSON_TYPE, false],
+    ["a multipart body without its boundary", "--other\r\nContent-Disposition: form-data; name=\"secret\"\r\n\r\n1\r\n--other--\r\n", MULTIPART, false],
+    ["a JSON body over 1 MiB (Content-Length)", JSON.stringify({ secret: 1, pad: "x".repeat(MAX_BUFFERED_BODY_BYTES) }), JSON_TYPE, false],
+    ["a chunked urlencoded body over 1 MiB", `secret=1&pad=${"x".repeat(MAX_BUFFERED_BODY_BYTES)}&end=1`, FORM, true],
+  ];
+  for (const [name, body, headers, chunked] of untouched) {
+    test(`${name}: passes byte-identical`, async () => {
+      const got = await r.send(body, { headers, chunked });
+      expect(got.status).toBe(200);
+      expect(got.body.equals(Buffer.from(body))).toBe(true);
+    });
+  }
+
+  test("GET carries no body upstream: nothing is added", async () => {
+    const got = await r.send(null, { method: "GET", headers: JSON_TYPE });
+    expect(got.status).toBe(200);
+    expect(got.body.length).toBe(0);
+  });
+});
+
+describe("request-transformer body beside other plugins and operations", () => {
+  test("a body no operation changes goes as sent (Kong would re-encode it)", async () => {
+    const r = await transformerRig({ remove: { body: ["absent"] } });
+    try {
+      const got = await r.send('{ "a" : 1 }', { headers: JSON_TYPE });
+      expect(got.body.toString()).toBe('{ "a" : 1 }');
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("the Content-Type of the client's request decides, not the one a header operation sets", async () => {
+    const r = await transformerRig({ replace: { headers: ["content-type:application/json"] }, add: { body: ["b:2"] } });
+    try {
+      const got = await r.send("a=1", { headers: FORM });
+      expect(got.body.toString()).toBe("a=1&b=2");
+      expect(got.header("content-type")).toEqual(["application/json"]);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("after key-auth hid the key in the body, request-transformer reads the body key-auth left", async () => {
+    const r = await startBodyRig((gateway, routeId) => {
+      const alice = gateway.store.create("consumers", { username: "alice" });
+      gateway.store.create("keyauth_credentials", { key: "k-123456789" }, { kind: "consumers", id: alice.id });
+      gateway.store.create("plugins", { name: "key-auth", route: { id: routeId }, config: { key_in_body: true, hide_credentials: true } });
+      gateway.store.create("plugins", { name: "request-transformer", route: { id: routeId }, config: { add: { body: ["team:billing"] } } });
+    });
+    try {
+      const got = await r.send(JSON.stringify({ apikey: "k-123456789", q: "x" }), { headers: JSON_TYPE, chunked: true });
+      expect(got.status).toBe(200);
+      expect(got.body.toString()).toBe('{"q":"x","team":"billing"}');
+      expect(got.header("x-consumer-username")).toEqual(["alice"]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("request-transformer body to a balanced service", () => {
+  test("the new body goes to the chosen target with its Content-Length", async () => {
+    const r = await startBodyRig((gateway, routeId) => {
+      const service = gateway.store.get("services", "node");
+      const upstream = gateway.store.create("upstreams", { name: "node.upstream" });
+      gateway.store.create("targets", { target: `127.0.0.1:${service.port}` }, { kind: "upstreams", id: upstream.id });
+      gateway.store.update("services", "node", { host: "node.upstream" });
+      gateway.store.create("plugins", { name: "request-transformer", route: { id: routeId }, config: { remove: { body: ["secret"] } } });
+    });
+    try {
+      const got = await r.send('{"secret":1,"keep":2}', { headers: JSON_TYPE, chunked: true });
+      expect(got.status).toBe(200);
+      expect(got.body.toString()).toBe('{"keep":2}');
+      expect(got.header("content-length")).toEqual(["10"]);
+      expect(got.header("transfer-encoding")).toEqual([]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("request-transformer body: refused on write", () => {
+  test("a field name with a quote or control character, naming the item", async () => {
+    const r = await transformerRig({});
+    try {
+      const create = (config: Record<string, unknown>) => () => r.gateway.store.create("plugins", { name: "request-transformer", config });
+      const cases: [Record<string, unknown>, RegExp][] = [
+        [{ add: { body: ['a"b:1'] } }, /add\.body\[0\].*'a"b' cannot be a body field name: it holds a quote or a control character/],
+        [{ remove: { body: ["ok", "bad\r\nX-Injected: 1"] } }, /remove\.body\[1\].*cannot be a body field name/],
+        [{ rename: { body: ["from:to\u0000"] } }, /rename\.body\[0\].*cannot be a body field name/],
+        [{ append: { body: ["no-colon"] } }, /append\.body/],
+      ];
+      for (const [config, message] of cases) expect(create(config)).toThrow(message);
+      expect(create({ add: { body: ["a:b\"c"] }, replace: { body: ["x:"] } })).not.toThrow();
+    } finally {
+      await r.close();
+    }
+  });
+});

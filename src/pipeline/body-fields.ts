@@ -1,0 +1,208 @@
+// The fields of a request body in the three formats Kong's plugins read (kong.request.get_body):
+// a JSON object, application/x-www-form-urlencoded and multipart/form-data. Each keeps its
+// fields in order and writes back, byte for byte, the fields no plugin changed.
+
+export type BodyFormat = "json" | "urlencoded" | "multipart";
+
+/** The format a Content-Type names (its media type, case-insensitive, parameters aside), or null. */
+export function bodyFormatOf(contentType: string | null): BodyFormat | null {
+  if (contentType === null) return null;
+  const media = contentType.toLowerCase().trimStart();
+  if (media.startsWith("application/json")) return "json";
+  if (media.startsWith("application/x-www-form-urlencoded")) return "urlencoded";
+  if (media.startsWith("multipart/form-data")) return "multipart";
+  return null;
+}
+
+/**
+ * A body's fields as Kong's Lua sees them: `get` gives a string, an array for a repeated field
+ * (and a JSON array), `true` for a urlencoded name without `=`, other JSON values as parsed, and
+ * undefined for an absent field.
+ */
+export interface BodyFields {
+  get(name: string): unknown;
+  delete(name: string): void;
+  /** One value (an array: one per element, where the format repeats fields), in place when present, else last. */
+  set(name: string, value: unknown): void;
+  encode(): Uint8Array;
+}
+
+/** The body's fields, or null when it is not what its Content-Type says (such a body is left as it is). */
+export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array): BodyFields | null {
+  if (format === "json") return JsonFields.parse(body);
+  if (format === "urlencoded") return new UrlEncodedFields(Buffer.from(body).toString("latin1"));
+  return MultipartFields.parse(contentType, body);
+}
+
+/** Kong's append_value: a string becomes [it, value], an array grows, anything else is replaced by [value]. */
+export function appendedValue(current: unknown, value: string): unknown[] {
+  if (typeof current === "string") return [current, value];
+  if (Array.isArray(current)) return [...current, value];
+  return [value];
+}
+
+/** Lua's truth, Kong's test of presence: absent and `false` fail it. */
+export const isPresent = (value: unknown) => value !== undefined && value !== false;
+
+class JsonFields implements BodyFields {
+  private constructor(private readonly object: Record<string, unknown>) {}
+
+  /** Empty text is an empty object (Kong starts from `{}`); anything but an object does not parse. */
+  static parse(body: Uint8Array): JsonFields | null {
+    const text = Buffer.from(body).toString("utf8");
+    if (text.trim() === "") return new JsonFields({});
+    try {
+      const parsed: unknown = JSON.parse(text);
+      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? new JsonFields(parsed as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  get(name: string): unknown {
+    return Object.hasOwn(this.object, name) ? this.object[name] : undefined;
+  }
+
+  delete(name: string): void {
+    delete this.object[name];
+  }
+
+  set(name: string, value: unknown): void {
+    // Defined, not assigned: a field named `__proto__` stays a field.
+    Object.defineProperty(this.object, name, { value, writable: true, enumerable: true, configurable: true });
+  }
+
+  encode(): Uint8Array {
+    return Buffer.from(JSON.stringify(this.object));
+  }
+}
+
+/** Bodies are searched as latin1 text (a character per byte); fields are read as UTF-8. */
+const utf8 = (latin1Text: string) => Buffer.from(latin1Text, "latin1").toString("utf8");
+const latin1 = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+
+/** A urlencoded name or value: `+` is a space, `%XX` a byte, the bytes UTF-8; a broken escape stays as sent. */
+function formDecode(sent: string): string {
+  const bytes = sent.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return utf8(bytes);
+}
+
+interface FormEntry {
+  name: string;
+  value: string | true;
+  /** The pair as sent (latin1), while unchanged. */
+  raw: string | null;
+}
+
+class UrlEncodedFields implements BodyFields {
+  private entries: FormEntry[];
+
+  constructor(text: string) {
+    this.entries = [];
+    for (const raw of text.split("&")) {
+      if (raw === "") continue;
+      const equals = raw.indexOf("=");
+      const name = formDecode(equals < 0 ? raw : raw.slice(0, equals));
+      this.entries.push({ name, value: equals < 0 ? true : formDecode(raw.slice(equals + 1)), raw });
+    }
+  }
+
+  get(name: string): unknown {
+    const values = this.entries.filter((entry) => entry.name === name).map((entry) => entry.value);
+    return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+  }
+
+  delete(name: string): void {
+    this.entries = this.entries.filter((entry) => entry.name !== name);
+  }
+
+  set(name: string, value: unknown): void {
+    const values = Array.isArray(value) ? value : [value];
+    const made = values.map((each): FormEntry => ({ name, value: each === true ? true : String(each), raw: null }));
+    const at = this.entries.findIndex((entry) => entry.name === name);
+    this.delete(name);
+    this.entries.splice(at < 0 ? this.entries.length : at, 0, ...made);
+  }
+
+  encode(): Uint8Array {
+    const pairs = this.entries.map((entry) => entry.raw ?? (entry.value === true ? encodeURIComponent(entry.name) : `${encodeURIComponent(entry.name)}=${encodeURIComponent(entry.value)}`));
+    return Buffer.from(pairs.join("&"), "latin1");
+  }
+}
+
+interface Part {
+  /** The form field's name, or null for a part without one (kept, never matched). */
+  name: string | null;
+  /** The part's headers and body as sent (latin1). */
+  raw: string;
+  /** Where its body starts in `raw`. */
+  bodyAt: number;
+}
+
+const BOUNDARY = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i;
+const FIELD_NAME = /;\s*name=(?:"([^"]*)"|([^\s;]+))/i;
+
+class MultipartFields implements BodyFields {
+  private constructor(
+    private readonly boundary: string,
+    private parts: Part[],
+  ) {}
+
+  /** Parts between `--boundary` lines; preamble and epilogue are dropped (as Kong's multipart library does). */
+  static parse(contentType: string, body: Uint8Array): MultipartFields | null {
+    const match = BOUNDARY.exec(contentType);
+    if (!match) return null;
+    const boundary = match[1] ?? match[2]!;
+    const text = Buffer.from(body).toString("latin1");
+    const parts: Part[] = [];
+    if (text === "") return new MultipartFields(boundary, parts);
+    const delimiter = `--${boundary}`;
+    let at = 0;
+    if (!text.startsWith(delimiter)) {
+      const first = text.indexOf(`\r\n${delimiter}`);
+      if (first < 0) return null;
+      at = first + 2;
+    }
+    for (;;) {
+      at += delimiter.length;
+      if (text.startsWith("--", at)) return new MultipartFields(boundary, parts);
+      if (!text.startsWith("\r\n", at)) return null;
+      const start = at + 2;
+      const end = text.indexOf(`\r\n${delimiter}`, start);
+      if (end < 0) return null;
+      const raw = text.slice(start, end);
+      const headersEnd = raw.indexOf("\r\n\r\n");
+      if (headersEnd < 0) return null;
+      const disposition = /^content-disposition:(.*)$/im.exec(raw.slice(0, headersEnd));
+      const name = disposition ? FIELD_NAME.exec(disposition[1]!) : null;
+      parts.push({ name: name ? utf8(name[1] ?? name[2]!) : null, raw, bodyAt: headersEnd + 4 });
+      at = end + 2;
+    }
+  }
+
+  get(name: string): unknown {
+    const values = this.parts.filter((part) => part.name === name).map((part) => utf8(part.raw.slice(part.bodyAt)));
+    return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
+  }
+
+  delete(name: string): void {
+    this.parts = this.parts.filter((part) => part.name !== name);
+  }
+
+  /** A new part is a plain field (Kong's set_simple: no filename, no Content-Type). */
+  set(name: string, value: unknown): void {
+    const values = Array.isArray(value) ? value : [value];
+    const head = `Content-Disposition: form-data; name="${latin1(name)}"\r\n\r\n`;
+    const made = values.map((each): Part => ({ name, raw: head + latin1(String(each)), bodyAt: head.length }));
+    const at = this.parts.findIndex((part) => part.name === name);
+    this.delete(name);
+    this.parts.splice(at < 0 ? this.parts.length : at, 0, ...made);
+  }
+
+  encode(): Uint8Array {
+    const delimiter = `--${this.boundary}`;
+    let text = "";
+    for (const part of this.parts) text += `${delimiter}\r\n${part.raw}\r\n`;
+    return Buffer.from(`${text}${delimiter}--\r\n`, "latin1");
+  }
+}

@@ -1,0 +1,97 @@
+// The request body plugins read: the bound (a declared length past it is not read at all), one
+// read per request, what the upstream gets after a read, past the bound, or a replacement.
+import { describe, expect, test } from "bun:test";
+import { BufferedRequestBody } from "./request-body.ts";
+
+/** A POST whose body is `pieces`, counting how many the stream was asked for. */
+function post(pieces: string[], headers: Record<string, string> = {}): { request: Request; pulls: () => number } {
+  let pulled = 0;
+  const queue = pieces.map((piece) => new TextEncoder().encode(piece));
+  const body = new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        pulled++;
+        const next = queue.shift();
+        if (next) controller.enqueue(next);
+        else controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return { request: new Request("http://gateway.test/", { method: "POST", body, headers, duplex: "half" } as RequestInit), pulls: () => pulled };
+}
+
+const text = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+
+async function streamed(body: BufferedRequestBody): Promise<string> {
+  const upstream = body.upstream();
+  if (!(upstream instanceof ReadableStream)) throw new Error(`expected a stream, got ${upstream}`);
+  return new Response(upstream).text();
+}
+
+describe("BufferedRequestBody", () => {
+  test("within the bound: the whole body, read once, and the same bytes go upstream", async () => {
+    const { request, pulls } = post(["ab", "cd"]);
+    const body = new BufferedRequestBody(request);
+    const first = await body.read(10);
+    expect(text(first)).toBe("abcd");
+    const afterFirst = pulls();
+    expect(await body.read(10)).toBe(first!);
+    expect(pulls()).toBe(afterFirst);
+    expect(body.upstream()).toBe(first!);
+  });
+
+  test("a second reader with a smaller bound gets null, the body still goes whole", async () => {
+    const body = new BufferedRequestBody(post(["abcd"]).request);
+    await body.read(10);
+    expect(await body.read(3)).toBeNull();
+    expect(text(body.upstream() as Uint8Array)).toBe("abcd");
+  });
+
+  test("a Content-Length past the bound: null, nothing read, the client's stream goes untouched", async () => {
+    const { request, pulls } = post(["abcdef"], { "content-length": "6" });
+    const body = new BufferedRequestBody(request);
+    expect(await body.read(5)).toBeNull();
+    expect(pulls()).toBe(0);
+    expect(body.upstream()).toBeNull();
+  });
+
+  test("a chunked body past the bound: null, and upstream gets the bytes read first, then the rest, in order", async () => {
+    const body = new BufferedRequestBody(post(["abc", "def", "ghi", "jkl"]).request);
+    expect(await body.read(5)).toBeNull();
+    expect(await body.read(4)).toBeNull();
+    expect(await streamed(body)).toBe("abcdefghijkl");
+  });
+
+  test("a larger bound after a null reads on from where the first stopped", async () => {
+    const body = new BufferedRequestBody(post(["abc", "def", "ghi"]).request);
+    expect(await body.read(2)).toBeNull();
+    expect(text(await body.read(100))).toBe("abcdefghi");
+  });
+
+  test("no body: empty bytes, and the request goes as it is", async () => {
+    const body = new BufferedRequestBody(new Request("http://gateway.test/", { method: "POST" }));
+    expect((await body.read(10))!.byteLength).toBe(0);
+    expect(body.upstream()).toBeNull();
+  });
+
+  test("a replacement is what later readers and the upstream get", async () => {
+    const body = new BufferedRequestBody(post(["abc"]).request);
+    await body.read(10);
+    body.replace(new TextEncoder().encode("xyz!"));
+    expect(text(await body.read(10))).toBe("xyz!");
+    expect(text(body.upstream() as Uint8Array)).toBe("xyz!");
+  });
+
+  test("a client gone mid-body is ClientGone, not an internal error", async () => {
+    const controller = new AbortController();
+    const stream = new ReadableStream<Uint8Array>({
+      pull(out) {
+        controller.abort();
+        out.error(new Error("connection reset"));
+      },
+    });
+    const request = new Request("http://gateway.test/", { method: "POST", body: stream, signal: controller.signal, duplex: "half" } as RequestInit);
+    await expect(new BufferedRequestBody(request).read(10)).rejects.toThrow("the client closed the connection");
+  });
+});
