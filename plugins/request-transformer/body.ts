@@ -5,17 +5,11 @@
 // and so does a body no operation changed.
 import { type BodyFields, type BodyFormat, appendedValue, bodyFormatOf, isPresent, parseBodyFields } from "../../src/pipeline/body-fields.ts";
 import type { RequestContext } from "../../src/pipeline/contract.ts";
-import { splitPair } from "../../src/pipeline/header-operations.ts";
+import { type OperationPlan, splitPair } from "../../src/pipeline/header-operations.ts";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
-export interface BodyPlan {
-  remove: string[];
-  rename: [string, string][];
-  replace: [string, string][];
-  add: [string, string][];
-  append: [string, string][];
-}
+export type BodyPlan = OperationPlan;
 
 /** The config's body operations, or null when it has none (its requests never read the body). */
 export function bodyPlan(config: RequestTransformerConfig): BodyPlan | null {

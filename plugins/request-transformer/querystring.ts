@@ -3,16 +3,10 @@
 // (a token jwt or key-auth hid is gone already). An item's empty value is Kong's nil: replace
 // then removes the parameter, add and append do nothing.
 import type { UpstreamQuery } from "../../src/pipeline/upstream-query.ts";
-import { splitPair } from "../../src/pipeline/header-operations.ts";
+import { type OperationPlan, splitPair } from "../../src/pipeline/header-operations.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
-export interface QueryPlan {
-  remove: string[];
-  rename: [string, string][];
-  replace: [string, string][];
-  add: [string, string][];
-  append: [string, string][];
-}
+export type QueryPlan = OperationPlan;
 
 /** The config's query operations, or null when it has none (the query is then never parsed). */
 export function queryPlan(config: RequestTransformerConfig): QueryPlan | null {

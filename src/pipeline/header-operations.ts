@@ -57,13 +57,16 @@ export function reservedResponseHeader(name: string): boolean {
   return isClientOnly(name, NO_OWNED_HEADERS) || ["content-length", "x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"].includes(name);
 }
 
-export interface HeaderPlan {
+/** One section (headers, query string, body fields) of a transformer config: names to remove, then `[name, value]` pairs (rename: `[old, new]`). */
+export interface OperationPlan {
   remove: string[];
   rename: [string, string][];
   replace: [string, string][];
   add: [string, string][];
   append: [string, string][];
 }
+
+export type HeaderPlan = OperationPlan;
 
 export function headerPlan(config: Partial<Record<Operation, { headers?: string[] }>>): HeaderPlan {
   return {
