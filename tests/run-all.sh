@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: the type check, then the whole suite on the default (serve) engine and, at the same
-# time, the proxy-facing files again with GATEWAY_PROXY_ENGINE=raw (issue 20's proof 3b). The two
-# runs share nothing but the machine: every test takes ephemeral loopback ports and its own
-# temporary files. Each run's output is printed whole, one after the other; .ci/run sums the
+# time, the proxy-facing files again with GATEWAY_PROXY_ENGINE=raw (issue 20's proof 3b) followed
+# by the two slowest engine-free files. The runs share nothing but the machine: every test takes
+# ephemeral loopback ports and its own temporary files. Each run's output is printed whole, one after the other; .ci/run sums the
 # summaries. Run through npm (its PATH puts the project's bun first and leaves `node` Node's own,
 # which the Node reference servers need; `bun run` would put its node shim first).
 set -uo pipefail
@@ -23,11 +23,26 @@ RAW_FILES=(
   ./tests/auth-jwt-algorithms.test.ts ./tests/signer-responses.test.ts ./tests/rate-limiting-cluster.test.ts
 )
 
+# The two longest files that need no proxy engine (release builds under qemu, the browser)
+# run after the raw run, beside the serve run, so the suite's wall time is the serve run's.
+SEPARATE=(./tests/release.test.ts ./tests/admin-browser.test.ts)
+IGNORED=()
+[ $# -eq 0 ] && for file in "${SEPARATE[@]}"; do IGNORED+=("--path-ignore-patterns=${file#./}"); done
+
+# One build of dist/gateway for every run (tests/support/binary.ts).
+npm run build --silent || exit 1
+export GATEWAY_TEST_BINARY_BUILT=1
+
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-bun test --timeout 60000 "$@" >"$logs/serve" 2>&1 &
+bun test --timeout 60000 "${IGNORED[@]}" "$@" >"$logs/serve" 2>&1 &
 serve_pid=$!
-GATEWAY_PROXY_ENGINE=raw bun test --timeout 60000 "${RAW_FILES[@]}" >"$logs/raw" 2>&1 &
+(
+  GATEWAY_PROXY_ENGINE=raw bun test --timeout 60000 "${RAW_FILES[@]}" >"$logs/raw" 2>&1; raw_status=$?
+  separate_status=0
+  if [ ${#IGNORED[@]} -gt 0 ]; then bun test --timeout 60000 "${SEPARATE[@]}" >"$logs/separate" 2>&1; separate_status=$?; fi
+  exit $((raw_status | separate_status))
+) &
 raw_pid=$!
 wait "$serve_pid"; serve_status=$?
 wait "$raw_pid"; raw_status=$?
@@ -36,4 +51,5 @@ wait "$raw_pid"; raw_status=$?
 print() { node -e 'process.stdout.write(`${process.argv[1]}\n${require("node:fs").readFileSync(process.argv[2])}`)' "$1" "$2"; }
 print "== the whole suite, serve engine (default)" "$logs/serve"
 print "== the proxy-facing files, GATEWAY_PROXY_ENGINE=raw" "$logs/raw"
+[ -e "$logs/separate" ] && print "== release builds and the admin UI in a browser (serve engine)" "$logs/separate"
 exit $((serve_status | raw_status))

@@ -3,7 +3,7 @@
 // request once, the access log has whole lines with the worker, a kill -9 costs only the
 // requests in flight on that worker, and SIGTERM under load loses no request that had started.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { type Socket, createConnection } from "node:net";
 import { join } from "node:path";
 import { type ServeProcess, ensureBinary, runCli, spawnServe } from "./support/binary.ts";
@@ -299,6 +299,30 @@ class ReconnectingClient {
     this.socket?.destroy();
   }
 }
+
+describe("the executable replaced while it runs (an upgrade in place)", () => {
+  test("a killed worker restarts from the build the supervisor runs, not from the new file", async () => {
+    const dir = tempDir("gateway-workers-upgrade-");
+    const own = join(dir, "gateway");
+    copyFileSync(binary, own);
+    writeFileSync(join(dir, "kong.yml"), kongYml("/u"));
+    const gateway = await spawnServe(own, ["--workers", "2", "--config", join(dir, "kong.yml")], { cwd: dir });
+    running.push(gateway);
+    // As a package manager upgrades: a new file renamed over the old path (here a file that cannot run).
+    writeFileSync(join(dir, "gateway.new"), "#!/bin/sh\nexit 3\n", { mode: 0o755 });
+    renameSync(join(dir, "gateway.new"), own);
+    const victim = (await status(gateway)).workers[0]!;
+    process.kill(victim.pid, "SIGKILL");
+    const restarted = await waitFor(async () => {
+      const worker = (await status(gateway)).workers[0]!;
+      return worker.state === "running" && worker.pid !== victim.pid ? worker : undefined;
+    }, 5000);
+    expect(restarted).toMatchObject({ id: 1, restarts: victim.restarts + 1, last_exit: "killed by SIGKILL" });
+    const answers = await inParallel(40, 4, () => freshRequest(`${gateway.proxyUrl}/u`));
+    expect(answers.filter((code) => code === 200)).toHaveLength(40);
+    expect(await requestCounts(gateway, "main", 200)).toMatchObject({ "": 40 });
+  }, 20_000);
+});
 
 describe("stdout access log and SIGTERM", () => {
   test("log lines of both workers reach stdout whole; SIGTERM under load: the slow request finishes, none is lost, exit 0", async () => {

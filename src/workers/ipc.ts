@@ -1,6 +1,7 @@
 // The messages between `gateway serve --workers N` (the supervisor) and its proxy workers, over
 // the IPC channel of each child process. Nothing here is sent per request: logs go in the
 // access log's 100 ms batches, metrics when the supervisor asks (a scrape) and once a second.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { TargetHealthRow } from "../balancer/metrics.ts";
 import type { Address } from "../cli/command.ts";
@@ -75,6 +76,16 @@ export type FromWorker =
 export function selfInvocation(main: string = Bun.main): string[] {
   const compiled = main.startsWith("/$bunfs/") || /^[A-Za-z]:[\\/]~BUN[\\/]/.test(main);
   return compiled ? [process.execPath] : [process.execPath, join(import.meta.dir, "../main.ts")];
+}
+
+/**
+ * The file to start a worker from: on Linux /proc/self/exe, the executable this process runs,
+ * so that a worker restarted after the file was replaced in place (an upgrade) is the same build
+ * as its supervisor, speaking the same IPC, where process.execPath would name the new file, or
+ * a "(deleted)" path that cannot be started.
+ */
+export function runningExecutable(): string {
+  return process.platform === "linux" && existsSync("/proc/self/exe") ? "/proc/self/exe" : process.execPath;
 }
 
 const digests = new WeakMap<Snapshot, string>();

@@ -9,7 +9,7 @@ import type { Address } from "../cli/command.ts";
 import { Metrics } from "../metrics.ts";
 import type { AccessLog } from "../proxy/access-log.ts";
 import type { StateData } from "../state/data.ts";
-import { type ConfigMessage, type FromWorker, type ToWorker, type WorkerReport, type WorkerSetup, WORKER_FLAG, selfInvocation } from "./ipc.ts";
+import { type ConfigMessage, type FromWorker, type ToWorker, type WorkerReport, type WorkerSetup, WORKER_FLAG, runningExecutable, selfInvocation } from "./ipc.ts";
 
 const START_TIMEOUT_MS = 15_000;
 const COLLECT_TIMEOUT_MS = 1000;
@@ -244,7 +244,10 @@ export class Supervisor implements WorkerPool {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     const command = this.options.command ?? selfInvocation();
     let run: Run | undefined;
-    const child = Bun.spawn([...command, "serve", WORKER_FLAG, String(slot.id)], {
+    // The program is the running executable; its path as the user started it stays argv[0], what `ps` shows.
+    const [program, ...rest] = command;
+    const child = Bun.spawn([this.options.command ? program! : runningExecutable(), ...rest, "serve", WORKER_FLAG, String(slot.id)], {
+      argv0: program,
       stdin: "ignore",
       // Workers never write stdout themselves: their stdout log batches come over IPC.
       stdout: "ignore",

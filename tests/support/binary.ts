@@ -5,9 +5,14 @@ import { join } from "node:path";
 const ROOT = join(import.meta.dir, "../..");
 let built: Promise<string> | null = null;
 
-/** Builds the compiled executable (once per test process) and returns its absolute path. */
+/**
+ * Builds the compiled executable (once per test process) and returns its absolute path. Under
+ * tests/run-all.sh, which builds it once before its parallel runs, none rebuilds it: a rebuild
+ * would replace the file under the processes another run started from it.
+ */
 export function ensureBinary(): Promise<string> {
   built ??= (async () => {
+    if (process.env.GATEWAY_TEST_BINARY_BUILT === "1") return join(ROOT, "dist/gateway");
     const build = Bun.spawn(["npm", "run", "build", "--silent"], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
     if ((await build.exited) !== 0) throw new Error(`build failed: ${await new Response(build.stderr).text()}`);
     return join(ROOT, "dist/gateway");
