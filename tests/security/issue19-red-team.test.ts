@@ -100,3 +100,97 @@ describe("key-auth hide_credentials: the key is never forwarded in a spelling th
     expect(JSON.parse(got.body.toString("utf8"))).toEqual({ note: "hi" });
   });
 });
+
+/** The requests (head and body) the recorder got since `from`, split at each request line (no test body holds one). */
+function requestsSince(received: string, from: number): string[] {
+  return received.slice(from).split(/(?=(?:GET|POST) \/\S* HTTP\/1\.1\r\n)/).filter((each) => each !== "");
+}
+
+describe("framing of a body the plugins read, replaced or dropped (raw byte recorder upstream)", () => {
+  let gateway: TestGateway;
+  let upstream: ReturnType<typeof startByteRecorder>;
+  const H = "Host: gw.test\r\n";
+  const form = (path: string, body: string, extra = "") => `POST ${path} HTTP/1.1\r\n${H}Content-Type: application/x-www-form-urlencoded\r\n${extra}Content-Length: ${body.length}\r\n\r\n${body}`;
+  const chunked = (path: string, body: string, extra = "") => `POST ${path} HTTP/1.1\r\n${H}Content-Type: application/x-www-form-urlencoded\r\n${extra}Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+  /** A request that must reach the upstream only as itself, never inside another one's body. */
+  const inner = `GET /open/SMUGGLED HTTP/1.1\r\n${H}\r\n`;
+
+  beforeAll(async () => {
+    upstream = startByteRecorder(() => "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+    gateway = startTestGateway();
+    gateway.store.create("services", { name: "up", url: upstream.url });
+    gateway.store.create("routes", { name: "open", service: { name: "up" }, paths: ["/open"], strip_path: false });
+    const ka = gateway.store.create("routes", { name: "ka", service: { name: "up" }, paths: ["/ka"], strip_path: false }) as { id: string };
+    const alice = gateway.store.create("consumers", { username: "alice" }) as { id: string };
+    gateway.store.create("keyauth_credentials", { key: KEY }, { kind: "consumers", id: alice.id });
+    gateway.store.create("plugins", { name: "key-auth", route: { id: ka.id }, config: { key_in_body: true, hide_credentials: true } });
+    const get = gateway.store.create("routes", { name: "to-get", service: { name: "up" }, paths: ["/to-get"], strip_path: false }) as { id: string };
+    gateway.store.create("plugins", { name: "request-transformer", route: { id: get.id }, config: { http_method: "GET" } });
+    const post = gateway.store.create("routes", { name: "to-post", service: { name: "up" }, paths: ["/to-post"], strip_path: false }) as { id: string };
+    gateway.store.create("plugins", { name: "request-transformer", route: { id: post.id }, config: { http_method: "POST" } });
+    await Bun.sleep(150);
+  });
+  afterAll(async () => {
+    await gateway.close();
+    upstream.stop();
+  });
+
+  for (const [name, request] of [
+    ["Content-Length", form("/ka", `apikey=${KEY}&a=1`)],
+    ["chunked", chunked("/ka", `apikey=${KEY}&a=1`)],
+    // Bun.serve answers a trailer section with its own bare 400 (finding 5), so only the raw engine reads one.
+    ...(RAW_ENGINE ? [["chunked with a trailer", chunked("/ka", `apikey=${KEY}&a=1`).replace(/0\r\n\r\n$/, "0\r\nX-Trailer: evil\r\n\r\n")] as const] : []),
+  ] as const) {
+    test(`hide_credentials on a ${name} body: one Content-Length matching the bytes, no Transfer-Encoding, no trailer, no key`, async () => {
+      const from = upstream.received.length;
+      const answer = await talk(gateway.proxy.port, [request], 1500, (raw) => raw.includes("\r\n\r\nok"));
+      expect(answer.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+      const [sent] = requestsSince(upstream.received, from);
+      const [head, body] = sent!.split("\r\n\r\n") as [string, string];
+      expect(head.match(/^content-length: *(\d+)$/gim)).toEqual(["Content-Length: 3"]);
+      expect(head).not.toMatch(/transfer-encoding|x-trailer/i);
+      expect(body).toBe("a=1");
+      expect(sent).not.toContain(KEY);
+    });
+  }
+
+  // Finding 5: Bun's parser refuses the trailer only after the plugin read the body to its last chunk.
+  test.todo("serve engine: a chunked body with a trailer that Bun refuses (400) never reaches the upstream", async () => {
+    const from = upstream.received.length;
+    const answer = await talk(gateway.proxy.port, [chunked("/ka", `apikey=${KEY}&a=1`).replace(/0\r\n\r\n$/, "0\r\nX-Trailer: evil\r\n\r\n")], 1500);
+    expect(answer.raw).toStartWith("HTTP/1.1 400 Bad Request\r\n");
+    expect(upstream.received.slice(from)).toBe("");
+  });
+
+  test("http_method GET on a POST whose body is a request: the upstream gets a bodiless GET, the body never becomes a request", async () => {
+    const from = upstream.received.length;
+    const answer = await talk(gateway.proxy.port, [`POST /to-get HTTP/1.1\r\n${H}Content-Length: ${inner.length}\r\n\r\n${inner}`], 1500, (raw) => raw.includes("\r\n\r\nok"));
+    expect(answer.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+    const sent = requestsSince(upstream.received, from);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toStartWith("GET /to-get HTTP/1.1\r\n");
+    expect(sent[0]).not.toMatch(/content-length|transfer-encoding/i);
+    expect(upstream.received.slice(from)).not.toContain("SMUGGLED");
+  });
+
+  test("http_method POST on a GET: Content-Length: 0, so the upstream waits for no body", async () => {
+    const from = upstream.received.length;
+    const answer = await talk(gateway.proxy.port, [`GET /to-post HTTP/1.1\r\n${H}\r\n`], 1500, (raw) => raw.includes("\r\n\r\nok"));
+    expect(answer.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+    const [sent] = requestsSince(upstream.received, from);
+    expect(sent).toMatch(/^POST \/to-post HTTP\/1\.1\r\n/);
+    expect(sent!.match(/^content-length: *\d+$/gim)).toEqual(["content-length: 0"]);
+  });
+
+  // Bun.serve closes a connection that pipelines behind a forwarded request (oven-sh/bun#38128, README).
+  test.skipIf(!RAW_ENGINE)("raw engine: the request pipelined after a buffered, rewritten body is read from the right byte", async () => {
+    const from = upstream.received.length;
+    const next = `GET /open/next HTTP/1.1\r\n${H}\r\n`;
+    for (const first of [form("/ka", `apikey=${KEY}&a=1`), chunked("/ka", `apikey=${KEY}&a=1`), `POST /to-get HTTP/1.1\r\n${H}Content-Length: ${inner.length}\r\n\r\n${inner}`]) {
+      const answer = await talk(gateway.proxy.port, [first + next], 1500, (raw) => raw.split("\r\n\r\nok").length === 3);
+      expect(answer.raw.match(/HTTP\/1\.1 200 OK\r\n/g), answer.raw).toHaveLength(2);
+    }
+    const paths = requestsSince(upstream.received, from).map((each) => each.split(" ", 2)[1]);
+    expect(paths).toEqual(["/ka", "/open/next", "/ka", "/open/next", "/to-get", "/open/next"]);
+  });
+});
