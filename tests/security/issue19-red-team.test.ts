@@ -182,6 +182,17 @@ describe("framing of a body the plugins read, replaced or dropped (raw byte reco
     expect(sent!.match(/^content-length: *\d+$/gim)).toEqual(["content-length: 0"]);
   });
 
+  // Bun.serve writes its own 100 Continue as the request arrives; the raw engine's is the gateway's to decide.
+  test.skipIf(!RAW_ENGINE)("raw engine: Expect: 100-continue and key_in_body: no 100 for a body key-auth never reads, 100 for one it reads", async () => {
+    const expect100 = "Expect: 100-continue\r\n";
+    const unread = await talk(gateway.proxy.port, [`POST /ka HTTP/1.1\r\n${H}Content-Type: text/plain\r\n${expect100}Content-Length: 9\r\n\r\n`], 1500, (raw) => raw.includes("}"));
+    expect(unread.raw).toStartWith("HTTP/1.1 401 Unauthorized\r\n");
+    expect(unread.raw).toContain('{"message":"No API key found in request"}');
+    const body = `apikey=${KEY}&a=1`;
+    const read = await talk(gateway.proxy.port, [`POST /ka HTTP/1.1\r\n${H}Content-Type: application/x-www-form-urlencoded\r\n${expect100}Content-Length: ${body.length}\r\n\r\n`, 300, body], 1500, (raw) => raw.includes("\r\n\r\nok"));
+    expect(read.raw).toStartWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n");
+  });
+
   // Bun.serve closes a connection that pipelines behind a forwarded request (oven-sh/bun#38128, README).
   test.skipIf(!RAW_ENGINE)("raw engine: the request pipelined after a buffered, rewritten body is read from the right byte", async () => {
     const from = upstream.received.length;
