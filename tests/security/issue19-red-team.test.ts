@@ -57,6 +57,20 @@ describe("request-transformer remove.body: a field the upstream reads under the 
     });
   }
 
+  // Finding 3: a body that claims a format but does not parse goes on untouched (Kong's way too),
+  // so what a more lenient upstream parser reads passes the removal.
+  for (const [name, body, headers] of [
+    // Python's json module and Kong's own cjson read NaN and Infinity; JSON.parse does not.
+    ["JSON with a NaN (Python's json.loads reads it)", `{"is_admin":"${SMUGGLED}","n":NaN}`, JSON_TYPE],
+    // Go's mime/multipart switches to LF line ends when the first boundary line ends in LF.
+    ["multipart with LF line ends (Go's mime/multipart reads it)", multipart([['Content-Disposition: form-data; name="is_admin"', SMUGGLED]]).replaceAll("\r\n", "\n"), MULTIPART],
+  ] as const) {
+    test.todo(`not parsed, not passed on: ${name}`, async () => {
+      const got = await r.send(body, { headers });
+      expect(got.body.toString("latin1")).not.toContain(SMUGGLED);
+    });
+  }
+
   test("chunked: the same body in pieces is transformed as well", async () => {
     const got = await r.send(multipart([['Content-Disposition: form-data; name="note"; name="is_admin"', SMUGGLED]]), { headers: MULTIPART, chunked: true });
     expect(got.status).toBe(200);
