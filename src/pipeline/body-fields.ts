@@ -44,12 +44,18 @@ export function appendedValue(current: unknown, value: string): unknown[] {
 /** Lua's truth, Kong's test of presence: absent and `false` fail it. */
 export const isPresent = (value: unknown) => value !== undefined && value !== false;
 
+const BYTE_ORDER_MARK = /^\uFEFF/;
+
 class JsonFields implements BodyFields {
   private constructor(private readonly object: Record<string, unknown>) {}
 
-  /** Empty text is an empty object (Kong starts from `{}`); anything but an object does not parse. */
+  /**
+   * Empty text is an empty object (Kong starts from `{}`); anything but an object does not parse.
+   * A leading byte order mark is skipped, as Express's body-parser and Python's json.loads(bytes)
+   * skip it: a body they read must not go past the plugins unread.
+   */
   static parse(body: Uint8Array): JsonFields | null {
-    const text = Buffer.from(body).toString("utf8");
+    const text = Buffer.from(body).toString("utf8").replace(BYTE_ORDER_MARK, "");
     if (text.trim() === "") return new JsonFields({});
     try {
       const parsed: unknown = JSON.parse(text);
@@ -131,8 +137,8 @@ class UrlEncodedFields implements BodyFields {
 }
 
 interface Part {
-  /** The form field's name, or null for a part without one (kept, never matched). */
-  name: string | null;
+  /** Every name a form parser could read the part's field as (none: kept, never matched). */
+  names: string[];
   /** The part's headers and body as sent (latin1). */
   raw: string;
   /** Where its body starts in `raw`. */
@@ -140,7 +146,34 @@ interface Part {
 }
 
 const BOUNDARY = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i;
-const FIELD_NAME = /;\s*name=(?:"([^"]*)"|([^\s;]+))/i;
+const DISPOSITION = /^content-disposition[ \t]*:(.*)$/gim;
+const FIELD_NAME = /;\s*name(\*?)\s*=\s*(?:"([^"]*)"|([^\s;]+))/gi;
+
+/** RFC 2231's `charset'language'percent-encoded` value of a `name*`, as UTF-8 (what Werkzeug reads). */
+function extendedValue(value: string): string {
+  const quote = value.indexOf("'", value.indexOf("'") + 1);
+  try {
+    return decodeURIComponent(value.slice(quote + 1));
+  } catch {
+    return value.slice(quote + 1);
+  }
+}
+
+/**
+ * A part's field names: each `name` and `name*` of each Content-Disposition line. Parsers differ
+ * on which of several wins (Werkzeug and busboy: the last; RFC 2231 aware ones: `name*`), so the
+ * part answers to all of them, and a field removed or hidden by one name is gone for every reader.
+ */
+function fieldNames(headers: string): string[] {
+  const names: string[] = [];
+  for (const line of headers.matchAll(DISPOSITION)) {
+    for (const param of line[1]!.matchAll(FIELD_NAME)) {
+      const sent = param[2] ?? param[3]!;
+      names.push(param[1] ? extendedValue(sent) : utf8(sent));
+    }
+  }
+  return names;
+}
 
 class MultipartFields implements BodyFields {
   private constructor(
@@ -173,28 +206,26 @@ class MultipartFields implements BodyFields {
       const raw = text.slice(start, end);
       const headersEnd = raw.indexOf("\r\n\r\n");
       if (headersEnd < 0) return null;
-      const disposition = /^content-disposition:(.*)$/im.exec(raw.slice(0, headersEnd));
-      const name = disposition ? FIELD_NAME.exec(disposition[1]!) : null;
-      parts.push({ name: name ? utf8(name[1] ?? name[2]!) : null, raw, bodyAt: headersEnd + 4 });
+      parts.push({ names: fieldNames(raw.slice(0, headersEnd)), raw, bodyAt: headersEnd + 4 });
       at = end + 2;
     }
   }
 
   get(name: string): unknown {
-    const values = this.parts.filter((part) => part.name === name).map((part) => utf8(part.raw.slice(part.bodyAt)));
+    const values = this.parts.filter((part) => part.names.includes(name)).map((part) => utf8(part.raw.slice(part.bodyAt)));
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }
 
   delete(name: string): void {
-    this.parts = this.parts.filter((part) => part.name !== name);
+    this.parts = this.parts.filter((part) => !part.names.includes(name));
   }
 
   /** A new part is a plain field (Kong's set_simple: no filename, no Content-Type). */
   set(name: string, value: unknown): void {
     const values = Array.isArray(value) ? value : [value];
     const head = `Content-Disposition: form-data; name="${latin1(name)}"\r\n\r\n`;
-    const made = values.map((each): Part => ({ name, raw: head + latin1(String(each)), bodyAt: head.length }));
-    const at = this.parts.findIndex((part) => part.name === name);
+    const made = values.map((each): Part => ({ names: [name], raw: head + latin1(String(each)), bodyAt: head.length }));
+    const at = this.parts.findIndex((part) => part.names.includes(name));
     this.delete(name);
     this.parts.splice(at < 0 ? this.parts.length : at, 0, ...made);
   }

@@ -1,6 +1,6 @@
 // A request body read from the client's connection into a ReadableStream, Content-Length or
 // chunked, with backpressure: the connection stops reading while the stream is full, and reads
-// again when its consumer (fetch, a plugin) pulls. The first pull sends `100 Continue` to a
+// again when its consumer (fetch, a plugin) pulls. The first read sends `100 Continue` to a
 // client that waits for one: only a request that is going somewhere is asked for its body.
 import { ChunkedRequestBody } from "./chunked-request-body.ts";
 
@@ -35,25 +35,44 @@ export class RequestBody {
     this.remaining = framing.kind === "length" ? framing.length : 0;
     this.chunked = framing.kind === "chunked" ? new ChunkedRequestBody() : null;
     this.continueSent = !expectContinue;
-    this.stream = new ReadableStream<Uint8Array>(
+    const own = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
           this.controller = controller;
         },
-        pull: () => {
-          if (!this.continueSent) {
-            this.continueSent = true;
-            this.source.sendContinue();
-          }
-          this.source.bodyWanted();
-        },
+        pull: () => this.source.bodyWanted(),
         cancel: () => {
           this.failed ??= "the body's reader cancelled it";
         },
       },
       { highWaterMark: HIGH_WATER_MARK, size: (chunk) => chunk?.byteLength ?? 0 },
     );
+    this.stream = expectContinue ? this.continuedOnRead(own) : own;
     if (this.remaining === 0 && !this.chunked) this.finish();
+  }
+
+  /**
+   * `body` behind a stream that reads nothing ahead: a stream with room pulls as soon as it is
+   * made, before anyone reads it, so only this one's first pull is a reader's (a plugin's or
+   * fetch's). Then the client is told to send its body, and not before.
+   */
+  private continuedOnRead(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (out) => {
+          if (!this.continueSent) {
+            this.continueSent = true;
+            this.source.sendContinue();
+          }
+          const { done, value } = await reader.read();
+          if (done) out.close();
+          else out.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
   }
 
   /** Whether the stream takes more now (false: stop reading the socket). */
