@@ -7,6 +7,15 @@ import { ClientGone } from "../proxy/upstream/errors.ts";
 /** The most of a body (request or response) a plugin buffers; a larger one streams through untouched. */
 export const MAX_BUFFERED_BODY_BYTES = 1024 * 1024;
 
+/**
+ * The most all requests together may hold in bodies still arriving: a read that would pass it
+ * gives up as a body past the bound does (the bytes read so far go on to the upstream ahead of
+ * the rest), so slow clients each trickling a body near the bound cannot make the gateway hold
+ * a mebibyte per connection.
+ */
+export const MAX_ARRIVING_BODY_BYTES = 64 * 1024 * 1024;
+let arrivingBytes = 0;
+
 /** What the upstream is sent instead of the client's own stream. */
 export type UpstreamBody = Uint8Array | ReadableStream<Uint8Array>;
 
@@ -33,8 +42,9 @@ export class BufferedRequestBody {
     if (this.whole !== null) return this.whole.byteLength <= maxBytes ? this.whole : null;
     if (this.size > maxBytes || Number(this.request.headers.get("content-length") ?? 0) > maxBytes) return null;
     const reader = (this.reader ??= this.request.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>);
+    let held = 0;
     try {
-      while (this.size <= maxBytes) {
+      while (this.size <= maxBytes && arrivingBytes <= MAX_ARRIVING_BODY_BYTES) {
         const { done, value } = await reader.read();
         if (done) {
           this.whole = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
@@ -44,9 +54,13 @@ export class BufferedRequestBody {
         }
         this.chunks.push(value);
         this.size += value.byteLength;
+        held += value.byteLength;
+        arrivingBytes += value.byteLength;
       }
     } catch (error) {
       throw this.request.signal.aborted ? new ClientGone() : error;
+    } finally {
+      arrivingBytes -= held;
     }
     return null;
   }
