@@ -128,6 +128,9 @@ test.skipIf(Boolean(skipReason))(
     const createConsumer = page.locator("#operations-consumers-createConsumer");
     await createConsumer.locator(".opblock-summary-control").click();
     await createConsumer.locator(".opblock-body").waitFor({ state: "visible", timeout: 10_000 });
+    // The body is visible before Swagger UI has filled it in: wait for its parts, not a time.
+    await createConsumer.locator(".opblock-body .responses-wrapper").waitFor({ state: "visible", timeout: 10_000 });
+    await createConsumer.locator(".opblock-body", { hasText: "Request body" }).waitFor({ state: "visible", timeout: 10_000 });
     const body = await createConsumer.locator(".opblock-body").innerText();
     expect(body).toContain("Request body");
     expect(body).toContain("reporting-app");
