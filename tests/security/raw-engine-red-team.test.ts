@@ -13,7 +13,7 @@ import { startRawProxy } from "../../src/proxy/raw/listener.ts";
 import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { sign, signingKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
-import { type Talk, talk } from "../support/raw-socket.ts";
+import { type ByteRecorder, type Talk, startByteRecorder, talk } from "../support/raw-socket.ts";
 import { rssBytes } from "../support/rss.ts";
 
 const UNAUTHORIZED = '{"message":"Unauthorized"}';
@@ -27,53 +27,8 @@ const SMUGGLED = "GET /open/SMUGGLED HTTP/1.1\r\nHost: gw.test\r\n\r\n";
 const hidden = (marker: string) => `GET /open/${marker} HTTP/1.1\r\nHost: gw.test\r\n\r\n`;
 
 /** An upstream recording every byte it receives; answers each complete request `200 ok`. */
-interface Recorder {
-  url: string;
-  /** Every byte received, all connections, in arrival order (latin1). */
-  received: string;
-  /** Request heads (up to the blank line) in arrival order. */
-  heads: string[];
-  stop(): void;
-}
-
-function startRecorder(): Recorder {
-  const recorder: Recorder = { url: "", received: "", heads: [], stop: () => listener.stop(true) };
-  const listener = Bun.listen<{ buffer: string }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(socket) {
-        socket.data = { buffer: "" };
-      },
-      data(socket, bytes) {
-        const text = Buffer.from(bytes).toString("latin1");
-        recorder.received += text;
-        socket.data.buffer += text;
-        for (;;) {
-          const buffer = socket.data.buffer;
-          const end = buffer.indexOf("\r\n\r\n");
-          if (end < 0) return;
-          const head = buffer.slice(0, end + 4);
-          const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-          let consumed = end + 4;
-          if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
-            const last = buffer.indexOf("0\r\n\r\n", end + 4);
-            if (last < 0) return;
-            consumed = last + 5;
-          } else if (length) {
-            if (buffer.length < end + 4 + Number(length[1])) return;
-            consumed += Number(length[1]);
-          }
-          socket.data.buffer = buffer.slice(consumed);
-          recorder.heads.push(head);
-          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-        }
-      },
-    },
-  });
-  recorder.url = `http://127.0.0.1:${listener.port}`;
-  return recorder;
-}
+/** The recording upstream: every byte and each request head, each request answered 200 `ok`. */
+const startRecorder = () => startByteRecorder(() => "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
 
 /** A hostile upstream: the answer to each request head is chosen by its path (after /evil). */
 type EvilReply = string | ((socket: Socket<{ buffer: string }>) => void);
@@ -139,7 +94,7 @@ function expectMalformed(answer: Talk, reason: string): void {
   expect(answer.closed).toBe(true);
 }
 
-let recorder: Recorder;
+let recorder: ByteRecorder;
 let evil: { url: string; stop(): void };
 let gateway: TestGateway;
 let port: number;

@@ -37,9 +37,21 @@ export async function talk(port: number, steps: (string | number)[], settleMs = 
   return result;
 }
 
-/** An upstream that records every byte it receives and answers each request head with `reply(method, path)`. */
-export function startByteRecorder(reply: (method: string, path: string) => string | Uint8Array): { url: string; received: string; stop(): void } {
-  const state = { url: "", received: "", stop: () => listener.stop(true) };
+export interface ByteRecorder {
+  url: string;
+  /** Every byte received, all connections, in arrival order (latin1). */
+  received: string;
+  /** Request heads (up to and with the blank line) in arrival order. */
+  heads: string[];
+  stop(): void;
+}
+
+/**
+ * An upstream that records every byte it receives and answers each request, once its body
+ * (Content-Length or chunked) has all arrived, with `reply(method, path)`.
+ */
+export function startByteRecorder(reply: (method: string, path: string) => string | Uint8Array): ByteRecorder {
+  const state: ByteRecorder = { url: "", received: "", heads: [], stop: () => listener.stop(true) };
   const listener = Bun.listen<{ buffer: string }>({
     hostname: "127.0.0.1",
     port: 0,
@@ -51,11 +63,23 @@ export function startByteRecorder(reply: (method: string, path: string) => strin
         const text = Buffer.from(bytes).toString("latin1");
         state.received += text;
         socket.data.buffer += text;
-        let end: number;
-        while ((end = socket.data.buffer.indexOf("\r\n\r\n")) >= 0) {
-          const head = socket.data.buffer.slice(0, end);
+        for (;;) {
+          const buffer = socket.data.buffer;
+          const end = buffer.indexOf("\r\n\r\n");
+          if (end < 0) return;
+          const head = buffer.slice(0, end + 4);
           const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-          socket.data.buffer = socket.data.buffer.slice(end + 4 + (length ? Number(length[1]) : 0));
+          let consumed = end + 4;
+          if (/\r\ntransfer-encoding: *chunked/i.test(head)) {
+            const last = buffer.indexOf("0\r\n\r\n", end + 4);
+            if (last < 0) return;
+            consumed = last + 5;
+          } else if (length) {
+            if (buffer.length < end + 4 + Number(length[1])) return;
+            consumed += Number(length[1]);
+          }
+          socket.data.buffer = buffer.slice(consumed);
+          state.heads.push(head);
           const [method, path] = head.split(" ") as [string, string];
           socket.write(reply(method, path));
         }
