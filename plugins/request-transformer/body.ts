@@ -9,12 +9,10 @@ import { type OperationPlan, splitPair } from "../../src/pipeline/header-operati
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
-export type BodyPlan = OperationPlan;
-
 /** The config's body operations, or null when it has none (its requests never read the body). */
-export function bodyPlan(config: RequestTransformerConfig): BodyPlan | null {
+export function bodyPlan(config: RequestTransformerConfig): OperationPlan | null {
   const pairs = (items: string[] | undefined) => (items ?? []).map(splitPair);
-  const plan: BodyPlan = {
+  const plan: OperationPlan = {
     remove: (config.remove.body ?? []).map((name) => name.trim()),
     rename: pairs(config.rename.body).map(([from, to]) => [from, to.trim()]),
     replace: pairs(config.replace.body),
@@ -25,7 +23,7 @@ export function bodyPlan(config: RequestTransformerConfig): BodyPlan | null {
 }
 
 /** Kong's removal, renaming and replacement touch only a body that has content; adding and appending also make one. */
-function transform(fields: BodyFields, format: BodyFormat, plan: BodyPlan, hadBody: boolean): boolean {
+function transform(fields: BodyFields, format: BodyFormat, plan: OperationPlan, hadBody: boolean): boolean {
   let changed = false;
   const remove = () => {
     for (const name of plan.remove) {
@@ -75,7 +73,7 @@ function transform(fields: BodyFields, format: BodyFormat, plan: BodyPlan, hadBo
   return changed;
 }
 
-async function transformRead(ctx: RequestContext, plan: BodyPlan, format: BodyFormat, contentType: string): Promise<undefined> {
+async function transformRead(ctx: RequestContext, plan: OperationPlan, format: BodyFormat, contentType: string): Promise<undefined> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
   if (body === null) return undefined;
   const fields = parseBodyFields(format, contentType, body);
@@ -87,7 +85,7 @@ async function transformRead(ctx: RequestContext, plan: BodyPlan, format: BodyFo
  * Applies the plan to the body the client's `contentType` describes (Kong reads the client's,
  * before any header operation). GET and HEAD carry no body upstream, so theirs is left alone.
  */
-export function transformBody(ctx: RequestContext, plan: BodyPlan, contentType: string | null): undefined | Promise<undefined> {
+export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): undefined | Promise<undefined> {
   const format = bodyFormatOf(contentType);
   const method = ctx.request.method;
   if (format === null || method === "GET" || method === "HEAD") return undefined;

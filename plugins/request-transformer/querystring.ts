@@ -6,12 +6,10 @@ import type { UpstreamQuery } from "../../src/pipeline/upstream-query.ts";
 import { type OperationPlan, splitPair } from "../../src/pipeline/header-operations.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
 
-export type QueryPlan = OperationPlan;
-
 /** The config's query operations, or null when it has none (the query is then never parsed). */
-export function queryPlan(config: RequestTransformerConfig): QueryPlan | null {
+export function queryPlan(config: RequestTransformerConfig): OperationPlan | null {
   const pairs = (items: string[] | undefined) => (items ?? []).map(splitPair);
-  const plan: QueryPlan = {
+  const plan: OperationPlan = {
     remove: config.remove.querystring ?? [],
     rename: pairs(config.rename.querystring).map(([from, to]) => [from, to.trim()]),
     replace: pairs(config.replace.querystring),
@@ -22,7 +20,7 @@ export function queryPlan(config: RequestTransformerConfig): QueryPlan | null {
   return empty ? null : plan;
 }
 
-export function applyQueryPlan(query: UpstreamQuery, plan: QueryPlan): void {
+export function applyQueryPlan(query: UpstreamQuery, plan: OperationPlan): void {
   for (const name of plan.remove) query.delete(name);
   for (const [from, to] of plan.rename) query.rename(from, to);
   for (const [name, value] of plan.replace) {

@@ -66,9 +66,7 @@ export interface OperationPlan {
   append: [string, string][];
 }
 
-export type HeaderPlan = OperationPlan;
-
-export function headerPlan(config: Partial<Record<Operation, { headers?: string[] }>>): HeaderPlan {
+export function headerPlan(config: Partial<Record<Operation, { headers?: string[] }>>): OperationPlan {
   return {
     remove: (config.remove?.headers ?? []).map((name) => name.trim().toLowerCase()),
     rename: (config.rename?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b.trim().toLowerCase()]),
@@ -78,10 +76,10 @@ export function headerPlan(config: Partial<Record<Operation, { headers?: string[
   };
 }
 
-export const isEmptyPlan = (plan: HeaderPlan) => OPERATIONS.every((operation) => plan[operation].length === 0);
+export const isEmptyPlan = (plan: OperationPlan) => OPERATIONS.every((operation) => plan[operation].length === 0);
 
 /** Kong's order: remove; rename (if present); replace (if present); add (if absent); append. */
-export function applyHeaderPlan(headers: Headers, plan: HeaderPlan): void {
+export function applyHeaderPlan(headers: Headers, plan: OperationPlan): void {
   for (const name of plan.remove) headers.delete(name);
   for (const [from, to] of plan.rename) {
     const value = headers.get(from);
