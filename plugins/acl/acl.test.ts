@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { Value } from "@sinclair/typebox/value";
 import type { Consumer } from "../../src/entities/consumer.ts";
-import type { AuthenticatedCredential, StateLookups } from "../../src/pipeline/contract.ts";
+import type { AuthenticatedCredential, HeaderFields, StateLookups } from "../../src/pipeline/contract.ts";
 import { PluginRequestContext } from "../../src/pipeline/request-context.ts";
 import { createAclInstance } from "./handler.ts";
 import { type AclConfig, AclConfigSchema, checkAclConfig } from "./schema.ts";
@@ -26,7 +26,7 @@ interface State {
 /** The acl handler reads its groups from the index it is given, never from the state. */
 const NO_STATE = {} as StateLookups;
 
-function run(acl: Partial<AclConfig>, state: State): { status: number; headers: Headers } {
+function run(acl: Partial<AclConfig>, state: State): { status: number; headers: HeaderFields } {
   const aclGroups = new Map(state.rows ? [["c1", state.rows]] : []);
   const ctx = new PluginRequestContext(new Request("http://gateway/api", { headers: state.headers }), "rid", "127.0.0.1", NO_STATE, "route", null, { event() {} });
   if (state.consumer) ctx.consumer = consumer;

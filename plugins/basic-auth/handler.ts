@@ -60,7 +60,7 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
       clearIdentityHeaders(ctx);
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
-      const headers = ctx.request.headers;
+      const headers = ctx.upstreamHeaders;
       const value = headers.get("authorization") ?? headers.get("proxy-authorization");
       if (value === null) return fail(ctx, "missing");
       if (config.hide_credentials) {

@@ -39,8 +39,8 @@ function addVaryOrigin(headers: Headers): void {
   else if (!/(^|,)\s*(origin|\*)\s*(,|$)/i.test(vary)) headers.set("vary", `${vary}, Origin`);
 }
 
-const isPreflight = (request: Request) =>
-  request.method === "OPTIONS" && request.headers.has("origin") && request.headers.has("access-control-request-method");
+const isPreflight = (ctx: RequestContext) =>
+  ctx.method === "OPTIONS" && ctx.upstreamHeaders.has("origin") && ctx.upstreamHeaders.has("access-control-request-method");
 
 export function createCorsInstance(config: CorsConfig): PluginInstance {
   const origins = config.origins ?? [];
@@ -52,8 +52,7 @@ export function createCorsInstance(config: CorsConfig): PluginInstance {
   const maxAge = config.max_age === null ? null : String(config.max_age);
 
   /** Kong's configure_origin and configure_credentials on `headers`, for this request's Origin. */
-  function setOrigin(request: Request, headers: Headers): void {
-    const origin = request.headers.get("origin");
+  function setOrigin(origin: string | null, headers: Headers): void {
     if (allowAll) {
       headers.set("access-control-allow-origin", "*");
       // Credentials cannot go with `*`: Kong echoes the request's origin then.
@@ -73,25 +72,25 @@ export function createCorsInstance(config: CorsConfig): PluginInstance {
 
   return {
     access(ctx: RequestContext): AccessResult {
-      const request = ctx.request;
-      if (config.preflight_continue || !isPreflight(request)) return undefined;
+      if (config.preflight_continue || !isPreflight(ctx)) return undefined;
+      const asked = ctx.upstreamHeaders;
       const headers = new Headers();
-      setOrigin(request, headers);
-      const requested = request.headers.get("access-control-request-headers");
+      setOrigin(asked.get("origin"), headers);
+      const requested = asked.get("access-control-request-headers");
       if (allowHeaders !== null) headers.set("access-control-allow-headers", allowHeaders);
       else if (requested !== null) headers.set("access-control-allow-headers", requested);
       headers.set("access-control-allow-methods", methods);
       if (maxAge !== null) headers.set("access-control-max-age", maxAge);
-      if (config.private_network && request.headers.get("access-control-request-private-network") === "true") {
+      if (config.private_network && asked.get("access-control-request-private-network") === "true") {
         headers.set("access-control-allow-private-network", "true");
       }
       return new Response(null, { status: 200, headers });
     },
     response(ctx: RequestContext, response: Response): Response {
       // A preflight passed on (preflight_continue) is the upstream's to answer.
-      if (isPreflight(ctx.request)) return response;
+      if (isPreflight(ctx)) return response;
       const headers = response.headers;
-      setOrigin(ctx.request, headers);
+      setOrigin(ctx.upstreamHeaders.get("origin"), headers);
       if (exposed !== null) headers.set("access-control-expose-headers", exposed);
       return response;
     },

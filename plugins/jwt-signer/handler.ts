@@ -86,7 +86,7 @@ export function createSignerInstance(config: SignerConfig, state: StateLookups):
 
   return {
     async response(ctx, response) {
-      if (response.status < 200 || response.status > 299 || BODILESS_OR_PARTIAL.has(response.status) || ctx.request.method === "HEAD") return response;
+      if (response.status < 200 || response.status > 299 || BODILESS_OR_PARTIAL.has(response.status) || ctx.method === "HEAD") return response;
       if (!JSON_MEDIA_TYPE.test(response.headers.get("content-type") ?? "")) return response;
       const encoding = response.headers.get("content-encoding");
       if (encoding && encoding.toLowerCase() !== "identity") {

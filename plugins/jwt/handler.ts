@@ -149,11 +149,11 @@ export function createJwtInstance(config: JwtConfig, state: StateLookups, jwks: 
       // The client's copies of the claims_to_headers names are gone already: the plugin declares
       // them (ownedHeaders) and the proxy removes them before the chain runs.
       clearIdentityHeaders(ctx);
-      if (!config.run_on_preflight && ctx.request.method === "OPTIONS") return undefined;
+      if (!config.run_on_preflight && ctx.method === "OPTIONS") return undefined;
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
 
-      const found = finder.find(ctx.request);
+      const found = finder.find(ctx.href, ctx.upstreamHeaders);
       if (typeof found === "string") return fail(ctx, responder.of(found));
       if (config.hide_credentials) finder.hide(ctx, found);
       const raw = found.token;

@@ -1,7 +1,7 @@
 // Finds the token of a request the way Kong does: query parameters, then cookies, then headers
 // (`Bearer <token>`), identical values counted once, two different values refused. Also removes
 // the token from where it was found (hide_credentials).
-import type { RequestContext } from "../../src/pipeline/contract.ts";
+import type { HeaderFields, RequestContext } from "../../src/pipeline/contract.ts";
 
 export interface TokenSource {
   readonly kind: "query" | "cookie" | "header";
@@ -53,11 +53,12 @@ export class TokenFinder {
     this.headerNames = [...new Set(config.header_names.map((name) => name.toLowerCase()))];
   }
 
-  find(request: Request): FoundToken | TokenSearchFailure {
+  /** The token of a request to `url` with `headers`. */
+  find(url: string, headers: HeaderFields): FoundToken | TokenSearchFailure {
     const found: Collector = { first: null, multiple: false, sources: null };
-    if (this.queryNames.size) this.fromQuery(request.url, found);
-    if (this.cookieNames.size) this.fromCookies(request.headers.get("cookie"), found);
-    for (const name of this.headerNames) this.fromHeader(request.headers.get(name), name, found);
+    if (this.queryNames.size) this.fromQuery(url, found);
+    if (this.cookieNames.size) this.fromCookies(headers.get("cookie"), found);
+    for (const name of this.headerNames) this.fromHeader(headers.get(name), name, found);
     if (found.first === null) return "missing";
     if (found.multiple) return "multiple";
     if (found.first === NOT_A_STRING) return "unrecognizable";
@@ -121,7 +122,7 @@ export class TokenFinder {
     if (match) this.add(found, match[1]!, "header", name);
   }
 
-  private hideCookie(headers: Headers, name: string): void {
+  private hideCookie(headers: HeaderFields, name: string): void {
     const cookie = headers.get("cookie");
     if (cookie === null) return;
     const kept = cookie.split(";").filter((part) => {

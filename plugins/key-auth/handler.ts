@@ -52,14 +52,14 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
     new Response(bodies[name], { status: 401, headers: { "content-type": JSON_CONTENT_TYPE, "www-authenticate": challenge } });
 
   /** `fields` undefined: the body is not read yet, and the lookup stops where it would need it. */
-  function find(request: Request, fields: BodyFields | null | undefined): Found | typeof NEEDS_BODY {
+  function find(ctx: RequestContext, fields: BodyFields | null | undefined): Found | typeof NEEDS_BODY {
     for (const name of names) {
       if (config.key_in_header) {
-        const value = request.headers.get(name);
+        const value = ctx.upstreamHeaders.get(name);
         if (value !== null) return value === "" ? "missing" : { key: value, name };
       }
       if (config.key_in_query) {
-        const values = queryValues(request.url, name);
+        const values = queryValues(ctx.href, name);
         if (values !== null) {
           if (values.length > 1) return "duplicate";
           return values[0] === "" ? "missing" : { key: values[0]!, name };
@@ -106,14 +106,14 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
   return {
     access(ctx: RequestContext): AccessResult | Promise<AccessResult> {
       clearIdentityHeaders(ctx);
-      if (!config.run_on_preflight && ctx.request.method === "OPTIONS") return undefined;
+      if (!config.run_on_preflight && ctx.method === "OPTIONS") return undefined;
       // Kong's logical OR: an earlier authentication plugin already succeeded.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
-      const found = find(ctx.request, undefined);
+      const found = find(ctx, undefined);
       // Kong hides the key from the body too, wherever it was found.
       const hideInBody = hidesInBody && typeof found === "object";
       if (found !== NEEDS_BODY && !hideInBody) return authenticate(ctx, found, undefined);
-      return bodyFieldsOf(ctx).then((fields) => authenticate(ctx, found === NEEDS_BODY ? (find(ctx.request, fields) as Found) : found, fields));
+      return bodyFieldsOf(ctx).then((fields) => authenticate(ctx, found === NEEDS_BODY ? (find(ctx, fields) as Found) : found, fields));
     },
   };
 }

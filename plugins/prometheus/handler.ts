@@ -3,12 +3,12 @@
 // answers and the gateway's or a plugin's own); the admin /metrics renders them. The label
 // text of a route is rendered once per instance (instances are rebuilt per state).
 import { type PluginSeries, escapeLabel, pluginSeries } from "../../src/metrics.ts";
-import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { HeaderFields, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import type { PrometheusConfig } from "./schema.ts";
 
 const WORKSPACE = 'workspace="default"';
 
-function contentLength(headers: Headers): number {
+function contentLength(headers: HeaderFields): number {
   const value = headers.get("content-length");
   const n = value === null ? 0 : Number(value);
   return Number.isFinite(n) && n > 0 ? n : 0;
@@ -48,7 +48,7 @@ export function createPrometheusInstance(config: PrometheusConfig, series: Plugi
         series.observe("kong_request_latency_ms", histogramLabels, (answered.upstreamMs ?? 0) + answered.kongMs);
       }
       if (bandwidth) {
-        const ingress = contentLength(ctx.request.headers);
+        const ingress = contentLength(ctx.upstreamHeaders);
         if (ingress) series.count("kong_bandwidth_bytes", `${labels},direction="ingress",${WORKSPACE}`, ingress);
         if (answered.responseBytes) series.count("kong_bandwidth_bytes", `${labels},direction="egress",${WORKSPACE}`, answered.responseBytes);
       }

@@ -41,7 +41,7 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
       case "consumer": identifier = ctx.consumer?.id ?? ctx.credential?.id; break;
       case "credential": identifier = ctx.credential?.id; break;
       case "service": identifier = routes!.get(ctx.routeId)?.service.id; break;
-      case "header": identifier = ctx.request.headers.get(headerName!); break;
+      case "header": identifier = ctx.upstreamHeaders.get(headerName!); break;
       case "path": identifier = ctx.url.pathname === config.path ? config.path : null; break;
     }
     return identifier || ctx.clientIp;

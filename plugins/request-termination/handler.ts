@@ -58,14 +58,14 @@ function echoOf(ctx: RequestContext, message: string | undefined): Record<string
     const prior = query[name];
     query[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, String(value)] : [String(prior), String(value)];
   }
-  const headers = multiMap(ctx.request.headers, SECRET_HEADERS, true);
+  const headers = multiMap(ctx.upstreamHeaders, SECRET_HEADERS, true);
   return {
     ...(message !== undefined ? { message } : {}),
     request: {
       scheme: url.protocol.slice(0, -1),
       host: url.hostname,
       port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
-      method: ctx.request.method,
+      method: ctx.method,
       path: url.pathname,
       headers,
       query,
@@ -118,8 +118,8 @@ export function createRequestTerminationInstance(config: RequestTerminationConfi
   return {
     access(ctx) {
       if (trigger !== null) {
-        const search = ctx.request.url.includes("?") ? ctx.url.search : "";
-        if (!ctx.request.headers.has(triggerHeader!) && !(search && queryHas(search, trigger))) return undefined;
+        const search = ctx.href.includes("?") ? ctx.url.search : "";
+        if (!ctx.upstreamHeaders.has(triggerHeader!) && !(search && queryHas(search, trigger))) return undefined;
       }
       return answer(ctx);
     },

@@ -87,7 +87,7 @@ async function transformRead(ctx: RequestContext, plan: OperationPlan, format: B
  */
 export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): undefined | Promise<undefined> {
   const format = bodyFormatOf(contentType);
-  const method = ctx.request.method;
+  const method = ctx.method;
   if (format === null || method === "GET" || method === "HEAD") return undefined;
   return transformRead(ctx, plan, format, contentType!);
 }

@@ -42,16 +42,51 @@ export interface AuthFallback {
   covers(tokenMissing: boolean): boolean;
 }
 
+/**
+ * A request's header fields as plugins read and change them: the operations of Fetch's
+ * Headers that plugins use, with its semantics (names case-insensitive, repeated fields read
+ * joined, iteration by sorted name, a name or value no field can carry refused with a
+ * TypeError). Bun.serve's Headers is one; the raw engine's parsed head is another, so a route's
+ * plugins run without a Fetch Request being built.
+ */
+export interface HeaderFields {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  append(name: string, value: string): void;
+  delete(name: string): void;
+  keys(): IterableIterator<string>;
+  [Symbol.iterator](): IterableIterator<[string, string]>;
+}
+
+/** A request as the plugin context reads it when it is not a Fetch Request itself. */
+export interface PluginRequestSource {
+  readonly method: string;
+  /** The absolute URL, its path and query as the client sent them. */
+  readonly url: string;
+  readonly headers: HeaderFields;
+  /** The Fetch Request, built on first use from the headers as they are then; they are its headers from then on. */
+  request(): Request;
+}
+
 /** Per-request state shared by the plugins of one request. */
 export interface RequestContext {
-  readonly request: Request;
+  /** The client's method. */
+  readonly method: string;
+  /** The URL as the client sent it (`url` is its parsed form, built on first use). */
+  readonly href: string;
   readonly url: URL;
+  /**
+   * The request as a Fetch Request, for a plugin that needs one whole (its body stream); on the
+   * raw engine it is built on first use, a cost the header and URL reads above do not have.
+   */
+  readonly request: Request;
   readonly requestId: string;
   readonly clientIp: string;
   readonly state: StateLookups;
   readonly routeId: string;
-  /** Headers that will be sent upstream; plugins add, change and remove here. */
-  readonly upstreamHeaders: Headers;
+  /** The client's headers as the plugins so far left them, which the upstream gets: plugins read, add, change and remove here. */
+  readonly upstreamHeaders: HeaderFields;
   /** The query the upstream gets: plugins remove (a token under hide_credentials), rename, set and append parameters here. */
   readonly upstreamQuery: UpstreamQuery;
   /** The method the upstream gets when a plugin changes it (request-transformer `http_method`); null: the client's. */

@@ -2,6 +2,7 @@
 // request-transformer and response-transformer: remove, rename, replace, add, append, in that
 // order. Items are Kong's `name` (remove) or `name:value` strings (rename: `old:new`).
 import { t } from "../entities/t.ts";
+import type { HeaderFields } from "./contract.ts";
 import type { FieldErrors } from "../errors.ts";
 import { NO_OWNED_HEADERS, isClientOnly } from "../proxy/client-headers.ts";
 
@@ -79,7 +80,7 @@ export function headerPlan(config: Partial<Record<Operation, { headers?: string[
 export const isEmptyPlan = (plan: OperationPlan) => OPERATIONS.every((operation) => plan[operation].length === 0);
 
 /** Kong's order: remove; rename (if present); replace (if present); add (if absent); append. */
-export function applyHeaderPlan(headers: Headers, plan: OperationPlan): void {
+export function applyHeaderPlan(headers: HeaderFields, plan: OperationPlan): void {
   for (const name of plan.remove) headers.delete(name);
   for (const [from, to] of plan.rename) {
     const value = headers.get(from);

@@ -1,7 +1,7 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
 import { BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
-import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, RequestContext, StateLookups } from "./contract.ts";
+import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, HeaderFields, PluginRequestSource, RequestContext, StateLookups } from "./contract.ts";
 import { UpstreamQuery } from "./upstream-query.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
@@ -23,9 +23,11 @@ export class PluginRequestContext implements RequestContext {
   authFailureMetric: string | null = null;
   identityHeadersCleared = false;
   responseHeaders: string[] | null = null;
+  private hrefText: string | null = null;
 
   constructor(
-    readonly request: Request,
+    /** Bun.serve's Request, or the raw engine's parsed one (whose Fetch Request is built only if a plugin asks for it). */
+    private readonly source: Request | PluginRequestSource,
     readonly requestId: string,
     readonly clientIp: string,
     readonly state: StateLookups,
@@ -34,18 +36,31 @@ export class PluginRequestContext implements RequestContext {
     private readonly events: EventSink,
   ) {}
 
-  get url(): URL {
-    return (this.parsedUrl ??= new URL(this.request.url));
+  get method(): string {
+    return this.source.method;
   }
 
-  get upstreamHeaders(): Headers {
-    return this.request.headers;
+  get href(): string {
+    return (this.hrefText ??= this.source.url);
+  }
+
+  get upstreamHeaders(): HeaderFields {
+    return this.source.headers;
+  }
+
+  get request(): Request {
+    const source = this.source;
+    return source instanceof Request ? source : source.request();
+  }
+
+  get url(): URL {
+    return (this.parsedUrl ??= new URL(this.href));
   }
 
   get upstreamQuery(): UpstreamQuery {
     if (this.query === null) {
-      // Both engines' request.url ends with the client's query as the flow received it.
-      const url = this.request.url;
+      // Both engines' URL ends with the client's query as the flow received it.
+      const url = this.href;
       const start = url.indexOf("?");
       this.query = new UpstreamQuery(start < 0 ? "" : url.slice(start));
     }
@@ -63,7 +78,7 @@ export class PluginRequestContext implements RequestContext {
 
   replaceBody(bytes: Uint8Array, contentType?: string): void {
     (this.body ??= new BufferedRequestBody(this.request)).replace(bytes);
-    if (contentType !== undefined) this.request.headers.set("content-type", contentType);
+    if (contentType !== undefined) this.upstreamHeaders.set("content-type", contentType);
   }
 
   /** What the upstream gets instead of the client's body stream (null: that stream, untouched). */
@@ -112,7 +127,7 @@ export function toHeaderValue(value: string): string | null {
   return Buffer.from(value, "utf8").toString("latin1");
 }
 
-function setOrDelete(headers: Headers, name: string, value: string | null, present: boolean): void {
+function setOrDelete(headers: HeaderFields, name: string, value: string | null, present: boolean): void {
   const safe = value === null ? null : toHeaderValue(value);
   if (safe !== null) headers.set(name, safe);
   else if (present) headers.delete(name);

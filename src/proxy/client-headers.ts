@@ -3,6 +3,7 @@
 // upstream: a client must not be able to claim a consumer, a group, an address or a prefix,
 // nor to make the gateway delete one of those after a plugin set it. The client's headers are
 // cleaned before any plugin runs, so a Connection option can only name the client's own.
+import type { HeaderFields } from "../pipeline/contract.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 
 /**
@@ -70,7 +71,7 @@ export function connectionOptions(connection: string | null): string[] | null {
  * Removes, in place and before any plugin runs, what `isClientOnly` names and whatever the
  * client's Connection header lists.
  */
-export function removeClientOnlyHeaders(headers: Headers, owned: OwnedHeaders): void {
+export function removeClientOnlyHeaders(headers: HeaderFields, owned: OwnedHeaders): void {
   const listed = connectionOptions(headers.get("connection"));
   let doomed: string[] | null = listed;
   for (const name of headers.keys()) if (isClientOnly(name, owned)) (doomed ??= []).push(name);

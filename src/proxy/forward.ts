@@ -331,13 +331,14 @@ export function bodilessHeadFromRequest(request: Request, target: string, match:
 
 /**
  * The head of a bodiless request to the service from a parsed request's header pairs (flat
- * lower-case name, value, in the client's order), as `forward` would send it to `target` (one
- * isSendableTarget accepts). No plugin ran: the client's headers are cleaned here.
+ * lower-case name, value, in the client's order, as the plugins left them), as `forward` would
+ * send it to `target` (one isSendableTarget accepts). Without plugins the client's headers are
+ * cleaned here, in the one pass.
  */
 export function bodilessHeadFromPairs(method: string, pairs: readonly string[], headers: HeaderLookup, match: RouteMatch, target: string, info: ForwardInfo, upstreamHost: string): string {
   const forwarding = new ForwardingHeaders(match, info, headers.get("host") ?? "", headers.get("x-forwarded-for"), upstreamHost);
-  const owned = match.target.chain.ownedHeaders;
-  const listed = connectionOptions(headers.get("connection"));
+  const owned = info.clientHeadersRemoved ? null : match.target.chain.ownedHeaders;
+  const listed = owned === null ? null : connectionOptions(headers.get("connection"));
   let head = firstLines(method, target, forwarding.host);
   for (let i = 0; i < pairs.length; i += 2) {
     const name = pairs[i]!;

@@ -8,6 +8,7 @@
 import type { ErrorCode } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Chain } from "../pipeline/chains.ts";
+import type { HeaderFields, PluginRequestSource } from "../pipeline/contract.ts";
 import { type AccessOutcome, runAccess, runLog, runResponse } from "../pipeline/run-chain.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
@@ -28,23 +29,8 @@ import { type UpgradeFlight, asksForWebSocket, handshakeRefusal, withVersionOffe
 /** Endpoints the gateway itself serves on the proxy listener, by exact path. */
 export type BuiltinEndpoint = (request: Request, snapshot: Snapshot) => Response | Promise<Response>;
 
-/** The header reads and the one rewrite the flow does before it needs a Fetch Request (Headers has them). */
-export interface RequestHeaders {
-  get(name: string): string | null;
-  has(name: string): boolean;
-  set(name: string, value: string): void;
-}
-
-/** A request as the flow first sees it: Bun.serve's Request, or the raw engine's parsed head. */
-export interface IncomingRequest {
-  readonly method: string;
-  readonly headers: RequestHeaders;
-}
-
-/** A parsed request whose Fetch Request is built only when a builtin, a plugin or fetch needs one. */
-export interface DeferredRequest extends IncomingRequest {
-  request(): Request;
-}
+/** A request as the flow first sees it: Bun.serve's Request, or the raw engine's parsed head (its Fetch Request built only when needed). */
+export type IncomingRequest = Request | PluginRequestSource;
 
 /**
  * Opens the upstream WebSocket and upgrades the client on `on` (the engine's own handle for the
@@ -86,7 +72,7 @@ const DIGITS = /^\d+$/;
  * without the body it declared. A Content-Length Bun accepted as a list of equal values
  * (`3, 3`) is collapsed to one (RFC 9110 §8.6); anything else that is not one number refused.
  */
-function framingRefusal(method: string, headers: RequestHeaders): ErrorCode | null {
+function framingRefusal(method: string, headers: HeaderFields): ErrorCode | null {
   // Not a forward proxy: a front proxy and the gateway could disagree on where a CONNECT ends.
   if (method === "CONNECT") return "connect_not_served";
   const length = headers.get("content-length");
@@ -114,7 +100,7 @@ function setPairs(headers: Headers, pairs: readonly string[]): void {
   for (let i = 0; i < pairs.length; i += 2) headers.set(pairs[i]!, pairs[i + 1]!);
 }
 
-function requestIdOf(headers: RequestHeaders): string {
+function requestIdOf(headers: HeaderFields): string {
   const given = headers.get("x-request-id");
   return given && given.length <= MAX_REQUEST_ID ? given : crypto.randomUUID();
 }
@@ -167,7 +153,7 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
   /** The Fetch Request (the raw engine builds it on first use). */
   get request(): Request {
     const incoming = this.incoming;
-    return incoming instanceof Request ? incoming : (incoming as DeferredRequest).request();
+    return incoming instanceof Request ? incoming : incoming.request();
   }
 
   /** The upstream's head arrived: its latency, recorded, in milliseconds. */
@@ -331,9 +317,8 @@ export class RequestFlow<U> {
       }
       if (chain.steps.length === 0) return this.proxy(flight, match, search, null, NO_PLUGINS);
 
-      const request = flight.request;
-      removeClientOnlyHeaders(request.headers, chain.ownedHeaders);
-      const ctx = new PluginRequestContext(request, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, this.options.accessLog);
+      removeClientOnlyHeaders(headers, chain.ownedHeaders);
+      const ctx = new PluginRequestContext(incoming, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, this.options.accessLog);
       ctx.identityHeadersCleared = true;
       if (chain.hasLogPhase) {
         flight.logChain = chain;

@@ -1,7 +1,7 @@
 // The raw engine's fast path: a bodiless request to an http service (or to the targets of a
 // balanced one) whose plugins, if any, have no response phase goes out as a request head
-// written straight from the parsed header pairs (or, after plugins, from the Request they read
-// and changed), and the upstream's head and body come back to the client as they arrive, with
+// written straight from the parsed header pairs as the plugins left them (or from the Fetch
+// Request a plugin asked for), and the upstream's head and body come back to the client as they arrive, with
 // the gateway's headers (and the plugins' response headers) inserted and hop-by-hop fields
 // gone: no Response, stream or promise per request. A chunked (or close-delimited) upstream
 // body is decoded, so it is re-chunked for an HTTP/1.1 client and close-delimited for an
@@ -53,7 +53,7 @@ export function directForward(flight: ProxiedRequest<ClientConnection>, match: R
   if (incoming.method === "HEAD" && info.method !== "HEAD") return false;
   const target = flight.upstreamPath + (info.query ?? search);
   if (!isSendableTarget(target)) return false;
-  new DirectAnswer(flight, incoming, match, target, search, info, plugins?.request ?? null, overridesOf(plugins?.responseHeaders ?? null)).send();
+  new DirectAnswer(flight, incoming, match, target, search, info, overridesOf(plugins?.responseHeaders ?? null)).send();
   return true;
 }
 
@@ -77,22 +77,21 @@ class DirectAnswer implements ResponseHandler {
     private readonly target: string,
     search: string,
     private readonly info: ForwardInfo,
-    /** The Request the plugins read and changed (null: no plugins, the parsed pairs are what goes out). */
-    private readonly changed: Request | null,
     /** The plugins' response headers, replacing the upstream's of the same name. */
     private readonly overrides: Map<string, string> | null,
   ) {
     const balancer = match.target.balancer;
     if (balancer === null) return;
-    const headers = changed === null ? request.headers : changed.headers;
+    const headers = request.headers;
     const hashInput = balancer.hashing ? { headers, clientIp: info.clientIp, consumerId: info.consumerId, path: info.path, search, route: match.target.route } : null;
     this.attempts = new TargetAttempts(balancer, hashInput, match.target.service.retries, true, info.method);
     if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(headers, balancer);
   }
 
   private headFor(upstreamHost: string): string {
-    const { request, match, info, changed } = this;
-    if (changed !== null) return bodilessHeadFromRequest(changed, this.target, match, info, upstreamHost);
+    const { request, match, info } = this;
+    const fetched = request.fetched;
+    if (fetched !== null) return bodilessHeadFromRequest(fetched, this.target, match, info, upstreamHost);
     return bodilessHeadFromPairs(info.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
   }
 

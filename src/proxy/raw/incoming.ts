@@ -1,45 +1,108 @@
-// A request as the raw engine parsed it: its head's header pairs answer the request flow's
-// reads directly, and a Fetch Request is built from them only when a builtin, a plugin or
-// fetch asks for one (the direct exchange never does).
+// A request as the raw engine parsed it: its head's header pairs answer the request flow's and
+// the plugins' reads and changes directly, and a Fetch Request is built from them only when a
+// builtin, a plugin that needs it whole (a body reader) or fetch asks for one (the direct
+// exchange never does).
+import type { HeaderFields, PluginRequestSource } from "../../pipeline/contract.ts";
 import type { BodyControl } from "../upstream/body-relay.ts";
 import { ClientGone } from "../upstream/errors.ts";
-import type { DeferredRequest, RequestHeaders } from "../request-flow.ts";
 import type { RequestBody } from "./request-body.ts";
+import { TOKEN } from "./request-parser.ts";
 
-/** The head's headers, flat `[lower-case name, value, ...]` in the client's order. */
-export class RawHeaders implements RequestHeaders {
+/** What Fetch strips from both ends of a field value (HTTP whitespace). */
+const OUTER_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+/** What no field value can carry once stripped: NUL, CR, LF, or a character beyond Latin-1. */
+const UNSENDABLE_VALUE = /[\0\r\n\u0100-\uffff]/;
+
+function validName(name: string): string {
+  for (let i = 0; i < name.length; i++) if (TOKEN[name.charCodeAt(i)] !== 1) throw new TypeError(`Invalid header name: '${name}'`);
+  if (name.length === 0) throw new TypeError("Invalid header name: ''");
+  return name.toLowerCase();
+}
+
+function validValue(name: string, value: string): string {
+  const stripped = value.replace(OUTER_WHITESPACE, "");
+  if (UNSENDABLE_VALUE.test(stripped)) throw new TypeError(`Header '${name}' has invalid value`);
+  return stripped;
+}
+
+/**
+ * The head's headers, flat `[lower-case name, value, ...]` in the client's order, read and
+ * changed as Fetch's Headers would be (HeaderFields). Once the request's Fetch Request is built
+ * its Headers hold the fields, and every call goes there, so the two never disagree.
+ */
+export class RawHeaders implements HeaderFields {
+  private fetched: Headers | null = null;
+
   constructor(readonly pairs: string[]) {}
 
-  /** As Headers.get: repeated fields joined with ", ". */
+  /** From now on the fields live in `headers` (built from the pairs as they are now). */
+  movedTo(headers: Headers): void {
+    this.fetched = headers;
+  }
+
+  /** As Headers.get: repeated fields joined with ", " (Cookie with "; ", as Bun's Headers joins it). */
   get(name: string): string | null {
+    if (this.fetched !== null) return this.fetched.get(name);
+    const lower = name.toLowerCase();
     const pairs = this.pairs;
     let found: string | null = null;
     for (let i = 0; i < pairs.length; i += 2) {
-      if (pairs[i] === name) found = found === null ? pairs[i + 1]! : `${found}, ${pairs[i + 1]}`;
+      if (pairs[i] === lower) found = found === null ? pairs[i + 1]! : `${found}${lower === "cookie" ? "; " : ", "}${pairs[i + 1]}`;
     }
     return found;
   }
 
   has(name: string): boolean {
+    if (this.fetched !== null) return this.fetched.has(name);
+    const lower = name.toLowerCase();
     const pairs = this.pairs;
-    for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === name) return true;
+    for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === lower) return true;
     return false;
   }
 
   set(name: string, value: string): void {
+    if (this.fetched !== null) return this.fetched.set(name, value);
+    const lower = validName(name);
+    const stripped = validValue(name, value);
     const pairs = this.pairs;
     let at = -1;
     for (let i = 0; i < pairs.length; i += 2) {
-      if (pairs[i] !== name) continue;
+      if (pairs[i] !== lower) continue;
       if (at < 0) {
         at = i;
-        pairs[i + 1] = value;
+        pairs[i + 1] = stripped;
       } else {
         pairs.splice(i, 2);
         i -= 2;
       }
     }
-    if (at < 0) pairs.push(name, value);
+    if (at < 0) pairs.push(lower, stripped);
+  }
+
+  append(name: string, value: string): void {
+    if (this.fetched !== null) return this.fetched.append(name, value);
+    this.pairs.push(validName(name), validValue(name, value));
+  }
+
+  delete(name: string): void {
+    if (this.fetched !== null) return this.fetched.delete(name);
+    const lower = name.toLowerCase();
+    const pairs = this.pairs;
+    for (let i = pairs.length - 2; i >= 0; i -= 2) if (pairs[i] === lower) pairs.splice(i, 2);
+  }
+
+  /** The names, each once, sorted (as Headers iterates). */
+  keys(): IterableIterator<string> {
+    if (this.fetched !== null) return this.fetched.keys();
+    const names = new Set<string>();
+    for (let i = 0; i < this.pairs.length; i += 2) names.add(this.pairs[i]!);
+    return [...names].sort()[Symbol.iterator]();
+  }
+
+  /** Each name once, sorted, with its joined value (as Headers iterates). */
+  [Symbol.iterator](): IterableIterator<[string, string]> {
+    if (this.fetched !== null) return this.fetched[Symbol.iterator]();
+    return Array.from(this.keys(), (name): [string, string] => [name, this.get(name)!])[Symbol.iterator]();
   }
 }
 
@@ -56,7 +119,7 @@ export interface RequestConnection {
   end(request: RawRequest, reusable: boolean): void;
 }
 
-export class RawRequest implements DeferredRequest {
+export class RawRequest implements PluginRequestSource {
   readonly headers: RawHeaders;
   private built: Request | null = null;
   private controller: AbortController | null = null;
@@ -79,6 +142,15 @@ export class RawRequest implements DeferredRequest {
     this.headers = new RawHeaders(pairs);
   }
 
+  get url(): string {
+    return this.origin + this.target;
+  }
+
+  /** The Fetch Request if one was built (a plugin, a builtin or fetch asked for it), else null. */
+  get fetched(): Request | null {
+    return this.built;
+  }
+
   request(): Request {
     if (this.built) return this.built;
     const headers = new Headers();
@@ -86,13 +158,14 @@ export class RawRequest implements DeferredRequest {
     for (let i = 0; i < pairs.length; i += 2) headers.append(pairs[i]!, pairs[i + 1]!);
     this.controller = new AbortController();
     if (this.gone) this.controller.abort();
-    this.built = new Request(this.origin + this.target, {
+    this.built = new Request(this.url, {
       method: this.method,
       headers,
       body: this.body?.stream,
       signal: this.controller.signal,
       duplex: "half",
     } as RequestInit);
+    this.headers.movedTo(this.built.headers);
     return this.built;
   }
 
