@@ -20,7 +20,7 @@ function reading(headers: HeaderFields): unknown {
   return {
     entries: [...headers],
     keys: [...headers.keys()],
-    reads: ["host", "Cookie", "X-B", "x-latin", "absent", "x-new", "X-Set"].map((name) => [headers.get(name), headers.has(name)]),
+    reads: ["host", "Cookie", "X-B", "x-latin", "absent", "x-new", "X-Set", "x-set~!#$%&*+.^_`|"].map((name) => [headers.get(name), headers.has(name)]),
   };
 }
 
@@ -45,6 +45,8 @@ const OPERATIONS: [string, (headers: HeaderFields) => void][] = [
   ["values are stripped of outer whitespace", (h) => h.set("x-set", " \t padded \t ")],
   ["an empty value", (h) => h.set("x-set", "")],
   ["a Latin-1 value", (h) => h.set("x-set", "na\u00efve")],
+  ["controls Fetch lets through, kept as they are", (h) => h.set("x-set", "\x0ba\x01b\x7fc\x1f\x0b")],
+  ["every token character in a name", (h) => h.set("X-Set~!#$%&*+.^_`|", "v")],
 ];
 
 const REFUSED: [string, (headers: HeaderFields) => void][] = [
@@ -54,6 +56,8 @@ const REFUSED: [string, (headers: HeaderFields) => void][] = [
   ["a value beyond Latin-1", (h) => h.set("x-set", "\u0100")],
   ["a space in a name", (h) => h.set("bad name", "v")],
   ["a colon in a name", (h) => h.append("x:y", "v")],
+  ["a parenthesis in a name", (h) => h.set("a(b", "v")],
+  ["a Latin-1 letter in a name", (h) => h.set("caf\u00e9", "v")],
   ["an empty name", (h) => h.set("", "v")],
 ];
 

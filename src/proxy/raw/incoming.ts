@@ -20,7 +20,9 @@ function validName(name: string): string {
 }
 
 function validValue(name: string, value: string): string {
-  const stripped = value.replace(OUTER_WHITESPACE, "");
+  const last = value.length - 1;
+  // Values plugins set rarely have outer whitespace: the replace, which copies, only when they do.
+  const stripped = last >= 0 && (value.charCodeAt(0) <= 32 || value.charCodeAt(last) <= 32) ? value.replace(OUTER_WHITESPACE, "") : value;
   if (UNSENDABLE_VALUE.test(stripped)) throw new TypeError(`Header '${name}' has invalid value`);
   return stripped;
 }
@@ -94,9 +96,17 @@ export class RawHeaders implements HeaderFields {
   /** The names, each once, sorted (as Headers iterates). */
   keys(): IterableIterator<string> {
     if (this.fetched !== null) return this.fetched.keys();
-    const names = new Set<string>();
-    for (let i = 0; i < this.pairs.length; i += 2) names.add(this.pairs[i]!);
-    return [...names].sort()[Symbol.iterator]();
+    // Insertion into a sorted list: a head has a handful of names, where Set and sort cost more.
+    const names: string[] = [];
+    const pairs = this.pairs;
+    for (let i = 0; i < pairs.length; i += 2) {
+      const name = pairs[i]!;
+      let at = names.length;
+      while (at > 0 && names[at - 1]! > name) at--;
+      if (at > 0 && names[at - 1] === name) continue;
+      names.splice(at, 0, name);
+    }
+    return names[Symbol.iterator]();
   }
 
   /** Each name once, sorted, with its joined value (as Headers iterates). */
