@@ -135,6 +135,11 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     return this.transport.write(bytes);
   }
 
+  writeTransient(bytes: Uint8Array, length: number): boolean {
+    if (this.gone) return true;
+    return this.transport.writeTransient(bytes, length);
+  }
+
   writable(): Promise<void> {
     if (this.gone) return Promise.resolve();
     // A client that does not read its answer is as silent as one that sends nothing.

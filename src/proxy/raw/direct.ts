@@ -22,6 +22,11 @@ import { bodiless, dateHeader, statusLine, writeChunk } from "./response-writer.
 const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
 /** A head and a body smaller than this go out in one write (one system call). */
 const COALESCE_BYTES = 16 * 1024;
+/**
+ * Where such an answer is put together: answers are written synchronously, one at a time, and
+ * the socket copies what it takes, so one buffer serves every answer without an allocation each.
+ */
+const ANSWER_SCRATCH = Buffer.allocUnsafe(4 * COALESCE_BYTES);
 const SET_BY_GATEWAY_LENGTHS: ReadonlySet<number> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"].map((name) => name.length));
 
 /** True when `lower` is one of the response headers the gateway sets itself. */
@@ -178,11 +183,11 @@ class DirectAnswer implements ResponseHandler {
     let taken: boolean;
     if (this.pendingHead !== null) {
       const head = this.takeHead();
-      if (!this.chunked && bytes.length < COALESCE_BYTES) {
-        const whole = Buffer.allocUnsafe(head.length + bytes.length);
-        latin1Write.call(whole, head, 0);
-        whole.set(bytes, head.length);
-        taken = connection.write(whole);
+      const length = head.length + bytes.length;
+      if (!this.chunked && bytes.length < COALESCE_BYTES && length <= ANSWER_SCRATCH.length) {
+        latin1Write.call(ANSWER_SCRATCH, head, 0);
+        ANSWER_SCRATCH.set(bytes, head.length);
+        taken = connection.writeTransient(ANSWER_SCRATCH, length);
       } else {
         connection.write(head);
         taken = this.chunked ? writeChunk(connection, bytes) : connection.write(bytes);

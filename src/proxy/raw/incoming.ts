@@ -120,6 +120,8 @@ export class RawHeaders implements HeaderFields {
 export interface RequestConnection {
   /** False: wait for `writable()` before writing more. */
   write(bytes: Uint8Array | string): boolean;
+  /** As `write`, of `bytes[0, length)` of a buffer reused once this returns (ClientTransport.writeTransient). */
+  writeTransient(bytes: Uint8Array, length: number): boolean;
   writable(): Promise<void>;
   /** The answer's head is about to be written: how the request asked to be answered. */
   startAnswer(): { minorVersion: 0 | 1; method: string; draining: boolean };

@@ -17,6 +17,8 @@ export interface ClientTransport {
   readonly remoteAddress: string;
   /** False when part of `bytes` waits in the queue: write no more until `drained`. */
   write(bytes: Uint8Array | string): boolean;
+  /** As `write`, of `bytes[0, length)` of a buffer the caller reuses once this returns: what does not go out now is copied to wait. */
+  writeTransient(bytes: Uint8Array, length: number): boolean;
   /** Bytes wait for the client to read them (a write returned false and `drained` has not come). */
   readonly queued: boolean;
   /** Closes once the queue is written. */
@@ -31,6 +33,9 @@ export interface ClientTransport {
 function asBytes(text: string): Uint8Array {
   return Buffer.from(text, "latin1");
 }
+
+/** `bytes[start, end)` in memory of its own (a Buffer's slice would share the scratch's). */
+const copyOf = (bytes: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(bytes.subarray(start, end));
 
 const isAscii = (text: string): boolean => Buffer.byteLength(text, "utf8") === text.length;
 
@@ -61,6 +66,18 @@ export class BunTransport implements ClientTransport {
     if (written >= length) return true;
     const whole = typeof data === "string" ? asBytes(data) : data;
     this.queue.push(whole.subarray(Math.max(written, 0)));
+    return false;
+  }
+
+  writeTransient(bytes: Uint8Array, length: number): boolean {
+    if (this.queue.length > 0) {
+      this.queue.push(copyOf(bytes, 0, length));
+      return false;
+    }
+    // Bun's socket copies what it takes (into the kernel or its cork buffer) before returning.
+    const written = this.socket.write(bytes, 0, length);
+    if (written >= length) return true;
+    this.queue.push(copyOf(bytes, Math.max(written, 0), length));
     return false;
   }
 
@@ -124,6 +141,11 @@ export class TlsTransport implements ClientTransport {
 
   write(bytes: Uint8Array | string): boolean {
     return this.socket.write(typeof bytes === "string" ? asBytes(bytes) : bytes);
+  }
+
+  writeTransient(bytes: Uint8Array, length: number): boolean {
+    // node:tls holds on to what it is given until it is written: a copy of its own.
+    return this.socket.write(copyOf(bytes, 0, length));
   }
 
   end(): void {

@@ -27,6 +27,13 @@ export interface Exchange {
 }
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
+const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
+/**
+ * Where a request head becomes bytes: heads are written synchronously, one at a time, and the
+ * socket copies what it takes, so one buffer serves every request without an allocation or a
+ * scan for non-ASCII text each.
+ */
+const HEAD_SCRATCH = Buffer.allocUnsafe(64 * 1024);
 const BODY_HIGH_WATER_MARK = 256 * 1024;
 
 export interface ConnectionOwner {
@@ -88,10 +95,13 @@ export class UpstreamConnection {
     this.deadline = this.owner.now() + exchange.readTimeoutMs;
     this.owner.watch(this);
     const head = exchange.head;
-    // A string is written as UTF-8, which equals latin1 only while every character is ASCII.
-    const ascii = Buffer.byteLength(head, "utf8") === head.length;
-    const written = this.socket!.write(ascii ? head : Buffer.from(head, "latin1"));
-    if (written < head.length) this.unwritten = Buffer.from(head, "latin1").subarray(Math.max(written, 0));
+    const length = head.length;
+    // Latin-1, one byte per character (a string would go out as UTF-8).
+    const bytes = length <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(length);
+    latin1Write.call(bytes, head, 0);
+    const written = this.socket!.write(bytes, 0, length);
+    // A copy: the scratch serves the next head (a Buffer's own slice would share its memory).
+    if (written < length) this.unwritten = Buffer.from(bytes.subarray(Math.max(written, 0), length));
   }
 
   writeRest(): void {
