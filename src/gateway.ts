@@ -49,7 +49,7 @@ export interface GatewayOptions {
   trustedIps?: string;
   /** `--upstream-max-connections`: open connections per upstream host:port. */
   upstreamMaxConnections?: number;
-  /** `--proxy-engine`: the listeners' socket layer; default GATEWAY_PROXY_ENGINE, else serve. */
+  /** `--proxy-engine`: the listeners' socket layer; default GATEWAY_PROXY_ENGINE, else raw. */
   proxyEngine?: ProxyEngine;
   /** Warn about services that give up upstream TLS checks (default true; one worker of N does it for all). */
   configWarnings?: boolean;

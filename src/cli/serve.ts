@@ -53,8 +53,8 @@ Options (each also read from GATEWAY_<FLAG>, e.g. GATEWAY_DB; flags win):
   --workers N|auto       proxy processes sharing the proxy port (Linux SO_REUSEPORT);
                          auto: one per available core (default auto; 1 off Linux)
   --proxy-engine serve|raw
-                         the proxy listeners' socket layer: serve (Bun.serve, default) or
-                         raw (Bun.listen with the gateway's own HTTP/1.1 handling)
+                         the proxy listeners' socket layer: raw (Bun.listen with the
+                         gateway's own HTTP/1.1 handling, default) or serve (Bun.serve)
   -h, --help             this help
 `;
 
