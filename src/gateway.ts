@@ -11,7 +11,7 @@ import { builtinPlugins } from "../plugins/index.ts";
 import type { PluginRegistry } from "./pipeline/registry.ts";
 import { type AccessLog, openAccessLog } from "./proxy/access-log.ts";
 import { parseTrustedIps } from "./proxy/client-address.ts";
-import { type ProxyEngine, proxyEngineFromEnv } from "./proxy/engine.ts";
+import { type ProxyEngine, chosenProxyEngine } from "./proxy/engine.ts";
 import { startRawProxy } from "./proxy/raw/listener.ts";
 import { type BuiltinEndpoint, type ProxyListener, startProxy } from "./proxy/server.ts";
 import { ConnectionPool } from "./proxy/upstream/pool.ts";
@@ -95,7 +95,7 @@ export interface RunningProxy extends CoreGateway {
 }
 
 export function startCoreWithProxy(options: GatewayOptions): RunningProxy {
-  const start = (options.proxyEngine ?? proxyEngineFromEnv()) === "raw" ? startRawProxy : startProxy;
+  const start = (options.proxyEngine ?? chosenProxyEngine()) === "raw" ? startRawProxy : startProxy;
   const core = openCore(options);
   if (options.db !== MEMORY) {
     core.state.watch(core.opened.sqlite, options.pollMs ?? 250, (error) =>

@@ -9,7 +9,7 @@ import { MEMORY } from "../db/connection.ts";
 import { UsageError, describeError } from "../errors.ts";
 import { type CoreGateway, openCore, startCoreWithProxy } from "../gateway.ts";
 import { parseTrustedIps } from "../proxy/client-address.ts";
-import { DEFAULT_PROXY_ENGINE, type ProxyEngine, parseProxyEngine } from "../proxy/engine.ts";
+import { type ProxyEngine, chosenProxyEngine } from "../proxy/engine.ts";
 import { DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM } from "../proxy/upstream/pool.ts";
 import { VERSION } from "../version.ts";
 import { workerCount } from "../workers/count.ts";
@@ -112,7 +112,7 @@ function serveOptions(values: Record<string, string | boolean | undefined>): Ser
     upstreamMaxConnections: wholeNumber(flagOrEnv(value("upstream-max-connections"), "upstream-max-connections", String(DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM))!, "--upstream-max-connections", 1, 1_000_000),
     workers: workerCount(flagOrEnv(value("workers"), "workers", "auto")!),
     trustedIps: flagOrEnv(value("trusted-ips"), "trusted-ips"),
-    proxyEngine: parseProxyEngine(flagOrEnv(value("proxy-engine"), "proxy-engine", DEFAULT_PROXY_ENGINE)!),
+    proxyEngine: chosenProxyEngine(value("proxy-engine")),
   };
   try {
     parseTrustedIps(options.trustedIps);

@@ -15,8 +15,12 @@ export function parseProxyEngine(text: string): ProxyEngine {
   throw new UsageError(`--proxy-engine ${text}: expected ${PROXY_ENGINES.join(" or ")}`);
 }
 
-/** The engine when none is given: GATEWAY_PROXY_ENGINE, so a whole test run can choose one. */
-export function proxyEngineFromEnv(): ProxyEngine {
+/**
+ * `--proxy-engine` when given, else GATEWAY_PROXY_ENGINE (so a whole test run can choose one;
+ * empty is unset), else the default.
+ */
+export function chosenProxyEngine(flag?: string): ProxyEngine {
+  if (flag !== undefined) return parseProxyEngine(flag);
   const text = process.env.GATEWAY_PROXY_ENGINE;
   return text === undefined || text === "" ? DEFAULT_PROXY_ENGINE : parseProxyEngine(text);
 }

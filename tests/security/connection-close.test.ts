@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { sign, signingKey, type SigningKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { startByteRecorder, talk } from "../support/raw-socket.ts";
+import { chosenProxyEngine } from "../../src/proxy/engine.ts";
 
-const RAW_ENGINE = process.env.GATEWAY_PROXY_ENGINE === "raw";
+const RAW_ENGINE = chosenProxyEngine() === "raw";
 const UPGRADE = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 /** A pipelined request that must never reach the upstream. */
 const SMUGGLED = "GET /open/SMUGGLED HTTP/1.1\r\nHost: gw.test\r\n\r\n";

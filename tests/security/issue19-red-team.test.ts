@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type BodyRig, startBodyRig } from "../support/body-rig.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { startByteRecorder, talk } from "../support/raw-socket.ts";
+import { chosenProxyEngine } from "../../src/proxy/engine.ts";
 
-const RAW_ENGINE = process.env.GATEWAY_PROXY_ENGINE === "raw";
+const RAW_ENGINE = chosenProxyEngine() === "raw";
 const KEY = "alice-secret-key-0123456789";
 /** The value a client smuggles; it must never reach the upstream. */
 const SMUGGLED = "smuggled-admin-flag";

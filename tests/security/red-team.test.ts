@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { sign, signingKey, type SigningKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { describeWithNginx, parseRawResponse, rawRequest, type RunningNginx, startNginx } from "../support/nginx.ts";
+import { chosenProxyEngine } from "../../src/proxy/engine.ts";
 
 const SECRET = "ADMIN-SECRET";
 const UNAUTHORIZED = '{"message":"Unauthorized"}';
@@ -20,7 +21,7 @@ const INVALID_PATH = JSON.stringify({
   message: "invalid request path: encoded '/' or '\\', control characters, malformed percent-encoding, '..' above the root and dot segments with ';' parameters are refused",
 });
 const BUN_400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-const RAW_ENGINE = process.env.GATEWAY_PROXY_ENGINE === "raw";
+const RAW_ENGINE = chosenProxyEngine() === "raw";
 
 /**
  * The answer to a request that cannot be read as one: Bun.serve's bare 400 (or, for a
