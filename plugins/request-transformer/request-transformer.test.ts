@@ -32,6 +32,18 @@ describe("request-transformer", () => {
     }
   });
 
+  test("a value beyond ASCII goes as its UTF-8 bytes, as Kong sends it (no request fails on it)", async () => {
+    const r = startAuthRig([{ name: "request-transformer", config: { add: { headers: ["x-city:Z\u00fcrich \u0100"] } } }]);
+    try {
+      const response = await r.get("/api");
+      expect(response.status).toBe(200);
+      const echo = await echoOf(response);
+      expect(Buffer.from(echo.headers["x-city"]!, "latin1").toString("utf8")).toBe("Z\u00fcrich \u0100");
+    } finally {
+      await r.close();
+    }
+  });
+
   test("refused on write, naming the field", () => {
     const r = startAuthRig([]);
     try {
@@ -44,6 +56,9 @@ describe("request-transformer", () => {
         [{ remove: { headers: ["x-anonymous-consumer"] } }, /remove\.headers\[0\]/],
         [{ add: { headers: ["Host:evil"] } }, /add\.headers\[0\]/],
         [{ add: { headers: ["no-colon"] } }, /add\.headers\[0\]/],
+        [{ add: { headers: ["x-team:a\r\nx-injected: 1"] } }, /add\.headers\[0\].*control character/],
+        [{ append: { headers: ["x-ok:fine", "x-team:a\nb"] } }, /append\.headers\[1\].*control character/],
+        [{ replace: { headers: ["x-team:a\u0000b"] } }, /replace\.headers\[0\].*control character/],
       ];
       for (const [config, message] of cases) expect(create(config)).toThrow(message);
       expect(create({ add: { headers: ["X-Team:billing"] } })).not.toThrow();

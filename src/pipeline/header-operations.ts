@@ -5,6 +5,7 @@ import { t } from "../entities/t.ts";
 import type { HeaderFields } from "./contract.ts";
 import type { FieldErrors } from "../errors.ts";
 import { NO_OWNED_HEADERS, isClientOnly } from "../proxy/client-headers.ts";
+import { toHeaderValue } from "./request-context.ts";
 
 export const OPERATIONS = ["remove", "rename", "replace", "add", "append"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -29,9 +30,10 @@ function headerNamesOf(operation: Operation, item: string): string[] {
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
- * Header items a config may not hold: malformed names, and headers the gateway owns (identity,
- * forwarding, framing, hop-by-hop; see src/proxy/client-headers.ts), so no transformer can
- * claim a consumer or an address for a client.
+ * Header items a config may not hold: malformed names, values no header can carry (control
+ * characters: every request would fail), and headers the gateway owns (identity, forwarding,
+ * framing, hop-by-hop; see src/proxy/client-headers.ts), so no transformer can claim a
+ * consumer or an address for a client.
  */
 export function checkHeaderItems(config: Partial<Record<Operation, { headers?: string[] }>>, reserved: (lowerCaseName: string) => boolean, fields: FieldErrors): void {
   for (const operation of OPERATIONS) {
@@ -43,6 +45,9 @@ export function checkHeaderItems(config: Partial<Record<Operation, { headers?: s
       for (const name of headerNamesOf(operation, item)) {
         if (!HEADER_NAME.test(name)) fields[`${operation}.headers[${i}]`] = `'${name}' is not a header name`;
         else if (reserved(name.toLowerCase())) fields[`${operation}.headers[${i}]`] = `'${name}' is set by the gateway itself`;
+      }
+      if (operation !== "remove" && operation !== "rename" && toHeaderValue(splitPair(item)[1]) === null) {
+        fields[`${operation}.headers[${i}]`] = "the value holds a control character (CR, LF, NUL…), which no header can carry";
       }
     });
   }
@@ -67,13 +72,19 @@ export interface OperationPlan {
   append: [string, string][];
 }
 
+/** A `name:value` item as it is set: the name lower-cased, the value as header text (text beyond ASCII as its UTF-8 bytes, as Kong sends it). */
+function valuePair(item: string): [string, string] {
+  const [name, value] = splitPair(item);
+  return [name.toLowerCase(), toHeaderValue(value) ?? value];
+}
+
 export function headerPlan(config: Partial<Record<Operation, { headers?: string[] }>>): OperationPlan {
   return {
     remove: (config.remove?.headers ?? []).map((name) => name.trim().toLowerCase()),
     rename: (config.rename?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b.trim().toLowerCase()]),
-    replace: (config.replace?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b]),
-    add: (config.add?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b]),
-    append: (config.append?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b]),
+    replace: (config.replace?.headers ?? []).map((item) => valuePair(item)),
+    add: (config.add?.headers ?? []).map((item) => valuePair(item)),
+    append: (config.append?.headers ?? []).map((item) => valuePair(item)),
   };
 }
 
