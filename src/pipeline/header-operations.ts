@@ -82,9 +82,9 @@ export function headerPlan(config: Partial<Record<Operation, { headers?: string[
   return {
     remove: (config.remove?.headers ?? []).map((name) => name.trim().toLowerCase()),
     rename: (config.rename?.headers ?? []).map((item) => splitPair(item)).map(([a, b]) => [a.toLowerCase(), b.trim().toLowerCase()]),
-    replace: (config.replace?.headers ?? []).map((item) => valuePair(item)),
-    add: (config.add?.headers ?? []).map((item) => valuePair(item)),
-    append: (config.append?.headers ?? []).map((item) => valuePair(item)),
+    replace: (config.replace?.headers ?? []).map(valuePair),
+    add: (config.add?.headers ?? []).map(valuePair),
+    append: (config.append?.headers ?? []).map(valuePair),
   };
 }
 

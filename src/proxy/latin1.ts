@@ -1,10 +1,16 @@
-// Bytes of an HTTP head as the latin1 string the parsers read (one character per byte). Bun's
-// latin1 decoder copies byte by byte (about 2.4 ns a byte here), its UTF-8 decoder is
-// vectorised and gives the same string for ASCII, which nearly every head is.
+// Bytes of an HTTP head as the latin1 string the parsers read (one character per byte), and
+// back. Bun's latin1 decoder copies byte by byte (about 2.4 ns a byte here), its UTF-8 decoder
+// is vectorised and gives the same string for ASCII, which nearly every head is.
 import { isAscii } from "node:buffer";
 
 const utf8Slice = Buffer.prototype.utf8Slice as (this: Uint8Array, start: number, end: number) => string;
 const latin1Slice = Buffer.prototype.latin1Slice as (this: Uint8Array, start: number, end: number) => string;
+const latin1Write = Buffer.prototype.latin1Write as (this: Uint8Array, text: string, offset: number) => number;
+
+/** Writes `text` (a head: characters up to U+00FF) into `bytes` at `offset`, a byte each; returns the bytes written. */
+export function writeLatin1(bytes: Uint8Array, text: string, offset: number): number {
+  return latin1Write.call(bytes, text, offset);
+}
 
 /** Below this many bytes the ASCII check costs more than it saves. */
 const CHECKED_FROM = 64;

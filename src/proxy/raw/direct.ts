@@ -8,6 +8,7 @@
 // HTTP/1.0 one.
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
 import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget } from "../forward.ts";
+import { writeLatin1 } from "../latin1.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -19,7 +20,6 @@ import type { ClientConnection } from "./connection.ts";
 import { RawRequest } from "./incoming.ts";
 import { bodiless, dateHeader, statusLine, writeChunk } from "./response-writer.ts";
 
-const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
 /** A head and a body smaller than this go out in one write (one system call). */
 const COALESCE_BYTES = 16 * 1024;
 /**
@@ -185,7 +185,7 @@ class DirectAnswer implements ResponseHandler {
       const head = this.takeHead();
       const length = head.length + bytes.length;
       if (!this.chunked && bytes.length < COALESCE_BYTES && length <= ANSWER_SCRATCH.length) {
-        latin1Write.call(ANSWER_SCRATCH, head, 0);
+        writeLatin1(ANSWER_SCRATCH, head, 0);
         ANSWER_SCRATCH.set(bytes, head.length);
         taken = connection.writeTransient(ANSWER_SCRATCH, length);
       } else {

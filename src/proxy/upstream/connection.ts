@@ -4,7 +4,7 @@
 import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { latin1Text } from "../latin1.ts";
+import { latin1Text, writeLatin1 } from "../latin1.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
@@ -27,7 +27,6 @@ export interface Exchange {
 }
 
 const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
-const latin1Write = Buffer.prototype.latin1Write as (this: Buffer, text: string, offset: number) => number;
 /**
  * Where a request head becomes bytes: heads are written synchronously, one at a time, and the
  * socket copies what it takes, so one buffer serves every request without an allocation or a
@@ -98,7 +97,7 @@ export class UpstreamConnection {
     const length = head.length;
     // Latin-1, one byte per character (a string would go out as UTF-8).
     const bytes = length <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(length);
-    latin1Write.call(bytes, head, 0);
+    writeLatin1(bytes, head, 0);
     const written = this.socket!.write(bytes, 0, length);
     // A copy: the scratch serves the next head (a Buffer's own slice would share its memory).
     if (written < length) this.unwritten = Buffer.from(bytes.subarray(Math.max(written, 0), length));
