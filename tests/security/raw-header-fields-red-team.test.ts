@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { SignJWT } from "jose";
 import type { ProxyEngine } from "../../src/proxy/engine.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "../support/node-upstream.ts";
 import { type ByteRecorder, startByteRecorder, talk } from "../support/raw-socket.ts";
 import { RawHeaders } from "../../src/proxy/raw/incoming.ts";
 
@@ -418,3 +419,45 @@ describe("RawHeaders against Fetch Headers: the same operations give the same fi
     }
   });
 });
+
+// The same spoofing read by a real Node `http` upstream in CGI's way (X_Consumer_ID and
+// X-Consumer-ID are one variable, the last one wins), which trusts HTTP_X_CONSUMER_ID.
+for (const engine of ["raw", "serve"] as ProxyEngine[]) {
+  describe(`${engine} engine, Node upstream: what a CGI-style application reads`, () => {
+    const ADMIN_ID = "00000000-0000-4000-8000-00000000a000";
+    let upstream: NodeUpstream;
+    let gateway: TestGateway;
+    let aliceId = "";
+
+    beforeAll(async () => {
+      upstream = await startNodeUpstream(ADMIN_ID);
+      gateway = startTestGateway({ proxyEngine: engine });
+      const store = gateway.store;
+      store.create("services", { name: "node", url: upstream.url });
+      aliceId = (store.create("consumers", { username: "alice" }) as { id: string }).id;
+      store.create("jwt_secrets", { key: "alice-key", algorithm: "HS256", secret: SECRET }, { kind: "consumers", id: aliceId });
+      const route = store.create("routes", { name: "node-jwt", service: { name: "node" }, paths: ["/node"] }) as { id: string };
+      store.create("plugins", { name: "jwt", route: { id: route.id }, config: { hide_credentials: true, claims_to_headers: { role: "X-Role" } } });
+    });
+    afterAll(async () => {
+      await gateway.close();
+      await upstream.stop();
+    });
+
+    test("spoofed consumer in CGI spellings, after and before the real one: the application reads alice, never the admin", async () => {
+      const token = await jwt({ sub: "alice", role: "reader" });
+      const spoofs = [`X_Consumer_ID: ${ADMIN_ID}`, `X.Consumer.ID: ${ADMIN_ID}`, `x-consumer-id: ${ADMIN_ID}`, "X_Consumer_Username: admin", "X_Role: admin", `X_Credential_Identifier: ${ADMIN_ID}`].join("\r\n");
+      const { raw } = await talk(gateway.proxy.port, [`GET /node/a HTTP/1.1\r\nHost: gw.test\r\n${spoofs}\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`], 300);
+      expect(raw).toStartWith("HTTP/1.1 200");
+      const echo = JSON.parse(raw.slice(raw.indexOf("\r\n\r\n") + 4)) as NodeEcho;
+      expect(echo.trusted).toBe(false);
+      expect(echo.cgi.HTTP_X_CONSUMER_ID).toBe(aliceId);
+      expect(echo.cgi.HTTP_X_CONSUMER_USERNAME).toBe("alice");
+      expect(echo.cgi.HTTP_X_ROLE).toBe("reader");
+      expect(echo.cgi.HTTP_X_CREDENTIAL_IDENTIFIER).toBe("alice-key");
+      expect(echo.cgi.HTTP_AUTHORIZATION).toBeUndefined();
+      expect(JSON.stringify(echo.rawHeaders)).not.toContain(ADMIN_ID);
+      expect(JSON.stringify(echo.rawHeaders)).not.toContain("admin");
+    });
+  });
+}
