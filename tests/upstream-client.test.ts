@@ -75,7 +75,8 @@ describe("chunked decoding", () => {
 describe("response heads", () => {
   test("Transfer-Encoding wins over Content-Length, which is dropped, and the connection is not reused", () => {
     const head = parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nX-A: 1", "GET");
-    expect(head).toEqual({ status: 200, headers: [["X-A", "1"]], framing: "chunked", length: 0, reusable: false });
+    expect(head).toMatchObject({ status: 200, framing: "chunked", length: 0, reusable: false });
+    expect(head.headers).toEqual([["X-A", "1"]]);
   });
 
   test("hop-by-hop headers and the ones Connection names are removed; close is honoured", () => {

@@ -8,6 +8,7 @@
 // HTTP/1.0 one.
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
 import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget } from "../forward.ts";
+import { nameAmong, namesByLength } from "../ascii-case.ts";
 import { writeLatin1 } from "../latin1.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
@@ -15,7 +16,7 @@ import type { ProxiedRequest } from "../request-flow.ts";
 import type { RouteMatch } from "../router.ts";
 import type { BodyControl, ResponseHandler } from "../upstream/body-relay.ts";
 import { relayBodiless } from "../upstream/client.ts";
-import type { ResponseHead } from "../upstream/response-head.ts";
+import { LINE_FIELDS, type ResponseHead } from "../upstream/response-head.ts";
 import type { ClientConnection } from "./connection.ts";
 import { RawRequest } from "./incoming.ts";
 import { bodiless, dateHeader, statusLine, writeChunk } from "./response-writer.ts";
@@ -27,12 +28,9 @@ const COALESCE_BYTES = 16 * 1024;
  * the socket copies what it takes, so one buffer serves every answer without an allocation each.
  */
 const ANSWER_SCRATCH = Buffer.allocUnsafe(4 * COALESCE_BYTES);
-const SET_BY_GATEWAY_LENGTHS: ReadonlySet<number> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"].map((name) => name.length));
-
-/** True when `lower` is one of the response headers the gateway sets itself. */
-function setByGateway(lower: string): boolean {
-  return SET_BY_GATEWAY_LENGTHS.has(lower.length) && (lower === "x-request-id" || lower === "x-gateway-upstream-latency" || lower === "x-gateway-proxy-latency");
-}
+const SET_BY_GATEWAY: ReadonlySet<string> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"]);
+/** The upstream response headers the direct path looks at: the ones the gateway sets, Date and Content-Length. */
+const WATCHED = namesByLength([...SET_BY_GATEWAY, "date", "content-length"]);
 
 /** Response headers the plugins may not set here: the answer's framing is the relay's. */
 const FRAMING: ReadonlySet<string> = new Set(["content-length", "transfer-encoding"]);
@@ -46,6 +44,74 @@ function overridesOf(pairs: readonly string[] | null): Map<string, string> | nul
     if (!FRAMING.has(lower)) overrides.set(lower, pairs[i + 1]!);
   }
   return overrides;
+}
+
+/** What `upstreamLines` found: one object for every answer, as answers are put together one at a time. */
+interface UpstreamLines {
+  /** The upstream's end-to-end header lines the client gets, each ending in CRLF. */
+  text: string;
+  /** The upstream sent a Date that goes on. */
+  dated: boolean;
+  /** A Content-Length line of the upstream's goes on. */
+  lengthWritten: boolean;
+}
+const UPSTREAM_LINES: UpstreamLines = { text: "", dated: false, lengthWritten: false };
+
+/**
+ * The upstream's header lines as the client gets them: without the ones the gateway sets or a
+ * plugin replaces, one Content-Length however often it came and none on a 204, each as
+ * `name: value` with its value trimmed. A line the upstream wrote that way already goes on as it
+ * wrote it (in the case it wrote it, as nginx and HAProxy relay it), with its neighbours in one
+ * slice of the head's text.
+ */
+export function upstreamLines(upstream: ResponseHead, overrides: ReadonlyMap<string, string> | null): UpstreamLines {
+  const { text: sent, lines } = upstream;
+  let text = "";
+  let dated = false;
+  let lengthWritten = false;
+  // The run of lines going on as sent: sent[runStart, runEnd).
+  let runStart = -1;
+  let runEnd = -1;
+  for (let i = 0; i < lines.length; i += LINE_FIELDS) {
+    const start = lines[i]!;
+    const colon = lines[i + 1]!;
+    let skipped = false;
+    // The lower-cased name when the gateway looks at it: every name once plugins replace some.
+    let name: string | null;
+    if (overrides === null) name = nameAmong(sent, start, colon, WATCHED);
+    else {
+      name = sent.slice(start, colon).toLowerCase();
+      skipped = overrides.has(name);
+    }
+    if (!skipped && name !== null) {
+      if (SET_BY_GATEWAY.has(name)) skipped = true;
+      else if (name === "date") dated = true;
+      else if (name === "content-length") {
+        // RFC 9112 §6.3: a proxy sends a single one; RFC 9110 §8.6: none on a 204.
+        if (lengthWritten || upstream.status === 204) skipped = true;
+        else lengthWritten = true;
+      }
+    }
+    const valueStart = lines[i + 2]!;
+    const valueEnd = lines[i + 3]!;
+    const stop = lines[i + 4]!;
+    const asSent = !skipped && valueStart === colon + 2 && valueEnd === stop && sent.charCodeAt(colon + 1) === 32;
+    if (runStart >= 0 && (!asSent || start !== runEnd + 2)) {
+      text += `${sent.slice(runStart, runEnd)}\r\n`;
+      runStart = -1;
+    }
+    if (skipped) continue;
+    if (!asSent) text += `${sent.slice(start, colon)}: ${sent.slice(valueStart, valueEnd)}\r\n`;
+    else {
+      if (runStart < 0) runStart = start;
+      runEnd = stop;
+    }
+  }
+  if (runStart >= 0) text += `${sent.slice(runStart, runEnd)}\r\n`;
+  UPSTREAM_LINES.text = text;
+  UPSTREAM_LINES.dated = dated;
+  UPSTREAM_LINES.lengthWritten = lengthWritten;
+  return UPSTREAM_LINES;
 }
 
 /** Takes the request when the fast path can carry it (see the module comment); false leaves it to `forward`. */
@@ -121,29 +187,12 @@ class DirectAnswer implements ResponseHandler {
     const connection = this.request.connection;
     const answering = connection.startAnswer();
     this.request.exchange = control;
-    let text = statusLine(upstream.status, "");
-    let dated = false;
-    let lengthWritten = false;
+    const lines = upstreamLines(upstream, this.overrides);
+    let text = statusLine(upstream.status, "") + lines.text;
+    let dated = lines.dated;
     const overrides = this.overrides;
-    for (const [name, value] of upstream.headers) {
-      if (overrides !== null && overrides.has(name.toLowerCase())) continue;
-      // Only names as long as one the gateway looks at are lower-cased to compare.
-      const length = name.length;
-      if (length === 4 || length === 14 || SET_BY_GATEWAY_LENGTHS.has(length)) {
-        const lower = name.toLowerCase();
-        if (setByGateway(lower)) continue;
-        if (lower === "date") dated = true;
-        else if (lower === "content-length") {
-          // One line however often the upstream repeated it (RFC 9112 §6.3: a proxy sends a single one), and none on a 204 (RFC 9110 §8.6).
-          if (lengthWritten || upstream.status === 204) continue;
-          lengthWritten = true;
-        }
-      }
-      // In the case the upstream wrote it, as nginx and HAProxy relay it.
-      text += `${name}: ${value}\r\n`;
-    }
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
-    if (upstream.framing === "length" && !lengthWritten) text += `content-length: ${upstream.length}\r\n`;
+    if (upstream.framing === "length" && !lines.lengthWritten) text += `content-length: ${upstream.length}\r\n`;
     if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
     if (overrides === null) text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
     else {

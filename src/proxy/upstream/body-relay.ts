@@ -14,7 +14,7 @@ export interface BodyControl {
 }
 
 export interface ResponseHandler {
-  /** The head arrived; body bytes follow through `data` and `end`. */
+  /** The head arrived; body bytes follow through `data` and `end`. Its framing is the one to relay with: a Content-Length line among its headers may be missing or repeated. */
   head(head: ResponseHead, control: BodyControl): void;
   /** Body bytes (chunked framing removed), valid only during the call; false pauses the upstream until `control.resume()`. */
   data(bytes: Buffer): boolean;
@@ -49,7 +49,8 @@ export class BodyRelay implements BodyControl {
 
   /**
    * Hands the head over, then the body bytes that came with it. A chunked body wholly in the
-   * first packet is handed over as one of known length (as a Response made of it would be), and
+   * first packet is handed over as one of known length (as a Response made of it would be; the
+   * head then has framing "length" and no Content-Length line: the handler writes its own), and
    * broken chunked framing there throws (MalformedResponse) before the head is handed over, so
    * the client can still be answered 502.
    */
@@ -60,7 +61,7 @@ export class BodyRelay implements BodyControl {
       const stop = this.decoder.decode(rest, 0, (piece) => pieces.push(piece));
       if (this.decoder.done) {
         const whole = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
-        this.handler.head({ ...this.head, framing: "length", length: whole.length, headers: [...this.head.headers, ["content-length", String(whole.length)]] }, this);
+        this.handler.head(this.head.withLength(whole.length), this);
         if (whole.length > 0) this.handler.data(whole);
         this.complete(stop === rest.length);
         return;
