@@ -104,7 +104,8 @@ export class RawHeaders implements HeaderFields {
       let at = names.length;
       while (at > 0 && names[at - 1]! > name) at--;
       if (at > 0 && names[at - 1] === name) continue;
-      names.splice(at, 0, name);
+      if (at === names.length) names.push(name);
+      else names.splice(at, 0, name);
     }
     return names[Symbol.iterator]();
   }
