@@ -1,11 +1,15 @@
-// Bodies stream through the proxy in both directions: 50 MB up and 50 MB down while the
-// gateway process's resident memory grows by less than 30 MB.
+// Bodies stream through the proxy in both directions: 100 MB up and 100 MB down while the
+// gateway process's resident memory grows by less than half of that. Held bodies would grow it
+// by the body's size; what a streamed one leaves is garbage, whose peak follows the collector
+// rather than the body (the raw engine's upload: 23-29 MB for 50 MB, 36-38 MB for 150 and
+// 300 MB), so a bound near that peak only measured the collector's timing.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rssBytes } from "./support/rss.ts";
 import { join } from "node:path";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
-const SIZE = 50 * 1024 * 1024;
+const SIZE = 100 * 1024 * 1024;
+const BOUND = SIZE / 2;
 const CHUNK = new Uint8Array(64 * 1024).fill(120);
 let upstream: TestUpstream;
 let gateway: ReturnType<typeof Bun.spawn>;
@@ -60,20 +64,20 @@ async function peakGrowthDuring(work: () => Promise<void>): Promise<number> {
   return Math.max(peak, rssBytes(pid)) - baseline;
 }
 
-test("50 MB request body streams to the upstream; gateway RSS grows < 30 MB", async () => {
+test("100 MB request body streams to the upstream; gateway RSS grows < 50 MB", async () => {
   await fetch(`${base}/warm`, { method: "POST", body: "warm" });
   const growth = await peakGrowthDuring(async () => {
     const res = await fetch(`${base}/upload`, { method: "POST", body: generated(SIZE), duplex: "half" } as RequestInit);
     expect(await res.json()).toEqual({ received: SIZE });
   });
-  expect(growth).toBeLessThan(30 * 1024 * 1024);
+  expect(growth).toBeLessThan(BOUND);
 });
 
-test("50 MB response body streams to the client; gateway RSS grows < 30 MB", async () => {
+test("100 MB response body streams to the client; gateway RSS grows < 50 MB", async () => {
   const growth = await peakGrowthDuring(async () => {
     const res = await fetch(`${base}/download`);
     expect(res.status).toBe(200);
     expect(await drain(res.body!)).toBe(SIZE);
   });
-  expect(growth).toBeLessThan(30 * 1024 * 1024);
+  expect(growth).toBeLessThan(BOUND);
 });

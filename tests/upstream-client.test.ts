@@ -3,7 +3,7 @@
 // sockets, so each byte the upstream sends is chosen by the test.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ChunkedDecoder } from "../src/proxy/upstream/chunked.ts";
-import { MalformedResponse, parseResponseHead } from "../src/proxy/upstream/response-head.ts";
+import { MalformedResponse, parseResponseText } from "../src/proxy/upstream/response-head.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type Reply, type ScriptedUpstream, scripted } from "./support/scripted-upstream.ts";
 
@@ -74,30 +74,30 @@ describe("chunked decoding", () => {
 
 describe("response heads", () => {
   test("Transfer-Encoding wins over Content-Length, which is dropped, and the connection is not reused", () => {
-    const head = parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nX-A: 1", "GET");
+    const head = parseResponseText("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\nX-A: 1", "GET");
     expect(head).toMatchObject({ status: 200, framing: "chunked", length: 0, reusable: false });
     expect(head.headers).toEqual([["X-A", "1"]]);
   });
 
   test("hop-by-hop headers and the ones Connection names are removed; close is honoured", () => {
-    const head = parseResponseHead("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-End: 2\r\nContent-Length: 0", "GET");
+    const head = parseResponseText("HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\nX-End: 2\r\nContent-Length: 0", "GET");
     expect(head.headers).toEqual([["X-End", "2"], ["Content-Length", "0"]]);
     expect(head.reusable).toBe(false);
   });
 
   test("a Connection option naming Content-Length does not take the framing away (it goes on to the client)", () => {
-    const head = parseResponseHead("HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2", "GET");
+    const head = parseResponseText("HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2", "GET");
     expect(head).toMatchObject({ framing: "length", length: 2, reusable: true });
     expect(head.headers).toEqual([["Content-Length", "2"]]);
   });
 
   test("framing: HEAD, 204 and 304 have no body; no length, or chunked not last, means read to close; HTTP/1.0 is not reused", () => {
-    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip", "GET")).toMatchObject({ framing: "close", reusable: false });
-    expect(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 10", "HEAD").framing).toBe("none");
-    expect(parseResponseHead("HTTP/1.1 204 No Content", "GET").framing).toBe("none");
-    expect(parseResponseHead("HTTP/1.1 304 Not Modified\r\nContent-Length: 10", "GET").framing).toBe("none");
-    expect(parseResponseHead("HTTP/1.1 200 OK", "GET")).toMatchObject({ framing: "close", reusable: false });
-    expect(parseResponseHead("HTTP/1.0 200 OK\r\nContent-Length: 1", "GET")).toMatchObject({ framing: "length", length: 1, reusable: false });
+    expect(parseResponseText("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip", "GET")).toMatchObject({ framing: "close", reusable: false });
+    expect(parseResponseText("HTTP/1.1 200 OK\r\nContent-Length: 10", "HEAD").framing).toBe("none");
+    expect(parseResponseText("HTTP/1.1 204 No Content", "GET").framing).toBe("none");
+    expect(parseResponseText("HTTP/1.1 304 Not Modified\r\nContent-Length: 10", "GET").framing).toBe("none");
+    expect(parseResponseText("HTTP/1.1 200 OK", "GET")).toMatchObject({ framing: "close", reusable: false });
+    expect(parseResponseText("HTTP/1.0 200 OK\r\nContent-Length: 1", "GET")).toMatchObject({ framing: "length", length: 1, reusable: false });
   });
 
   test.each([
@@ -110,7 +110,7 @@ describe("response heads", () => {
     ["a line without a colon", "HTTP/1.1 200 OK\r\nnonsense"],
     ["a coding under chunked, which the client could not undo", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked"],
   ])("%s is refused", (_, text) => {
-    expect(() => parseResponseHead(text, "GET")).toThrow(MalformedResponse);
+    expect(() => parseResponseText(text, "GET")).toThrow(MalformedResponse);
   });
 });
 

@@ -9,7 +9,7 @@
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
 import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget } from "../forward.ts";
 import { nameAmong, namesByLength } from "../ascii-case.ts";
-import { writeLatin1 } from "../latin1.ts";
+import { latin1Text, writeLatin1 } from "../latin1.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -46,30 +46,35 @@ function overridesOf(pairs: readonly string[] | null): Map<string, string> | nul
   return overrides;
 }
 
-/** What `upstreamLines` found: one object for every answer, as answers are put together one at a time. */
+/** What `copyUpstreamLines` found: one object for every answer, as answers are put together one at a time. */
 interface UpstreamLines {
-  /** The upstream's end-to-end header lines the client gets, each ending in CRLF. */
-  text: string;
   /** The upstream sent a Date that goes on. */
   dated: boolean;
   /** A Content-Length line of the upstream's goes on. */
   lengthWritten: boolean;
 }
-const UPSTREAM_LINES: UpstreamLines = { text: "", dated: false, lengthWritten: false };
+const UPSTREAM_LINES: UpstreamLines = { dated: false, lengthWritten: false };
+
+const COLON_SPACE = 0x203a; // ": " as two latin1 bytes, little end first
+const CRLF = 0x0a0d;
+
+/** The most bytes `copyUpstreamLines` writes for `upstream`: its head, and per line a space and a CRLF more. */
+export function upstreamLinesBound(upstream: ResponseHead): number {
+  return upstream.end - upstream.start + (3 * upstream.lines.length) / LINE_FIELDS;
+}
 
 /**
- * The upstream's header lines as the client gets them: without the ones the gateway sets or a
- * plugin replaces, one Content-Length however often it came and none on a 204, each as
- * `name: value` with its value trimmed. A line the upstream wrote that way already goes on as it
- * wrote it (in the case it wrote it, as nginx and HAProxy relay it), with its neighbours in one
- * slice of the head's text.
+ * Writes the upstream's header lines as the client gets them into `into` from `at` (room for
+ * `upstreamLinesBound`), returning where they end: without the ones the gateway sets or a plugin
+ * replaces, one Content-Length however often it came and none on a 204, each as `name: value`
+ * with its value trimmed. A line the upstream wrote that way already is copied as it wrote it (in
+ * the case it wrote it, as nginx and HAProxy relay it), with its neighbours in one copy.
  */
-export function upstreamLines(upstream: ResponseHead, overrides: ReadonlyMap<string, string> | null): UpstreamLines {
-  const { text: sent, lines } = upstream;
-  let text = "";
+export function copyUpstreamLines(upstream: ResponseHead, overrides: ReadonlyMap<string, string> | null, into: Buffer, at: number): number {
+  const { bytes, lines } = upstream;
   let dated = false;
   let lengthWritten = false;
-  // The run of lines going on as sent: sent[runStart, runEnd).
+  // The run of lines going on as sent: bytes[runStart, runEnd).
   let runStart = -1;
   let runEnd = -1;
   for (let i = 0; i < lines.length; i += LINE_FIELDS) {
@@ -78,9 +83,9 @@ export function upstreamLines(upstream: ResponseHead, overrides: ReadonlyMap<str
     let skipped = false;
     // The lower-cased name when the gateway looks at it: every name once plugins replace some.
     let name: string | null;
-    if (overrides === null) name = nameAmong(sent, start, colon, WATCHED);
+    if (overrides === null) name = nameAmong(bytes, start, colon, WATCHED);
     else {
-      name = sent.slice(start, colon).toLowerCase();
+      name = latin1Text(bytes, start, colon).toLowerCase();
       skipped = overrides.has(name);
     }
     if (!skipped && name !== null) {
@@ -95,24 +100,39 @@ export function upstreamLines(upstream: ResponseHead, overrides: ReadonlyMap<str
     const valueStart = lines[i + 2]!;
     const valueEnd = lines[i + 3]!;
     const stop = lines[i + 4]!;
-    const asSent = !skipped && valueStart === colon + 2 && valueEnd === stop && sent.charCodeAt(colon + 1) === 32;
+    const asSent = !skipped && valueStart === colon + 2 && valueEnd === stop && bytes[colon + 1] === 32;
     if (runStart >= 0 && (!asSent || start !== runEnd + 2)) {
-      text += `${sent.slice(runStart, runEnd)}\r\n`;
+      at += bytes.copy(into, at, runStart, runEnd);
+      at = into.writeUInt16LE(CRLF, at);
       runStart = -1;
     }
     if (skipped) continue;
-    if (!asSent) text += `${sent.slice(start, colon)}: ${sent.slice(valueStart, valueEnd)}\r\n`;
-    else {
+    if (!asSent) {
+      at += bytes.copy(into, at, start, colon);
+      at = into.writeUInt16LE(COLON_SPACE, at);
+      at += bytes.copy(into, at, valueStart, valueEnd);
+      at = into.writeUInt16LE(CRLF, at);
+    } else {
       if (runStart < 0) runStart = start;
       runEnd = stop;
     }
   }
-  if (runStart >= 0) text += `${sent.slice(runStart, runEnd)}\r\n`;
-  UPSTREAM_LINES.text = text;
+  if (runStart >= 0) {
+    at += bytes.copy(into, at, runStart, runEnd);
+    at = into.writeUInt16LE(CRLF, at);
+  }
   UPSTREAM_LINES.dated = dated;
   UPSTREAM_LINES.lengthWritten = lengthWritten;
+  return at;
+}
+
+/** What copyUpstreamLines found about the lines it last wrote. */
+export function copiedLines(): Readonly<UpstreamLines> {
   return UPSTREAM_LINES;
 }
+
+/** The answer whose held head is in ANSWER_SCRATCH, if any: another answer moves it out before writing there. */
+let scratchHolder: DirectAnswer | null = null;
 
 /** Takes the request when the fast path can carry it (see the module comment); false leaves it to `forward`. */
 export function directForward(flight: ProxiedRequest<ClientConnection>, match: RouteMatch, search: string, info: ForwardInfo, plugins: PluginRequestContext | null): boolean {
@@ -130,8 +150,12 @@ export function directForward(flight: ProxiedRequest<ClientConnection>, match: R
 
 /** One request's exchange: sends it (to each target in turn, for a balanced service) and writes the upstream's response to the client as it arrives. */
 class DirectAnswer implements ResponseHandler {
-  /** The client's head, held until the first body bytes so both go out in one write. */
-  private pendingHead: string | null = null;
+  /**
+   * The client's head, held until the first body bytes so both go out in one write: its first
+   * `pendingLength` bytes, in ANSWER_SCRATCH while this answer is `scratchHolder`, else a copy.
+   */
+  private pendingHead: Buffer | null = null;
+  private pendingLength = 0;
   private chunked = false;
   private closeDelimited = false;
   private status = 0;
@@ -187,10 +211,16 @@ class DirectAnswer implements ResponseHandler {
     const connection = this.request.connection;
     const answering = connection.startAnswer();
     this.request.exchange = control;
-    const lines = upstreamLines(upstream, this.overrides);
-    let text = statusLine(upstream.status, "") + lines.text;
-    let dated = lines.dated;
     const overrides = this.overrides;
+    if (scratchHolder !== null && scratchHolder !== this) scratchHolder.moveOutOfScratch();
+    // The scratch, unless the upstream's head is too large for it to hold beside the gateway's lines.
+    const bound = upstreamLinesBound(upstream) + 64;
+    let head = bound <= ANSWER_SCRATCH.length / 2 ? ANSWER_SCRATCH : Buffer.allocUnsafe(2 * bound);
+    let at = writeLatin1(head, statusLine(upstream.status, ""), 0);
+    at = copyUpstreamLines(upstream, overrides, head, at);
+    const lines = copiedLines();
+    let dated = lines.dated;
+    let text = "";
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
     if (upstream.framing === "length" && !lines.lengthWritten) text += `content-length: ${upstream.length}\r\n`;
     if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
@@ -214,15 +244,36 @@ class DirectAnswer implements ResponseHandler {
         text += "transfer-encoding: chunked\r\n";
       } else this.closeDelimited = true;
     }
-    this.pendingHead = `${text}\r\n`;
+    text += "\r\n";
+    if (at + text.length > head.length) {
+      const larger = Buffer.allocUnsafe(at + text.length);
+      head.copy(larger, 0, 0, at);
+      head = larger;
+    }
+    at += writeLatin1(head, text, at);
+    this.pendingHead = head;
+    this.pendingLength = at;
+    if (head === ANSWER_SCRATCH) scratchHolder = this;
     this.status = upstream.status;
     if (framing === "length") this.length = upstream.length;
   }
 
-  /** The held head, now going out: the request is counted and logged with its status. */
-  private takeHead(): string {
-    const head = this.pendingHead!;
+  /** Another answer needs the scratch: the held head moves to a copy of its own. */
+  moveOutOfScratch(): void {
+    this.pendingHead = Buffer.from(ANSWER_SCRATCH.subarray(0, this.pendingLength));
+    scratchHolder = null;
+  }
+
+  /** The held head is going out or given up: the scratch is free again. */
+  private releaseHead(): void {
+    if (scratchHolder === this) scratchHolder = null;
     this.pendingHead = null;
+  }
+
+  /** The held head, now going out (valid until the next answer's head): the request is counted and logged with its status. */
+  private takeHead(): Buffer {
+    const head = this.pendingHead!;
+    this.releaseHead();
     this.flight.record(this.status, this.length);
     return head;
   }
@@ -231,14 +282,13 @@ class DirectAnswer implements ResponseHandler {
     const connection = this.request.connection;
     let taken: boolean;
     if (this.pendingHead !== null) {
+      const length = this.pendingLength;
       const head = this.takeHead();
-      const length = head.length + bytes.length;
-      if (!this.chunked && bytes.length < COALESCE_BYTES && length <= ANSWER_SCRATCH.length) {
-        writeLatin1(ANSWER_SCRATCH, head, 0);
-        ANSWER_SCRATCH.set(bytes, head.length);
-        taken = connection.writeTransient(ANSWER_SCRATCH, length);
+      if (!this.chunked && bytes.length < COALESCE_BYTES && length + bytes.length <= head.length) {
+        head.set(bytes, length);
+        taken = connection.writeTransient(head, length + bytes.length);
       } else {
-        connection.write(head);
+        connection.writeTransient(head, length);
         taken = this.chunked ? writeChunk(connection, bytes) : connection.write(bytes);
       }
     } else taken = this.chunked ? writeChunk(connection, bytes) : connection.write(bytes);
@@ -255,12 +305,15 @@ class DirectAnswer implements ResponseHandler {
     if (error !== null) {
       // Nothing written yet: the failure can still be the answer. Else the client sees its connection end before the body does.
       if (this.pendingHead !== null) {
-        this.pendingHead = null;
+        this.releaseHead();
         connection.respond(this.request, this.flight.upstreamFailed(error));
       } else connection.end(this.request, false);
       return;
     }
-    if (this.pendingHead !== null) connection.write(this.takeHead());
+    if (this.pendingHead !== null) {
+      const length = this.pendingLength;
+      connection.writeTransient(this.takeHead(), length);
+    }
     if (this.chunked) connection.write("0\r\n\r\n");
     connection.end(this.request, !this.closeDelimited);
   }

@@ -4,8 +4,8 @@
 import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { latin1Text, writeLatin1 } from "../latin1.ts";
-import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
+import { writeLatin1 } from "../latin1.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, lineEndIn, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
 export class ClosedBeforeResponse extends Error {}
@@ -163,11 +163,9 @@ export class UpstreamConnection {
         else this.head = buffer;
         return;
       }
-      const text = latin1Text(buffer, 0, end);
       const rest = buffer.subarray(end + 4);
       try {
-        const lineEnd = text.indexOf("\r\n");
-        const status = statusOf(lineEnd < 0 ? text : text.slice(0, lineEnd));
+        const status = statusOf(buffer, 0, lineEndIn(buffer, 0, end));
         if (status < 200) {
           // 101 would switch protocols on a request that never asked to; other 1xx are interim.
           if (status === 101) throw new MalformedResponse("unexpected 101 Switching Protocols");
@@ -175,7 +173,7 @@ export class UpstreamConnection {
           continue;
         }
         this.head = null;
-        this.startBody(parseResponseHead(text, this.exchange.method), rest);
+        this.startBody(parseResponseHead(buffer, 0, end, this.exchange.method), rest);
       } catch (error) {
         this.fail(error instanceof MalformedResponse ? error : new MalformedResponse((error as Error).message));
       }

@@ -1,19 +1,19 @@
 import { expect, test } from "bun:test";
 import { randomResponseHead, seededRandom } from "../../../tests/support/response-heads.ts";
 import { HOP_BY_HOP } from "../hop-by-hop.ts";
-import { MalformedResponse, parseResponseHead, statusOf, unrelayable } from "./response-head.ts";
+import { MalformedResponse, parseResponseText, statusOfText, unrelayable } from "./response-head.ts";
 
 test("status lines: HTTP/1.0 or 1.1, one space, three digits from 100, then the end or a space", () => {
   for (const [line, status] of [["HTTP/1.1 200 OK", 200], ["HTTP/1.0 204", 204], ["HTTP/1.1 100 ", 100], ["HTTP/1.1 999 x y", 999]] as const) {
-    expect(statusOf(line)).toBe(status);
+    expect(statusOfText(line)).toBe(status);
   }
   for (const line of ["HTTP/1.1 099 x", "HTTP/1.2 200 OK", "HTTP/2.0 200 OK", "http/1.1 200 OK", "HTTP/1.1  200 OK", "HTTP/1.1 20", "HTTP/1.1 200x", "HTTP/1.1 2a0 OK", "", "HTTP/1.1 200\tOK"]) {
-    expect(() => statusOf(line)).toThrow(MalformedResponse);
+    expect(() => statusOfText(line)).toThrow(MalformedResponse);
   }
 });
 
 test("header values are trimmed as String.prototype.trim trims them (spaces, tabs, VT, FF, NBSP), names kept as sent", () => {
-  const head = parseResponseHead("HTTP/1.1 200 OK\r\nX-A:  one \xa0\r\nX-B:\t\x0btwo\x0c\r\nX-Empty:\r\nContent-Length: 0", "GET");
+  const head = parseResponseText("HTTP/1.1 200 OK\r\nX-A:  one \xa0\r\nX-B:\t\x0btwo\x0c\r\nX-Empty:\r\nContent-Length: 0", "GET");
   expect(head.headers).toEqual([["X-A", "one"], ["X-B", "two"], ["X-Empty", ""], ["Content-Length", "0"]]);
 });
 
@@ -25,7 +25,7 @@ test("broken header lines are refused with their reason", () => {
     ["HTTP/1.1 200 OK\r\nX-A : b", "whitespace before a header colon"],
     ["HTTP/1.1 200 OK\r\n", "malformed header line"],
   ] as const) {
-    expect(() => parseResponseHead(text, "GET")).toThrow(reason);
+    expect(() => parseResponseText(text, "GET")).toThrow(reason);
   }
 });
 
@@ -33,7 +33,7 @@ test("broken header lines are refused with their reason", () => {
 function referenceReading(text: string, method: string): object {
   try {
     const lines = text.split("\r\n");
-    const status = statusOf(lines[0]!);
+    const status = statusOfText(lines[0]!);
     let reusable = text.charCodeAt(7) === 49;
     let length = -1;
     let transferEncoding: string | null = null;
@@ -77,7 +77,7 @@ function referenceReading(text: string, method: string): object {
 
 function reading(text: string, method: string): object {
   try {
-    const head = parseResponseHead(text, method);
+    const head = parseResponseText(text, method);
     return { status: head.status, framing: head.framing, length: head.length, reusable: head.reusable, headers: head.headers };
   } catch (error) {
     return { refused: (error as Error).message };
@@ -86,7 +86,7 @@ function reading(text: string, method: string): object {
 
 /** Whether Fetch would take the head's end-to-end fields (a token name, a value without NUL, CR or LF), and its status. */
 function referenceRelayable(text: string, method: string): string | null {
-  const head = parseResponseHead(text, method);
+  const head = parseResponseText(text, method);
   if (head.status > 599) return `status ${head.status} outside 200-599`;
   for (const [name, value] of head.headers) {
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) return "invalid header name";
@@ -109,7 +109,7 @@ test("100,000 generated heads: the parser reads each as the plain rules do, and 
       refused++;
       continue;
     }
-    const relayRefusal = unrelayable(parseResponseHead(text, method));
+    const relayRefusal = unrelayable(parseResponseText(text, method));
     const expectedRefusal = referenceRelayable(text, method);
     if (relayRefusal !== expectedRefusal) expect({ text, relayRefusal }).toEqual({ text, relayRefusal: expectedRefusal });
     if (relayRefusal !== null) unrelayed++;

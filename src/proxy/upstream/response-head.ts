@@ -3,6 +3,7 @@
 // or hostile upstream gets its client a 502, never a crash and never a desynchronised
 // connection that a later request could reuse.
 import { isNamed, nameAmong, namesByLength } from "../ascii-case.ts";
+import { latin1Text } from "../latin1.ts";
 import { HOP_BY_HOP } from "../hop-by-hop.ts";
 
 export class MalformedResponse extends Error {}
@@ -16,11 +17,12 @@ export type BodyFraming = "none" | "length" | "chunked" | "close";
 export const LINE_FIELDS = 5;
 
 /**
- * A parsed head. Its end-to-end header lines are kept as offsets into its text, not as strings:
- * the raw engine's direct path writes most of them on as the upstream sent them, and only the
- * Response path needs every name and value as a string of its own (`headers`).
+ * A parsed head. Its end-to-end header lines are kept as offsets into its bytes, not as
+ * strings: the raw engine's direct path copies most of them on as the upstream sent them, and
+ * only the Response path needs every name and value as a string of its own (`headers`).
  */
 export class ResponseHead {
+  private decoded: string | null = null;
   private pairs: [string, string][] | null = null;
 
   constructor(
@@ -30,47 +32,70 @@ export class ResponseHead {
     readonly length: number,
     /** Whether the connection may carry another request once this body has been read. */
     readonly reusable: boolean,
-    /** The head as latin1 text, up to the blank line that ends it. */
-    readonly text: string,
+    /** The head is bytes[start, end): up to the blank line that ends it. */
+    readonly bytes: Buffer,
+    readonly start: number,
+    readonly end: number,
     /**
      * Per end-to-end header line, in the upstream's order (hop-by-hop ones are gone),
-     * LINE_FIELDS numbers: where the line starts, its colon, where its trimmed value starts and
-     * ends, and where the line ends.
+     * LINE_FIELDS offsets into `bytes`: where the line starts, its colon, where its trimmed
+     * value starts and ends, and where the line ends.
      */
     readonly lines: readonly number[],
   ) {}
 
+  /** The head as latin1 text (one character a byte, so text offsets are byte offsets less `start`). */
+  get text(): string {
+    return (this.decoded ??= latin1Text(this.bytes, this.start, this.end));
+  }
+
   /** End-to-end headers in the upstream's order, names as sent, values trimmed. */
   get headers(): [string, string][] {
     if (this.pairs !== null) return this.pairs;
-    const { text, lines } = this;
+    const { text, lines, start } = this;
     const pairs: [string, string][] = [];
-    for (let i = 0; i < lines.length; i += LINE_FIELDS) pairs.push([text.slice(lines[i]!, lines[i + 1]!), text.slice(lines[i + 2]!, lines[i + 3]!)]);
+    for (let i = 0; i < lines.length; i += LINE_FIELDS) pairs.push([text.slice(lines[i]! - start, lines[i + 1]! - start), text.slice(lines[i + 2]! - start, lines[i + 3]! - start)]);
     this.pairs = pairs;
     return pairs;
   }
 
   /** The same head with a body of known length: a chunked body read whole, which the receiver frames itself. */
   withLength(length: number): ResponseHead {
-    return new ResponseHead(this.status, "length", length, this.reusable, this.text, this.lines);
+    return new ResponseHead(this.status, "length", length, this.reusable, this.bytes, this.start, this.end, this.lines);
   }
 }
 
-/** The status of a head's first line (`HTTP/1.0` or `1.1`, a space, three digits, then the end or a space), or throws; lets the caller skip 1xx interim heads cheaply. */
-export function statusOf(statusLine: string): number {
-  // Compared code by code: a regular expression here cost more than the rest of a small head's parsing.
-  const hundreds = statusLine.charCodeAt(9) - 48;
-  const tens = statusLine.charCodeAt(10) - 48;
-  const units = statusLine.charCodeAt(11) - 48;
-  const minor = statusLine.charCodeAt(7);
+const CR = 13;
+const LF = 10;
+
+/** Where the first CRLF in bytes[from, end) starts, or `end`. */
+export function lineEndIn(bytes: Uint8Array, from: number, end: number): number {
+  for (let p = from; p + 1 < end; p++) if (bytes[p] === CR && bytes[p + 1] === LF) return p;
+  return end;
+}
+
+const HTTP_1 = [72, 84, 84, 80, 47, 49, 46]; // "HTTP/1."
+
+function startsWithVersion(bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < HTTP_1.length; i++) if (bytes[start + i] !== HTTP_1[i]) return false;
+  return true;
+}
+
+/** The status of a head's first line bytes[start, end) (`HTTP/1.0` or `1.1`, a space, three digits, then the end or a space), or throws; lets the caller skip 1xx interim heads cheaply. */
+export function statusOf(bytes: Uint8Array, start: number, end: number): number {
+  const hundreds = bytes[start + 9]! - 48;
+  const tens = bytes[start + 10]! - 48;
+  const units = bytes[start + 11]! - 48;
+  const minor = bytes[start + 7];
   if (
-    !statusLine.startsWith("HTTP/1.") ||
+    end - start < 12 ||
+    !startsWithVersion(bytes, start) ||
     (minor !== 48 && minor !== 49) ||
-    statusLine.charCodeAt(8) !== 32 ||
+    bytes[start + 8] !== 32 ||
     !(hundreds >= 1 && hundreds <= 9) ||
     !(tens >= 0 && tens <= 9) ||
     !(units >= 0 && units <= 9) ||
-    (statusLine.length > 12 && statusLine.charCodeAt(12) !== 32)
+    (end - start > 12 && bytes[start + 12] !== 32)
   ) {
     throw new MalformedResponse("malformed status line");
   }
@@ -80,22 +105,21 @@ export function statusOf(statusLine: string): number {
 /** The names the framing and hop-by-hop rules look at: Content-Length and HOP_BY_HOP. */
 const SPECIAL_NAMES = namesByLength(["content-length", ...HOP_BY_HOP]);
 
-/** text[from, to) as a number when it is 1 to 15 decimal digits, else -1. */
-function decimalOf(text: string, from: number, to: number): number {
+/** bytes[from, to) as a number when it is 1 to 15 decimal digits, else -1. */
+function decimalOf(bytes: Uint8Array, from: number, to: number): number {
   if (to <= from || to - from > 15) return -1;
   let value = 0;
   for (let i = from; i < to; i++) {
-    const digit = text.charCodeAt(i) - 48;
+    const digit = bytes[i]! - 48;
     if (digit < 0 || digit > 9) return -1;
     value = value * 10 + digit;
   }
   return value;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const UNSENDABLE_VALUE = /[\0\r\n]/;
-/** From the end of the status line: header lines of a token, a colon and a value without NUL, CR or LF, to the end. */
-const RELAYABLE_LINES = /(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*)*$/y;
+/** Field-name characters (RFC 9110 §5.6.2 tchar). */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[c.charCodeAt(0)] = 1;
 
 /**
  * Why a head cannot be passed to a client as it is, or null: what the Fetch API refuses when a
@@ -104,14 +128,15 @@ const RELAYABLE_LINES = /(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*)*$/y;
  */
 export function unrelayable(head: ResponseHead): string | null {
   if (head.status > 599) return `status ${head.status} outside 200-599`;
-  const text = head.text;
-  // One pass over every header line, hop-by-hop ones too: when all of them pass, the end-to-end ones do.
-  const firstLineEnd = text.indexOf("\r\n");
-  RELAYABLE_LINES.lastIndex = firstLineEnd < 0 ? text.length : firstLineEnd;
-  if (RELAYABLE_LINES.test(text)) return null;
-  for (const [name, value] of head.headers) {
-    if (!TOKEN.test(name)) return "invalid header name";
-    if (UNSENDABLE_VALUE.test(value)) return "invalid header value";
+  const { bytes, lines } = head;
+  for (let i = 0; i < lines.length; i += LINE_FIELDS) {
+    const colon = lines[i + 1]!;
+    for (let p = lines[i]!; p < colon; p++) if (TOKEN[bytes[p]!] !== 1) return "invalid header name";
+    const valueEnd = lines[i + 3]!;
+    for (let p = lines[i + 2]!; p < valueEnd; p++) {
+      const code = bytes[p]!;
+      if (code === 0 || code === CR || code === LF) return "invalid header value";
+    }
   }
   return null;
 }
@@ -122,56 +147,63 @@ function isTrimmed(code: number): boolean {
 }
 
 /** The lines of `lines` whose lower-cased name is not in `names`. */
-function withoutNames(text: string, lines: number[], names: readonly string[]): number[] {
+function withoutNames(bytes: Buffer, lines: number[], names: readonly string[]): number[] {
   const kept: number[] = [];
   for (let i = 0; i < lines.length; i += LINE_FIELDS) {
-    if (!names.includes(text.slice(lines[i]!, lines[i + 1]!).toLowerCase())) kept.push(...lines.slice(i, i + LINE_FIELDS));
+    if (!names.includes(latin1Text(bytes, lines[i]!, lines[i + 1]!).toLowerCase())) kept.push(...lines.slice(i, i + LINE_FIELDS));
   }
   return kept;
 }
 
-/** `text` is the head up to, not including, the blank line that ends it. */
-export function parseResponseHead(text: string, requestMethod: string): ResponseHead {
-  let lineEnd = text.indexOf("\r\n");
-  const status = statusOf(lineEnd < 0 ? text : text.slice(0, lineEnd));
-  let reusable = text.charCodeAt(7) === 49; // HTTP/1.0 closes unless it says otherwise; we do not ask it to
+/** bytes[start, end) is the head, up to, not including, the blank line that ends it. */
+export function parseResponseHead(bytes: Buffer, start: number, end: number, requestMethod: string): ResponseHead {
+  let lineEnd = lineEndIn(bytes, start, end);
+  const status = statusOf(bytes, start, lineEnd);
+  let reusable = bytes[start + 7] === 49; // HTTP/1.0 closes unless it says otherwise; we do not ask it to
   let length = -1;
   let transferEncoding: string | null = null;
   let connectionOptions: string[] | null = null;
   const lines: number[] = [];
-  while (lineEnd >= 0) {
-    const start = lineEnd + 2;
-    lineEnd = text.indexOf("\r\n", start);
-    const stop = lineEnd < 0 ? text.length : lineEnd;
-    const colon = text.indexOf(":", start);
-    const first = text.charCodeAt(start);
+  while (lineEnd < end) {
+    const lineStart = lineEnd + 2;
+    // The line's end and its first colon, in one pass.
+    let colon = -1;
+    let stop = lineStart;
+    for (; stop < end; stop++) {
+      const code = bytes[stop];
+      if (code === 58) {
+        if (colon < 0) colon = stop;
+      } else if (code === CR && stop + 1 < end && bytes[stop + 1] === LF) break;
+    }
+    lineEnd = stop;
+    const first = bytes[lineStart];
     // obs-fold (a line starting with whitespace) and whitespace before the colon are refused (RFC 9112 §5.1, §5.2).
-    if (colon < 0 || colon >= stop || colon === start || first === 32 || first === 9) throw new MalformedResponse("malformed header line");
-    const last = text.charCodeAt(colon - 1);
+    if (colon < 0 || colon === lineStart || first === 32 || first === 9) throw new MalformedResponse("malformed header line");
+    const last = bytes[colon - 1];
     if (last === 32 || last === 9) throw new MalformedResponse("whitespace before a header colon");
     // The value trimmed as String.prototype.trim would trim it.
     let valueStart = colon + 1;
     let valueEnd = stop;
-    while (valueStart < valueEnd && isTrimmed(text.charCodeAt(valueStart))) valueStart++;
-    while (valueEnd > valueStart && isTrimmed(text.charCodeAt(valueEnd - 1))) valueEnd--;
-    const special = nameAmong(text, start, colon, SPECIAL_NAMES);
+    while (valueStart < valueEnd && isTrimmed(bytes[valueStart]!)) valueStart++;
+    while (valueEnd > valueStart && isTrimmed(bytes[valueEnd - 1]!)) valueEnd--;
+    const special = nameAmong(bytes, lineStart, colon, SPECIAL_NAMES);
     if (special === null) {
-      lines.push(start, colon, valueStart, valueEnd, stop);
+      lines.push(lineStart, colon, valueStart, valueEnd, stop);
       continue;
     }
     if (special === "content-length") {
-      const parsed = decimalOf(text, valueStart, valueEnd);
+      const parsed = decimalOf(bytes, valueStart, valueEnd);
       if (parsed < 0) throw new MalformedResponse("invalid Content-Length");
       if (length >= 0 && parsed !== length) throw new MalformedResponse("conflicting Content-Length headers");
       length = parsed;
-      lines.push(start, colon, valueStart, valueEnd, stop);
+      lines.push(lineStart, colon, valueStart, valueEnd, stop);
     } else if (special === "transfer-encoding") {
-      const value = text.slice(valueStart, valueEnd);
+      const value = latin1Text(bytes, valueStart, valueEnd);
       transferEncoding = transferEncoding === null ? value : `${transferEncoding}, ${value}`;
     } else if (special === "connection") {
       // "keep-alive", sent with nearly every response, names nothing else to remove.
-      if (!isNamed(text, valueStart, valueEnd, "keep-alive")) {
-        for (const option of text.slice(valueStart, valueEnd).toLowerCase().split(",")) {
+      if (!isNamed(bytes, valueStart, valueEnd, "keep-alive")) {
+        for (const option of latin1Text(bytes, valueStart, valueEnd).toLowerCase().split(",")) {
           const trimmed = option.trim();
           if (trimmed === "close") reusable = false;
           // The framing is this hop's to read and the next hop's to get: a Connection option never removes it.
@@ -180,18 +212,30 @@ export function parseResponseHead(text: string, requestMethod: string): Response
       }
     }
   }
-  const endToEnd = connectionOptions ? withoutNames(text, lines, connectionOptions) : lines;
+  const endToEnd = connectionOptions ? withoutNames(bytes, lines, connectionOptions) : lines;
 
-  if (requestMethod === "HEAD" || status === 204 || status === 304) return new ResponseHead(status, "none", 0, reusable, text, endToEnd);
+  if (requestMethod === "HEAD" || status === 204 || status === 304) return new ResponseHead(status, "none", 0, reusable, bytes, start, end, endToEnd);
   if (transferEncoding !== null) {
     // Transfer-Encoding overrides Content-Length, and a message carrying both may be an attempt
     // at smuggling: use the encoding, drop the length, and never reuse the connection.
-    const withoutLength = length >= 0 ? withoutNames(text, endToEnd, ["content-length"]) : endToEnd;
+    const withoutLength = length >= 0 ? withoutNames(bytes, endToEnd, ["content-length"]) : endToEnd;
     const codings = transferEncoding.toLowerCase().split(",");
     const chunked = codings[codings.length - 1]!.trim() === "chunked";
     if (chunked && codings.length > 1) throw new MalformedResponse(`unsupported Transfer-Encoding "${transferEncoding}"`);
-    return new ResponseHead(status, chunked ? "chunked" : "close", 0, chunked && length < 0 && reusable, text, withoutLength);
+    return new ResponseHead(status, chunked ? "chunked" : "close", 0, chunked && length < 0 && reusable, bytes, start, end, withoutLength);
   }
-  if (length >= 0) return new ResponseHead(status, "length", length, reusable, text, endToEnd);
-  return new ResponseHead(status, "close", 0, false, text, endToEnd);
+  if (length >= 0) return new ResponseHead(status, "length", length, reusable, bytes, start, end, endToEnd);
+  return new ResponseHead(status, "close", 0, false, bytes, start, end, endToEnd);
+}
+
+/** A head already decoded as latin1 text (the WebSocket handshake reads it so), parsed as parseResponseHead does. */
+export function parseResponseText(text: string, requestMethod: string): ResponseHead {
+  const bytes = Buffer.from(text, "latin1");
+  return parseResponseHead(bytes, 0, bytes.length, requestMethod);
+}
+
+/** The status of the first line of a head decoded as latin1 text, as statusOf reads it. */
+export function statusOfText(text: string): number {
+  const bytes = Buffer.from(text, "latin1");
+  return statusOf(bytes, 0, lineEndIn(bytes, 0, bytes.length));
 }

@@ -6,7 +6,7 @@
 import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { ChunkedDecoder } from "../upstream/chunked.ts";
 import { UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable, isNameNotFound } from "../upstream/errors.ts";
-import { MAX_HEAD_BYTES, MalformedResponse, parseResponseHead, statusOf } from "../upstream/response-head.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, parseResponseText, statusOfText } from "../upstream/response-head.ts";
 import { FrameReader, type FrameSink, Opcode, ProtocolViolation, closePayload, encodeFrame } from "./frames.ts";
 
 export interface UpstreamAddress {
@@ -176,11 +176,11 @@ export class UpstreamWebSocket {
     const text = this.headText.slice(0, end);
     const rest = end + 4 - before;
     this.headText = "";
-    const status = statusOf(text.slice(0, text.indexOf("\r\n") >>> 0));
+    const status = statusOfText(text);
     if (status === 101) return this.upgraded(text, chunk.subarray(rest));
     // Interim answers (100, 103) precede the real one.
     if (status < 200) return rest < chunk.length ? this.readHead(chunk.subarray(rest)) : undefined;
-    const parsed = parseResponseHead(text, "GET");
+    const parsed = parseResponseText(text, "GET");
     this.phase = Phase.Refused;
     this.refusal = { status, headers: parsed.headers, body: [], bytes: 0, length: parsed.framing === "length" ? parsed.length : -1, chunked: parsed.framing === "chunked" ? new ChunkedDecoder() : null };
     if (parsed.framing === "none" || parsed.length === 0 && parsed.framing === "length") return this.refused();
@@ -224,7 +224,7 @@ export class UpstreamWebSocket {
     if (fields.has("sec-websocket-extensions")) throw new MalformedResponse("an extension the gateway did not offer");
     const protocol = fields.get("sec-websocket-protocol") ?? null;
     if (protocol !== null && !this.offered.includes(protocol)) throw new MalformedResponse(`sub-protocol "${protocol}" was not offered`);
-    const headers = parseResponseHead(text, "GET").headers.filter(([name]) => !HANDSHAKE_ONLY.has(name.toLowerCase()));
+    const headers = parseResponseText(text, "GET").headers.filter(([name]) => !HANDSHAKE_ONLY.has(name.toLowerCase()));
     this.settle();
     this.phase = Phase.Open;
     // Frames that came with the answer wait, and the socket is not read, until the client's side is open.
