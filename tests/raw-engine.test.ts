@@ -466,6 +466,37 @@ describe("upstream failures on the direct path", () => {
   });
 });
 
+describe("answers whose body comes after their head", () => {
+  test("another answer written while one waits for its body leaves the waiting one's head intact", async () => {
+    const upstream = scripted((socket, request) => {
+      if (request.startsWith("GET /slow ")) {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Slow: yes\r\n\r\n");
+        setTimeout(() => socket.write("slow"), 200);
+      } else socket.write("HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-Fast:  yes, and longer than the slow one's header\r\n\r\nfast");
+    });
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "scripted", url: `http://127.0.0.1:${upstream.port}` });
+      other.store.create("routes", { name: "scripted", service: { name: "scripted" }, paths: ["/"] });
+      const waiting = await RawClient.open(other.proxy.port);
+      waiting.write(get("/slow"));
+      await Bun.sleep(80);
+      const quick = await RawClient.open(other.proxy.port);
+      quick.write(get("/fast"));
+      const fast = await quick.answer();
+      expect([fast.status, fast.headers["x-fast"], fast.body]).toEqual([201, "yes, and longer than the slow one's header", "fast"]);
+      const slow = await waiting.answer();
+      expect([slow.status, slow.headers["x-slow"], slow.headers["x-fast"], slow.body]).toEqual([200, "yes", undefined, "slow"]);
+      expect(slow.headers["content-length"]).toBe("4");
+      waiting.close();
+      quick.close();
+    } finally {
+      await other.close();
+      upstream.stop();
+    }
+  });
+});
+
 describe("backpressure", () => {
   test("a client that stops reading holds the upstream back; once it reads, the whole body arrives", async () => {
     bigPulled = 0;
