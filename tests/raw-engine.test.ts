@@ -486,7 +486,8 @@ describe("answers whose body comes after their head", () => {
       const fast = await quick.answer();
       expect([fast.status, fast.headers["x-fast"], fast.body]).toEqual([201, "yes, and longer than the slow one's header", "fast"]);
       const slow = await waiting.answer();
-      expect([slow.status, slow.headers["x-slow"], slow.headers["x-fast"], slow.body]).toEqual([200, "yes", undefined, "slow"]);
+      expect([slow.status, slow.headers["x-slow"], slow.body]).toEqual([200, "yes", "slow"]);
+      expect(slow.headers["x-fast"]).toBeUndefined();
       expect(slow.headers["content-length"]).toBe("4");
       waiting.close();
       quick.close();

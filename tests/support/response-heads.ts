@@ -4,17 +4,10 @@
 // VT/FF/NBSP, NUL/CR/LF inside a line, folds, repeated and conflicting framing headers,
 // Connection options naming other fields, beyond-ASCII latin1 bytes).
 
-/** A seeded generator (mulberry32), so a failing head can be made again from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { type Random, seededRandom } from "../../plugins/jwt/fuzz-corpus.ts";
+
+/** The jwt fuzz corpus's seeded generator (mulberry32), so a failing head can be made again from its seed. */
+export { seededRandom };
 
 const STATUS_LINES = [
   "HTTP/1.1 200 OK", "HTTP/1.1 200", "HTTP/1.1 200 ", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 Not Modified",
@@ -33,10 +26,10 @@ const VALUES = [
   "v\xa0", "a\0b", "a\rb", "a\nb", "\xe9t\xe9", "a, b", "timeout=5",
 ];
 
-const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 /** One head's text, up to (not including) the blank line that ends it. */
-export function randomResponseHead(random: () => number): string {
+export function randomResponseHead(random: Random): string {
   let text = random() < 0.9 ? pick(random, STATUS_LINES.slice(0, 8)) : pick(random, STATUS_LINES);
   const count = Math.floor(random() * 9);
   for (let i = 0; i < count; i++) {
