@@ -3,7 +3,8 @@
 // sockets, so each byte the upstream sends is chosen by the test.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ChunkedDecoder } from "../src/proxy/upstream/chunked.ts";
-import { MalformedResponse, parseResponseText } from "../src/proxy/upstream/response-head.ts";
+import { MalformedResponse } from "../src/proxy/upstream/response-head.ts";
+import { parseResponseText } from "./support/response-heads.ts";
 import { type TestGateway, startTestGateway } from "./support/gateway.ts";
 import { type Reply, type ScriptedUpstream, scripted } from "./support/scripted-upstream.ts";
 

@@ -5,9 +5,22 @@
 // Connection options naming other fields, beyond-ASCII latin1 bytes).
 
 import { type Random, seededRandom } from "../../plugins/jwt/fuzz-corpus.ts";
+import { type ResponseHead, lineEndIn, parseResponseHead, statusOf } from "../../src/proxy/upstream/response-head.ts";
 
 /** The jwt fuzz corpus's seeded generator (mulberry32), so a failing head can be made again from its seed. */
 export { seededRandom };
+
+/** A head written as latin1 text (up to the blank line), parsed as the upstream client parses its bytes. */
+export function parseResponseText(text: string, requestMethod: string): ResponseHead {
+  const bytes = Buffer.from(text, "latin1");
+  return parseResponseHead(bytes, 0, bytes.length, requestMethod);
+}
+
+/** The status of a head written as latin1 text, read from its first line as the upstream client reads it. */
+export function statusOfText(text: string): number {
+  const bytes = Buffer.from(text, "latin1");
+  return statusOf(bytes, 0, lineEndIn(bytes, 0, bytes.length));
+}
 
 const STATUS_LINES = [
   "HTTP/1.1 200 OK", "HTTP/1.1 200", "HTTP/1.1 200 ", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 Not Modified",

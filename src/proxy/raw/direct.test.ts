@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
-import { randomResponseHead, seededRandom } from "../../../tests/support/response-heads.ts";
-import { type ResponseHead, parseResponseText, unrelayable } from "../upstream/response-head.ts";
+import { parseResponseText, randomResponseHead, seededRandom } from "../../../tests/support/response-heads.ts";
+import { type ResponseHead, unrelayable } from "../upstream/response-head.ts";
 import { copiedLines, copyUpstreamLines, upstreamLinesBound } from "./direct.ts";
 
 /** The lines as copyUpstreamLines writes them, after 3 bytes already in the buffer, as latin1 text. */

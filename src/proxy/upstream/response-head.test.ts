@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { randomResponseHead, seededRandom } from "../../../tests/support/response-heads.ts";
+import { parseResponseText, randomResponseHead, seededRandom, statusOfText } from "../../../tests/support/response-heads.ts";
 import { HOP_BY_HOP } from "../hop-by-hop.ts";
-import { MalformedResponse, parseResponseText, statusOfText, unrelayable } from "./response-head.ts";
+import { MalformedResponse, unrelayable } from "./response-head.ts";
 
 test("status lines: HTTP/1.0 or 1.1, one space, three digits from 100, then the end or a space", () => {
   for (const [line, status] of [["HTTP/1.1 200 OK", 200], ["HTTP/1.0 204", 204], ["HTTP/1.1 100 ", 100], ["HTTP/1.1 999 x y", 999]] as const) {

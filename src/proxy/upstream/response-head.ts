@@ -5,6 +5,7 @@
 import { isNamed, nameAmong, namesByLength } from "../ascii-case.ts";
 import { latin1Text } from "../latin1.ts";
 import { HOP_BY_HOP } from "../hop-by-hop.ts";
+import { TOKEN } from "../raw/request-parser.ts";
 
 export class MalformedResponse extends Error {}
 
@@ -117,10 +118,6 @@ function decimalOf(bytes: Uint8Array, from: number, to: number): number {
   return value;
 }
 
-/** Field-name characters (RFC 9110 §5.6.2 tchar). */
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN[c.charCodeAt(0)] = 1;
-
 /**
  * Why a head cannot be passed to a client as it is, or null: what the Fetch API refuses when a
  * Response is made of it (a status outside 200-599, a name that is not a token, a value with
@@ -226,16 +223,4 @@ export function parseResponseHead(bytes: Buffer, start: number, end: number, req
   }
   if (length >= 0) return new ResponseHead(status, "length", length, reusable, bytes, start, end, endToEnd);
   return new ResponseHead(status, "close", 0, false, bytes, start, end, endToEnd);
-}
-
-/** A head already decoded as latin1 text (the WebSocket handshake reads it so), parsed as parseResponseHead does. */
-export function parseResponseText(text: string, requestMethod: string): ResponseHead {
-  const bytes = Buffer.from(text, "latin1");
-  return parseResponseHead(bytes, 0, bytes.length, requestMethod);
-}
-
-/** The status of the first line of a head decoded as latin1 text, as statusOf reads it. */
-export function statusOfText(text: string): number {
-  const bytes = Buffer.from(text, "latin1");
-  return statusOf(bytes, 0, lineEndIn(bytes, 0, bytes.length));
 }

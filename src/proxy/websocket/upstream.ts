@@ -6,7 +6,7 @@
 import type { Socket, SocketHandler, TLSOptions } from "bun";
 import { ChunkedDecoder } from "../upstream/chunked.ts";
 import { UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout, UpstreamTlsFailed, UpstreamUnreachable, isNameNotFound } from "../upstream/errors.ts";
-import { MAX_HEAD_BYTES, MalformedResponse, parseResponseText, statusOfText } from "../upstream/response-head.ts";
+import { MAX_HEAD_BYTES, MalformedResponse, type ResponseHead, lineEndIn, parseResponseHead, statusOf } from "../upstream/response-head.ts";
 import { FrameReader, type FrameSink, Opcode, ProtocolViolation, closePayload, encodeFrame } from "./frames.ts";
 
 export interface UpstreamAddress {
@@ -176,11 +176,12 @@ export class UpstreamWebSocket {
     const text = this.headText.slice(0, end);
     const rest = end + 4 - before;
     this.headText = "";
-    const status = statusOfText(text);
-    if (status === 101) return this.upgraded(text, chunk.subarray(rest));
+    const head = Buffer.from(text, "latin1");
+    const status = statusOf(head, 0, lineEndIn(head, 0, head.length));
+    if (status === 101) return this.upgraded(text, parseResponseHead(head, 0, head.length, "GET"), chunk.subarray(rest));
     // Interim answers (100, 103) precede the real one.
     if (status < 200) return rest < chunk.length ? this.readHead(chunk.subarray(rest)) : undefined;
-    const parsed = parseResponseText(text, "GET");
+    const parsed = parseResponseHead(head, 0, head.length, "GET");
     this.phase = Phase.Refused;
     this.refusal = { status, headers: parsed.headers, body: [], bytes: 0, length: parsed.framing === "length" ? parsed.length : -1, chunked: parsed.framing === "chunked" ? new ChunkedDecoder() : null };
     if (parsed.framing === "none" || parsed.length === 0 && parsed.framing === "length") return this.refused();
@@ -216,7 +217,7 @@ export class UpstreamWebSocket {
     this.resolve({ upgraded: false, response: new Response(content, { status, headers: kept }) });
   }
 
-  private upgraded(text: string, early: Buffer): void {
+  private upgraded(text: string, parsed: ResponseHead, early: Buffer): void {
     const fields = handshakeFields(text);
     if (fields.get("upgrade")?.toLowerCase() !== "websocket") throw new MalformedResponse("101 without Upgrade: websocket");
     if (!fields.get("connection")?.toLowerCase().split(",").some((option) => option.trim() === "upgrade")) throw new MalformedResponse("101 without Connection: upgrade");
@@ -224,7 +225,7 @@ export class UpstreamWebSocket {
     if (fields.has("sec-websocket-extensions")) throw new MalformedResponse("an extension the gateway did not offer");
     const protocol = fields.get("sec-websocket-protocol") ?? null;
     if (protocol !== null && !this.offered.includes(protocol)) throw new MalformedResponse(`sub-protocol "${protocol}" was not offered`);
-    const headers = parseResponseText(text, "GET").headers.filter(([name]) => !HANDSHAKE_ONLY.has(name.toLowerCase()));
+    const headers = parsed.headers.filter(([name]) => !HANDSHAKE_ONLY.has(name.toLowerCase()));
     this.settle();
     this.phase = Phase.Open;
     // Frames that came with the answer wait, and the socket is not read, until the client's side is open.
