@@ -1,6 +1,7 @@
 // Finds the token of a request the way Kong does: query parameters, then cookies, then headers
 // (`Bearer <token>`), identical values counted once, two different values refused. Also removes
 // the token from where it was found (hide_credentials).
+import { bearerToken } from "../../src/http/bearer.ts";
 import type { HeaderFields, RequestContext } from "../../src/pipeline/contract.ts";
 
 export interface TokenSource {
@@ -15,9 +16,6 @@ export interface FoundToken {
 }
 
 export type TokenSearchFailure = "missing" | "multiple" | "unrecognizable";
-
-/** SPEC §5.1: case-insensitive and anchored, unlike Kong's `\s*[Bb]earer\s+(.+)` anywhere. */
-const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 
 /** A query parameter without `=` (Kong's value `true`): a token that is not a string. */
 const NOT_A_STRING = Symbol("not a string");
@@ -118,8 +116,8 @@ export class TokenFinder {
     // Repeated headers arrive joined with ", "; Kong reads the first one (a token has no comma).
     const comma = value.indexOf(",");
     const first = comma < 0 ? value : value.slice(0, comma);
-    const match = BEARER.exec(first);
-    if (match) this.add(found, match[1]!, "header", name);
+    const token = bearerToken(first);
+    if (token !== null) this.add(found, token, "header", name);
   }
 
   private hideCookie(headers: HeaderFields, name: string): void {

@@ -7,12 +7,12 @@
 // browser must load them before the user can enter the token in the UI's "Authorize" dialog.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { UnauthorizedError } from "../errors.ts";
+import { bearerToken } from "../http/bearer.ts";
 
 export const PUBLIC_PATHS = ["/docs", "/docs/json"];
 export const PUBLIC_PREFIX = "/docs/assets/";
 
 const digest = (value: string) => createHash("sha256").update(value).digest();
-const BEARER = /^\s*bearer\s+(\S+)\s*$/i;
 
 export function isPublicPath(path: string): boolean {
   return PUBLIC_PATHS.includes(path) || path.startsWith(PUBLIC_PREFIX);
@@ -24,8 +24,8 @@ export function adminTokenCheck(token: string | undefined): (request: Request, p
   const expected = digest(token);
   return (request, path) => {
     if (isPublicPath(path)) return;
-    const presented = BEARER.exec(request.headers.get("authorization") ?? "")?.[1];
-    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+    const presented = bearerToken(request.headers.get("authorization") ?? "");
+    if (presented === null || !timingSafeEqual(digest(presented), expected)) {
       throw new UnauthorizedError("Unauthorized: send the admin token as 'Authorization: Bearer <token>'");
     }
   };

@@ -57,6 +57,11 @@ export interface HeaderFields {
   delete(name: string): void;
   keys(): IterableIterator<string>;
   [Symbol.iterator](): IterableIterator<[string, string]>;
+  /**
+   * Appends fields the gateway built and checked itself (flat lower-case name, value), skipping
+   * the checks `append` makes of a plugin's: where absent, the caller appends them one by one.
+   */
+  appendChecked?(pairs: readonly string[]): void;
 }
 
 /** A request as the plugin context reads it when it is not a Fetch Request itself. */

@@ -127,30 +127,65 @@ export function toHeaderValue(value: string): string | null {
   return Buffer.from(value, "utf8").toString("latin1");
 }
 
-function setOrDelete(headers: HeaderFields, name: string, value: string | null, present: boolean): void {
-  const safe = value === null ? null : toHeaderValue(value);
-  if (safe !== null) headers.set(name, safe);
-  else if (present) headers.delete(name);
+/**
+ * The identity headers one consumer and credential put on a request (Kong's `set_consumer`),
+ * checked once: `set` as flat name, value pairs in the order they are set, `cleared` the names
+ * that must not reach the upstream (no value, or none that a header can carry).
+ */
+interface IdentityFields {
+  readonly set: readonly string[];
+  readonly cleared: readonly string[];
+}
+
+function identityFieldsOf(consumer: Consumer, identifier: string | null): IdentityFields {
+  const set: string[] = [];
+  const cleared: string[] = [];
+  const add = (name: string, value: string | null) => {
+    const safe = value === null ? null : toHeaderValue(value);
+    if (safe === null) cleared.push(name);
+    else set.push(name, safe);
+  };
+  add("x-consumer-id", consumer.id);
+  add("x-consumer-custom-id", consumer.custom_id);
+  add("x-consumer-username", consumer.username);
+  if (identifier !== null) {
+    add("x-credential-identifier", identifier);
+    cleared.push("x-anonymous-consumer");
+  } else {
+    cleared.push("x-credential-identifier");
+    set.push("x-anonymous-consumer", "true");
+  }
+  return { set, cleared };
+}
+
+/**
+ * Per consumer object (a config change makes new ones, and these go with the old), per
+ * credential identifier (null: anonymous): authentication plugins make a credential object per
+ * request, so the identifier is the key, not the object.
+ */
+const identityFields = new WeakMap<Consumer, Map<string | null, IdentityFields>>();
+
+function cachedIdentityFields(consumer: Consumer, credential: AuthenticatedCredential | null): IdentityFields {
+  let byIdentifier = identityFields.get(consumer);
+  if (byIdentifier === undefined) identityFields.set(consumer, (byIdentifier = new Map()));
+  const identifier = credential === null ? null : credential.identifier;
+  let fields = byIdentifier.get(identifier);
+  if (fields === undefined) byIdentifier.set(identifier, (fields = identityFieldsOf(consumer, identifier)));
+  return fields;
 }
 
 /** Kong's `set_consumer`: the request now runs as `consumer`; no credential means anonymous. */
 export function setConsumer(ctx: RequestContext, consumer: Consumer, credential: AuthenticatedCredential | null): void {
   // Once the client's identity headers are cleared and before any consumer is set, none is
-  // present: each Headers mutation is a native call, so the deletes are skipped then.
+  // present: the fields are appended as they are, with no search or check.
   const present = !ctx.identityHeadersCleared || ctx.consumer !== null;
   ctx.consumer = consumer;
   ctx.credential = credential;
   const headers = ctx.upstreamHeaders;
-  headers.set("x-consumer-id", consumer.id);
-  setOrDelete(headers, "x-consumer-custom-id", consumer.custom_id, present);
-  setOrDelete(headers, "x-consumer-username", consumer.username, present);
-  if (credential) {
-    setOrDelete(headers, "x-credential-identifier", credential.identifier, present);
-    if (present) headers.delete("x-anonymous-consumer");
-  } else {
-    if (present) headers.delete("x-credential-identifier");
-    headers.set("x-anonymous-consumer", "true");
-  }
+  const { set, cleared } = cachedIdentityFields(consumer, credential);
+  if (!present && headers.appendChecked !== undefined) return headers.appendChecked(set);
+  for (let i = 0; i < set.length; i += 2) headers.set(set[i]!, set[i + 1]!);
+  if (present) for (const name of cleared) headers.delete(name);
 }
 
 /** How an authentication plugin refuses a request, for `refuseOrFallBack`. */

@@ -86,6 +86,14 @@ export class RawHeaders implements HeaderFields {
     this.pairs.push(validName(name), validValue(name, value));
   }
 
+  appendChecked(pairs: readonly string[]): void {
+    if (this.fetched !== null) {
+      for (let i = 0; i < pairs.length; i += 2) this.fetched.append(pairs[i]!, pairs[i + 1]!);
+      return;
+    }
+    for (let i = 0; i < pairs.length; i++) this.pairs.push(pairs[i]!);
+  }
+
   delete(name: string): void {
     if (this.fetched !== null) return this.fetched.delete(name);
     const lower = name.toLowerCase();
