@@ -17,6 +17,7 @@ import type { AccessLog, AccessLogEntry } from "./access-log.ts";
 import { canonicalHost } from "./canonical-host.ts";
 import { type AddressSet, clientAddress } from "./client-address.ts";
 import { canonicalPath } from "./canonical-path.ts";
+import { eventNow } from "./event-clock.ts";
 import { removeClientOnlyHeaders } from "./client-headers.ts";
 import { type ForwardInfo, forward, upstreamPath } from "./forward.ts";
 import { httpDate } from "./http-date.ts";
@@ -158,7 +159,7 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
 
   /** The upstream's head arrived: its latency, recorded, in milliseconds. */
   upstreamAnswered(): number {
-    const upstreamMs = Math.round(performance.now() - this.upstreamStarted);
+    const upstreamMs = Math.round(eventNow() - this.upstreamStarted);
     this.upstreamMs = upstreamMs;
     this.runtime.metrics.observeUpstreamLatency(upstreamMs);
     return upstreamMs;
@@ -272,7 +273,7 @@ export class RequestFlow<U> {
    * engine's own path answers (upgraded, or the direct exchange).
    */
   handle(incoming: IncomingRequest, received: string, search: string, peer: string, upgradeOn: U | null): Response | undefined | Promise<Response | undefined> {
-    const started = performance.now();
+    const started = eventNow();
     const { state, builtins, trustedIps, secure } = this.options;
     const snapshot = state.current;
     const headers = incoming.headers;
@@ -350,7 +351,8 @@ export class RequestFlow<U> {
     if (!service.enabled) return flight.refuse("service_disabled");
 
     if (ctx?.upstreamPath) flight.upstreamPath = ctx.upstreamPath;
-    const upstreamStarted = performance.now();
+    // After plugins, the clock itself: their run is the gateway's latency too.
+    const upstreamStarted = ctx === null ? eventNow() : performance.now();
     flight.upstreamStarted = upstreamStarted;
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
     const info: ForwardInfo = {

@@ -4,6 +4,7 @@
 import type { Balancer } from "../balancer/balancer.ts";
 import type { HashInput } from "../balancer/hash-key.ts";
 import type { Peer } from "../balancer/peer.ts";
+import { eventNow } from "./event-clock.ts";
 import { isIdempotent } from "./upstream/client.ts";
 import { ClientGone, UpstreamClosedBeforeResponse, UpstreamConnectFailed, UpstreamConnectTimeout, UpstreamTimeout } from "./upstream/errors.ts";
 
@@ -29,7 +30,7 @@ export class TargetAttempts {
     this.peer = peer;
     if (this.balancer.tracksLoad) {
       peer.inFlight++;
-      this.started = performance.now();
+      this.started = eventNow();
     }
     return peer;
   }
@@ -38,7 +39,7 @@ export class TargetAttempts {
     const peer = this.peer!;
     if (this.balancer.tracksLoad) {
       peer.inFlight--;
-      peer.observeLatency(performance.now() - this.started);
+      peer.observeLatency(eventNow() - this.started);
     }
     if (peer.health.countsResponses) peer.health.passiveStatus(status);
   }

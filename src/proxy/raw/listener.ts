@@ -13,6 +13,7 @@ import { ClientConnection, type ConnectionHost, DEFAULT_RAW_TIMEOUTS, type RawTi
 import { directForward } from "./direct.ts";
 import { BunTransport, TlsTransport } from "./transport.ts";
 import { WebSocketRelay } from "../websocket/relay.ts";
+import { eventNow, receiveAsEvent } from "../event-clock.ts";
 
 export interface RawProxyOptions extends ProxyOptions {
   /** Tests shorten them. */
@@ -35,7 +36,7 @@ class ConnectionSet implements ConnectionHost {
   ) {}
 
   now(): number {
-    return performance.now();
+    return eventNow();
   }
 
   add(connection: ClientConnection): void {
@@ -141,7 +142,7 @@ function listenPlain(options: RawProxyOptions, set: ConnectionSet): Listening {
         set.add(connection);
       },
       data(socket, bytes) {
-        socket.data.received(bytes);
+        receiveAsEvent(socket.data, bytes);
       },
       drain(socket) {
         if ((socket.data.transport as BunTransport).flush()) socket.data.drained();

@@ -4,6 +4,7 @@
 // every byte: what the kernel did not take is queued, and the caller waits for `drained`.
 import type { Socket } from "bun";
 import type { TLSSocket } from "node:tls";
+import { receiveAsEvent } from "../event-clock.ts";
 
 export interface ClientEvents {
   received(bytes: Uint8Array): void;
@@ -128,7 +129,7 @@ export class TlsTransport implements ClientTransport {
     events: ClientEvents,
   ) {
     this.remoteAddress = socket.remoteAddress ?? "";
-    socket.on("data", (bytes: Buffer) => events.received(bytes));
+    socket.on("data", (bytes: Buffer) => receiveAsEvent(events, bytes));
     socket.on("drain", () => events.drained());
     socket.on("close", () => events.closed());
     // A reset or a failed write ends in "close"; without a listener "error" would throw.

@@ -5,6 +5,7 @@ import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { writeLatin1 } from "../latin1.ts";
+import { receiveAsEvent } from "../event-clock.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, lineEndIn, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
@@ -49,7 +50,7 @@ export interface ConnectionOwner {
 
 export const SOCKET_HANDLERS = {
   data(socket: Socket<UpstreamConnection>, bytes: Buffer) {
-    socket.data.received(bytes);
+    receiveAsEvent(socket.data, bytes);
   },
   drain(socket: Socket<UpstreamConnection>) {
     socket.data.writeRest();

@@ -3,6 +3,7 @@
 // deadline: a sweep every few milliseconds instead of a timer per request. The sweep also
 // frees the connection of an exchange whose client has gone, so abandoned requests cannot
 // pile up sockets.
+import { eventNow } from "../event-clock.ts";
 import { ClientGone } from "./errors.ts";
 import { SOCKET_HANDLERS, UpstreamConnection, type ConnectionOwner, type Exchange } from "./connection.ts";
 
@@ -46,7 +47,7 @@ export class ConnectionPool implements ConnectionOwner {
   constructor(
     private readonly maxPerUpstream = DEFAULT_MAX_CONNECTIONS_PER_UPSTREAM,
     /** Milliseconds; tests pass their own to move time. */
-    readonly now: () => number = () => performance.now(),
+    readonly now: () => number = eventNow,
   ) {}
 
   /** An idle connection to `key`, or null when there is none. */
