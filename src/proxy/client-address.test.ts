@@ -1,6 +1,8 @@
 // The client address behind trusted proxies, and the IP/CIDR sets ip-restriction matches on.
 import { describe, expect, test } from "bun:test";
-import { addressSet, clientAddress, invalidAddressEntry, parseTrustedIps } from "./client-address.ts";
+import { isIPv4 } from "node:net";
+import { seededRandom } from "../../plugins/jwt/fuzz-corpus.ts";
+import { addressBits, addressSet, clientAddress, invalidAddressEntry, parseTrustedIps } from "./client-address.ts";
 
 describe("addressSet", () => {
   const cases: [string[], string, boolean][] = [
@@ -27,6 +29,44 @@ describe("addressSet", () => {
   test("invalid entries are named", () => {
     for (const entry of ["10.0.0.256", "10.0.0.0/33", "::1/129", "host.example", "10.0.0.0/x"]) expect(invalidAddressEntry(entry)).toBe(`invalid ip or cidr range: '${entry}'`);
     expect(invalidAddressEntry("10.0.0.0/8")).toBeNull();
+  });
+
+  test("plain IPv4 addresses get the 128-bit reading's answer (200,000 generated sets and addresses)", () => {
+    // The rule written plainly: both sides as 128 bits, IPv4 mapped, compared above the prefix.
+    const covers = (entry: string, address: string): boolean => {
+      const [text, prefixText] = entry.split("/") as [string, string | undefined];
+      const max = isIPv4(text) ? 32 : 128;
+      const shift = BigInt(max - (prefixText === undefined ? max : Number(prefixText)));
+      const bits = addressBits(address);
+      return bits !== null && bits >> shift === addressBits(text)! >> shift;
+    };
+    const random = seededRandom(20261203);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    const octets = ["0", "1", "9", "10", "127", "128", "168", "192", "255", "256", "01", "00", "1000", "", "-1", "1e1", " 1"];
+    const ipv4 = (odd: boolean) => Array.from({ length: odd && random() < 0.1 ? pick([3, 5]) : 4 }, () => (odd ? pick(octets) : pick(octets.slice(0, 9)))).join(".");
+    const ipv6 = () => pick(["::1", "::", "::ffff:", "::ffff:0:", "fe80::1%eth0", "2001:db8::", "::ffff:7f00:1", "0:0:0:0:0:ffff:a00:1"]);
+    const address = () => {
+      const roll = random();
+      if (roll < 0.6) return ipv4(false);
+      if (roll < 0.8) return ipv4(true);
+      if (roll < 0.9) return `::ffff:${ipv4(false)}`;
+      return pick([ipv6(), `[${ipv4(false)}]`, ` ${ipv4(false)}`, `${ipv4(false)} `, "localhost"]);
+    };
+    const entry = () => {
+      const roll = random();
+      if (roll < 0.7) return random() < 0.3 ? ipv4(false) : `${ipv4(false)}/${Math.floor(random() * 33)}`;
+      if (roll < 0.85) return `::ffff:${ipv4(false)}/${96 + Math.floor(random() * 33)}`;
+      return pick(["::/0", "::ffff:0:0/96", "::ffff:0:0/95", "::/1", "8000::/1", "::1", "2001:db8::/32", "::ffff:7f00:0/104", "0.0.0.0/0"]);
+    };
+    let held = 0;
+    for (let i = 0; i < 200_000; i++) {
+      const entries = Array.from({ length: 1 + Math.floor(random() * 3) }, entry).filter((each) => invalidAddressEntry(each) === null);
+      const candidate = address();
+      const expected = entries.some((each) => covers(each, candidate));
+      if (addressSet(entries).has(candidate) !== expected) throw new Error(`${JSON.stringify(entries)} ${candidate}: expected ${expected}`);
+      if (expected) held++;
+    }
+    expect(held).toBeGreaterThan(30_000);
   });
 });
 
