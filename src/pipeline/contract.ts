@@ -58,10 +58,10 @@ export interface HeaderFields {
   keys(): IterableIterator<string>;
   [Symbol.iterator](): IterableIterator<[string, string]>;
   /**
-   * Appends fields the gateway built and checked itself (flat lower-case name, value), skipping
-   * the checks `append` makes of a plugin's: where absent, the caller appends them one by one.
+   * Sets fields the gateway built and checked itself (flat lower-case name, value) as `set`
+   * would, without the checks `set` makes of a plugin's: where absent, the caller sets them one by one.
    */
-  appendChecked?(pairs: readonly string[]): void;
+  setChecked?(fields: readonly string[]): void;
 }
 
 /** A request as the plugin context reads it when it is not a Fetch Request itself. */

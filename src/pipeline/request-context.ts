@@ -177,14 +177,14 @@ function cachedIdentityFields(consumer: Consumer, credential: AuthenticatedCrede
 /** Kong's `set_consumer`: the request now runs as `consumer`; no credential means anonymous. */
 export function setConsumer(ctx: RequestContext, consumer: Consumer, credential: AuthenticatedCredential | null): void {
   // Once the client's identity headers are cleared and before any consumer is set, none is
-  // present: the fields are appended as they are, with no search or check.
+  // present: each Headers mutation is a native call, so the deletes are skipped then.
   const present = !ctx.identityHeadersCleared || ctx.consumer !== null;
   ctx.consumer = consumer;
   ctx.credential = credential;
   const headers = ctx.upstreamHeaders;
   const { set, cleared } = cachedIdentityFields(consumer, credential);
-  if (!present && headers.appendChecked !== undefined) return headers.appendChecked(set);
-  for (let i = 0; i < set.length; i += 2) headers.set(set[i]!, set[i + 1]!);
+  if (headers.setChecked !== undefined) headers.setChecked(set);
+  else for (let i = 0; i < set.length; i += 2) headers.set(set[i]!, set[i + 1]!);
   if (present) for (const name of cleared) headers.delete(name);
 }
 

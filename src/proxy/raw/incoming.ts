@@ -64,8 +64,19 @@ export class RawHeaders implements HeaderFields {
 
   set(name: string, value: string): void {
     if (this.fetched !== null) return this.fetched.set(name, value);
-    const lower = validName(name);
-    const stripped = validValue(name, value);
+    this.replace(validName(name), validValue(name, value));
+  }
+
+  setChecked(fields: readonly string[]): void {
+    if (this.fetched !== null) {
+      for (let i = 0; i < fields.length; i += 2) this.fetched.set(fields[i]!, fields[i + 1]!);
+      return;
+    }
+    for (let i = 0; i < fields.length; i += 2) this.replace(fields[i]!, fields[i + 1]!);
+  }
+
+  /** The first field named `lower` takes `stripped`, the others go; none: it is added. */
+  private replace(lower: string, stripped: string): void {
     const pairs = this.pairs;
     let at = -1;
     for (let i = 0; i < pairs.length; i += 2) {
@@ -84,14 +95,6 @@ export class RawHeaders implements HeaderFields {
   append(name: string, value: string): void {
     if (this.fetched !== null) return this.fetched.append(name, value);
     this.pairs.push(validName(name), validValue(name, value));
-  }
-
-  appendChecked(pairs: readonly string[]): void {
-    if (this.fetched !== null) {
-      for (let i = 0; i < pairs.length; i += 2) this.fetched.append(pairs[i]!, pairs[i + 1]!);
-      return;
-    }
-    for (let i = 0; i < pairs.length; i++) this.pairs.push(pairs[i]!);
   }
 
   delete(name: string): void {
