@@ -50,7 +50,7 @@ describe("addressSet", () => {
       if (roll < 0.6) return ipv4(false);
       if (roll < 0.8) return ipv4(true);
       if (roll < 0.9) return `::ffff:${ipv4(false)}`;
-      return pick([ipv6(), `[${ipv4(false)}]`, ` ${ipv4(false)}`, `${ipv4(false)} `, "localhost"]);
+      return pick([ipv6(), `[${ipv4(false)}]`, ` ${ipv4(false)}`, `${ipv4(false)} `, "localhost", `::fffe:${ipv4(false)}`, `::FFFF:${ipv4(false)}`, `64:ff9b::${ipv4(false)}`, `::ffff:${ipv4(true)}`]);
     };
     const entry = () => {
       const roll = random();

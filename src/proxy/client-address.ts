@@ -138,7 +138,8 @@ export function addressSet(entries: readonly string[]): AddressSet {
   return {
     size: entries.length,
     has(address) {
-      const plain = plainIpv4(address);
+      // A dual-stack listener gives IPv4 peers as ::ffff:a.b.c.d, the same 128 bits.
+      const plain = plainIpv4(address.startsWith("::ffff:") ? address.slice(7) : address);
       if (plain >= 0) {
         if (v4.all || exactV4.has(plain)) return true;
         for (let i = 0; i < ranges.length; i += 2) if (plain >= ranges[i]! && plain <= ranges[i + 1]!) return true;
