@@ -12,6 +12,18 @@ export function writeLatin1(bytes: Uint8Array, text: string, offset: number): nu
   return latin1Write.call(bytes, text, offset);
 }
 
+/** ": " and CRLF as two latin1 bytes each, little end first (Buffer.writeUInt16LE). */
+export const COLON_SPACE = 0x203a;
+export const CRLF = 0x0a0d;
+
+/** `name: value\r\n` into `bytes` at `at` (room for both lengths and 4 more is the caller's); returns where it ends. */
+export function writeFieldLine(bytes: Buffer, at: number, name: string, value: string): number {
+  at += latin1Write.call(bytes, name, at);
+  at = bytes.writeUInt16LE(COLON_SPACE, at);
+  at += latin1Write.call(bytes, value, at);
+  return bytes.writeUInt16LE(CRLF, at);
+}
+
 /** Below this many bytes the ASCII check costs more than it saves. */
 const CHECKED_FROM = 64;
 

@@ -7,9 +7,9 @@
 // body is decoded, so it is re-chunked for an HTTP/1.1 client and close-delimited for an
 // HTTP/1.0 one.
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
-import { type ForwardInfo, bodilessHeadFromPairs, bodilessHeadFromRequest, ensureHashCookie, isSendableTarget } from "../forward.ts";
+import { type ForwardInfo, RequestHead, ensureHashCookie, isSendableTarget, requestHeadFromRequest } from "../forward.ts";
 import { nameAmong, namesByLength } from "../ascii-case.ts";
-import { latin1Text, writeLatin1 } from "../latin1.ts";
+import { COLON_SPACE, CRLF, latin1Text, writeLatin1 } from "../latin1.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -55,8 +55,6 @@ interface UpstreamLines {
 }
 const UPSTREAM_LINES: UpstreamLines = { dated: false, lengthWritten: false };
 
-const COLON_SPACE = 0x203a; // ": " as two latin1 bytes, little end first
-const CRLF = 0x0a0d;
 
 /** The most bytes `copyUpstreamLines` writes for `upstream`: its head, and per line a space and a CRLF more. */
 export function upstreamLinesBound(upstream: ResponseHead): number {
@@ -183,11 +181,11 @@ class DirectAnswer implements ResponseHandler {
     if (balancer.hashing && balancer.upstream.hash_on === "cookie") this.cookie = ensureHashCookie(headers, balancer);
   }
 
-  private headFor(upstreamHost: string): string {
+  private headFor(upstreamHost: string): RequestHead {
     const { request, match, info } = this;
     const fetched = request.fetched;
-    if (fetched !== null) return bodilessHeadFromRequest(fetched, this.target, match, info, upstreamHost);
-    return bodilessHeadFromPairs(info.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
+    if (fetched !== null) return requestHeadFromRequest(fetched, info.method, this.target, match, info, upstreamHost);
+    return new RequestHead(info.method, request.headers.pairs, request.headers, match, this.target, info, upstreamHost);
   }
 
   /** Sends the request to the service, or to the balancer's next target. */

@@ -13,10 +13,18 @@ export class ClosedBeforeResponse extends Error {}
 export class UpstreamTimedOut extends Error {}
 
 /** One request's side of an exchange: what to send and where its outcome goes. */
+/** A request head that writes itself into the connection's buffer: no string per request. */
+export interface HeadWriter {
+  /** The most bytes `writeHead` writes. */
+  readonly maxBytes: number;
+  /** Writes the head from the buffer's start (room for `maxBytes`); returns its length. */
+  writeHead(into: Buffer): number;
+}
+
 export interface Exchange {
   readonly method: string;
-  /** The request line and headers; latin1 text. */
-  readonly head: string;
+  /** The request line and headers: latin1 text, or a head that writes itself. */
+  readonly head: string | HeadWriter;
   readonly readTimeoutMs: number;
   /** Set for the exchange kind that hands the head and body bytes over as they come instead of a Response. */
   readonly handler: ResponseHandler | null;
@@ -95,10 +103,18 @@ export class UpstreamConnection {
     this.deadline = this.owner.now() + exchange.readTimeoutMs;
     this.owner.watch(this);
     const head = exchange.head;
-    const length = head.length;
-    // Latin-1, one byte per character (a string would go out as UTF-8).
-    const bytes = length <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(length);
-    writeLatin1(bytes, head, 0);
+    let bytes: Buffer;
+    let length: number;
+    if (typeof head === "string") {
+      length = head.length;
+      // Latin-1, one byte per character (a string would go out as UTF-8).
+      bytes = length <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(length);
+      writeLatin1(bytes, head, 0);
+    } else {
+      const bound = head.maxBytes;
+      bytes = bound <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(bound);
+      length = head.writeHead(bytes);
+    }
     const written = this.socket!.write(bytes, 0, length);
     // A copy: the scratch serves the next head (a Buffer's own slice would share its memory).
     if (written < length) this.unwritten = Buffer.from(bytes.subarray(Math.max(written, 0), length));
