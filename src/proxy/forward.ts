@@ -76,7 +76,13 @@ function dropResponseHopByHop(headers: Headers): void {
  */
 class ForwardingHeaders {
   readonly host: string;
-  private readonly values: readonly string[];
+  // One field per FORWARDING name, in its order (no array per request).
+  private readonly forwardedFor: string;
+  private readonly proto: string;
+  private readonly forwardedHost: string;
+  private readonly port: string;
+  private readonly realIp: string;
+  private readonly requestId: string;
   private readonly prefix: string | null;
 
   /** `upstreamHost`: the Host for the service's (or the chosen target's) address. */
@@ -85,27 +91,35 @@ class ForwardingHeaders {
     const ip = info.clientIp;
     this.host = route.preserve_host && clientHost ? clientHost : upstreamHost;
     const peer = info.peerIp || ip;
-    this.values = [priorFor ? `${priorFor}, ${peer}` : peer, info.scheme, withoutPort(clientHost), String(info.listenerPort), ip, info.requestId];
+    this.forwardedFor = priorFor ? `${priorFor}, ${peer}` : peer;
+    this.proto = info.scheme;
+    this.forwardedHost = withoutPort(clientHost);
+    this.port = String(info.listenerPort);
+    this.realIp = ip;
+    this.requestId = info.requestId;
     this.prefix = route.strip_path && match.matched ? match.matched : null;
+  }
+
+  /** The values in FORWARDING's order. */
+  private value(index: number): string {
+    return index === 0 ? this.forwardedFor : index === 1 ? this.proto : index === 2 ? this.forwardedHost : index === 3 ? this.port : index === 4 ? this.realIp : this.requestId;
   }
 
   /** The most bytes `writeInto` writes. */
   get maxBytes(): number {
-    let bytes = FORWARDING_LINE_BYTES + (this.prefix === null ? 0 : PREFIX.length + 4 + this.prefix.length);
-    for (const value of this.values) bytes += value.length;
-    return bytes;
+    const valueBytes = this.forwardedFor.length + this.proto.length + this.forwardedHost.length + this.port.length + this.realIp.length + this.requestId.length;
+    return FORWARDING_LINE_BYTES + valueBytes + (this.prefix === null ? 0 : PREFIX.length + 4 + this.prefix.length);
   }
 
   /** As header lines of a request head, into `bytes` at `at`; returns where they end. */
   writeInto(bytes: Buffer, at: number): number {
-    const values = this.values;
-    for (let i = 0; i < FORWARDING.length; i++) at = writeFieldLine(bytes, at, FORWARDING[i]!, values[i]!);
+    for (let i = 0; i < FORWARDING.length; i++) at = writeFieldLine(bytes, at, FORWARDING[i]!, this.value(i));
     return this.prefix === null ? at : writeFieldLine(bytes, at, PREFIX, this.prefix);
   }
 
   /** Onto a Headers object, replacing what is there. */
   applyTo(headers: Headers): void {
-    for (let i = 0; i < FORWARDING.length; i++) headers.set(FORWARDING[i]!, this.values[i]!);
+    for (let i = 0; i < FORWARDING.length; i++) headers.set(FORWARDING[i]!, this.value(i));
     if (this.prefix !== null) headers.set(PREFIX, this.prefix);
     headers.set("host", this.host);
   }
