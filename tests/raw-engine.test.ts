@@ -498,6 +498,31 @@ describe("answers whose body comes after their head", () => {
   });
 });
 
+describe("answers whose head does not fit the shared buffer", () => {
+  test("an upstream head of 40 KB and a client's 200-character request id: the head in a buffer of its own, whole, then the body", async () => {
+    const big = "a".repeat(20_000);
+    const upstream = scripted((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big-1: ${big}\r\nX-Big-2: ${big}\r\nContent-Length: 4\r\n\r\nbody`));
+    const other = startTestGateway({ proxyEngine: "raw" });
+    try {
+      other.store.create("services", { name: "scripted", url: `http://127.0.0.1:${upstream.port}` });
+      other.store.create("routes", { name: "scripted", service: { name: "scripted" }, paths: ["/"] });
+      const client = await RawClient.open(other.proxy.port);
+      const id = "r".repeat(200);
+      for (let i = 0; i < 2; i++) {
+        client.write(get("/", `X-Request-Id: ${id}\r\n`));
+        const answer = await client.answer();
+        expect([answer.status, answer.headers["x-big-1"], answer.headers["x-big-2"], answer.headers["x-request-id"], answer.headers["content-length"], answer.body]).toEqual([200, big, big, id, "4", "body"]);
+        expect(answer.headers["x-gateway-upstream-latency"]).toMatch(/^\d+$/);
+        expect(answer.headers.date).toBeDefined();
+      }
+      client.close();
+    } finally {
+      await other.close();
+      upstream.stop();
+    }
+  });
+});
+
 describe("backpressure", () => {
   test("a client that stops reading holds the upstream back; once it reads, the whole body arrives", async () => {
     bigPulled = 0;

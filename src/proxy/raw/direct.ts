@@ -9,7 +9,7 @@
 import type { PluginRequestContext } from "../../pipeline/request-context.ts";
 import { type ForwardInfo, RequestHead, ensureHashCookie, isSendableTarget, requestHeadFromRequest } from "../forward.ts";
 import { nameAmong, namesByLength } from "../ascii-case.ts";
-import { COLON_SPACE, CRLF, latin1Text, writeLatin1 } from "../latin1.ts";
+import { COLON_SPACE, CRLF, latin1Text, writeFieldLine, writeLatin1 } from "../latin1.ts";
 import { TargetAttempts } from "../target-attempts.ts";
 import { NoHealthyTarget } from "../upstream/errors.ts";
 import type { ProxiedRequest } from "../request-flow.ts";
@@ -31,6 +31,12 @@ const ANSWER_SCRATCH = Buffer.allocUnsafe(4 * COALESCE_BYTES);
 const SET_BY_GATEWAY: ReadonlySet<string> = new Set(["x-request-id", "x-gateway-upstream-latency", "x-gateway-proxy-latency"]);
 /** The upstream response headers the direct path looks at: the ones the gateway sets, Date and Content-Length. */
 const WATCHED = namesByLength([...SET_BY_GATEWAY, "date", "content-length"]);
+
+/** The most the gateway's own lines take beside the request id, a cookie and the plugins' headers: each line, and 20 digits for each number. */
+const ANSWER_LINES_BYTES =
+  ["content-length: \r\n", "x-request-id: \r\n", "x-gateway-upstream-latency: \r\n", "x-gateway-proxy-latency: \r\n", "connection: close\r\n", "transfer-encoding: chunked\r\n", "\r\n"].join("").length +
+  dateHeader().length +
+  3 * 20;
 
 /** Response headers the plugins may not set here: the answer's framing is the relay's. */
 const FRAMING: ReadonlySet<string> = new Set(["content-length", "transfer-encoding"]);
@@ -211,44 +217,41 @@ class DirectAnswer implements ResponseHandler {
     this.request.exchange = control;
     const overrides = this.overrides;
     if (scratchHolder !== null && scratchHolder !== this) scratchHolder.moveOutOfScratch();
-    // The scratch, unless the upstream's head is too large for it to hold beside the gateway's lines.
-    const bound = upstreamLinesBound(upstream) + 64;
-    let head = bound <= ANSWER_SCRATCH.length / 2 ? ANSWER_SCRATCH : Buffer.allocUnsafe(2 * bound);
-    let at = writeLatin1(head, statusLine(upstream.status, ""), 0);
+    // Written piece by piece into the buffer (a string of them was garbage per answer), so its
+    // room is counted first: the scratch, unless the upstream's head and the gateway's lines are
+    // too large for it to hold beside a first piece of body.
+    const status = statusLine(upstream.status, "");
+    let bound = status.length + upstreamLinesBound(upstream) + ANSWER_LINES_BYTES + flight.requestId.length;
+    if (this.cookie !== null) bound += this.cookie.length + 14;
+    if (overrides !== null) for (const [name, value] of overrides) bound += name.length + value.length + 4;
+    const head = bound <= ANSWER_SCRATCH.length / 2 ? ANSWER_SCRATCH : Buffer.allocUnsafe(2 * bound);
+    let at = writeLatin1(head, status, 0);
     at = copyUpstreamLines(upstream, overrides, head, at);
     const lines = copiedLines();
     let dated = lines.dated;
-    let text = "";
     // The framing the body is relayed with is the one the head parser read, never only the upstream's line for it.
-    if (upstream.framing === "length" && !lines.lengthWritten) text += `content-length: ${upstream.length}\r\n`;
-    if (this.cookie !== null) text += `set-cookie: ${this.cookie}\r\n`;
-    if (overrides === null) text += `x-request-id: ${flight.requestId}\r\nx-gateway-upstream-latency: ${upstreamMs}\r\nx-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
-    else {
-      // Set after the gateway's own, as on the Response path: a plugin's value of the same name wins.
-      if (!overrides.has("x-request-id")) text += `x-request-id: ${flight.requestId}\r\n`;
-      if (!overrides.has("x-gateway-upstream-latency")) text += `x-gateway-upstream-latency: ${upstreamMs}\r\n`;
-      if (!overrides.has("x-gateway-proxy-latency")) text += `x-gateway-proxy-latency: ${flight.proxyMs}\r\n`;
+    if (upstream.framing === "length" && !lines.lengthWritten) at = writeFieldLine(head, at, "content-length", String(upstream.length));
+    if (this.cookie !== null) at = writeFieldLine(head, at, "set-cookie", this.cookie);
+    // Set after the gateway's own, as on the Response path: a plugin's value of the same name wins.
+    if (overrides === null || !overrides.has("x-request-id")) at = writeFieldLine(head, at, "x-request-id", flight.requestId);
+    if (overrides === null || !overrides.has("x-gateway-upstream-latency")) at = writeFieldLine(head, at, "x-gateway-upstream-latency", String(upstreamMs));
+    if (overrides === null || !overrides.has("x-gateway-proxy-latency")) at = writeFieldLine(head, at, "x-gateway-proxy-latency", String(flight.proxyMs));
+    if (overrides !== null) {
       for (const [name, value] of overrides) {
         if (name === "date") dated = true;
-        text += `${name}: ${value}\r\n`;
+        at = writeFieldLine(head, at, name, value);
       }
     }
-    if (!dated) text += dateHeader();
-    if (answering.draining) text += "connection: close\r\n";
+    if (!dated) at += writeLatin1(head, dateHeader(), at);
+    if (answering.draining) at += writeLatin1(head, "connection: close\r\n", at);
     const framing = upstream.framing;
     if (!bodiless(upstream.status, answering.method) && (framing === "chunked" || framing === "close")) {
       if (answering.minorVersion === 1) {
         this.chunked = true;
-        text += "transfer-encoding: chunked\r\n";
+        at += writeLatin1(head, "transfer-encoding: chunked\r\n", at);
       } else this.closeDelimited = true;
     }
-    text += "\r\n";
-    if (at + text.length > head.length) {
-      const larger = Buffer.allocUnsafe(at + text.length);
-      head.copy(larger, 0, 0, at);
-      head = larger;
-    }
-    at += writeLatin1(head, text, at);
+    at = head.writeUInt16LE(CRLF, at);
     this.pendingHead = head;
     this.pendingLength = at;
     if (head === ANSWER_SCRATCH) scratchHolder = this;
