@@ -28,8 +28,12 @@ export function dateHeader(): string {
   return `Date: ${httpDate()}\r\n`;
 }
 
+/** The status lines with their standard reasons, made once per status (every answer writes one). */
+const STANDARD_STATUS_LINES: string[] = [];
+
 export function statusLine(status: number, statusText: string): string {
-  return `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ""}\r\n`;
+  if (statusText !== "") return `HTTP/1.1 ${status} ${statusText}\r\n`;
+  return (STANDARD_STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] || ""}\r\n`);
 }
 
 /** Statuses whose responses never have a body (RFC 9110 §6.4.1). */
