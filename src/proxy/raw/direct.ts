@@ -61,7 +61,6 @@ interface UpstreamLines {
 }
 const UPSTREAM_LINES: UpstreamLines = { dated: false, lengthWritten: false };
 
-
 /** The most bytes `copyUpstreamLines` writes for `upstream`: its head, and per line a space and a CRLF more. */
 export function upstreamLinesBound(upstream: ResponseHead): number {
   return upstream.end - upstream.start + (3 * upstream.lines.length) / LINE_FIELDS;
