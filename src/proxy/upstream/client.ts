@@ -59,7 +59,7 @@ abstract class UpstreamRequest implements Exchange {
     private readonly pool: ConnectionPool,
     private readonly endpoint: UpstreamEndpoint,
     readonly method: string,
-    readonly head: string | HeadWriter,
+    readonly head: HeadWriter,
     private readonly options: SendOptions,
     readonly handler: ResponseHandler | null,
   ) {
@@ -106,7 +106,7 @@ abstract class UpstreamRequest implements Exchange {
 
 /** The exchange of a Fetch Request: the client's going away is its signal. */
 class FetchClientRequest extends UpstreamRequest {
-  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: Request, method: string, head: string | HeadWriter, options: SendOptions) {
+  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: Request, method: string, head: HeadWriter, options: SendOptions) {
     super(pool, endpoint, method, head, options, null);
   }
 
@@ -123,7 +123,7 @@ export interface RelayClient {
 }
 
 class RelayedRequest extends UpstreamRequest {
-  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: RelayClient, method: string, head: string | HeadWriter, options: SendOptions, relayTo: ResponseHandler) {
+  constructor(pool: ConnectionPool, endpoint: UpstreamEndpoint, private readonly client: RelayClient, method: string, head: HeadWriter, options: SendOptions, relayTo: ResponseHandler) {
     super(pool, endpoint, method, head, options, relayTo);
     this.resolve = NOTHING;
     this.reject = (error) => relayTo.failed(error);
@@ -139,12 +139,12 @@ class RelayedRequest extends UpstreamRequest {
  * without a Response or a promise; `handler.failed` hears why no response came (the errors
  * sendBodiless rejects with).
  */
-export function relayBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: RelayClient, method: string, head: string | HeadWriter, options: SendOptions, handler: ResponseHandler): void {
+export function relayBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: RelayClient, method: string, head: HeadWriter, options: SendOptions, handler: ResponseHandler): void {
   new RelayedRequest(pool, endpoint, client, method, head, options, handler).start(true);
 }
 
 /** Sends `head` (the whole bodiless request for `client`, with the upstream's `method`) and settles with the upstream's response. */
-export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, method: string, head: string | HeadWriter, options: SendOptions): Promise<Response> {
+export function sendBodiless(pool: ConnectionPool, endpoint: UpstreamEndpoint, client: Request, method: string, head: HeadWriter, options: SendOptions): Promise<Response> {
   const request = new FetchClientRequest(pool, endpoint, client, method, head, options);
   const observer = options.observer;
   return new Promise<Response>((resolve, reject) => {

@@ -4,7 +4,6 @@
 import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { writeLatin1 } from "../latin1.ts";
 import { receiveAsEvent } from "../event-clock.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, lineEndIn, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
@@ -12,7 +11,6 @@ import { MAX_HEAD_BYTES, MalformedResponse, lineEndIn, parseResponseHead, status
 export class ClosedBeforeResponse extends Error {}
 export class UpstreamTimedOut extends Error {}
 
-/** One request's side of an exchange: what to send and where its outcome goes. */
 /** A request head that writes itself into the connection's buffer: no string per request. */
 export interface HeadWriter {
   /** The most bytes `writeHead` writes. */
@@ -21,10 +19,11 @@ export interface HeadWriter {
   writeHead(into: Buffer): number;
 }
 
+/** One request's side of an exchange: what to send and where its outcome goes. */
 export interface Exchange {
   readonly method: string;
-  /** The request line and headers: latin1 text, or a head that writes itself. */
-  readonly head: string | HeadWriter;
+  /** The request line and headers. */
+  readonly head: HeadWriter;
   readonly readTimeoutMs: number;
   /** Set for the exchange kind that hands the head and body bytes over as they come instead of a Response. */
   readonly handler: ResponseHandler | null;
@@ -103,18 +102,9 @@ export class UpstreamConnection {
     this.deadline = this.owner.now() + exchange.readTimeoutMs;
     this.owner.watch(this);
     const head = exchange.head;
-    let bytes: Buffer;
-    let length: number;
-    if (typeof head === "string") {
-      length = head.length;
-      // Latin-1, one byte per character (a string would go out as UTF-8).
-      bytes = length <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(length);
-      writeLatin1(bytes, head, 0);
-    } else {
-      const bound = head.maxBytes;
-      bytes = bound <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(bound);
-      length = head.writeHead(bytes);
-    }
+    const bound = head.maxBytes;
+    const bytes = bound <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(bound);
+    const length = head.writeHead(bytes);
     const written = this.socket!.write(bytes, 0, length);
     // A copy: the scratch serves the next head (a Buffer's own slice would share its memory).
     if (written < length) this.unwritten = Buffer.from(bytes.subarray(Math.max(written, 0), length));

@@ -25,7 +25,7 @@ function pool(max: number): { pool: ConnectionPool; advance(ms: number): void } 
 
 /** An exchange that is never written; `gone` says whether its client left. */
 function exchange(gone = false): Exchange {
-  return { method: "GET", head: "", readTimeoutMs: 60_000, handler: null, resolve() {}, failed() {}, abandoned: () => gone };
+  return { method: "GET", head: { maxBytes: 0, writeHead: () => 0 }, readTimeoutMs: 60_000, handler: null, resolve() {}, failed() {}, abandoned: () => gone };
 }
 
 const connect = (p: ConnectionPool, ex = exchange()) => p.connect(key, "127.0.0.1", listener.port, 5_000, ex);
