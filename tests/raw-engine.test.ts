@@ -16,7 +16,7 @@ import { selfSignedDefault } from "../src/tls/generate.ts";
 import { type TestGateway, startTestGateway, tempDir } from "./support/gateway.ts";
 import { describeWithNginx, startNginx } from "./support/nginx.ts";
 import { startNodeUpstream } from "./support/node-upstream.ts";
-import { scripted } from "./support/scripted-upstream.ts";
+import { type Reply, scripted } from "./support/scripted-upstream.ts";
 import { startBunWebSocketUpstream } from "./support/websocket-upstreams.ts";
 import { type TestUpstream, startUpstream } from "./support/upstream.ts";
 
@@ -132,6 +132,20 @@ class RawClient {
 }
 
 const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: gw.test\r\n${extra}\r\n`;
+
+/** A gateway of its own with one route to a scripted upstream answering with `reply`; both are stopped after `run`. */
+async function throughScripted(reply: Reply, run: (gateway: TestGateway) => Promise<void>): Promise<void> {
+  const upstream = scripted(reply);
+  const gateway = startTestGateway({ proxyEngine: "raw" });
+  try {
+    gateway.store.create("services", { name: "scripted", url: `http://127.0.0.1:${upstream.port}` });
+    gateway.store.create("routes", { name: "scripted", service: { name: "scripted" }, paths: ["/"] });
+    await run(gateway);
+  } finally {
+    await gateway.close();
+    upstream.stop();
+  }
+}
 
 let upstream: TestUpstream;
 let gateway: TestGateway;
@@ -426,100 +440,84 @@ describe("the client going away", () => {
 
 describe("upstream failures on the direct path", () => {
   test("an upstream that closes after its head, before any body byte → 502: nothing was written yet", async () => {
-    const cut = scripted((socket) => {
-      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
-      socket.end();
-    });
-    const other = startTestGateway({ proxyEngine: "raw" });
-    try {
-      other.store.create("services", { name: "cut", url: `http://127.0.0.1:${cut.port}` });
-      other.store.create("routes", { name: "cut", service: { name: "cut" }, paths: ["/"] });
-      const client = await RawClient.open(other.proxy.port);
-      client.write(get("/cut"));
-      const answer = await client.answer();
-      expect([answer.status, JSON.parse(answer.body).message]).toEqual([502, "An invalid response was received from the upstream server"]);
-      client.close();
-    } finally {
-      await other.close();
-      cut.stop();
-    }
+    await throughScripted(
+      (socket) => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+        socket.end();
+      },
+      async (other) => {
+        const client = await RawClient.open(other.proxy.port);
+        client.write(get("/cut"));
+        const answer = await client.answer();
+        expect([answer.status, JSON.parse(answer.body).message]).toEqual([502, "An invalid response was received from the upstream server"]);
+        client.close();
+      },
+    );
   });
 
   test("an upstream that closes mid-body: the client's connection ends before the body does", async () => {
-    const cut = scripted((socket) => {
-      socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
-      setTimeout(() => socket.end(), 50);
-    });
-    const other = startTestGateway({ proxyEngine: "raw" });
-    try {
-      other.store.create("services", { name: "cut", url: `http://127.0.0.1:${cut.port}` });
-      other.store.create("routes", { name: "cut", service: { name: "cut" }, paths: ["/"] });
-      const client = await RawClient.open(other.proxy.port);
-      client.write(get("/cut"));
-      await client.closed;
-      expect(client.pending).toStartWith("HTTP/1.1 200 OK\r\n");
-      expect(client.pending).toEndWith("\r\n\r\nabc");
-    } finally {
-      await other.close();
-      cut.stop();
-    }
+    await throughScripted(
+      (socket) => {
+        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+        setTimeout(() => socket.end(), 50);
+      },
+      async (other) => {
+        const client = await RawClient.open(other.proxy.port);
+        client.write(get("/cut"));
+        await client.closed;
+        expect(client.pending).toStartWith("HTTP/1.1 200 OK\r\n");
+        expect(client.pending).toEndWith("\r\n\r\nabc");
+      },
+    );
   });
 });
 
 describe("answers whose body comes after their head", () => {
   test("another answer written while one waits for its body leaves the waiting one's head intact", async () => {
-    const upstream = scripted((socket, request) => {
-      if (request.startsWith("GET /slow ")) {
-        socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Slow: yes\r\n\r\n");
-        setTimeout(() => socket.write("slow"), 200);
-      } else socket.write("HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-Fast:  yes, and longer than the slow one's header\r\n\r\nfast");
-    });
-    const other = startTestGateway({ proxyEngine: "raw" });
-    try {
-      other.store.create("services", { name: "scripted", url: `http://127.0.0.1:${upstream.port}` });
-      other.store.create("routes", { name: "scripted", service: { name: "scripted" }, paths: ["/"] });
-      const waiting = await RawClient.open(other.proxy.port);
-      waiting.write(get("/slow"));
-      await Bun.sleep(80);
-      const quick = await RawClient.open(other.proxy.port);
-      quick.write(get("/fast"));
-      const fast = await quick.answer();
-      expect([fast.status, fast.headers["x-fast"], fast.body]).toEqual([201, "yes, and longer than the slow one's header", "fast"]);
-      const slow = await waiting.answer();
-      expect([slow.status, slow.headers["x-slow"], slow.body]).toEqual([200, "yes", "slow"]);
-      expect(slow.headers["x-fast"]).toBeUndefined();
-      expect(slow.headers["content-length"]).toBe("4");
-      waiting.close();
-      quick.close();
-    } finally {
-      await other.close();
-      upstream.stop();
-    }
+    await throughScripted(
+      (socket, request) => {
+        if (request.startsWith("GET /slow ")) {
+          socket.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-Slow: yes\r\n\r\n");
+          setTimeout(() => socket.write("slow"), 200);
+        } else socket.write("HTTP/1.1 201 Created\r\nContent-Length: 4\r\nX-Fast:  yes, and longer than the slow one's header\r\n\r\nfast");
+      },
+      async (other) => {
+        const waiting = await RawClient.open(other.proxy.port);
+        waiting.write(get("/slow"));
+        await Bun.sleep(80);
+        const quick = await RawClient.open(other.proxy.port);
+        quick.write(get("/fast"));
+        const fast = await quick.answer();
+        expect([fast.status, fast.headers["x-fast"], fast.body]).toEqual([201, "yes, and longer than the slow one's header", "fast"]);
+        const slow = await waiting.answer();
+        expect([slow.status, slow.headers["x-slow"], slow.body]).toEqual([200, "yes", "slow"]);
+        expect(slow.headers["x-fast"]).toBeUndefined();
+        expect(slow.headers["content-length"]).toBe("4");
+        waiting.close();
+        quick.close();
+      },
+    );
   });
 });
 
 describe("answers whose head does not fit the shared buffer", () => {
   test("an upstream head of 40 KB and a client's 200-character request id: the head in a buffer of its own, whole, then the body", async () => {
     const big = "a".repeat(20_000);
-    const upstream = scripted((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big-1: ${big}\r\nX-Big-2: ${big}\r\nContent-Length: 4\r\n\r\nbody`));
-    const other = startTestGateway({ proxyEngine: "raw" });
-    try {
-      other.store.create("services", { name: "scripted", url: `http://127.0.0.1:${upstream.port}` });
-      other.store.create("routes", { name: "scripted", service: { name: "scripted" }, paths: ["/"] });
-      const client = await RawClient.open(other.proxy.port);
-      const id = "r".repeat(200);
-      for (let i = 0; i < 2; i++) {
-        client.write(get("/", `X-Request-Id: ${id}\r\n`));
-        const answer = await client.answer();
-        expect([answer.status, answer.headers["x-big-1"], answer.headers["x-big-2"], answer.headers["x-request-id"], answer.headers["content-length"], answer.body]).toEqual([200, big, big, id, "4", "body"]);
-        expect(answer.headers["x-gateway-upstream-latency"]).toMatch(/^\d+$/);
-        expect(answer.headers.date).toBeDefined();
-      }
-      client.close();
-    } finally {
-      await other.close();
-      upstream.stop();
-    }
+    await throughScripted(
+      (socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Big-1: ${big}\r\nX-Big-2: ${big}\r\nContent-Length: 4\r\n\r\nbody`),
+      async (other) => {
+        const client = await RawClient.open(other.proxy.port);
+        const id = "r".repeat(200);
+        for (let i = 0; i < 2; i++) {
+          client.write(get("/", `X-Request-Id: ${id}\r\n`));
+          const answer = await client.answer();
+          expect([answer.status, answer.headers["x-big-1"], answer.headers["x-big-2"], answer.headers["x-request-id"], answer.headers["content-length"], answer.body]).toEqual([200, big, big, id, "4", "body"]);
+          expect(answer.headers["x-gateway-upstream-latency"]).toMatch(/^\d+$/);
+          expect(answer.headers.date).toBeDefined();
+        }
+        client.close();
+      },
+    );
   });
 });
 
