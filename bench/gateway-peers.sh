@@ -1,13 +1,22 @@
-# Plug-in for ../shared/bench-peers/run-peers.sh: the gateway under test, one process per
-# algorithm (ports 9301-9303), each a `gateway serve --config` with a route protected by `jwt`
-# (claims_to_verify: exp) and a credential for the rig's issuer; plus the rig's own Bun + jose
-# reference gateway (peers/bun-jose-gw.ts, ports 9331-9333) and the gateway with a route and no
-# plugins (port 9304), so all of them land in the same tables.
+# Plug-in for ../shared/bench-peers/run-peers.sh: the gateway under test, for each proxy engine
+# in ENGINES (default "raw serve"), one process per algorithm, each a `gateway serve --config`
+# with a route protected by `jwt` (claims_to_verify: exp) and a credential for the rig's issuer,
+# plus one with a route and no plugins; and the rig's own Bun + jose reference gateway
+# (peers/bun-jose-gw.ts, ports 9331-9333), so all of them land in the same tables. Each gateway
+# is one process (`--workers 1`), as every peer is on the rig's one core.
 #   GATEWAY=$PWD/bench/gateway-peers.sh CACHE_SIZE=0 ../shared/bench-peers/run-peers.sh
 # CACHE_SIZE is the jwt plugin's verified-token cache (entries; 0 = verify every request).
+# Rows: gw-raw / gw-serve (ports 9301-9303 / 9341-9343), gw-raw-noauth / gw-serve-noauth (9304 / 9344).
 GUT_NAME=gateway
 GATEWAY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GATEWAY_BIN="$GATEWAY_ROOT/dist/gateway"
+GATEWAY_BIN="${GATEWAY_BIN:-$GATEWAY_ROOT/dist/gateway}"
+ENGINES=${ENGINES:-"raw serve"}
+
+# gateway_sut PROCNAME ENGINE CONFIG PORT (its admin listener on PORT + 10)
+gateway_sut() {
+  start_sut "$1" "$GATEWAY_BIN" serve --config "$3" --proxy-engine "$2" --workers 1 \
+    --proxy-listen "127.0.0.1:$4" --admin-listen "127.0.0.1:$(($4 + 10))" --access-log off
+}
 
 gateway_config() { # ALG PORT → declarative file on stdout
   local alg=$1 key_yaml
@@ -40,21 +49,23 @@ YAML
 
 gut_start() {
   [[ -x $GATEWAY_BIN ]] || (cd "$GATEWAY_ROOT" && npm run build >/dev/null)
-  local alg port=9301 admin=9311
-  for alg in ES256 RS256 HS256; do
-    if want_alg "$alg"; then
-      gateway_config "$alg" >"$RUN/gateway-$alg.yml"
-      add_target "$GUT_NAME" "$alg" "$port"
-      start_sut "$GUT_NAME-$alg" "$GATEWAY_BIN" serve --config "$RUN/gateway-$alg.yml" \
-        --proxy-listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin" --access-log off
-    fi
-    port=$((port + 1)); admin=$((admin + 1))
-  done
-  # The gateway with a route and no plugins: the ceiling its jwt rows are compared with.
   sed "s|http://127.0.0.1:9001|$UPSTREAM_URL|" "$GATEWAY_ROOT/bench/noplugins.yml" >"$RUN/gateway-noplugins.yml"
-  add_target gateway-noauth - 9304 baseline
-  start_sut gateway-noauth "$GATEWAY_BIN" serve --config "$RUN/gateway-noplugins.yml" \
-    --proxy-listen 127.0.0.1:9304 --admin-listen 127.0.0.1:9314 --access-log off
+  local engine alg base port
+  for engine in $ENGINES; do
+    case $engine in raw) base=9301 ;; serve) base=9341 ;; *) echo "unknown engine $engine (raw or serve)" >&2; exit 2 ;; esac
+    port=$base
+    for alg in ES256 RS256 HS256; do
+      if want_alg "$alg"; then
+        gateway_config "$alg" >"$RUN/gateway-$alg.yml"
+        add_target "gw-$engine" "$alg" "$port"
+        gateway_sut "gw-$engine-$alg" "$engine" "$RUN/gateway-$alg.yml" "$port"
+      fi
+      port=$((port + 1))
+    done
+    # The engine with a route and no plugins: the ceiling its jwt rows are compared with.
+    add_target "gw-$engine-noauth" - $((base + 3)) baseline
+    gateway_sut "gw-$engine-noauth" "$engine" "$RUN/gateway-noplugins.yml" $((base + 3))
+  done
   port=9331
   for alg in ES256 RS256 HS256; do
     if want_alg "$alg"; then
