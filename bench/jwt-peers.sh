@@ -4,7 +4,7 @@
 #   bash bench/jwt-peers.sh                       every request verified (cache off), one token
 #   POOL=1000 CACHE_SIZE=10000 bash bench/jwt-peers.sh   1,000 clients keeping their tokens, cache on
 # ENGINES="raw serve" (default) picks the proxy engines with rows of their own; GATEWAY_BIN the
-# executable (default dist/gateway, built when missing).
+# executable (default dist/gateway, which the plug-in builds when missing).
 # Other knobs are the rig's (DURATION, ROUNDS, ALGS, PEERS, --quick, --check).
 set -Eeuo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -13,7 +13,6 @@ RIG="${RIG_DIR:-/tmp/gateway-bench-peers}"
 mkdir -p "$RIG"
 cp -r "$RIG_SRC/." "$RIG/"
 chmod -R u+w "$RIG"
-[ -n "${GATEWAY_BIN:-}" ] || [ -x "$ROOT/dist/gateway" ] || (cd "$ROOT" && npm run build >/dev/null)
 export CACHE_SIZE="${CACHE_SIZE:-0}"
 mkdir -p "$ROOT/bench/out"
 RESULTS="${RESULTS:-$ROOT/bench/out/jwt-peers-cache${CACHE_SIZE}-pool${POOL:-1}-$(date +%F-%H%M%S).txt}" \
