@@ -98,14 +98,13 @@ export class TokenFinder {
 
   private fromCookies(header: string | null, found: Collector): void {
     if (header === null) return;
-    const seen = new Set<string>();
     for (const part of header.split(";")) {
       const eq = part.indexOf("=");
       if (eq < 0) continue;
       const name = part.slice(0, eq).trim();
-      // nginx's $cookie_<name>: the first cookie of that name, raw.
-      if (!this.cookieNames.has(name) || seen.has(name)) continue;
-      seen.add(name);
+      // Every cookie of that name counts, raw (nginx's $cookie_<name> is only the first): an
+      // upstream that reads the last one must not get a token the gateway did not check.
+      if (!this.cookieNames.has(name)) continue;
       const value = part.slice(eq + 1).trim();
       if (value !== "") this.add(found, value, "cookie", name);
     }
@@ -113,11 +112,17 @@ export class TokenFinder {
 
   private fromHeader(value: string | null, name: string, found: Collector): void {
     if (value === null) return;
-    // Repeated headers arrive joined with ", "; Kong reads the first one (a token has no comma).
-    const comma = value.indexOf(",");
-    const first = comma < 0 ? value : value.slice(0, comma);
-    const token = bearerToken(first);
-    if (token !== null) this.add(found, token, "header", name);
+    // Repeated fields arrive joined with ", " (a token has no comma). Kong reads the first one;
+    // here each one's token counts, as for the other sources, so a second, different token is
+    // refused rather than sent on unchecked to an upstream that reads the last field.
+    let start = 0;
+    for (;;) {
+      const comma = value.indexOf(",", start);
+      const token = bearerToken(comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma));
+      if (token !== null) this.add(found, token, "header", name);
+      if (comma < 0) return;
+      start = comma + 1;
+    }
   }
 
   private hideCookie(headers: HeaderFields, name: string): void {

@@ -4,7 +4,7 @@
 // consumer known at that moment, so they apply only to plugins after the one that
 // authenticated (Kong's timing).
 import type { Plugin } from "../entities/plugin.ts";
-import { NO_OWNED_HEADERS, type OwnedHeaders } from "../proxy/client-headers.ts";
+import { NO_OWNED_HEADERS, type OwnedHeaders, ownedHeadersOf } from "../proxy/client-headers.ts";
 import type { Route } from "../entities/route.ts";
 import type { AuthFallback, PluginInstance } from "./contract.ts";
 import type { PluginRegistry } from "./registry.ts";
@@ -73,7 +73,7 @@ export function buildChain(
   }
   const steps: ChainStep[] = [];
   let authFallback: AuthFallback | null = null;
-  const owned = new Set<string>();
+  const owned: string[] = [];
   for (const [name, entry] of byName) {
     const definition = registry.get(name)!;
     const general = entry.general;
@@ -82,9 +82,9 @@ export function buildChain(
       // A consumer-scoped instance only matters when it outranks the general one.
       if (general && general[0] < rank) continue;
       (byConsumer ??= new Map()).set(consumerId, instanceOf(plugin));
-      for (const header of definition.ownedHeaders?.(plugin.config) ?? []) owned.add(header);
+      owned.push(...(definition.ownedHeaders?.(plugin.config) ?? []));
     }
-    if (general) for (const header of definition.ownedHeaders?.(general[1].config) ?? []) owned.add(header);
+    if (general) owned.push(...(definition.ownedHeaders?.(general[1].config) ?? []));
     if (general && definition.authFallback) authFallback = definition.authFallback(general[1].config);
     steps.push({
       name,
@@ -103,5 +103,5 @@ export function buildChain(
   const responders = steps.some((step) => step.byConsumer !== null)
     ? null
     : steps.flatMap((step) => (step.general?.response ? [step.general] : []));
-  return steps.length ? { steps, authFallback, hasResponsePhase, responders, hasLogPhase, ownedHeaders: owned.size ? owned : NO_OWNED_HEADERS } : EMPTY_CHAIN;
+  return steps.length ? { steps, authFallback, hasResponsePhase, responders, hasLogPhase, ownedHeaders: ownedHeadersOf(owned) } : EMPTY_CHAIN;
 }

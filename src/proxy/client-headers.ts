@@ -29,7 +29,10 @@ const KEPT_AND_REWRITTEN: ReadonlySet<string> = new Set(["x-forwarded-for", "x-r
 /** Written by the gateway in their own spelling; only another spelling of them is the client's to lose. */
 const FRAMING_AND_HOST: ReadonlySet<string> = new Set(["content-length", "host"]);
 
-/** Lower-case names a route's plugins set upstream on their own (e.g. jwt `claims_to_headers`). */
+/**
+ * Names a route's plugins set upstream on their own (e.g. jwt `claims_to_headers`), lower-case
+ * and folded as CGI-style servers read them (`ownedHeadersOf`).
+ */
 export type OwnedHeaders = ReadonlySet<string>;
 export const NO_OWNED_HEADERS: OwnedHeaders = new Set();
 
@@ -41,6 +44,16 @@ function gatewayFamily(name: string): boolean {
 // Characters CGI, WSGI, Rack and PHP fold into `_` when they turn a name into a variable.
 const FOLDED = /[^a-z0-9-]/g;
 const HAS_FOLDED = /[^a-z0-9-]/;
+
+/**
+ * The owned names in the spelling `isClientOnly` compares: `x_role` is HTTP_X_ROLE to a CGI-style
+ * server, so the client's `X-Role` is the plugin's header there and must not reach it either.
+ */
+export function ownedHeadersOf(names: Iterable<string>): OwnedHeaders {
+  const owned = new Set<string>();
+  for (const name of names) owned.add(name.toLowerCase().replace(FOLDED, "-"));
+  return owned.size ? owned : NO_OWNED_HEADERS;
+}
 
 /**
  * True for a client header the upstream must not see. Names with other characters than letters,

@@ -7,7 +7,7 @@ import net from "node:net";
 import { join } from "node:path";
 import { startAdminServer } from "../../src/admin/server.ts";
 import { VERSION } from "../../src/version.ts";
-import { sign, signingKey } from "../support/auth.ts";
+import { craft, sign, signingKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway, tempDir } from "../support/gateway.ts";
 import { rawRequest } from "../support/nginx.ts";
 import { type ScriptedUpstream, scripted } from "../support/scripted-upstream.ts";
@@ -68,6 +68,8 @@ beforeAll(async () => {
   gateway.store.create("routes", { name: "ws", service: { name: "ws" }, paths: ["/ws"] });
   const claims = gateway.store.create("routes", { name: "claims", service: { name: "ws" }, paths: ["/claims"] });
   gateway.store.create("plugins", { name: "jwt", route: { id: claims.id }, config: { claims_to_headers: { role: "role" } } });
+  const folded = gateway.store.create("routes", { name: "folded", service: { name: "ws" }, paths: ["/folded"] });
+  gateway.store.create("plugins", { name: "jwt", route: { id: folded.id }, config: { claims_to_headers: { role: "x_role" }, cookie_names: ["jwt"] } });
   hs = await signingKey("HS256");
   const alice = gateway.store.create("consumers", { username: "alice" });
   gateway.store.create("jwt_secrets", { key: "alice-key", ...hs.credential }, { kind: "consumers", id: alice.id });
@@ -189,5 +191,59 @@ describe("claims_to_headers names without x-: the client's copy never reaches th
     const before = upstream.requests.length;
     await rawRequest(gateway.proxy.port, `GET /claims HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nRole: admin\r\nConnection: close\r\n\r\n`, 500, "latin1");
     expect(upstream.requests.slice(before)[0]!.match(/^role: .*$/gim)).toEqual(["role: reader"]);
+  });
+});
+
+/** Status line and body of a raw answer. */
+function answerOf(raw: string): { status: string; body: string } {
+  return { status: raw.split("\r\n")[0]!, body: raw.slice(raw.indexOf("\r\n\r\n") + 4) };
+}
+
+describe("a claims_to_headers name with `_` (HTTP_X_ROLE to a CGI-style upstream)", () => {
+  test("the client's X-Role, x.role and X_Role never reach the upstream when the claim is missing", async () => {
+    const token = await sign(hs, { iss: "alice-key", sub: "alice" });
+    const before = upstream.requests.length;
+    const raw = await rawRequest(gateway.proxy.port, `GET /folded HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nX-Role: admin\r\nx.role: admin\r\nX_Role: admin\r\nConnection: close\r\n\r\n`, 500, "latin1");
+    expect(answerOf(raw).status).toBe("HTTP/1.1 200 OK");
+    const seen = upstream.requests.slice(before);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toContain("x-consumer-username: alice");
+    expect(seen[0]!.match(/^x[-_.]role:.*$/gim)).toBeNull();
+  });
+
+  test("with the claim, the upstream sees the token's value in the configured spelling only", async () => {
+    const token = await sign(hs, { iss: "alice-key", sub: "alice", role: "reader" });
+    const before = upstream.requests.length;
+    await rawRequest(gateway.proxy.port, `GET /folded HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${token}\r\nX-Role: admin\r\nConnection: close\r\n\r\n`, 500, "latin1");
+    expect(upstream.requests.slice(before)[0]!.match(/^x[-_.]role:.*$/gim)).toEqual(["x_role: reader"]);
+  });
+});
+
+describe("a second, different token beside a good one is refused, never sent on unchecked", () => {
+  const forged = craft({ alg: "none" }, { iss: "alice-key", sub: "alice", role: "admin" }, "");
+  const MULTIPLE = '{"message":"Multiple tokens provided"}';
+  const cases = (good: string, other: string): [string, string][] => [
+    ["two Authorization fields", `Authorization: Bearer ${good}\r\nAuthorization: Bearer ${other}\r\n`],
+    ["one Authorization field with two tokens", `Authorization: Bearer ${good}, Bearer ${other}\r\n`],
+    ["two Cookie fields", `Cookie: jwt=${good}\r\nCookie: jwt=${other}\r\n`],
+    ["two cookies of the name in one field", `Cookie: theme=dark; jwt=${good}; jwt=${other}\r\n`],
+  ];
+
+  test("each form of a second token → 401 Multiple tokens provided, and nothing upstream", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    for (const [form, fields] of cases(good, forged)) {
+      const before = upstream.requests.length;
+      const raw = await rawRequest(gateway.proxy.port, `GET /folded HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`, 500, "latin1");
+      expect({ form, ...answerOf(raw) }).toEqual({ form, status: "HTTP/1.1 401 Unauthorized", body: MULTIPLE });
+      expect(upstream.requests.length).toBe(before);
+    }
+  });
+
+  test("the same token twice is one token", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    for (const [form, fields] of cases(good, good)) {
+      const raw = await rawRequest(gateway.proxy.port, `GET /folded HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`, 500, "latin1");
+      expect({ form, status: answerOf(raw).status }).toEqual({ form, status: "HTTP/1.1 200 OK" });
+    }
   });
 });
