@@ -68,6 +68,14 @@ function splitTarget(raw: string): { path: string; search: string } | null {
   return { path: target.slice(0, q), search };
 }
 
+/**
+ * An answer nobody will read: its body is cancelled, so an upstream connection still sending it
+ * is closed rather than left paused (with no read deadline) behind a reader that never comes.
+ */
+function dropAnswer(response: Response): void {
+  void response.body?.cancel().catch(() => {});
+}
+
 export class ClientConnection implements ClientEvents, BodySource, ResponseSink, RequestConnection, WebSocketClientSide {
   transport!: ClientTransport;
   /** The listener clock's reading past which the connection is closed (0: none). */
@@ -267,12 +275,16 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
 
   /** Writes the flow's answer to `request`, then reads the next request (or closes). */
   respond(request: RawRequest, response: Response): void {
-    if (request !== this.current) return;
-    if (this.gone) return this.end(request, false);
+    if (request !== this.current || this.gone) {
+      dropAnswer(response);
+      if (request === this.current) this.end(request, false);
+      return;
+    }
     const head = this.head!;
     const body = request.body;
     if (body !== null && body.malformed !== null) {
       // The body's own framing broke (whatever the upstream made of the part it got): the client's error.
+      dropAnswer(response);
       this.current = null;
       this.head = null;
       this.host.requestEnded();

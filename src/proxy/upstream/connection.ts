@@ -280,7 +280,9 @@ export class UpstreamConnection {
     this.body = null;
     this.relay = null;
     this.owner.unwatch(this);
-    if (reusable && !this.closed) {
+    // An upstream that answered before it read all of the request head would read the rest of it
+    // as the start of the next request: such a connection is never reused (nginx: request_body_sent).
+    if (reusable && !this.closed && this.unwritten === null) {
       this.resumeReading();
       this.owner.release(this);
     } else this.destroy();
