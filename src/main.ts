@@ -4,7 +4,7 @@
 // Before anything that may load @peculiar/x509: its tsyringe needs the Reflect metadata API
 // when it loads, and the bundle evaluates it ahead of the dynamically imported commands.
 import "reflect-metadata";
-import { restartWithAllocatorSettings } from "./cli/allocator-settings.ts";
+import { restartWithRuntimeSettings } from "./cli/runtime-settings.ts";
 import type { Command } from "./cli/command.ts";
 import { UsageError, describeError } from "./errors.ts";
 import { quote } from "./entities/quote.ts";
@@ -38,7 +38,7 @@ async function main(args: string[]): Promise<number> {
   const argv = args[0] === "--" ? args.slice(1) : args;
   const [name, ...rest] = argv;
   // First, while nothing is loaded yet: a restart costs only this module's start.
-  if (name === "serve") restartWithAllocatorSettings();
+  if (name === "serve") restartWithRuntimeSettings();
   // A worker of `serve --workers N` loads the proxy alone: the admin API, the CLI and their
   // libraries stay out of its heap (about 6 MB less per worker).
   if (name === "serve" && rest[0] === WORKER_FLAG) {

@@ -1,19 +1,24 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ALLOCATOR_ENV, allocatorRestartEnv } from "./allocator-settings.ts";
+import { RUNTIME_ENV, runtimeRestartEnv } from "./runtime-settings.ts";
 
 const MAIN = join(import.meta.dir, "..", "main.ts");
 const CONFIG = join(import.meta.dir, "..", "..", "bench", "noplugins.yml");
 
 test("on Linux without the settings: the environment to restart with keeps every variable and adds them", () => {
-  expect(allocatorRestartEnv({ PATH: "/bin", HOME: "/root" }, "linux")).toEqual({ PATH: "/bin", HOME: "/root", ...ALLOCATOR_ENV });
+  expect(runtimeRestartEnv({ PATH: "/bin", HOME: "/root" }, "linux")).toEqual({ PATH: "/bin", HOME: "/root", ...RUNTIME_ENV });
 });
 
-test("settings already there, or chosen by the operator, or another platform: no restart", () => {
-  expect(allocatorRestartEnv({ ...ALLOCATOR_ENV }, "linux")).toBeNull();
-  expect(allocatorRestartEnv({ MIMALLOC_PURGE_DELAY: "10" }, "linux")).toBeNull();
-  expect(allocatorRestartEnv({ PATH: "/bin" }, "darwin")).toBeNull();
+test("one setting chosen by the operator: it is kept, the other is added", () => {
+  expect(runtimeRestartEnv({ MIMALLOC_PURGE_DELAY: "10" }, "linux")).toEqual({ MIMALLOC_PURGE_DELAY: "10", BUN_CONFIG_MAX_HTTP_REQUESTS: "65535" });
+  expect(runtimeRestartEnv({ BUN_CONFIG_MAX_HTTP_REQUESTS: "512" }, "linux")).toEqual({ BUN_CONFIG_MAX_HTTP_REQUESTS: "512", MIMALLOC_PURGE_DELAY: "-1" });
+});
+
+test("every setting there already, or another platform: no restart", () => {
+  expect(runtimeRestartEnv({ ...RUNTIME_ENV }, "linux")).toBeNull();
+  expect(runtimeRestartEnv({ MIMALLOC_PURGE_DELAY: "10", BUN_CONFIG_MAX_HTTP_REQUESTS: "512" }, "linux")).toBeNull();
+  expect(runtimeRestartEnv({ PATH: "/bin" }, "darwin")).toBeNull();
 });
 
 /** Starts `serve` from source; resolves with its process and its environment once it listens. */
@@ -38,6 +43,7 @@ test.skipIf(process.platform !== "linux")("serve restarts itself in place (same 
   const restarted = await serveAndReadEnvironment({ GATEWAY_WORKERS: "1" });
   try {
     expect(restarted.environment).toContain("MIMALLOC_PURGE_DELAY=-1");
+    expect(restarted.environment).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=65535");
     expect(restarted.environment).toContain("GATEWAY_WORKERS=1");
     expect(readFileSync(`/proc/${restarted.pid}/cmdline`, "latin1").split("\0")).toContain("--proxy-listen");
   } finally {
@@ -47,6 +53,7 @@ test.skipIf(process.platform !== "linux")("serve restarts itself in place (same 
   const chosen = await serveAndReadEnvironment({ MIMALLOC_PURGE_DELAY: "10" });
   try {
     expect(chosen.environment).toContain("MIMALLOC_PURGE_DELAY=10");
+    expect(chosen.environment).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=65535");
   } finally {
     chosen.child.kill("SIGTERM");
     await chosen.child.exited;

@@ -1,0 +1,42 @@
+// The red-team fourth pass (tests/security/raw-engine-findings.md, "Fourth pass"): request
+// bodies, TLS and WebSocket. Each test failed before its fix.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { type Socket, createConnection } from "node:net";
+import { join } from "node:path";
+import { type ServeProcess, ensureBinary, spawnServe } from "../support/binary.ts";
+import { tempDir } from "../support/gateway.ts";
+
+describe.each(["raw", "serve"] as const)("B1 (high): 300 clients that stop sending their bodies hold no upstream slot, on the %s engine (binary)", (engine) => {
+  const dir = tempDir("gateway-fourth-pass-");
+  const upstream = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (request) => new Response(`got ${(await request.text()).length}`) });
+  let gateway: ServeProcess;
+  const stalled: Socket[] = [];
+
+  beforeAll(async () => {
+    writeFileSync(join(dir, "gateway.yml"), `_format_version: "3.0"\nservices:\n  - name: up\n    url: http://127.0.0.1:${upstream.port}\n    routes:\n      - name: all\n        paths: [/]\n`);
+    gateway = await spawnServe(await ensureBinary(), ["--config", join(dir, "gateway.yml"), "--access-log", "off", "--workers", "1", "--proxy-engine", engine], { cwd: dir });
+  });
+
+  afterAll(async () => {
+    for (const socket of stalled) socket.destroy();
+    await gateway?.stop();
+    upstream.stop(true);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("each sends 10 of 100 bytes and goes silent; another client's POST is still answered", async () => {
+    const { hostname, port } = new URL(gateway.proxyUrl);
+    for (let i = 0; i < 300; i++) {
+      const socket = createConnection({ host: hostname, port: Number(port) });
+      socket.on("error", () => {});
+      stalled.push(socket);
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(`POST /stall/${i} HTTP/1.1\r\nHost: gw\r\nContent-Length: 100\r\n\r\n0123456789`);
+    }
+    await Bun.sleep(300);
+    // Before the fix Bun's fetch ran 256 requests at once, process-wide: this one waited behind them.
+    const answer = await fetch(`${gateway.proxyUrl}/victim`, { method: "POST", body: "hello", signal: AbortSignal.timeout(4000) });
+    expect({ status: answer.status, body: await answer.text() }).toEqual({ status: 200, body: "got 5" });
+  }, 30_000);
+});
