@@ -95,6 +95,34 @@ describe("FrameReader", () => {
     expect((thrown as ProtocolViolation).code).toBe(code);
   });
 
+  test("endless empty fragments meet the limit (each counts what keeping it costs), as do one-byte ones", () => {
+    for (const size of [0, 1]) {
+      // 1,024 / (128 + size) fragments fit: the ninth empty one, the eighth one-byte one, is over.
+      const frames = [serverFrame(Opcode.Binary, new Uint8Array(size), false), ...Array.from({ length: 20 }, () => serverFrame(Opcode.Continuation, new Uint8Array(size), false))];
+      const reader = new FrameReader(1024, recorder().sink);
+      let pushed = 0;
+      let thrown: unknown;
+      try {
+        for (const frame of frames) {
+          reader.push(frame);
+          pushed++;
+        }
+      } catch (error) {
+        thrown = error;
+      }
+      expect((thrown as ProtocolViolation).code).toBe(1009);
+      expect(pushed).toBe(size === 0 ? 8 : 7);
+    }
+  });
+
+  test("a message of exactly the limit in one frame, or of many fragments within it, is delivered whole", () => {
+    const events = recorder();
+    const reader = new FrameReader(1024, events.sink);
+    reader.push(serverFrame(Opcode.Binary, new Uint8Array(1024).fill(1)));
+    reader.push(Buffer.concat([serverFrame(Opcode.Binary, new Uint8Array(100).fill(2), false), serverFrame(Opcode.Continuation, new Uint8Array(0), false), serverFrame(Opcode.Continuation, new Uint8Array(100).fill(3))]));
+    expect(events.events).toEqual([["binary", "01".repeat(1024)], ["binary", "02".repeat(100) + "03".repeat(100)]]);
+  });
+
   test("text is framed as its UTF-8 bytes", () => {
     const text = "héllo € ".repeat(40);
     const frame = encodeFrame(Opcode.Text, text);

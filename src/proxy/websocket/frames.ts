@@ -121,6 +121,12 @@ function unmask(payload: Buffer, data: Buffer, maskAt: number): Buffer {
   return out;
 }
 
+/**
+ * What keeping one fragment costs besides its bytes (a Buffer and its slot, about 100 bytes):
+ * counted towards the message limit, so a message of endless empty fragments meets it too.
+ */
+const FRAGMENT_COST = 128;
+
 /** Reads the frames of one connection as its bytes arrive, in any split, and hands on whole messages. */
 export class FrameReader {
   private pending: Buffer[] = [];
@@ -129,6 +135,8 @@ export class FrameReader {
   private need = 2;
   private fragments: Uint8Array[] = [];
   private fragmentBytes = 0;
+  /** What the message's fragments count towards its limit: their bytes and FRAGMENT_COST each. */
+  private fragmentCharge = 0;
   private fragmentOpcode: Opcode | null = null;
   private closed = false;
 
@@ -198,7 +206,9 @@ export class FrameReader {
     if (opcode >= 8) {
       if (!fin) throw new ProtocolViolation(1002, "fragmented control frame");
       if (length > 125) throw new ProtocolViolation(1002, "control frame longer than 125 bytes");
-    } else if (this.fragmentBytes + length > this.maxMessageBytes) throw new ProtocolViolation(1009, "message too big");
+    } else if (this.fragmentCharge + (fin && opcode !== Opcode.Continuation ? length : length + FRAGMENT_COST) > this.maxMessageBytes) {
+      throw new ProtocolViolation(1009, "message too big");
+    }
     if (available < header + length) {
       this.need = header + length;
       return 0;
@@ -215,18 +225,17 @@ export class FrameReader {
         if (this.fragmentOpcode !== null) throw new ProtocolViolation(1002, "a new message inside a fragmented one");
         if (fin) return this.deliver(opcode, payload);
         this.fragmentOpcode = opcode;
-        this.fragments.push(Buffer.from(payload));
-        this.fragmentBytes = payload.length;
+        this.keepFragment(payload);
         return;
       case Opcode.Continuation: {
         const first = this.fragmentOpcode;
         if (first === null) throw new ProtocolViolation(1002, "a continuation frame outside a message");
-        this.fragments.push(Buffer.from(payload));
-        this.fragmentBytes += payload.length;
+        this.keepFragment(payload);
         if (!fin) return;
         const whole = Buffer.concat(this.fragments, this.fragmentBytes);
         this.fragments = [];
         this.fragmentBytes = 0;
+        this.fragmentCharge = 0;
         this.fragmentOpcode = null;
         return this.deliver(first, whole);
       }
@@ -239,6 +248,12 @@ export class FrameReader {
       default:
         throw new ProtocolViolation(1002, `unknown opcode ${opcode}`);
     }
+  }
+
+  private keepFragment(payload: Buffer): void {
+    if (payload.length > 0) this.fragments.push(Buffer.from(payload));
+    this.fragmentBytes += payload.length;
+    this.fragmentCharge += payload.length + FRAGMENT_COST;
   }
 
   private deliver(opcode: Opcode, payload: Uint8Array): void {
