@@ -4,8 +4,13 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { type Socket, createConnection } from "node:net";
 import { join } from "node:path";
+import { MEMORY } from "../../src/db/connection.ts";
+import { openCore } from "../../src/gateway.ts";
+import { contextFor, startRawProxy } from "../../src/proxy/raw/listener.ts";
+import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { type ServeProcess, ensureBinary, spawnServe } from "../support/binary.ts";
 import { tempDir } from "../support/gateway.ts";
+import { makeTestPki } from "../support/test-pki.ts";
 
 describe.each(["raw", "serve"] as const)("B1 (high): 300 clients that stop sending their bodies hold no upstream slot, on the %s engine (binary)", (engine) => {
   const dir = tempDir("gateway-fourth-pass-");
@@ -39,4 +44,51 @@ describe.each(["raw", "serve"] as const)("B1 (high): 300 clients that stop sendi
     const answer = await fetch(`${gateway.proxyUrl}/victim`, { method: "POST", body: "hello", signal: AbortSignal.timeout(4000) });
     expect({ status: answer.status, body: await answer.text() }).toEqual({ status: 200, body: "got 5" });
   }, 30_000);
+});
+
+describe("T3 (medium): a TLS handshake that does not finish is closed after the head timeout, on the raw engine", () => {
+  const dir = tempDir("gateway-fourth-pass-tls-");
+  const pki = makeTestPki(dir);
+  const core = openCore({ db: MEMORY });
+  const listener = startRawProxy({ pool: new ConnectionPool(), state: core.state, metrics: core.metrics, accessLog: core.accessLog, hostname: "127.0.0.1", port: 0, tls: { fallback: pki.server }, timeouts: { headMs: 300, idleMs: 800 } });
+
+  afterAll(async () => {
+    await listener.close();
+    core.opened.sqlite.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test.each([
+    ["sends nothing", Buffer.alloc(0)],
+    ["sends 10 bytes of a ClientHello", Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03])],
+  ])("a client that %s is closed within 2 s (before the fix: never)", async (_name, bytes) => {
+    const socket = createConnection({ host: "127.0.0.1", port: listener.port });
+    socket.on("error", () => {});
+    let closed = false;
+    socket.on("close", () => (closed = true));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    if (bytes.length > 0) socket.write(bytes);
+    for (let waited = 0; !closed && waited < 2000; waited += 50) await Bun.sleep(50);
+    socket.destroy();
+    expect(closed).toBe(true);
+  });
+});
+
+describe("T4 (low): SNI names on the raw TLS listener, as the serve engine matches them", () => {
+  const byName = new Map(["a.example.test", "*.w.test", "suffix.*"].map((name) => [name, name]));
+  test.each([
+    ["a.example.test", "a.example.test"],
+    ["A.Example.TEST", "a.example.test"],
+    ["a.example.test.", "a.example.test"],
+    ["x.w.test", "*.w.test"],
+    ["y.x.w.test", undefined],
+    ["w.test", undefined],
+    ["suffix.com", "suffix.*"],
+    ["suffix.net.", "suffix.*"],
+    ["a.suffix.com", undefined],
+    ["127.0.0.1", undefined],
+    ["other.test", undefined],
+  ])("%s → %s", (name, expected) => {
+    expect(contextFor({ byName }, name)).toBe(expected);
+  });
 });

@@ -173,13 +173,18 @@ function contextsOf(material: ServerCertificates): TlsContexts {
   return { material, byName };
 }
 
-/** An exact name first, then a wildcard for its first label (`*.example.com`). */
-function contextFor(contexts: TlsContexts, name: string): SecureContext | undefined {
-  const lower = name.toLowerCase();
+/**
+ * Kong's order: the exact name (a trailing dot is no other name), then a wildcard for its first
+ * label (`*.example.com`), then one for its last (`example.*`), as the serve engine matches them.
+ */
+export function contextFor<C>(contexts: { byName: ReadonlyMap<string, C> }, name: string): C | undefined {
+  let lower = name.toLowerCase();
+  if (lower.endsWith(".")) lower = lower.slice(0, -1);
   const exact = contexts.byName.get(lower);
   if (exact) return exact;
-  const dot = lower.indexOf(".");
-  return dot > 0 ? contexts.byName.get(`*${lower.slice(dot)}`) : undefined;
+  const first = lower.indexOf(".");
+  if (first <= 0) return undefined;
+  return contexts.byName.get(`*${lower.slice(first)}`) ?? contexts.byName.get(`${lower.slice(0, lower.lastIndexOf("."))}.*`);
 }
 
 /** Refuses a port someone else holds with the error Bun.listen gives (node:tls reports it only later, as an event). */
@@ -214,6 +219,8 @@ function listenTls(options: RawProxyOptions, set: ConnectionSet): Listening {
     {
       ...(hardened(fallback) as object),
       SNICallback: (name: string, answer: (error: Error | null, context?: SecureContext) => void) => answer(null, contextFor(contexts, name)),
+      // The connection's own head deadline starts once it is secure: before, this one bounds it.
+      handshakeTimeout: set.timeouts.headMs,
     },
     (socket: TLSSocket) => {
       const connection = new ClientConnection(set);
@@ -223,6 +230,8 @@ function listenTls(options: RawProxyOptions, set: ConnectionSet): Listening {
       set.add(connection);
     },
   );
+  // A failed or timed-out handshake: Bun reports it but leaves the socket open, holding a descriptor.
+  server.on("tlsClientError", (_error: Error, socket: TLSSocket) => socket.destroy());
   const port = options.reusePort ? options.port : checkPortFree(options.hostname, options.port);
   server.listen({ host: options.hostname, port, reusePort: true });
   const address = server.address();
