@@ -8,13 +8,21 @@ import { ClientGone } from "../proxy/upstream/errors.ts";
 export const MAX_BUFFERED_BODY_BYTES = 1024 * 1024;
 
 /**
- * The most all requests together may hold in bodies still arriving: a read that would pass it
- * gives up as a body past the bound does (the bytes read so far go on to the upstream ahead of
- * the rest), so slow clients each trickling a body near the bound cannot make the gateway hold
- * a mebibyte per connection.
+ * The most all requests together may hold in bodies still arriving, so slow clients each
+ * trickling a body near the bound cannot make the gateway hold a mebibyte per connection. A read
+ * that would pass it fails (BodyBudgetExhausted: the request is answered 503) rather than give
+ * up as a body past the bound does: other clients' uploads must not make a plugin skip its work
+ * on this request (request-transformer sending a field on that it was to remove).
  */
 export const MAX_ARRIVING_BODY_BYTES = 64 * 1024 * 1024;
 let arrivingBytes = 0;
+
+/** The request's body could not be read: other bodies still arriving hold MAX_ARRIVING_BODY_BYTES. */
+export class BodyBudgetExhausted extends Error {
+  constructor() {
+    super("too many request bodies are being read at once");
+  }
+}
 
 /** What the upstream is sent instead of the client's own stream. */
 export type UpstreamBody = Uint8Array | ReadableStream<Uint8Array>;
@@ -36,7 +44,7 @@ export class BufferedRequestBody {
   /**
    * The body if it has at most `maxBytes` (empty when the request has none), else null. A
    * declared Content-Length above the bound is not read at all; a chunked body is read until
-   * it passes the bound, and what was read is kept for the upstream.
+   * it passes the bound, and what was read is kept for the upstream. Throws BodyBudgetExhausted.
    */
   async read(maxBytes: number): Promise<Uint8Array | null> {
     if (this.whole !== null) return this.whole.byteLength <= maxBytes ? this.whole : null;
@@ -62,6 +70,7 @@ export class BufferedRequestBody {
     } finally {
       arrivingBytes -= held;
     }
+    if (this.size <= maxBytes) throw new BodyBudgetExhausted();
     return null;
   }
 

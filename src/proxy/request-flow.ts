@@ -10,6 +10,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Chain } from "../pipeline/chains.ts";
 import type { HeaderFields, PluginRequestSource } from "../pipeline/contract.ts";
 import { type AccessOutcome, runAccess, runLog, runResponse } from "../pipeline/run-chain.ts";
+import { BodyBudgetExhausted } from "../pipeline/request-body.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -328,7 +329,9 @@ export class RequestFlow<U> {
       const outcome = runAccess(chain, ctx);
       if (outcome instanceof Promise) {
         // A plugin reading the body learns first that the client went away.
-        return outcome.then((settled) => this.proxy(flight, match, search, ctx, settled)).catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : flight.internalError(error)));
+        return outcome
+          .then((settled) => this.proxy(flight, match, search, ctx, settled))
+          .catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : error instanceof BodyBudgetExhausted ? flight.refuse("request_bodies_busy") : flight.internalError(error)));
       }
       return this.proxy(flight, match, search, ctx, outcome);
     } catch (error) {

@@ -9,7 +9,7 @@ import { openCore } from "../../src/gateway.ts";
 import { contextFor, startRawProxy } from "../../src/proxy/raw/listener.ts";
 import { ConnectionPool } from "../../src/proxy/upstream/pool.ts";
 import { type ServeProcess, ensureBinary, spawnServe } from "../support/binary.ts";
-import { tempDir } from "../support/gateway.ts";
+import { type TestGateway, startTestGateway, tempDir } from "../support/gateway.ts";
 import { makeTestPki } from "../support/test-pki.ts";
 
 describe.each(["raw", "serve"] as const)("B1 (high): 300 clients that stop sending their bodies hold no upstream slot, on the %s engine (binary)", (engine) => {
@@ -91,4 +91,48 @@ describe("T4 (low): SNI names on the raw TLS listener, as the serve engine match
   ])("%s → %s", (name, expected) => {
     expect(contextFor({ byName }, name)).toBe(expected);
   });
+});
+
+describe.each(["raw", "serve"] as const)("B2 (medium): other clients' uploads never make a plugin skip its work on a body, on the %s engine", (engine) => {
+  const echo = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (request) => new Response(await request.text()) });
+  let gateway: TestGateway;
+  const stalled: Socket[] = [];
+
+  beforeAll(() => {
+    gateway = startTestGateway({ proxyEngine: engine });
+    gateway.store.create("services", { name: "echo", url: `http://127.0.0.1:${echo.port}` });
+    const keyed = gateway.store.create("routes", { name: "keyed", service: { name: "echo" }, paths: ["/keyed"] });
+    gateway.store.create("plugins", { name: "key-auth", route: { id: keyed.id }, config: { key_in_body: true } });
+    const edited = gateway.store.create("routes", { name: "edited", service: { name: "echo" }, paths: ["/edited"] });
+    gateway.store.create("plugins", { name: "request-transformer", route: { id: edited.id }, config: { remove: { body: ["admin"] } } });
+  });
+
+  afterAll(async () => {
+    for (const socket of stalled) socket.destroy();
+    await gateway.close();
+    echo.stop(true);
+  });
+
+  test("with 65 uploads of 1 MiB less a byte stalled, a body edit is 503, never skipped; after they go, it is done", async () => {
+    const piece = Buffer.alloc(1024 * 1024 - 1, 97);
+    for (let i = 0; i < 65; i++) {
+      const socket = createConnection({ host: "127.0.0.1", port: gateway.proxy.port });
+      socket.on("error", () => {});
+      stalled.push(socket);
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.write(`POST /keyed/${i} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${1024 * 1024}\r\n\r\n`);
+      socket.write(piece);
+    }
+    await Bun.sleep(500);
+    // 65 bytes short of the total are left: a body of 1 KB passes it.
+    const pad = "p".repeat(1000);
+    const edit = () => gateway.request("/edited", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ admin: true, x: 1, pad }) });
+    // Before the fix the read gave up as for a body past the bound, and the field went on.
+    const busy = await edit();
+    expect({ status: busy.status, body: await busy.json() }).toEqual({ status: 503, body: { message: "too many request bodies are being read at once: try again later" } });
+    for (const socket of stalled) socket.destroy();
+    await Bun.sleep(300);
+    const done = await edit();
+    expect({ status: done.status, body: await done.json() }).toEqual({ status: 200, body: { x: 1, pad } });
+  }, 30_000);
 });
