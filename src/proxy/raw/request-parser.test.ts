@@ -144,6 +144,8 @@ describe("connection handling", () => {
   test("Expect: 100-continue in any case; other expectations are not", () => {
     expect(head("PUT / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\n").expectContinue).toBe(true);
     expect(head("PUT / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n").expectContinue).toBe(false);
+    // RFC 9110 §10.1.1: ignored in an HTTP/1.0 request.
+    expect(head("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n").expectContinue).toBe(false);
   });
 
   test("host: null when absent, the first value otherwise (duplicates are the engine's to refuse)", () => {

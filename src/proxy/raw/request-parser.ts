@@ -153,7 +153,8 @@ export function parseRequestHead(
     headers,
     body,
     keepAlive: minorVersion === 1 ? !connectionClose : connectionKeepAlive,
-    expectContinue,
+    // RFC 9110 §10.1.1: a server ignores the expectation in an HTTP/1.0 request.
+    expectContinue: expectContinue && minorVersion === 1,
     upgrade: connectionUpgrade ? upgradeValue : null,
     host,
   };
