@@ -3,6 +3,7 @@
 // requests to http services go over the gateway's own keep-alive connections
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import type { Balancer } from "../balancer/balancer.ts";
+import type { Service } from "../entities/service.ts";
 import type { UpstreamBody } from "../pipeline/request-body.ts";
 import { type OwnedHeaders, connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
@@ -195,7 +196,7 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
   const sent = bodyToSend(request, info.method, body);
   const url = match.target.origin + target;
-  return send(url, request, info.method, sent, service.read_timeout, sent ? 0 : service.retries, match.target.tls);
+  return send(url, request, info.method, sent, service, sent ? 0 : service.retries, match.target.tls);
 }
 
 /**
@@ -266,7 +267,7 @@ class BalancedExchange implements SendObserver {
     if (first) rewriteHeaders(request.headers, match, info, host);
     else if (!match.target.route.preserve_host) request.headers.set("host", host);
     const body = bodyToSend(request, info.method, info.body ?? request.body);
-    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info.method, body, service.read_timeout, 0, match.target.tls);
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info.method, body, service, 0, match.target.tls);
     return sent.then(
       (response) => {
         this.answered(response);
@@ -408,19 +409,22 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, 
 }
 
 /**
- * One exchange through fetch. `read_timeout` bounds the wait for the head and then each wait
- * for more of the body (Kong's meaning: between two successive reads); a client that goes away
- * aborts the exchange, so its upstream socket is freed at once.
+ * One exchange through fetch, with Kong's timeouts: `write_timeout` between two successive
+ * writes of a streamed request body, then `read_timeout` for the head and between two successive
+ * reads of the response body; a client that goes away aborts the exchange, so its upstream
+ * socket is freed at once.
  */
-async function send(url: string, request: Request, method: string, body: UpstreamBody | undefined, timeoutMs: number, retries: number, tls: UpstreamTls | null): Promise<Response> {
+async function send(url: string, request: Request, method: string, body: UpstreamBody | undefined, service: Pick<Service, "read_timeout" | "write_timeout">, retries: number, tls: UpstreamTls | null): Promise<Response> {
   if (tls?.refusal) throw new UpstreamTlsFailed(tls.refusal);
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
-    const exchange = new FetchDeadline(controller, timeoutMs, request.signal);
+    const streamed = body instanceof ReadableStream;
+    const exchange = new FetchDeadline(controller, service.read_timeout, request.signal, streamed);
+    const sent = streamed ? exchange.upload(body, service.write_timeout) : body;
     try {
-      const response = await fetch(url, { method, headers: request.headers, body, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
+      const response = await fetch(url, { method, headers: request.headers, body: sent, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
       dropResponseHopByHop(response.headers);
-      exchange.pause();
+      exchange.answered();
       if (response.body === null) {
         exchange.end();
         return response;
@@ -452,13 +456,51 @@ class FetchDeadline {
     this.controller.abort();
   };
 
+  /** The response head has come: what fetch still takes of the request body runs untimed. */
+  private headArrived = false;
+
   constructor(
     private readonly controller: AbortController,
     private readonly timeoutMs: number,
     private readonly client: AbortSignal,
+    /** A request body is streamed: `read_timeout` starts once it is all sent (upload). */
+    uploading: boolean,
   ) {
-    this.timer = setTimeout(this.expire, timeoutMs);
+    this.timer = uploading ? null : setTimeout(this.expire, timeoutMs);
     client.addEventListener("abort", this.onClientGone);
+  }
+
+  /**
+   * The request body as fetch takes it: `writeTimeoutMs` bounds each wait for fetch to take the
+   * next piece (an upstream that does not read); the wait for the client's next piece is the
+   * client's own deadline's. Once the last piece is taken, `read_timeout` starts.
+   */
+  upload(body: ReadableStream<Uint8Array>, writeTimeoutMs: number): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (out) => {
+          this.pause();
+          const { done, value } = await reader.read();
+          if (this.headArrived) return done ? out.close() : out.enqueue(value);
+          if (done) {
+            out.close();
+            this.resume();
+            return;
+          }
+          out.enqueue(value);
+          this.timer = setTimeout(this.expire, writeTimeoutMs);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  /** The response head has come: its body's reads are timed by `watch`. */
+  answered(): void {
+    this.headArrived = true;
+    this.pause();
   }
 
   private readonly expire = () => {

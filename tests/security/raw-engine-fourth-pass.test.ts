@@ -136,3 +136,35 @@ describe.each(["raw", "serve"] as const)("B2 (medium): other clients' uploads ne
     expect({ status: done.status, body: await done.json() }).toEqual({ status: 200, body: { x: 1, pad } });
   }, 30_000);
 });
+
+describe.each(["raw", "serve"] as const)("B3 (low): read_timeout starts once the body is sent (Kong's meaning), on the %s engine", (engine) => {
+  const echo = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (request) => new Response(`got ${(await request.text()).length}`) });
+  let gateway: TestGateway;
+
+  beforeAll(() => {
+    gateway = startTestGateway({ proxyEngine: engine });
+    gateway.store.create("services", { name: "echo", url: `http://127.0.0.1:${echo.port}`, read_timeout: 1000 });
+    gateway.store.create("routes", { name: "all", service: { name: "echo" }, paths: ["/"] });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    echo.stop(true);
+  });
+
+  test("a 20-byte body sent a byte every 120 ms (2.4 s) to a service with read_timeout 1000 is answered 200", async () => {
+    const socket = createConnection({ host: "127.0.0.1", port: gateway.proxy.port });
+    let answer = "";
+    socket.on("data", (bytes: Buffer) => (answer += bytes.toString("latin1")));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write("POST /slow HTTP/1.1\r\nHost: gw\r\nContent-Length: 20\r\nConnection: close\r\n\r\n");
+    for (let i = 0; i < 20; i++) {
+      await Bun.sleep(120);
+      socket.write("x");
+    }
+    for (let waited = 0; !answer.includes("got ") && waited < 3000; waited += 50) await Bun.sleep(50);
+    socket.destroy();
+    // Before the fix read_timeout ran from the start of the upload: 504 after 1 s.
+    expect({ status: answer.split("\r\n")[0], body: answer.slice(answer.indexOf("\r\n\r\n") + 4) }).toEqual({ status: "HTTP/1.1 200 OK", body: "got 20" });
+  }, 15_000);
+});
