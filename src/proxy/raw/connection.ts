@@ -173,7 +173,11 @@ export class ClientConnection implements ClientEvents, BodySource, ResponseSink,
     this.closed();
   }
 
-  /** The client sent its last byte (a half-close): the request in flight is answered, then the connection closes. */
+  /**
+   * The client sent its last byte (a half-close). Both listeners leave half-open connections off,
+   * so the socket closes right after and a request still in flight is a client abort (499), as
+   * nginx (and so Kong) treats a client's FIN while it proxies.
+   */
   peerEnded(): void {
     if (this.current !== null) this.closeAfter = true;
     else if (!this.gone) this.transport.end();
