@@ -280,9 +280,20 @@ describe("reference §2.3: token sources", () => {
       return rig.gateway.request("/api", { headers });
     };
     expect((await twice(`Bearer ${token}`)).status).toBe(200);
-    await expectRefusal(await twice("Bearer something-else"), '{"message":"Multiple tokens provided"}', ERROR);
-    // A second field that carries no Bearer token is no second token.
-    expect((await twice("Basic YTpi")).status).toBe(200);
+    // A different token, or a value the gateway cannot check, beside the good one: an upstream
+    // reading the other field would get a credential nobody verified.
+    for (const second of ["Bearer something-else", "Basic YTpi", "Bearer EVIL extra", "Bearer", ""]) {
+      await expectRefusal(await twice(second), '{"message":"Multiple tokens provided"}', ERROR);
+    }
+    const evilFirst = new Headers();
+    evilFirst.append("authorization", "Bearer EVIL extra");
+    evilFirst.append("authorization", `Bearer ${token}`);
+    await expectRefusal(await rig.gateway.request("/api", { headers: evilFirst }), '{"message":"Multiple tokens provided"}', ERROR);
+    // A Bearer value that is no token, beside a token from the query (Kong: two tokens).
+    await expectRefusal(await rig.get(`/api?jwt=${token}`, { authorization: "Bearer EVIL x" }), '{"message":"Multiple tokens provided"}', ERROR);
+    // Alone, another scheme is no token (Kong's reading); a bad Bearer value alone is none either.
+    expect((await rig.get(`/api?jwt=${token}`, { authorization: "Basic YTpi" })).status).toBe(200);
+    await expectRefusal(await rig.get("/api", { authorization: "Bearer EVIL x" }), '{"message":"Unauthorized"}', BASE);
   });
 
   test("key_claim_name is looked up in the payload first, then in the JOSE header", async () => {

@@ -1,7 +1,7 @@
 // Finds the token of a request the way Kong does: query parameters, then cookies, then headers
 // (`Bearer <token>`), identical values counted once, two different values refused. Also removes
 // the token from where it was found (hide_credentials).
-import { bearerToken } from "../../src/http/bearer.ts";
+import { bearerToken, hasBearerScheme } from "../../src/http/bearer.ts";
 import type { HeaderFields, RequestContext } from "../../src/pipeline/contract.ts";
 
 export interface TokenSource {
@@ -34,6 +34,11 @@ function decodeQueryComponent(text: string): string {
 interface Collector {
   first: Candidate | null;
   multiple: boolean;
+  /**
+   * A value the gateway cannot check where a token is read: a Bearer value that is not one, or
+   * a repeated field of another scheme. Beside a token it is one an upstream may read instead.
+   */
+  unchecked: boolean;
   sources: TokenSource[] | null;
 }
 
@@ -53,12 +58,12 @@ export class TokenFinder {
 
   /** The token of a request to `url` with `headers`. */
   find(url: string, headers: HeaderFields): FoundToken | TokenSearchFailure {
-    const found: Collector = { first: null, multiple: false, sources: null };
+    const found: Collector = { first: null, multiple: false, unchecked: false, sources: null };
     if (this.queryNames.size) this.fromQuery(url, found);
     if (this.cookieNames.size) this.fromCookies(headers.get("cookie"), found);
     for (const name of this.headerNames) this.fromHeader(headers.get(name), name, found);
     if (found.first === null) return "missing";
-    if (found.multiple) return "multiple";
+    if (found.multiple || found.unchecked) return "multiple";
     if (found.first === NOT_A_STRING) return "unrecognizable";
     return { token: found.first, sources: found.sources };
   }
@@ -118,8 +123,10 @@ export class TokenFinder {
     let start = 0;
     for (;;) {
       const comma = value.indexOf(",", start);
-      const token = bearerToken(comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma));
+      const piece = comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma);
+      const token = bearerToken(piece);
       if (token !== null) this.add(found, token, "header", name);
+      else if (comma >= 0 || start > 0 || hasBearerScheme(piece)) found.unchecked = true;
       if (comma < 0) return;
       start = comma + 1;
     }

@@ -17,3 +17,10 @@ export function bearerToken(value: string): string | null {
   const token = value.slice(BEARER_SCHEME.lastIndex).trimEnd();
   return token === "" || WHITESPACE.test(token) ? null : token;
 }
+
+const SCHEME_ONLY = /^\s*bearer(?:\s|$)/i;
+
+/** Whether a value names the Bearer scheme, token or not (`Bearer`, `Bearer a b`). */
+export function hasBearerScheme(value: string): boolean {
+  return SCHEME_ONLY.test(value);
+}

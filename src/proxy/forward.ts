@@ -419,8 +419,8 @@ async function send(url: string, request: Request, method: string, body: Upstrea
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
     const streamed = body instanceof ReadableStream;
-    const exchange = new FetchDeadline(controller, service.read_timeout, request.signal, streamed);
-    const sent = streamed ? exchange.upload(body, service.write_timeout) : body;
+    const exchange = new FetchDeadline(controller, service.read_timeout, request.signal, streamed ? service.write_timeout : null);
+    const sent = streamed ? exchange.upload(body) : body;
     try {
       const response = await fetch(url, { method, headers: request.headers, body: sent, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
       dropResponseHopByHop(response.headers);
@@ -463,23 +463,29 @@ class FetchDeadline {
     private readonly controller: AbortController,
     private readonly timeoutMs: number,
     private readonly client: AbortSignal,
-    /** A request body is streamed: `read_timeout` starts once it is all sent (upload). */
-    uploading: boolean,
+    /** Set when a request body is streamed (upload): `read_timeout` starts once it is all sent. */
+    private readonly writeTimeoutMs: number | null,
   ) {
-    this.timer = uploading ? null : setTimeout(this.expire, timeoutMs);
+    // Connecting and the head's write, until fetch first takes the body, count as writing.
+    this.timer = setTimeout(this.expire, writeTimeoutMs ?? timeoutMs);
     client.addEventListener("abort", this.onClientGone);
   }
 
   /**
-   * The request body as fetch takes it: `writeTimeoutMs` bounds each wait for fetch to take the
+   * The request body as fetch takes it: `write_timeout` bounds each wait for fetch to take the
    * next piece (an upstream that does not read); the wait for the client's next piece is the
-   * client's own deadline's. Once the last piece is taken, `read_timeout` starts.
+   * client's own deadline's. Once the last piece is taken, `read_timeout` starts. Once the
+   * response head has come, the response's reads are timed (`watch`), and this stays out of it.
    */
-  upload(body: ReadableStream<Uint8Array>, writeTimeoutMs: number): ReadableStream<Uint8Array> {
+  upload(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     return new ReadableStream<Uint8Array>(
       {
         pull: async (out) => {
+          if (this.headArrived) {
+            const { done, value } = await reader.read();
+            return done ? out.close() : out.enqueue(value);
+          }
           this.pause();
           const { done, value } = await reader.read();
           if (this.headArrived) return done ? out.close() : out.enqueue(value);
@@ -489,7 +495,7 @@ class FetchDeadline {
             return;
           }
           out.enqueue(value);
-          this.timer = setTimeout(this.expire, writeTimeoutMs);
+          this.timer = setTimeout(this.expire, this.writeTimeoutMs!);
         },
         cancel: (reason) => reader.cancel(reason),
       },

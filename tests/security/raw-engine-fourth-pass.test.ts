@@ -168,3 +168,70 @@ describe.each(["raw", "serve"] as const)("B3 (low): read_timeout starts once the
     expect({ status: answer.split("\r\n")[0], body: answer.slice(answer.indexOf("\r\n\r\n") + 4) }).toEqual({ status: "HTTP/1.1 200 OK", body: "got 20" });
   }, 15_000);
 });
+
+describe.each(["raw", "serve"] as const)("B3 again: an upload's timeouts never leave the exchange untimed, on the %s engine", (engine) => {
+  // Answers a chunked head and one chunk at once, then nothing; or never speaks at all.
+  const answered = new WeakSet<object>();
+  const early = Bun.listen<undefined>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket) {
+        if (answered.has(socket)) return;
+        answered.add(socket);
+        socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n");
+      },
+    },
+  });
+  const mute = Bun.listen<undefined>({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  let gateway: TestGateway;
+
+  beforeAll(() => {
+    gateway = startTestGateway({ proxyEngine: engine });
+    const timeouts = { read_timeout: 1000, write_timeout: 1000, connect_timeout: 1000 };
+    gateway.store.create("services", { name: "early", url: `http://127.0.0.1:${early.port}`, ...timeouts });
+    gateway.store.create("routes", { name: "early", service: { name: "early" }, paths: ["/early"] });
+    gateway.store.create("services", { name: "mute", url: `https://127.0.0.1:${mute.port}`, tls_verify: false, ...timeouts });
+    gateway.store.create("routes", { name: "mute", service: { name: "mute" }, paths: ["/mute"] });
+  });
+
+  afterAll(async () => {
+    await gateway.close();
+    early.stop(true);
+    mute.stop(true);
+  });
+
+  /** Sends a chunked body a byte every 300 ms; resolves with the answer and when the connection closed (ms from the start). */
+  async function slowPost(path: string): Promise<{ answer: string; closedAt: number }> {
+    const started = Date.now();
+    const socket = createConnection({ host: "127.0.0.1", port: gateway.proxy.port });
+    let answer = "";
+    let closedAt = -1;
+    socket.on("data", (bytes: Buffer) => (answer += bytes.toString("latin1")));
+    socket.on("error", () => {});
+    socket.on("close", () => (closedAt = Date.now() - started));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n`);
+    for (const piece of ["1\r\nb\r\n", "1\r\nc\r\n", "0\r\n\r\n"]) {
+      await Bun.sleep(300);
+      if (closedAt < 0) socket.write(piece);
+    }
+    for (let waited = 0; closedAt < 0 && waited < 6000; waited += 50) await Bun.sleep(50);
+    socket.destroy();
+    return { answer, closedAt };
+  }
+
+  test("an upstream that answers mid-upload and then stalls: the answer is cut within read_timeout of the last byte", async () => {
+    const { answer, closedAt } = await slowPost("/early");
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 200 OK");
+    // Before the fix the upload's later reads cleared the response's read timer: still open at 65 s.
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt).toBeLessThan(4000);
+  }, 15_000);
+
+  test("an https upstream that never finishes its handshake: 504 within write_timeout (before the fix: no deadline)", async () => {
+    const { answer, closedAt } = await slowPost("/mute");
+    expect(answer.split("\r\n")[0]).toBe("HTTP/1.1 504 Gateway Timeout");
+    expect(closedAt).toBeLessThan(4000);
+  }, 15_000);
+});
