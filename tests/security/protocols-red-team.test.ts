@@ -9,7 +9,8 @@ import { startAdminServer } from "../../src/admin/server.ts";
 import { VERSION } from "../../src/version.ts";
 import { craft, sign, signingKey } from "../support/auth.ts";
 import { type TestGateway, startTestGateway, tempDir } from "../support/gateway.ts";
-import { rawRequest } from "../support/nginx.ts";
+import { type RunningNginx, describeWithNginx, rawRequest, startNginx } from "../support/nginx.ts";
+import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "../support/node-upstream.ts";
 import { type ScriptedUpstream, scripted } from "../support/scripted-upstream.ts";
 
 const dir = tempDir("gateway-protocols-red-team-");
@@ -244,6 +245,63 @@ describe("a second, different token beside a good one is refused, never sent on 
     for (const [form, fields] of cases(good, good)) {
       const raw = await rawRequest(gateway.proxy.port, `GET /folded HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`, 500, "latin1");
       expect({ form, status: answerOf(raw).status }).toEqual({ form, status: "HTTP/1.1 200 OK" });
+    }
+  });
+});
+
+describeWithNginx("the same attacks through stock nginx and Node's http: the upstream sees only what the gateway decided", () => {
+  let node: NodeUpstream;
+  let nginx: RunningNginx;
+  const forged = craft({ alg: "none" }, { iss: "alice-key", sub: "alice", role: "admin" }, "");
+
+  beforeAll(async () => {
+    node = await startNodeUpstream("none");
+    // nginx's $http_x_role is X-Role and, with underscores allowed, X_Role too, as CGI reads them.
+    nginx = await startNginx(`underscores_in_headers on; default_type text/plain; location / { return 200 "role=$http_x_role auth=$http_authorization"; }`);
+    for (const [name, url] of [["node", node.url], ["nginx", nginx.url]] as const) {
+      gateway.store.create("services", { name: `real-${name}`, url });
+      const route = gateway.store.create("routes", { name: `real-${name}`, service: { name: `real-${name}` }, paths: [`/real-${name}`] });
+      gateway.store.create("plugins", { name: "jwt", route: { id: route.id }, config: { claims_to_headers: { role: "x_role" } } });
+    }
+    await Bun.sleep(250);
+  });
+
+  afterAll(async () => {
+    await node?.stop();
+    await nginx?.stop();
+  });
+
+  const send = (path: string, fields: string) => rawRequest(gateway.proxy.port, `GET ${path} HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`, 2000, "latin1");
+
+  test("a client's X-Role and X_Role next to a token without the claim: neither reaches Node (HTTP_X_ROLE) nor nginx ($http_x_role)", async () => {
+    const token = await sign(hs, { iss: "alice-key", sub: "alice" });
+    const fields = `Authorization: Bearer ${token}\r\nX-Role: admin\r\nX_Role: admin\r\n`;
+    const viaNode = JSON.parse(answerOf(await send("/real-node", fields)).body) as NodeEcho;
+    expect(viaNode.cgi.HTTP_X_ROLE).toBeUndefined();
+    expect(viaNode.cgi.HTTP_X_CONSUMER_USERNAME).toBe("alice");
+    expect(answerOf(await send("/real-nginx", fields)).body).toBe(`role= auth=Bearer ${token}`);
+  });
+
+  test("with the claim, both read the token's role only", async () => {
+    const token = await sign(hs, { iss: "alice-key", sub: "alice", role: "reader" });
+    const fields = `Authorization: Bearer ${token}\r\nX-Role: admin\r\n`;
+    expect((JSON.parse(answerOf(await send("/real-node", fields)).body) as NodeEcho).cgi.HTTP_X_ROLE).toBe("reader");
+    expect(answerOf(await send("/real-nginx", fields)).body).toBe(`role=reader auth=Bearer ${token}`);
+  });
+
+  test("a forged or unreadable Authorization field beside the good one, first or last: 401 on both, so neither reads it", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    for (const path of ["/real-node", "/real-nginx"]) {
+      for (const other of [`Bearer ${forged}`, "Bearer EVIL extra"]) {
+        for (const fields of [`Authorization: ${other}\r\nAuthorization: Bearer ${good}\r\n`, `Authorization: Bearer ${good}\r\nAuthorization: ${other}\r\n`]) {
+          const answer = answerOf(await send(path, fields));
+          expect({ path, fields, ...answer }).toEqual({ path, fields, status: "HTTP/1.1 401 Unauthorized", body: '{"message":"Multiple tokens provided"}' });
+        }
+      }
+      // The good token alone is what the upstream reads.
+      const alone = answerOf(await send(path, `Authorization: Bearer ${good}\r\n`)).body;
+      if (path === "/real-node") expect((JSON.parse(alone) as NodeEcho).rawHeaders.filter(([name]) => name.toLowerCase() === "authorization")).toEqual([["authorization", `Bearer ${good}`]]);
+      else expect(alone).toBe(`role= auth=Bearer ${good}`);
     }
   });
 });
