@@ -482,20 +482,13 @@ class FetchDeadline {
     return new ReadableStream<Uint8Array>(
       {
         pull: async (out) => {
-          if (this.headArrived) {
-            const { done, value } = await reader.read();
-            return done ? out.close() : out.enqueue(value);
-          }
-          this.pause();
+          if (!this.headArrived) this.pause();
           const { done, value } = await reader.read();
-          if (this.headArrived) return done ? out.close() : out.enqueue(value);
-          if (done) {
-            out.close();
-            this.resume();
-            return;
-          }
-          out.enqueue(value);
-          this.timer = setTimeout(this.expire, this.writeTimeoutMs!);
+          if (done) out.close();
+          else out.enqueue(value);
+          if (this.headArrived) return;
+          if (done) this.resume();
+          else this.timer = setTimeout(this.expire, this.writeTimeoutMs!);
         },
         cancel: (reason) => reader.cancel(reason),
       },

@@ -134,7 +134,6 @@ export class FrameReader {
   /** Bytes the pending data must reach before parsing can make progress. */
   private need = 2;
   private fragments: Uint8Array[] = [];
-  private fragmentBytes = 0;
   /** What the message's fragments count towards its limit: their bytes and FRAGMENT_COST each. */
   private fragmentCharge = 0;
   private fragmentOpcode: Opcode | null = null;
@@ -232,9 +231,8 @@ export class FrameReader {
         if (first === null) throw new ProtocolViolation(1002, "a continuation frame outside a message");
         this.keepFragment(payload);
         if (!fin) return;
-        const whole = Buffer.concat(this.fragments, this.fragmentBytes);
+        const whole = Buffer.concat(this.fragments);
         this.fragments = [];
-        this.fragmentBytes = 0;
         this.fragmentCharge = 0;
         this.fragmentOpcode = null;
         return this.deliver(first, whole);
@@ -252,7 +250,6 @@ export class FrameReader {
 
   private keepFragment(payload: Buffer): void {
     if (payload.length > 0) this.fragments.push(Buffer.from(payload));
-    this.fragmentBytes += payload.length;
     this.fragmentCharge += payload.length + FRAGMENT_COST;
   }
 
