@@ -3,6 +3,7 @@
 // the token from where it was found (hide_credentials).
 import { bearerToken, hasBearerScheme } from "../../src/http/bearer.ts";
 import type { HeaderFields, RequestContext } from "../../src/pipeline/contract.ts";
+import { cgiSpelling } from "../../src/proxy/client-headers.ts";
 
 export interface TokenSource {
   readonly kind: "query" | "cookie" | "header";
@@ -20,6 +21,22 @@ export type TokenSearchFailure = "missing" | "multiple" | "unrecognizable";
 /** A query parameter without `=` (Kong's value `true`): a token that is not a string. */
 const NOT_A_STRING = Symbol("not a string");
 type Candidate = string | typeof NOT_A_STRING;
+
+// What PHP and Rack make of a cookie's name: percent-decoded, PHP turning `.` and ` ` into `_`.
+const COOKIE_FOLDED = /[%. ]/;
+
+function cookieSpelling(name: string): string {
+  if (!COOKIE_FOLDED.test(name)) return name;
+  let decoded = name;
+  if (name.includes("%")) {
+    try {
+      decoded = decodeURIComponent(name);
+    } catch {
+      decoded = name;
+    }
+  }
+  return decoded.replace(/[. ]/g, "_");
+}
 
 function decodeQueryComponent(text: string): string {
   const spaced = text.includes("+") ? text.replace(/\+/g, " ") : text;
@@ -44,16 +61,24 @@ interface Collector {
 
 export class TokenFinder {
   private readonly queryNames: ReadonlySet<string>;
+  /** In `cookieSpelling`: `my.jwt` and `my%5Fjwt` are PHP's `my_jwt`, Rack's `my%5Fjwt` is `my_jwt`. */
   private readonly cookieNames: ReadonlySet<string>;
   private readonly headerNames: readonly string[];
+  /**
+   * The header names in `cgiSpelling`, when one of them has another spelling a CGI-style server
+   * reads as the same variable (`x-jwt` and `X_JWT` are both HTTP_X_JWT); else null.
+   */
+  private readonly cgiHeaderNames: ReadonlySet<string> | null;
 
   constructor(
     config: { uri_param_names: string[]; cookie_names: string[]; header_names: string[] },
     private readonly recordSources: boolean,
   ) {
     this.queryNames = new Set(config.uri_param_names);
-    this.cookieNames = new Set(config.cookie_names);
+    this.cookieNames = new Set(config.cookie_names.map(cookieSpelling));
     this.headerNames = [...new Set(config.header_names.map((name) => name.toLowerCase()))];
+    const spelt = new Set(this.headerNames.map(cgiSpelling));
+    this.cgiHeaderNames = [...spelt].some((name) => name.includes("-")) ? spelt : null;
   }
 
   /** The token of a request to `url` with `headers`. */
@@ -62,6 +87,7 @@ export class TokenFinder {
     if (this.queryNames.size) this.fromQuery(url, found);
     if (this.cookieNames.size) this.fromCookies(headers.get("cookie"), found);
     for (const name of this.headerNames) this.fromHeader(headers.get(name), name, found);
+    if (this.cgiHeaderNames !== null) this.fromOtherSpellings(headers, this.cgiHeaderNames, found);
     if (found.first === null) return "missing";
     if (found.multiple || found.unchecked) return "multiple";
     if (found.first === NOT_A_STRING) return "unrecognizable";
@@ -107,15 +133,17 @@ export class TokenFinder {
       const eq = part.indexOf("=");
       if (eq < 0) continue;
       const name = part.slice(0, eq).trim();
-      // Every cookie of that name counts, raw (nginx's $cookie_<name> is only the first): an
-      // upstream that reads the last one must not get a token the gateway did not check.
-      if (!this.cookieNames.has(name)) continue;
+      // Every cookie of that name counts, raw (nginx's $cookie_<name> is only the first), and
+      // every other spelling of it an upstream reads as that name: an upstream that reads
+      // another one must not get a token the gateway did not check.
+      if (!this.cookieNames.has(cookieSpelling(name))) continue;
       const value = part.slice(eq + 1).trim();
       if (value !== "") this.add(found, value, "cookie", name);
     }
   }
 
-  private fromHeader(value: string | null, name: string, found: Collector): void {
+  /** `respelt`: a field in another spelling of the header, which an upstream may read as a repeated field. */
+  private fromHeader(value: string | null, name: string, found: Collector, respelt = false): void {
     if (value === null) return;
     // Repeated fields arrive joined with ", " (a token has no comma). Kong reads the first one;
     // here each one's token counts, as for the other sources, so a second, different token is
@@ -126,9 +154,16 @@ export class TokenFinder {
       const piece = comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma);
       const token = bearerToken(piece);
       if (token !== null) this.add(found, token, "header", name);
-      else if (comma >= 0 || start > 0 || hasBearerScheme(piece)) found.unchecked = true;
+      else if (respelt || comma >= 0 || start > 0 || hasBearerScheme(piece)) found.unchecked = true;
       if (comma < 0) return;
       start = comma + 1;
+    }
+  }
+
+  /** Fields in another spelling of a token header (`X_JWT` for `x-jwt`) count as that header. */
+  private fromOtherSpellings(headers: HeaderFields, spelt: ReadonlySet<string>, found: Collector): void {
+    for (const name of headers.keys()) {
+      if (!this.headerNames.includes(name) && spelt.has(cgiSpelling(name))) this.fromHeader(headers.get(name), name, found, true);
     }
   }
 

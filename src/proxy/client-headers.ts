@@ -46,12 +46,20 @@ const FOLDED = /[^a-z0-9-]/g;
 const HAS_FOLDED = /[^a-z0-9-]/;
 
 /**
+ * A lower-case name as CGI-style servers read it, in `-` spelling: `x_role`, `x.role` and
+ * `x-role` are all HTTP_X_ROLE there.
+ */
+export function cgiSpelling(name: string): string {
+  return HAS_FOLDED.test(name) ? name.replace(FOLDED, "-") : name;
+}
+
+/**
  * The owned names in the spelling `isClientOnly` compares: `x_role` is HTTP_X_ROLE to a CGI-style
  * server, so the client's `X-Role` is the plugin's header there and must not reach it either.
  */
 export function ownedHeadersOf(names: Iterable<string>): OwnedHeaders {
   const owned = new Set<string>();
-  for (const name of names) owned.add(name.toLowerCase().replace(FOLDED, "-"));
+  for (const name of names) owned.add(cgiSpelling(name.toLowerCase()));
   return owned.size ? owned : NO_OWNED_HEADERS;
 }
 
@@ -65,7 +73,7 @@ export function isClientOnly(name: string, owned: OwnedHeaders): boolean {
   // A plugin's own name (claims_to_headers `role`) is unset when its claim is missing: the client's copy must not stay.
   if (!KEPT_AND_REWRITTEN.has(name) && (owned.has(name) || (name.charCodeAt(0) === 120 /* x */ && gatewayFamily(name)))) return true;
   if (!HAS_FOLDED.test(name)) return false;
-  const spelt = name.replace(FOLDED, "-");
+  const spelt = cgiSpelling(name);
   return NEVER_FORWARDED.has(spelt) || KEPT_AND_REWRITTEN.has(spelt) || FRAMING_AND_HOST.has(spelt) || owned.has(spelt) || gatewayFamily(spelt);
 }
 

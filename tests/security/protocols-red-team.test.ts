@@ -71,6 +71,8 @@ beforeAll(async () => {
   gateway.store.create("plugins", { name: "jwt", route: { id: claims.id }, config: { claims_to_headers: { role: "role" } } });
   const folded = gateway.store.create("routes", { name: "folded", service: { name: "ws" }, paths: ["/folded"] });
   gateway.store.create("plugins", { name: "jwt", route: { id: folded.id }, config: { claims_to_headers: { role: "x_role" }, cookie_names: ["jwt"] } });
+  const custom = gateway.store.create("routes", { name: "custom", service: { name: "ws" }, paths: ["/custom"] });
+  gateway.store.create("plugins", { name: "jwt", route: { id: custom.id }, config: { header_names: ["x-jwt"], cookie_names: ["my_jwt"] } });
   hs = await signingKey("HS256");
   const alice = gateway.store.create("consumers", { username: "alice" });
   gateway.store.create("jwt_secrets", { key: "alice-key", ...hs.credential }, { kind: "consumers", id: alice.id });
@@ -249,6 +251,37 @@ describe("a second, different token beside a good one is refused, never sent on 
   });
 });
 
+describe("a token header or cookie in another spelling an upstream reads as the same name", () => {
+  const forged = craft({ alg: "none" }, { iss: "alice-key", sub: "alice", role: "admin" }, "");
+  const send = (fields: string) => rawRequest(gateway.proxy.port, `GET /custom HTTP/1.1\r\nHost: a\r\n${fields}Connection: close\r\n\r\n`, 500, "latin1");
+
+  test("X_JWT or X.JWT beside X-JWT (all HTTP_X_JWT to CGI), my.jwt, my jwt or my%5Fjwt beside my_jwt (PHP's my_jwt): 401 Multiple tokens provided", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    const forms = [
+      `X-JWT: Bearer ${good}\r\nX_JWT: Bearer ${forged}\r\n`,
+      `X_JWT: Bearer ${forged}\r\nX-JWT: Bearer ${good}\r\n`,
+      `X-JWT: Bearer ${good}\r\nX.JWT: Basic YTpi\r\n`,
+      `Cookie: my_jwt=${good}; my.jwt=${forged}\r\n`,
+      `Cookie: my_jwt=${good}; my jwt=${forged}\r\n`,
+      `Cookie: my%5Fjwt=${forged}; my_jwt=${good}\r\n`,
+    ];
+    for (const fields of forms) {
+      const before = upstream.requests.length;
+      expect({ fields, ...answerOf(await send(fields)) }).toEqual({ fields, status: "HTTP/1.1 401 Unauthorized", body: '{"message":"Multiple tokens provided"}' });
+      expect(upstream.requests.length).toBe(before);
+    }
+  });
+
+  test("the same token in both spellings is one token; another spelling alone carries the token", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    for (const fields of [`X-JWT: Bearer ${good}\r\nX_JWT: Bearer ${good}\r\n`, `X_JWT: Bearer ${good}\r\n`, `Cookie: my.jwt=${good}\r\n`, `Cookie: my_jwt=${good}; my%5Fjwt=${good}\r\n`]) {
+      expect({ fields, status: answerOf(await send(fields)).status }).toEqual({ fields, status: "HTTP/1.1 200 OK" });
+    }
+    // A name that is no spelling of x-jwt is not read.
+    expect(answerOf(await send(`X-JWT: Bearer ${good}\r\nX-JW: Bearer ${forged}\r\n`)).status).toBe("HTTP/1.1 200 OK");
+  });
+});
+
 describeWithNginx("the same attacks through stock nginx and Node's http: the upstream sees only what the gateway decided", () => {
   let node: NodeUpstream;
   let nginx: RunningNginx;
@@ -263,6 +296,8 @@ describeWithNginx("the same attacks through stock nginx and Node's http: the ups
       const route = gateway.store.create("routes", { name: `real-${name}`, service: { name: `real-${name}` }, paths: [`/real-${name}`] });
       gateway.store.create("plugins", { name: "jwt", route: { id: route.id }, config: { claims_to_headers: { role: "x_role" } } });
     }
+    const custom = gateway.store.create("routes", { name: "real-node-custom", service: { name: "real-node" }, paths: ["/real-node-custom"] });
+    gateway.store.create("plugins", { name: "jwt", route: { id: custom.id }, config: { header_names: ["x-jwt"] } });
     await Bun.sleep(250);
   });
 
@@ -280,6 +315,15 @@ describeWithNginx("the same attacks through stock nginx and Node's http: the ups
     expect(viaNode.cgi.HTTP_X_ROLE).toBeUndefined();
     expect(viaNode.cgi.HTTP_X_CONSUMER_USERNAME).toBe("alice");
     expect(answerOf(await send("/real-nginx", fields)).body).toBe(`role= auth=Bearer ${token}`);
+  });
+
+  test("header_names x-jwt: a forged X_JWT beside the good X-JWT is refused; the good one alone is Node's HTTP_X_JWT", async () => {
+    const good = await sign(hs, { iss: "alice-key", sub: "alice" });
+    for (const fields of [`X-JWT: Bearer ${good}\r\nX_JWT: Bearer ${forged}\r\n`, `X_JWT: Bearer ${forged}\r\nX-JWT: Bearer ${good}\r\n`]) {
+      expect({ fields, ...answerOf(await send("/real-node-custom", fields)) }).toEqual({ fields, status: "HTTP/1.1 401 Unauthorized", body: '{"message":"Multiple tokens provided"}' });
+    }
+    const alone = JSON.parse(answerOf(await send("/real-node-custom", `X-JWT: Bearer ${good}\r\n`)).body) as NodeEcho;
+    expect(alone.cgi.HTTP_X_JWT).toBe(`Bearer ${good}`);
   });
 
   test("with the claim, both read the token's role only", async () => {
