@@ -33,8 +33,9 @@ export const ERRORS = {
   // Kong's words when every target of the service's upstream is unhealthy or has weight 0.
   no_healthy_target: { status: 503, message: "failure to get a peer from the ring-balancer" },
   client_gone: { status: 499, message: "the client closed the connection" },
-  // A plugin needs a body while other requests' bodies hold the memory set aside for them.
-  request_bodies_busy: { status: 503, message: "too many request bodies are being read at once: try again later" },
+  // A body a plugin was reading, given up when bodies still arriving held all the memory set
+  // aside for them and it had been arriving the longest.
+  request_body_too_slow: { status: 408, message: "the request body arrived too slowly while other request bodies needed the memory" },
   invalid_host: { status: 400, message: "invalid Host header: expected host[:port]" },
   invalid_path: {
     status: 400,

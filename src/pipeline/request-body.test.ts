@@ -1,7 +1,7 @@
 // The request body plugins read: the bound (a declared length past it is not read at all), one
 // read per request, what the upstream gets after a read, past the bound, or a replacement.
 import { describe, expect, test } from "bun:test";
-import { BodyBudgetExhausted, BufferedRequestBody, MAX_ARRIVING_BODY_BYTES, MAX_BUFFERED_BODY_BYTES } from "./request-body.ts";
+import { BodyCrowdedOut, BufferedRequestBody, MAX_ARRIVING_BODY_BYTES, MAX_BUFFERED_BODY_BYTES } from "./request-body.ts";
 
 /** A POST whose body is `pieces`, counting how many the stream was asked for. */
 function post(pieces: string[], headers: Record<string, string> = {}): { request: Request; pulls: () => number } {
@@ -97,33 +97,35 @@ describe("BufferedRequestBody", () => {
 });
 
 describe("the bound on bodies still arriving, over all requests", () => {
-  test("slow clients holding bodies near the bound: past the total, a read fails (503 upstream of it), and works again once they are done", async () => {
+  test("slow clients holding bodies near the bound: past the total, the longest arriving are given up, and a body that arrives at once is read whole", async () => {
     const piece = new Uint8Array(MAX_BUFFERED_BODY_BYTES - 1024).fill(97);
-    const controllers: ReadableStreamDefaultController<Uint8Array>[] = [];
+    const cancelled: unknown[] = [];
     /** A POST whose client sent one piece and then stalls. */
     const stalled = () =>
       new Request("http://gateway.test/", {
         method: "POST",
         duplex: "half",
-        body: new ReadableStream<Uint8Array>({ start: (controller) => (controllers.push(controller), controller.enqueue(piece)) }, { highWaterMark: 0 }),
+        body: new ReadableStream<Uint8Array>({ start: (controller) => controller.enqueue(piece), cancel: (reason) => void cancelled.push(reason) }, { highWaterMark: 0 }),
       } as RequestInit);
-    const slow = Math.ceil(MAX_ARRIVING_BODY_BYTES / piece.byteLength) + 1;
-    const waiting = Array.from({ length: slow }, () =>
-      new BufferedRequestBody(stalled()).read(MAX_BUFFERED_BODY_BYTES).then(
+    const fitting = Math.floor(MAX_ARRIVING_BODY_BYTES / piece.byteLength);
+    const outcome = (read: Promise<Uint8Array | null>) =>
+      read.then(
         () => "read" as const,
-        (error) => (error instanceof BodyBudgetExhausted ? ("busy" as const) : ("other" as const)),
-      ),
-    );
-    const first = await Promise.race([...waiting, Bun.sleep(2000).then(() => "all waiting" as const)]);
-    expect(first).toBe("busy");
-    const outcomes = await Promise.all(waiting.map((read) => Promise.race([read, Bun.sleep(50).then(() => "waiting" as const)])));
-    // Never a body given up as if it were past the bound: that read on as if unread.
-    expect(outcomes.filter((outcome) => outcome !== "busy" && outcome !== "waiting")).toEqual([]);
-    expect(outcomes.filter((outcome) => outcome === "waiting").length).toBeGreaterThan(0);
-    // Once the slow ones finish (or go), a new request's body is read whole again.
-    for (const controller of controllers) controller.close();
-    await Promise.all(waiting);
-    const { request } = post(["ab", "cd"]);
-    expect(text(await new BufferedRequestBody(request).read(10))).toBe("abcd");
+        (error) => (error instanceof BodyCrowdedOut ? ("crowded out" as const) : ("other" as const)),
+      );
+    const waiting = Array.from({ length: fitting }, () => outcome(new BufferedRequestBody(stalled()).read(MAX_BUFFERED_BODY_BYTES)));
+    await Bun.sleep(20);
+    const now = () => Promise.all(waiting.map((read) => Promise.race([read, Bun.sleep(20).then(() => "waiting" as const)])));
+    expect((await now()).every((state) => state === "waiting")).toBe(true);
+    // Three more slow bodies pass the total, then one that arrives at once: the oldest four give way.
+    for (let i = 0; i < 3; i++) waiting.push(outcome(new BufferedRequestBody(stalled()).read(MAX_BUFFERED_BODY_BYTES)));
+    const { request } = post(["a".repeat(600_000), "b".repeat(600_000).slice(0, 400_000), "cd"]);
+    expect(text(await new BufferedRequestBody(request).read(MAX_BUFFERED_BODY_BYTES))?.length).toBe(1_000_002);
+    const states = await now();
+    const crowdedOut = states.flatMap((state, at) => (state === "crowded out" ? [at] : []));
+    expect(crowdedOut).toEqual([0, 1, 2, 3]);
+    expect(states.filter((state) => state === "waiting").length).toBe(states.length - 4);
+    expect(cancelled.length).toBe(4);
+    expect(cancelled.every((reason) => reason instanceof BodyCrowdedOut)).toBe(true);
   });
 });

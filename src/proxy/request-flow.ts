@@ -10,7 +10,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Chain } from "../pipeline/chains.ts";
 import type { HeaderFields, PluginRequestSource } from "../pipeline/contract.ts";
 import { type AccessOutcome, runAccess, runLog, runResponse } from "../pipeline/run-chain.ts";
-import { BodyBudgetExhausted } from "../pipeline/request-body.ts";
+import { BodyCrowdedOut } from "../pipeline/request-body.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -331,7 +331,7 @@ export class RequestFlow<U> {
         // A plugin reading the body learns first that the client went away.
         return outcome
           .then((settled) => this.proxy(flight, match, search, ctx, settled))
-          .catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : error instanceof BodyBudgetExhausted ? flight.refuse("request_bodies_busy") : flight.internalError(error)));
+          .catch((error) => (error instanceof ClientGone ? flight.refuse("client_gone") : error instanceof BodyCrowdedOut ? flight.refuse("request_body_too_slow") : flight.internalError(error)));
       }
       return this.proxy(flight, match, search, ctx, outcome);
     } catch (error) {

@@ -113,27 +113,34 @@ describe.each(["raw", "serve"] as const)("B2 (medium): other clients' uploads ne
     echo.stop(true);
   });
 
-  test("with 65 uploads of 1 MiB less a byte stalled, a body edit is 503, never skipped; after they go, it is done", async () => {
+  test("with 64 uploads of 1 MiB less a byte stalled, a body edit is done, never skipped: the oldest stalled upload is given up with 408", async () => {
     const piece = Buffer.alloc(1024 * 1024 - 1, 97);
-    for (let i = 0; i < 65; i++) {
+    const answers: string[] = [];
+    for (let i = 0; i < 64; i++) {
       const socket = createConnection({ host: "127.0.0.1", port: gateway.proxy.port });
       socket.on("error", () => {});
+      const at = answers.push("") - 1;
+      socket.on("data", (data) => (answers[at] += data.toString("latin1")));
       stalled.push(socket);
       await new Promise((resolve) => socket.once("connect", resolve));
       socket.write(`POST /keyed/${i} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${1024 * 1024}\r\n\r\n`);
       socket.write(piece);
     }
     await Bun.sleep(500);
-    // 65 bytes short of the total are left: a body of 1 KB passes it.
+    expect(answers.every((answer) => answer === "")).toBe(true);
+    // 64 bytes short of the total are left: a body of 1 KB passes it. Before B2's fix the read
+    // gave up as for a body past the bound, and the field went on; before this one it was 503.
     const pad = "p".repeat(1000);
-    const edit = () => gateway.request("/edited", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ admin: true, x: 1, pad }) });
-    // Before the fix the read gave up as for a body past the bound, and the field went on.
-    const busy = await edit();
-    expect({ status: busy.status, body: await busy.json() }).toEqual({ status: 503, body: { message: "too many request bodies are being read at once: try again later" } });
-    for (const socket of stalled) socket.destroy();
-    await Bun.sleep(300);
-    const done = await edit();
-    expect({ status: done.status, body: await done.json() }).toEqual({ status: 200, body: { x: 1, pad } });
+    const edited = await gateway.request("/edited", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ admin: true, x: 1, pad }) });
+    expect({ status: edited.status, body: await edited.json() }).toEqual({ status: 200, body: { x: 1, pad } });
+    await Bun.sleep(200);
+    const given = answers.flatMap((answer, at) => (answer === "" ? [] : [at]));
+    expect(given).toEqual([0]);
+    expect(answers[0]).toStartWith("HTTP/1.1 408 Request Timeout\r\n");
+    expect(answers[0]!.slice(answers[0]!.indexOf("\r\n\r\n") + 4)).toBe('{"message":"the request body arrived too slowly while other request bodies needed the memory"}');
+    // The rest of its body is never read: the raw engine closes the connection (Bun.serve reads
+    // the body's framing on by itself).
+    if (engine === "raw") expect(answers[0]).toMatch(/\r\nconnection: close\r\n/i);
   }, 30_000);
 });
 
