@@ -5,7 +5,7 @@
 // SHA-256 digest, never compared as text, so the plaintext is neither stored nor held in memory
 // beyond the request.
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
-import { type BodyFields, bodyFormatOf, parseBodyFields } from "../../src/pipeline/body-fields.ts";
+import { type BodyFields, NO_FIELDS, bodyFormatOf, parseBodyFields } from "../../src/pipeline/body-fields.ts";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import { clearIdentityHeaders, refuseOrFallBack, setConsumer } from "../../src/pipeline/request-context.ts";
 import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
@@ -32,7 +32,9 @@ async function bodyFieldsOf(ctx: RequestContext): Promise<BodyFields | null> {
   const format = bodyFormatOf(contentType);
   if (format === null) return null;
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
-  return body === null ? null : parseBodyFields(format, contentType!, body);
+  if (body === null) return null;
+  const fields = parseBodyFields(format, contentType!, body);
+  return fields === NO_FIELDS ? null : fields;
 }
 
 function queryValues(url: string, name: string): string[] | null {

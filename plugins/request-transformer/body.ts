@@ -1,10 +1,14 @@
 // request-transformer's body operations, Kong 3.x's transform_body: for a JSON object,
 // urlencoded or multipart body of at most MAX_BUFFERED_BODY_BYTES, the body fields are removed,
 // renamed, replaced, added and appended as Kong does it per format; values are strings, as in
-// Kong. A body of another type, one that does not parse, or one past the bound goes on as sent,
-// and so does a body no operation changed.
-import { type BodyFields, type BodyFormat, appendedValue, bodyFormatOf, isPresent, parseBodyFields } from "../../src/pipeline/body-fields.ts";
-import type { RequestContext } from "../../src/pipeline/contract.ts";
+// Kong. A body of another type, JSON that is not an object, and a body no operation changed go
+// on as sent. Unlike Kong, a body that does not parse as its Content-Type says, or one past the
+// bound, is refused when the plugin removes, renames or replaces fields: Kong sends it on
+// untouched, and what a more lenient upstream parser reads there (Python's json reads NaN, Go's
+// multipart LF line ends) would pass the removal.
+import { type BodyFields, type BodyFormat, NO_FIELDS, appendedValue, bodyFormatOf, isPresent, parseBodyFields } from "../../src/pipeline/body-fields.ts";
+import type { AccessResult, RequestContext } from "../../src/pipeline/contract.ts";
+import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
 import { type OperationPlan, splitPair } from "../../src/pipeline/header-operations.ts";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import type { RequestTransformerConfig } from "./schema.ts";
@@ -73,21 +77,57 @@ function transform(fields: BodyFields, format: BodyFormat, plan: OperationPlan, 
   return changed;
 }
 
-async function transformRead(ctx: RequestContext, plan: OperationPlan, format: BodyFormat, contentType: string): Promise<undefined> {
+const MEDIA_TYPE: Record<BodyFormat, string> = { json: "application/json", urlencoded: "application/x-www-form-urlencoded", multipart: "multipart/form-data" };
+
+/** Every way the body operations refuse a request: status and message. */
+export const BODY_REFUSALS = {
+  malformed: (format: BodyFormat) => ({ status: 400, message: `the request body does not parse as ${MEDIA_TYPE[format]}, so request-transformer cannot remove, rename or replace its fields` }),
+  repeatedType: () => ({ status: 400, message: "the request has more than one Content-Type, so request-transformer cannot tell how the upstream reads its body" }),
+  tooLarge: () => ({ status: 413, message: `the request body is larger than ${MAX_BUFFERED_BODY_BYTES / 1024 / 1024} MiB, so request-transformer cannot remove, rename or replace its fields` }),
+} as const;
+
+function refusal({ status, message }: { status: number; message: string }): Response {
+  return new Response(JSON.stringify({ message }), { status, headers: { "content-type": JSON_CONTENT_TYPE } });
+}
+
+/** True when the plan acts on the client's own fields: what the client sent must not get past it unread. */
+function guardsFields(plan: OperationPlan): boolean {
+  return plan.remove.length > 0 || plan.rename.length > 0 || plan.replace.length > 0;
+}
+
+async function transformRead(ctx: RequestContext, plan: OperationPlan, format: BodyFormat, contentType: string): Promise<AccessResult> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
-  if (body === null) return undefined;
+  if (body === null) return guardsFields(plan) ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
   const fields = parseBodyFields(format, contentType, body);
-  if (fields !== null && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
+  if (fields === null) return guardsFields(plan) && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
+  if (fields !== NO_FIELDS && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
   return undefined;
+}
+
+/**
+ * True for a Content-Type sent more than once (the fields arrive joined with a comma, which a
+ * media type has only inside a quoted parameter): upstreams differ on which one they read.
+ */
+function isRepeated(contentType: string): boolean {
+  let quoted = false;
+  for (let at = 0; at < contentType.length; at++) {
+    const char = contentType.charCodeAt(at);
+    if (char === 0x22 /* " */) quoted = !quoted;
+    else if (char === 0x5c /* \ */ && quoted) at++;
+    else if (char === 0x2c /* , */ && !quoted) return true;
+  }
+  return false;
 }
 
 /**
  * Applies the plan to the body the client's `contentType` describes (Kong reads the client's,
  * before any header operation). GET and HEAD carry no body upstream, so theirs is left alone.
  */
-export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): undefined | Promise<undefined> {
-  const format = bodyFormatOf(contentType);
+export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): AccessResult | Promise<AccessResult> {
   const method = ctx.method;
-  if (format === null || method === "GET" || method === "HEAD") return undefined;
-  return transformRead(ctx, plan, format, contentType!);
+  if (contentType === null || method === "GET" || method === "HEAD") return undefined;
+  // `text/plain, application/json`: the upstream that reads the last one would parse fields the plugin never saw.
+  if (guardsFields(plan) && isRepeated(contentType)) return refusal(BODY_REFUSALS.repeatedType());
+  const format = bodyFormatOf(contentType);
+  return format === null ? undefined : transformRead(ctx, plan, format, contentType);
 }

@@ -1,7 +1,7 @@
 // The request-transformer plugin's access phase, in Kong's order: the upstream's path and method,
 // the header plan, the body operations (./body.ts), then the query plan, applied to what goes
 // upstream. Everything is decided in `create`; a request only runs it.
-import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { AccessResult, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import { applyHeaderPlan, headerPlan } from "../../src/pipeline/header-operations.ts";
 import { bodyPlan, transformBody } from "./body.ts";
 import { applyQueryPlan, queryPlan } from "./querystring.ts";
@@ -13,7 +13,7 @@ export function createRequestTransformerInstance(config: RequestTransformerConfi
   const target = upstreamTarget(config);
   const body = bodyPlan(config);
   return {
-    access(ctx: RequestContext): undefined | Promise<undefined> {
+    access(ctx: RequestContext): AccessResult | Promise<AccessResult> {
       if (target !== null) retarget(ctx, target);
       // The body's format is the client's Content-Type, not one a header operation sets.
       const contentType = body === null ? null : ctx.upstreamHeaders.get("content-type");

@@ -27,8 +27,11 @@ export interface BodyFields {
   encode(): Uint8Array;
 }
 
-/** The body's fields, or null when it is not what its Content-Type says (such a body is left as it is). */
-export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array): BodyFields | null {
+/** A body of its format that has no fields to read: JSON that is an array, a string, a number. */
+export const NO_FIELDS = Symbol("no fields");
+
+/** The body's fields, NO_FIELDS, or null when it is not what its Content-Type says. */
+export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array): BodyFields | typeof NO_FIELDS | null {
   if (format === "json") return JsonFields.parse(body);
   if (format === "urlencoded") return new UrlEncodedFields(Buffer.from(body).toString("latin1"));
   return MultipartFields.parse(contentType, body);
@@ -50,16 +53,16 @@ class JsonFields implements BodyFields {
   private constructor(private readonly object: Record<string, unknown>) {}
 
   /**
-   * Empty text is an empty object (Kong starts from `{}`); anything but an object does not parse.
+   * Empty text is an empty object (Kong starts from `{}`); JSON that is not an object has no fields.
    * A leading byte order mark is skipped, as Express's body-parser and Python's json.loads(bytes)
    * skip it: a body they read must not go past the plugins unread.
    */
-  static parse(body: Uint8Array): JsonFields | null {
+  static parse(body: Uint8Array): JsonFields | typeof NO_FIELDS | null {
     const text = Buffer.from(body).toString("utf8").replace(BYTE_ORDER_MARK, "");
     if (text.trim() === "") return new JsonFields({});
     try {
       const parsed: unknown = JSON.parse(text);
-      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? new JsonFields(parsed as Record<string, unknown>) : null;
+      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? new JsonFields(parsed as Record<string, unknown>) : NO_FIELDS;
     } catch {
       return null;
     }
