@@ -22,20 +22,32 @@ export type TokenSearchFailure = "missing" | "multiple" | "unrecognizable";
 const NOT_A_STRING = Symbol("not a string");
 type Candidate = string | typeof NOT_A_STRING;
 
-// What PHP and Rack make of a cookie's name: percent-decoded, PHP turning `.` and ` ` into `_`.
-const COOKIE_FOLDED = /[%. ]/;
+// What PHP makes of a query or cookie name (php_default_treat_data, php_register_variable_ex):
+// percent-decoded byte for byte with `+` a space, cut at a NUL (it is a C string), leading
+// spaces dropped, `.` and ` ` turned into `_`; a `[` with no `]` after it is `_` too, one with
+// a `]` opens an array under the name before it, which an upstream reads as that name as well.
+const PHP_FOLDED = /[%+.[\0 ]/;
 
-function cookieSpelling(name: string): string {
-  if (!COOKIE_FOLDED.test(name)) return name;
-  let decoded = name;
-  if (name.includes("%")) {
-    try {
-      decoded = decodeURIComponent(name);
-    } catch {
-      decoded = name;
-    }
-  }
+function phpSpelling(name: string): string {
+  if (!PHP_FOLDED.test(name)) return name;
+  let decoded = name.includes("+") ? name.replace(/\+/g, " ") : name;
+  if (decoded.includes("%")) decoded = decoded.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  const nul = decoded.indexOf("\0");
+  if (nul >= 0) decoded = decoded.slice(0, nul);
+  decoded = decoded.replace(/^ +/, "");
+  const open = decoded.indexOf("[");
+  if (open >= 0) decoded = decoded.indexOf("]", open) < 0 ? `${decoded.slice(0, open)}_${decoded.slice(open + 1)}` : decoded.slice(0, open);
   return decoded.replace(/[. ]/g, "_");
+}
+
+/** A configured name in phpSpelling, its non-ASCII characters as the UTF-8 bytes PHP compares. */
+function configuredSpelling(name: string): string {
+  return phpSpelling(Buffer.from(name, "utf8").toString("latin1"));
+}
+
+/** A raw query name as URLSearchParams (and so the upstream query's edits) decodes it. */
+function searchParamName(raw: string): string {
+  return new URLSearchParams(`${raw}=`).keys().next().value ?? raw;
 }
 
 function decodeQueryComponent(text: string): string {
@@ -60,8 +72,9 @@ interface Collector {
 }
 
 export class TokenFinder {
+  /** In `phpSpelling`: `my.jwt`, `my+jwt`, `my%5Fjwt` and `my_jwt[]` are all PHP's `my_jwt`. */
   private readonly queryNames: ReadonlySet<string>;
-  /** In `cookieSpelling`: `my.jwt` and `my%5Fjwt` are PHP's `my_jwt`, Rack's `my%5Fjwt` is `my_jwt`. */
+  /** In `phpSpelling`, as the query's (Rack decodes cookie names too). */
   private readonly cookieNames: ReadonlySet<string>;
   private readonly headerNames: readonly string[];
   /**
@@ -74,8 +87,8 @@ export class TokenFinder {
     config: { uri_param_names: string[]; cookie_names: string[]; header_names: string[] },
     private readonly recordSources: boolean,
   ) {
-    this.queryNames = new Set(config.uri_param_names);
-    this.cookieNames = new Set(config.cookie_names.map(cookieSpelling));
+    this.queryNames = new Set(config.uri_param_names.map(configuredSpelling));
+    this.cookieNames = new Set(config.cookie_names.map(configuredSpelling));
     this.headerNames = [...new Set(config.header_names.map((name) => name.toLowerCase()))];
     const spelt = new Set(this.headerNames.map(cgiSpelling));
     this.cgiHeaderNames = [...spelt].some((name) => name.includes("-")) ? spelt : null;
@@ -98,7 +111,7 @@ export class TokenFinder {
   hide(ctx: RequestContext, found: FoundToken): void {
     for (const source of found.sources ?? []) {
       if (source.kind === "header") ctx.upstreamHeaders.delete(source.name);
-      else if (source.kind === "query") ctx.upstreamQuery.delete(source.name);
+      else if (source.kind === "query") ctx.upstreamQuery.delete(searchParamName(source.name));
       else this.hideCookie(ctx.upstreamHeaders, source.name);
     }
   }
@@ -116,8 +129,11 @@ export class TokenFinder {
     const query = url.slice(start + 1, end < 0 ? undefined : end);
     for (const pair of query.split("&")) {
       const eq = pair.indexOf("=");
-      const name = decodeQueryComponent(eq < 0 ? pair : pair.slice(0, eq));
-      if (!this.queryNames.has(name)) continue;
+      // Rack 2 and Python before 3.9.2 split on `;` too: a token's name after one is a value
+      // the gateway does not check.
+      if (pair.includes(";") && this.namesOne(pair.split(";").slice(1), this.queryNames)) found.unchecked = true;
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      if (!this.queryNames.has(phpSpelling(name))) continue;
       if (eq < 0) {
         this.add(found, NOT_A_STRING, "query", name);
         continue;
@@ -132,14 +148,21 @@ export class TokenFinder {
     for (const part of header.split(";")) {
       const eq = part.indexOf("=");
       if (eq < 0) continue;
+      // Rack up to 2.1 splits cookies on `,` too: a token's name after one is a value the gateway does not check.
+      if (part.includes(",", eq) && this.namesOne(part.slice(eq).split(",").slice(1), this.cookieNames)) found.unchecked = true;
       const name = part.slice(0, eq).trim();
       // Every cookie of that name counts, raw (nginx's $cookie_<name> is only the first), and
       // every other spelling of it an upstream reads as that name: an upstream that reads
       // another one must not get a token the gateway did not check.
-      if (!this.cookieNames.has(cookieSpelling(name))) continue;
+      if (!this.cookieNames.has(phpSpelling(name))) continue;
       const value = part.slice(eq + 1).trim();
       if (value !== "") this.add(found, value, "cookie", name);
     }
+  }
+
+  /** True when one of `pairs` (`name=value`) names a token in `names`' spelling. */
+  private namesOne(pairs: string[], names: ReadonlySet<string>): boolean {
+    return pairs.some((pair) => names.has(phpSpelling(pair.split("=", 1)[0]!.trim())));
   }
 
   /** `respelt`: a field in another spelling of the header, which an upstream may read as a repeated field. */
