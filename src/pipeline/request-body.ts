@@ -3,6 +3,7 @@
 // so far followed by the rest of the client's stream). Only a route whose plugins ask for the
 // body gets one of these; every other request streams its body as it came.
 import { messageOf } from "../errors.ts";
+import { addressGroup } from "../proxy/client-address.ts";
 import { ClientGone } from "../proxy/upstream/errors.ts";
 
 /** The most of a body (request or response) a plugin buffers; a larger one streams through untouched. */
@@ -11,31 +12,44 @@ export const MAX_BUFFERED_BODY_BYTES = 1024 * 1024;
 /**
  * The most all requests together may hold in bodies still arriving, so slow clients each
  * trickling a body near the bound cannot make the gateway hold a mebibyte per connection. Past
- * it, the body that has been arriving the longest is given up (BodyCrowdedOut: its request is
- * answered 408), as Envoy's overload manager resets streams: a client trickling bodies to hold
- * the memory only ever crowds out its own oldest ones, while a body that arrives at once is read.
- * Never does a read give up as a body past the bound does: other clients' uploads must not make
- * a plugin skip its work on this request (request-transformer sending a field it was to remove).
+ * it, bodies are given up (BodyCrowdedOut: the request is answered 408) from the client holding
+ * the most (an address, an IPv6 /64), its longest arriving first, much as Envoy's overload
+ * manager resets the streams holding the most memory: a client holding bodies open to take the
+ * memory crowds out its own, never another's smaller share. Never does a read give up as a body
+ * past the bound does: other clients' uploads must not make a plugin skip its work on this
+ * request (request-transformer sending a field it was to remove).
  */
 export const MAX_ARRIVING_BODY_BYTES = 64 * 1024 * 1024;
-/** Bodies a plugin is reading while they still arrive, the longest arriving first (Set order). */
-const arriving = new Set<BufferedRequestBody>();
 let arrivingBytes = 0;
 
-/** The body was given up: it had been arriving the longest when bodies still arriving passed MAX_ARRIVING_BODY_BYTES. */
+/** One client's bodies still arriving, the longest arriving first (Set order), and what they hold. */
+interface ClientShare {
+  readonly bodies: Set<BufferedRequestBody>;
+  bytes: number;
+}
+const shares = new Map<string, ClientShare>();
+
+/** The body was given up: bodies still arriving passed MAX_ARRIVING_BODY_BYTES and its client held the most. */
 export class BodyCrowdedOut extends Error {
   constructor() {
     super(messageOf("request_body_too_slow"));
   }
 }
 
-/** Gives up the bodies arriving the longest until the rest fit in MAX_ARRIVING_BODY_BYTES. */
+/** Gives up bodies, the largest share's longest arriving first, until the rest fit in MAX_ARRIVING_BODY_BYTES. */
 function makeRoom(): void {
-  for (const body of arriving) {
-    if (arrivingBytes <= MAX_ARRIVING_BODY_BYTES) return;
-    body.crowdOut();
+  while (arrivingBytes > MAX_ARRIVING_BODY_BYTES) {
+    let largest: ClientShare | null = null;
+    for (const share of shares.values()) if (largest === null || share.bytes > largest.bytes) largest = share;
+    if (largest === null) return;
+    largest.bodies.values().next().value!.crowdOut();
   }
 }
+
+// Chunks under this size are copied together: a body of tiny chunks (chunked framing of 1-byte
+// chunks) must hold about its bytes, not an array object each, which is what the budget counts.
+const SMALL_CHUNK = 4096;
+const SLAB_BYTES = 16 * 1024;
 
 /** What the upstream is sent instead of the client's own stream. */
 export type UpstreamBody = Uint8Array | ReadableStream<Uint8Array>;
@@ -51,9 +65,17 @@ export class BufferedRequestBody {
   private whole: Uint8Array | null;
   /** What this body's read counts in `arrivingBytes`. */
   private held = 0;
+  private share: ClientShare | null = null;
   private crowdedOut = false;
+  /** Where small chunks are gathered (`keep`), and how much of it they fill. */
+  private slab: Uint8Array | null = null;
+  private slabUsed = 0;
 
-  constructor(private readonly request: Request) {
+  /** `client`: the client's address (its share of MAX_ARRIVING_BODY_BYTES is by addressGroup). */
+  constructor(
+    private readonly request: Request,
+    private readonly client: string,
+  ) {
     this.whole = request.body === null ? EMPTY : null;
   }
 
@@ -67,20 +89,25 @@ export class BufferedRequestBody {
     if (this.whole !== null) return this.whole.byteLength <= maxBytes ? this.whole : null;
     if (this.size > maxBytes || Number(this.request.headers.get("content-length") ?? 0) > maxBytes) return null;
     const reader = (this.reader ??= this.request.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>);
-    arriving.add(this);
+    const group = addressGroup(this.client);
+    const share = shares.get(group) ?? { bodies: new Set<BufferedRequestBody>(), bytes: 0 };
+    shares.set(group, share);
+    share.bodies.add(this);
+    this.share = share;
     try {
       while (this.size <= maxBytes) {
         const { done, value } = await reader.read();
         if (this.crowdedOut) break;
         if (done) {
+          this.seal();
           this.whole = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
           this.chunks = [];
           this.reader = null;
           return this.whole;
         }
-        this.chunks.push(value);
-        this.size += value.byteLength;
+        this.keep(value);
         this.held += value.byteLength;
+        share.bytes += value.byteLength;
         arrivingBytes += value.byteLength;
         if (arrivingBytes > MAX_ARRIVING_BODY_BYTES) makeRoom();
       }
@@ -90,6 +117,7 @@ export class BufferedRequestBody {
       this.stopCounting();
     }
     if (this.crowdedOut) throw new BodyCrowdedOut();
+    this.seal();
     return null;
   }
 
@@ -98,13 +126,43 @@ export class BufferedRequestBody {
     this.crowdedOut = true;
     this.stopCounting();
     this.chunks = [];
+    this.slab = null;
     void this.reader?.cancel(new BodyCrowdedOut()).catch(() => {});
   }
 
   private stopCounting(): void {
-    arriving.delete(this);
+    const share = this.share;
+    if (share === null) return;
+    this.share = null;
+    share.bodies.delete(this);
+    share.bytes -= this.held;
+    if (share.bodies.size === 0) shares.delete(addressGroup(this.client));
     arrivingBytes -= this.held;
     this.held = 0;
+  }
+
+  /** Keeps a chunk read; small ones are copied into a slab (SMALL_CHUNK). */
+  private keep(value: Uint8Array): void {
+    this.size += value.byteLength;
+    if (value.byteLength >= SMALL_CHUNK) {
+      this.seal();
+      this.chunks.push(value);
+      return;
+    }
+    if (this.slab === null || this.slabUsed + value.byteLength > this.slab.byteLength) {
+      this.seal();
+      this.slab = new Uint8Array(SLAB_BYTES);
+    }
+    this.slab.set(value, this.slabUsed);
+    this.slabUsed += value.byteLength;
+  }
+
+  /** The slab's bytes become a chunk like the others. */
+  private seal(): void {
+    if (this.slab === null) return;
+    this.chunks.push(this.slab.subarray(0, this.slabUsed));
+    this.slab = null;
+    this.slabUsed = 0;
   }
 
   replace(bytes: Uint8Array): void {

@@ -73,11 +73,11 @@ export class PluginRequestContext implements RequestContext {
   }
 
   readBody(maxBytes: number): Promise<Uint8Array | null> {
-    return (this.body ??= new BufferedRequestBody(this.request)).read(maxBytes);
+    return (this.body ??= new BufferedRequestBody(this.request, this.clientIp)).read(maxBytes);
   }
 
   replaceBody(bytes: Uint8Array, contentType?: string): void {
-    (this.body ??= new BufferedRequestBody(this.request)).replace(bytes);
+    (this.body ??= new BufferedRequestBody(this.request, this.clientIp)).replace(bytes);
     if (contentType !== undefined) this.upstreamHeaders.set("content-type", contentType);
   }
 

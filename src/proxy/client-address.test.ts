@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { isIPv4 } from "node:net";
 import { seededRandom } from "../../plugins/jwt/fuzz-corpus.ts";
-import { addressBits, addressSet, clientAddress, invalidAddressEntry, parseTrustedIps } from "./client-address.ts";
+import { addressBits, addressGroup, addressSet, clientAddress, invalidAddressEntry, parseTrustedIps } from "./client-address.ts";
 
 describe("addressSet", () => {
   const cases: [string[], string, boolean][] = [
@@ -67,6 +67,21 @@ describe("addressSet", () => {
       if (expected) held++;
     }
     expect(held).toBeGreaterThan(30_000);
+  });
+});
+
+describe("addressGroup: an IPv4 address, or an IPv6 address's /64", () => {
+  test.each([
+    ["203.0.113.7", "203.0.113.7"],
+    ["::ffff:203.0.113.7", "::ffff:203.0.113.7"],
+    ["2001:db8:1:2::9", "20010db800010002::/64"],
+    ["2001:db8:1:2:ffff:ffff:ffff:ffff", "20010db800010002::/64"],
+    ["2001:0db8:0001:0002:0:0:0:1", "20010db800010002::/64"],
+    ["2001:db8:1:3::9", "20010db800010003::/64"],
+    ["::1", "0::/64"],
+    ["not an address", "not an address"],
+  ])("%s → %s", (address, group) => {
+    expect(addressGroup(address)).toBe(group);
   });
 });
 

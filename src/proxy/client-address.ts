@@ -31,6 +31,16 @@ export function addressBits(text: string): bigint | null {
   return bits;
 }
 
+/**
+ * The share of the gateway a client's address stands for when it is shared out: an IPv4 address
+ * itself, an IPv6 address's /64 (what one host or subscriber is given).
+ */
+export function addressGroup(text: string): string {
+  const bits = addressBits(text);
+  if (bits === null || bits >> 32n === 0xffffn) return text;
+  return `${(bits >> 64n).toString(16)}::/64`;
+}
+
 function ipv4Bits(address: string): bigint {
   return address.split(".").reduce((bits, octet) => (bits << 8n) | BigInt(Number(octet)), 0n);
 }

@@ -89,7 +89,16 @@ export class RequestBody {
   push(bytes: Uint8Array, start: number, end: number): number {
     if (this.done || this.failed !== null) return 0;
     if (this.chunked) {
-      const consumed = this.chunked.push(bytes, start, end, (slice) => this.enqueue(slice));
+      // The data of all the chunks these bytes hold goes as one piece: a body of 1-byte chunks
+      // must not queue an array object per byte (the queue's bound counts bytes).
+      let first: Uint8Array | null = null;
+      let more: Uint8Array[] | null = null;
+      const consumed = this.chunked.push(bytes, start, end, (slice) => {
+        if (first === null) first = slice;
+        else (more ??= [first]).push(slice);
+      });
+      if (more !== null) this.controller.enqueue(Buffer.concat(more));
+      else if (first !== null) this.enqueue(first);
       if (this.chunked.error !== null) {
         this.malformed = `invalid chunked body: ${this.chunked.error}`;
         this.fail(this.malformed);
