@@ -24,6 +24,7 @@ let arrivingBytes = 0;
 
 /** One client's bodies still arriving, the longest arriving first (Set order), and what they hold. */
 interface ClientShare {
+  readonly group: string;
   readonly bodies: Set<BufferedRequestBody>;
   bytes: number;
 }
@@ -90,7 +91,7 @@ export class BufferedRequestBody {
     if (this.size > maxBytes || Number(this.request.headers.get("content-length") ?? 0) > maxBytes) return null;
     const reader = (this.reader ??= this.request.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>);
     const group = addressGroup(this.client);
-    const share = shares.get(group) ?? { bodies: new Set<BufferedRequestBody>(), bytes: 0 };
+    const share = shares.get(group) ?? { group, bodies: new Set<BufferedRequestBody>(), bytes: 0 };
     shares.set(group, share);
     share.bodies.add(this);
     this.share = share;
@@ -136,7 +137,7 @@ export class BufferedRequestBody {
     this.share = null;
     share.bodies.delete(this);
     share.bytes -= this.held;
-    if (share.bodies.size === 0) shares.delete(addressGroup(this.client));
+    if (share.bodies.size === 0) shares.delete(share.group);
     arrivingBytes -= this.held;
     this.held = 0;
   }
