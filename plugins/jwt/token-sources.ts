@@ -64,8 +64,9 @@ interface Collector {
   first: Candidate | null;
   multiple: boolean;
   /**
-   * A value the gateway cannot check where a token is read: a Bearer value that is not one, or
-   * a repeated field of another scheme. Beside a token it is one an upstream may read instead.
+   * A value the gateway cannot check where a token is read: a Bearer value that is not one, a
+   * repeated field of another scheme, or a token's name behind a separator other parsers split
+   * on. Beside a token it is one an upstream may read instead.
    */
   unchecked: boolean;
   sources: TokenSource[] | null;
