@@ -3,6 +3,7 @@
 // the token from where it was found (hide_credentials).
 import { bearerToken, hasBearerScheme } from "../../src/http/bearer.ts";
 import type { HeaderFields, RequestContext } from "../../src/pipeline/contract.ts";
+import { bracketName, phpName } from "../../src/http/parameter-names.ts";
 import { cgiSpelling } from "../../src/proxy/client-headers.ts";
 
 export interface TokenSource {
@@ -22,27 +23,31 @@ export type TokenSearchFailure = "missing" | "multiple" | "unrecognizable";
 const NOT_A_STRING = Symbol("not a string");
 type Candidate = string | typeof NOT_A_STRING;
 
-// What PHP makes of a query or cookie name (php_default_treat_data, php_register_variable_ex):
-// percent-decoded byte for byte with `+` a space, cut at a NUL (it is a C string), leading
-// spaces dropped, `.` and ` ` turned into `_`; a `[` with no `]` after it is `_` too, one with
-// a `]` opens an array under the name before it, which an upstream reads as that name as well.
-const PHP_FOLDED = /[%+.[\0 ]/;
+// Characters of a raw query or cookie name that upstreams read another way (decoding, PHP's
+// folding, qs's brackets): a name without any is compared as it is.
+const READ_ANOTHER_WAY = /[%+.[\]\0 ]/;
 
-function phpSpelling(name: string): string {
-  if (!PHP_FOLDED.test(name)) return name;
-  let decoded = name.includes("+") ? name.replace(/\+/g, " ") : name;
+/**
+ * True when the raw name is one of `names` (in `configuredSpelling`) as an upstream reads it:
+ * percent-decoded byte for byte with `+` a space (PHP decodes cookie names too, as Rack does),
+ * then as itself, as PHP's name, or as qs's for a leading bracket (`[jwt]`).
+ */
+function isOneOf(raw: string, names: ReadonlySet<string>): boolean {
+  if (!READ_ANOTHER_WAY.test(raw)) return names.has(raw);
+  let decoded = raw.includes("+") ? raw.replace(/\+/g, " ") : raw;
   if (decoded.includes("%")) decoded = decoded.replace(/%([0-9a-fA-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-  const nul = decoded.indexOf("\0");
-  if (nul >= 0) decoded = decoded.slice(0, nul);
-  decoded = decoded.replace(/^ +/, "");
-  const open = decoded.indexOf("[");
-  if (open >= 0) decoded = decoded.indexOf("]", open) < 0 ? `${decoded.slice(0, open)}_${decoded.slice(open + 1)}` : decoded.slice(0, open);
-  return decoded.replace(/[. ]/g, "_");
+  const bracketed = bracketName(decoded);
+  return names.has(phpName(decoded)) || (bracketed !== null && names.has(bracketed));
 }
 
-/** A configured name in phpSpelling, its non-ASCII characters as the UTF-8 bytes PHP compares. */
+/** True when one of `pairs` (`name=value`) names a token in `names`. */
+function namesOne(pairs: string[], names: ReadonlySet<string>): boolean {
+  return pairs.some((pair) => isOneOf(pair.split("=", 1)[0]!.trim(), names));
+}
+
+/** A configured name as `isOneOf` compares it: PHP's name, its non-ASCII characters as the UTF-8 bytes PHP compares. */
 function configuredSpelling(name: string): string {
-  return phpSpelling(Buffer.from(name, "utf8").toString("latin1"));
+  return phpName(Buffer.from(name, "utf8").toString("latin1"));
 }
 
 /** A raw query name as URLSearchParams (and so the upstream query's edits) decodes it. */
@@ -73,9 +78,9 @@ interface Collector {
 }
 
 export class TokenFinder {
-  /** In `phpSpelling`: `my.jwt`, `my+jwt`, `my%5Fjwt` and `my_jwt[]` are all PHP's `my_jwt`. */
+  /** In `configuredSpelling`: `my.jwt`, `my+jwt`, `my%5Fjwt` and `my_jwt[]` are all PHP's `my_jwt`, `[my_jwt]` qs's. */
   private readonly queryNames: ReadonlySet<string>;
-  /** In `phpSpelling`, as the query's (Rack decodes cookie names too). */
+  /** In `configuredSpelling`, as the query's. */
   private readonly cookieNames: ReadonlySet<string>;
   private readonly headerNames: readonly string[];
   /**
@@ -132,9 +137,9 @@ export class TokenFinder {
       const eq = pair.indexOf("=");
       // Rack 2 and Python before 3.9.2 split on `;` too: a token's name after one is a value
       // the gateway does not check.
-      if (pair.includes(";") && this.namesOne(pair.split(";").slice(1), this.queryNames)) found.unchecked = true;
+      if (pair.includes(";") && namesOne(pair.split(";").slice(1), this.queryNames)) found.unchecked = true;
       const name = eq < 0 ? pair : pair.slice(0, eq);
-      if (!this.queryNames.has(phpSpelling(name))) continue;
+      if (!isOneOf(name, this.queryNames)) continue;
       if (eq < 0) {
         this.add(found, NOT_A_STRING, "query", name);
         continue;
@@ -150,21 +155,17 @@ export class TokenFinder {
       const eq = part.indexOf("=");
       if (eq < 0) continue;
       // Rack up to 2.1 splits cookies on `,` too: a token's name after one is a value the gateway does not check.
-      if (part.includes(",", eq) && this.namesOne(part.slice(eq).split(",").slice(1), this.cookieNames)) found.unchecked = true;
+      if (part.includes(",", eq) && namesOne(part.slice(eq).split(",").slice(1), this.cookieNames)) found.unchecked = true;
       const name = part.slice(0, eq).trim();
       // Every cookie of that name counts, raw (nginx's $cookie_<name> is only the first), and
       // every other spelling of it an upstream reads as that name: an upstream that reads
       // another one must not get a token the gateway did not check.
-      if (!this.cookieNames.has(phpSpelling(name))) continue;
+      if (!isOneOf(name, this.cookieNames)) continue;
       const value = part.slice(eq + 1).trim();
       if (value !== "") this.add(found, value, "cookie", name);
     }
   }
 
-  /** True when one of `pairs` (`name=value`) names a token in `names`' spelling. */
-  private namesOne(pairs: string[], names: ReadonlySet<string>): boolean {
-    return pairs.some((pair) => names.has(phpSpelling(pair.split("=", 1)[0]!.trim())));
-  }
 
   /** `respelt`: a field in another spelling of the header, which an upstream may read as a repeated field. */
   private fromHeader(value: string | null, name: string, found: Collector, respelt = false): void {

@@ -145,13 +145,16 @@ describe("request-transformer body: Kong's table", () => {
     });
   }
 
-  test("with only add and append (nothing of the client's to guard), such bodies pass byte-identical, as in Kong", async () => {
+  test("with only add and append (nothing of the client's to guard), such bodies pass byte-identical, as in Kong; so does a content-encoded one", async () => {
     const adding = await transformerRig({ add: { body: ["source:gateway"] }, append: { body: ["tags:a"] } });
     try {
       for (const [name, body, headers, chunked] of refused) {
         const got = await adding.send(body, { headers, chunked });
         expect({ name, status: got.status, same: got.body.equals(Buffer.from(body)) }).toEqual({ name, status: 200, same: true });
       }
+      const gzipped = Bun.gzipSync("secret=1");
+      const encoded = await adding.send(gzipped, { headers: { ...FORM, "content-encoding": "gzip" } });
+      expect({ status: encoded.status, same: encoded.body.equals(Buffer.from(gzipped)) }).toEqual({ status: 200, same: true });
     } finally {
       await adding.close();
     }

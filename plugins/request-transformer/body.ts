@@ -82,6 +82,7 @@ const MEDIA_TYPE: Record<BodyFormat, string> = { json: "application/json", urlen
 /** Every way the body operations refuse a request: status and message. */
 export const BODY_REFUSALS = {
   malformed: (format: BodyFormat) => ({ status: 400, message: `the request body does not parse as ${MEDIA_TYPE[format]}, so request-transformer cannot remove, rename or replace its fields` }),
+  encoded: () => ({ status: 415, message: "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields" }),
   repeatedType: () => ({ status: 400, message: "the request has more than one Content-Type, so request-transformer cannot tell how the upstream reads its body" }),
   tooLarge: () => ({ status: 413, message: `the request body is larger than ${MAX_BUFFERED_BODY_BYTES / 1024 / 1024} MiB, so request-transformer cannot remove, rename or replace its fields` }),
 } as const;
@@ -126,8 +127,17 @@ function isRepeated(contentType: string): boolean {
 export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): AccessResult | Promise<AccessResult> {
   const method = ctx.method;
   if (contentType === null || method === "GET" || method === "HEAD") return undefined;
+  const guarded = guardsFields(plan);
   // `text/plain, application/json`: the upstream that reads the last one would parse fields the plugin never saw.
-  if (guardsFields(plan) && isRepeated(contentType)) return refusal(BODY_REFUSALS.repeatedType());
+  if (guarded && isRepeated(contentType)) return refusal(BODY_REFUSALS.repeatedType());
   const format = bodyFormatOf(contentType);
-  return format === null ? undefined : transformRead(ctx, plan, format, contentType);
+  if (format === null) return undefined;
+  // Upstreams inflate a gzip, deflate or br body themselves (Express's body-parser does): one the
+  // plugin cannot read must not pass unread; added fields would only corrupt it.
+  if (isEncoded(ctx.upstreamHeaders.get("content-encoding"))) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
+  return transformRead(ctx, plan, format, contentType);
+}
+
+function isEncoded(contentEncoding: string | null): boolean {
+  return contentEncoding !== null && contentEncoding.trim().toLowerCase() !== "identity" && contentEncoding.trim() !== "";
 }

@@ -1,6 +1,8 @@
 // The fields of a request body in the three formats Kong's plugins read (kong.request.get_body):
 // a JSON object, application/x-www-form-urlencoded and multipart/form-data. Each keeps its
-// fields in order and writes back, byte for byte, the fields no plugin changed.
+// fields in order and writes back, byte for byte, the fields no plugin changed. A field answers
+// to every name an upstream reads it as (readerNames: PHP's `is.admin`, qs's `[is_admin]`).
+import { readerNames } from "../http/parameter-names.ts";
 
 export type BodyFormat = "json" | "urlencoded" | "multipart";
 
@@ -9,6 +11,9 @@ export function bodyFormatOf(contentType: string | null): BodyFormat | null {
   if (contentType === null) return null;
   const media = contentType.toLowerCase().trimStart();
   if (media.startsWith("application/json")) return "json";
+  // Flask, body-parser's `application/*+json`, FastAPI's `+json`: upstreams that read these as JSON.
+  const type = media.split(";", 1)[0]!.trim();
+  if (type === "text/json" || (type.startsWith("application/") && type.endsWith("+json"))) return "json";
   if (media.startsWith("application/x-www-form-urlencoded")) return "urlencoded";
   if (media.startsWith("multipart/form-data")) return "multipart";
   return null;
@@ -97,6 +102,8 @@ function formDecode(sent: string): string {
 }
 
 interface FormEntry {
+  /** Every name a reader could give the pair. */
+  names: string[];
   name: string;
   value: string | true;
   /** The pair as sent (latin1), while unchanged. */
@@ -112,23 +119,26 @@ class UrlEncodedFields implements BodyFields {
       if (raw === "") continue;
       const equals = raw.indexOf("=");
       const name = formDecode(equals < 0 ? raw : raw.slice(0, equals));
-      this.entries.push({ name, value: equals < 0 ? true : formDecode(raw.slice(equals + 1)), raw });
+      const names = readerNames(name);
+      // Python before 3.9.2 (and so Django then) split on `;` too: the pair answers to those names as well.
+      if (raw.includes(";")) for (const piece of raw.split(";").slice(1)) names.push(...readerNames(formDecode(piece.split("=", 1)[0]!)));
+      this.entries.push({ names, name, value: equals < 0 ? true : formDecode(raw.slice(equals + 1)), raw });
     }
   }
 
   get(name: string): unknown {
-    const values = this.entries.filter((entry) => entry.name === name).map((entry) => entry.value);
+    const values = this.entries.filter((entry) => entry.names.includes(name)).map((entry) => entry.value);
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }
 
   delete(name: string): void {
-    this.entries = this.entries.filter((entry) => entry.name !== name);
+    this.entries = this.entries.filter((entry) => !entry.names.includes(name));
   }
 
   set(name: string, value: unknown): void {
     const values = Array.isArray(value) ? value : [value];
-    const made = values.map((each): FormEntry => ({ name, value: each === true ? true : String(each), raw: null }));
-    const at = this.entries.findIndex((entry) => entry.name === name);
+    const made = values.map((each): FormEntry => ({ names: [name], name, value: each === true ? true : String(each), raw: null }));
+    const at = this.entries.findIndex((entry) => entry.names.includes(name));
     this.delete(name);
     this.entries.splice(at < 0 ? this.entries.length : at, 0, ...made);
   }
@@ -172,7 +182,7 @@ function fieldNames(headers: string): string[] {
   for (const line of headers.matchAll(DISPOSITION)) {
     for (const param of line[1]!.matchAll(FIELD_NAME)) {
       const sent = param[2] ?? param[3]!;
-      names.push(param[1] ? extendedValue(sent) : utf8(sent));
+      names.push(...readerNames(param[1] ? extendedValue(sent) : utf8(sent)));
     }
   }
   return names;
@@ -188,11 +198,18 @@ class MultipartFields implements BodyFields {
   static parse(contentType: string, body: Uint8Array): MultipartFields | null {
     const match = BOUNDARY.exec(contentType);
     if (!match) return null;
+    // A second boundary (`boundary=`, `boundary*=`) is the one Werkzeug reads.
+    if ((contentType.match(/;\s*boundary\*?\s*=/gi) ?? []).length > 1) return null;
     const boundary = match[1] ?? match[2]!;
     const text = Buffer.from(body).toString("latin1");
     const parts: Part[] = [];
     if (text === "") return new MultipartFields(boundary, parts);
     const delimiter = `--${boundary}`;
+    // Werkzeug ends a part at a delimiter after a bare LF or CR as well.
+    for (let seen = text.indexOf(delimiter, 1); seen >= 0; seen = text.indexOf(delimiter, seen + 1)) {
+      const before = text.charCodeAt(seen - 1);
+      if ((before === 0x0a && text.charCodeAt(seen - 2) !== 0x0d) || before === 0x0d) return null;
+    }
     let at = 0;
     if (!text.startsWith(delimiter)) {
       const first = text.indexOf(`\r\n${delimiter}`);
@@ -209,6 +226,8 @@ class MultipartFields implements BodyFields {
       const raw = text.slice(start, end);
       const headersEnd = raw.indexOf("\r\n\r\n");
       if (headersEnd < 0) return null;
+      // A folded header line (Werkzeug joins it to the one before): its name is not read here.
+      if (/\r\n[ \t]/.test(raw.slice(0, headersEnd))) return null;
       parts.push({ names: fieldNames(raw.slice(0, headersEnd)), raw, bodyAt: headersEnd + 4 });
       at = end + 2;
     }

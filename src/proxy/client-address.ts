@@ -37,7 +37,9 @@ export function addressBits(text: string): bigint | null {
  */
 export function addressGroup(text: string): string {
   const bits = addressBits(text);
-  if (bits === null || bits >> 32n === 0xffffn) return text;
+  if (bits === null) return text;
+  // IPv4, and IPv4-mapped IPv6 (a dual-stack listener's view of it), as one dotted quad.
+  if (bits >> 32n === 0xffffn) return [24n, 16n, 8n, 0n].map((shift) => (bits >> shift) & 0xffn).join(".");
   return `${(bits >> 64n).toString(16)}::/64`;
 }
 

@@ -4,6 +4,7 @@
 // it got, a raw byte recorder), on the engine GATEWAY_PROXY_ENGINE names. Findings and their
 // fixes: issue19-red-team.md beside this file.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { gzipSync } from "node:zlib";
 import { type BodyRig, startBodyRig } from "../support/body-rig.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { startByteRecorder, talk } from "../support/raw-socket.ts";
@@ -85,6 +86,49 @@ describe("request-transformer remove.body: a field the upstream reads under the 
     const got = await r.send(quoted, { headers: { "content-type": 'multipart/form-data; boundary="a,b"' } });
     expect(got.status).toBe(200);
     expect(got.body.toString("latin1")).not.toContain(SMUGGLED);
+  });
+
+  // A second red team's cases, each read with is_admin by a real framework it ran (Express 4's
+  // body-parser and qs, Flask 3 / Werkzeug 3); the node upstream here records what arrives.
+  const readAnotherWay: [string, string, Record<string, string>][] = [
+    ["qs and PHP: is_admin[]", `is_admin[]=${SMUGGLED}`, FORM],
+    ["qs and Rack 2: [is_admin]", `[is_admin]=${SMUGGLED}`, FORM],
+    ["qs: [is_admin]x", `[is_admin]x=${SMUGGLED}`, FORM],
+    ["PHP: is.admin", `is.admin=${SMUGGLED}`, FORM],
+    ["PHP: is admin", `is+admin=${SMUGGLED}`, FORM],
+    ["Python before 3.9.2: a=1;is_admin", `a=1;is_admin=${SMUGGLED}&b=2`, FORM],
+    ["multipart: a part named is_admin[]", multipart([['Content-Disposition: form-data; name="is_admin[]"', SMUGGLED]]), MULTIPART],
+    ["Express (type application/*+json): application/vnd.api+json", JSON.stringify({ is_admin: SMUGGLED }), { "content-type": "application/vnd.api+json" }],
+    ["Flask's get_json: application/merge-patch+json", JSON.stringify({ is_admin: SMUGGLED }), { "content-type": "application/merge-patch+json" }],
+    ["text/json", JSON.stringify({ is_admin: SMUGGLED }), { "content-type": "text/json" }],
+  ];
+  for (const [name, body, headers] of readAnotherWay) {
+    test(`read another way upstream, removed here: ${name}`, async () => {
+      const got = await r.send(body, { headers });
+      expect(got.status).toBe(200);
+      expect(got.body.toString("latin1")).not.toContain(SMUGGLED);
+    });
+  }
+
+  const werkzeug = (body: string, contentType: string): [string, Record<string, string>] => [body, { "content-type": contentType }];
+  for (const [name, [body, headers]] of [
+    ["a part delimiter after a bare LF", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\nv\n--A\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
+    ["a part delimiter after a bare CR", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\nv\r--A\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
+    ["a folded Content-Disposition", werkzeug(`--A\r\nContent-Disposition: form-data;\r\n name="is_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
+    ["boundary given twice", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\n--B\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--B--\r\n\r\n--A--\r\n`, "multipart/form-data; boundary=A; boundary=B")],
+    ["boundary and boundary*", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\n--B\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--B--\r\n\r\n--A--\r\n`, "multipart/form-data; boundary=A; boundary*=utf-8''B")],
+  ] as const) {
+    test(`Werkzeug reads a part the gateway would not: ${name} → 400, nothing upstream`, async () => {
+      const got = await r.send(body, { headers });
+      expect({ status: got.status, body: JSON.parse(got.text) }).toEqual({ status: 400, body: { message: "the request body does not parse as multipart/form-data, so request-transformer cannot remove, rename or replace its fields" } });
+      expect(got.body.length).toBe(0);
+    });
+  }
+
+  test("a gzip-encoded form (body-parser inflates it): 415, nothing upstream", async () => {
+    const got = await r.send(gzipSync(`is_admin=${SMUGGLED}`), { headers: { ...FORM, "content-encoding": "gzip" } });
+    expect({ status: got.status, body: JSON.parse(got.text) }).toEqual({ status: 415, body: { message: "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields" } });
+    expect(got.body.length).toBe(0);
   });
 
   test("chunked: the same body in pieces is transformed as well", async () => {

@@ -90,6 +90,20 @@ describe("cookie names PHP reads as cookie_names my_jwt (first wins in $_COOKIE)
   });
 });
 
+describe("query names qs (Express's default) and Rack 2 read as jwt: leading brackets dropped", () => {
+  test.each(["[jwt]", "%5Bjwt%5D", "[jwt]x", "]jwt"])("?%s=<forged> beside a good Bearer token → 401", async (name) => {
+    expect(await status(`/dflt?${name}=${forged}`, `Authorization: Bearer ${good}\r\n`)).toBe("HTTP/1.1 401 Unauthorized");
+  });
+  test("hide_credentials: ?jwt=<good>&[jwt]=<good> reaches the upstream with neither", async () => {
+    seen = [];
+    expect(await status(`/hidden?jwt=${good}&[jwt]=${good}&b=2`)).toBe("HTTP/1.1 200 OK");
+    expect(seen.map((each) => new URL(each.url).search)).toEqual(["?b=2"]);
+  });
+  test("a bracket elsewhere names another parameter: ?filter[jwt]=x beside a good token is not a token", async () => {
+    expect(await status(`/dflt?filter[jwt]=x`, `Authorization: Bearer ${good}\r\n`)).toBe("HTTP/1.1 200 OK");
+  });
+});
+
 describe("separators other parsers split on", () => {
   test("`;` in the query (Rack 2's '&;', Python < 3.9.2 parse_qs, last wins): ?jwt=G&x=1;jwt=F", async () => {
     expect(await status(`/dflt?jwt=${good}&x=1;jwt=${forged}`)).toBe("HTTP/1.1 401 Unauthorized");
