@@ -4,7 +4,9 @@
 // trusted loopback peer.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type Socket, createConnection } from "node:net";
+import { type BodyRig, startBodyRig } from "../support/body-rig.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { talk } from "../support/raw-socket.ts";
 
 async function open(port: number, sockets: Socket[], onData?: (text: string) => void): Promise<Socket> {
   const socket = createConnection({ host: "127.0.0.1", port });
@@ -84,4 +86,24 @@ describe.each(["raw", "serve"] as const)("on the %s engine", (engine) => {
     expect(victim).toEndWith(`got ${size}`);
     for (const s of sockets.splice(0)) s.destroy();
   }, 30_000);
+});
+
+describe("chunked data of one read goes as one piece (raw engine), bytes and order intact", () => {
+  let r: BodyRig;
+  beforeAll(async () => {
+    r = await startBodyRig((gateway) => {
+      const added = gateway.store.create("routes", { name: "added", service: { name: "node" }, paths: ["/added"], strip_path: false });
+      gateway.store.create("plugins", { name: "request-transformer", route: { id: added.id }, config: { add: { body: ["z:1"] } } });
+    }, { proxyEngine: "raw" });
+    await Bun.sleep(150);
+  });
+  afterAll(() => r.close());
+
+  test.each(["/api", "/added"])("%s: extensions, a size line split across reads, a trailer, then a pipelined request", async (path) => {
+    const head = `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const next = `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+    const answer = await talk(r.gateway.proxy.port, [`${head}1;ext="a;b"\r\nA\r\n2\r\nBC\r\n1`, 30, "\r\nD\r\n3\r", 30, `\nEFG\r\n0\r\nX-T: y\r\n\r\n${next}`], 600);
+    const bodies = [...answer.raw.matchAll(/"body":"([^"]*)"/g)].map((match) => Buffer.from(match[1]!, "base64").toString());
+    expect(bodies).toEqual(["ABCDEFG", ""]);
+  });
 });
