@@ -14,11 +14,16 @@ export interface BodySource {
 
 const HIGH_WATER_MARK = 64 * 1024;
 
+/** Chunk data under this size is joined with its neighbours of the same read before it is queued. */
+const SMALL_PIECE = 4096;
+
 export class RequestBody {
   readonly stream: ReadableStream<Uint8Array>;
   private controller!: ReadableStreamDefaultController<Uint8Array>;
   private remaining: number;
   private readonly chunked: ChunkedRequestBody | null;
+  /** Small pieces of chunk data of the current read, not yet queued (`takeChunkData`). */
+  private small: Uint8Array[] | null = null;
   private continueSent: boolean;
   /** Every byte of the body has been read from the connection. */
   done = false;
@@ -89,16 +94,8 @@ export class RequestBody {
   push(bytes: Uint8Array, start: number, end: number): number {
     if (this.done || this.failed !== null) return 0;
     if (this.chunked) {
-      // The data of all the chunks these bytes hold goes as one piece: a body of 1-byte chunks
-      // must not queue an array object per byte (the queue's bound counts bytes).
-      let first: Uint8Array | null = null;
-      let more: Uint8Array[] | null = null;
-      const consumed = this.chunked.push(bytes, start, end, (slice) => {
-        if (first === null) first = slice;
-        else (more ??= [first]).push(slice);
-      });
-      if (more !== null) this.controller.enqueue(Buffer.concat(more));
-      else if (first !== null) this.enqueue(first);
+      const consumed = this.chunked.push(bytes, start, end, this.takeChunkData);
+      this.flushSmall();
       if (this.chunked.error !== null) {
         this.malformed = `invalid chunked body: ${this.chunked.error}`;
         this.fail(this.malformed);
@@ -132,6 +129,36 @@ export class RequestBody {
     if (!this.done) this.fail("the client closed the connection mid-body");
   }
 
+  /**
+   * Chunk data as the chunked reader finds it. Small pieces in a row are queued as one: a body of
+   * 1-byte chunks must not queue an array object per byte (the queue's bound counts bytes).
+   * Larger ones go as they are: joining those made a streamed upload's garbage peak twice as high.
+   */
+  private readonly takeChunkData = (slice: Uint8Array): void => {
+    if (slice.byteLength < SMALL_PIECE) {
+      (this.small ??= []).push(slice);
+      return;
+    }
+    this.flushSmall();
+    this.enqueue(slice);
+  };
+
+  private flushSmall(): void {
+    const small = this.small;
+    if (small === null) return;
+    this.small = null;
+    if (small.length === 1) return this.enqueue(small[0]!);
+    let size = 0;
+    for (const piece of small) size += piece.byteLength;
+    const joined = new Uint8Array(size);
+    let at = 0;
+    for (const piece of small) {
+      joined.set(piece, at);
+      at += piece.byteLength;
+    }
+    this.controller.enqueue(joined);
+  }
+
   private enqueue(slice: Uint8Array): void {
     if (slice.byteLength === 0) return;
     // A copy: the connection's buffer is reused once this returns.
@@ -152,3 +179,4 @@ export class RequestBody {
     }
   }
 }
+
