@@ -96,11 +96,12 @@ function guardsFields(plan: OperationPlan): boolean {
   return plan.remove.length > 0 || plan.rename.length > 0 || plan.replace.length > 0;
 }
 
-async function transformRead(ctx: RequestContext, plan: OperationPlan, format: BodyFormat, contentType: string): Promise<AccessResult> {
+/** `guarded`: the plan removes, renames or replaces fields (`guardsFields`). */
+async function transformRead(ctx: RequestContext, plan: OperationPlan, guarded: boolean, format: BodyFormat, contentType: string): Promise<AccessResult> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
-  if (body === null) return guardsFields(plan) ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
+  if (body === null) return guarded ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
   const fields = parseBodyFields(format, contentType, body);
-  if (fields === null) return guardsFields(plan) && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
+  if (fields === null) return guarded && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
   if (fields !== NO_FIELDS && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
   return undefined;
 }
@@ -135,9 +136,10 @@ export function transformBody(ctx: RequestContext, plan: OperationPlan, contentT
   // Upstreams inflate a gzip, deflate or br body themselves (Express's body-parser does): one the
   // plugin cannot read must not pass unread; added fields would only corrupt it.
   if (isEncoded(ctx.upstreamHeaders.get("content-encoding"))) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
-  return transformRead(ctx, plan, format, contentType);
+  return transformRead(ctx, plan, guarded, format, contentType);
 }
 
 function isEncoded(contentEncoding: string | null): boolean {
-  return contentEncoding !== null && contentEncoding.trim().toLowerCase() !== "identity" && contentEncoding.trim() !== "";
+  const coding = contentEncoding?.trim().toLowerCase() ?? "";
+  return coding !== "" && coding !== "identity";
 }
