@@ -3,16 +3,10 @@
 // answers and the gateway's or a plugin's own); the admin /metrics renders them. The label
 // text of a route is rendered once per instance (instances are rebuilt per state).
 import { type PluginSeries, escapeLabel, pluginSeries } from "../../src/metrics.ts";
-import type { HeaderFields, PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
+import type { PluginInstance, RequestContext } from "../../src/pipeline/contract.ts";
 import type { PrometheusConfig } from "./schema.ts";
 
 const WORKSPACE = 'workspace="default"';
-
-function contentLength(headers: HeaderFields): number {
-  const value = headers.get("content-length");
-  const n = value === null ? 0 : Number(value);
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
 
 export function createPrometheusInstance(config: PrometheusConfig, series: PluginSeries = pluginSeries): PluginInstance {
   const { status_code_metrics: status, latency_metrics: latency, bandwidth_metrics: bandwidth, per_consumer: perConsumer } = config;
@@ -48,8 +42,8 @@ export function createPrometheusInstance(config: PrometheusConfig, series: Plugi
         series.observe("kong_request_latency_ms", histogramLabels, (answered.upstreamMs ?? 0) + answered.kongMs);
       }
       if (bandwidth) {
-        const ingress = contentLength(ctx.upstreamHeaders);
-        if (ingress) series.count("kong_bandwidth_bytes", `${labels},direction="ingress",${WORKSPACE}`, ingress);
+        // The bytes that came, as Kong counts what it read: a declared length proves nothing.
+        if (answered.requestBytes) series.count("kong_bandwidth_bytes", `${labels},direction="ingress",${WORKSPACE}`, answered.requestBytes);
         if (answered.responseBytes) series.count("kong_bandwidth_bytes", `${labels},direction="egress",${WORKSPACE}`, answered.responseBytes);
       }
     },

@@ -61,7 +61,7 @@ describe("Kong's series on /metrics", () => {
       expect(text).not.toContain(`kong_http_requests_total{service="${service}"`);
     }));
 
-  test("bandwidth_metrics: ingress and egress bytes (declared lengths)", () =>
+  test("bandwidth_metrics: ingress the body bytes read, egress the declared length", () =>
     withRig({ bandwidth_metrics: true }, async (g, { service, route }) => {
       const response = await g.request(`/${route}`, { method: "POST", body: "0123456789" });
       const length = Buffer.byteLength(await response.text());

@@ -72,6 +72,8 @@ export interface PluginRequestSource {
   readonly headers: HeaderFields;
   /** The Fetch Request, built on first use from the headers as they are then; they are its headers from then on. */
   request(): Request;
+  /** The body bytes read from the client so far. */
+  readonly bodyBytesRead: number;
 }
 
 /** Per-request state shared by the plugins of one request. */
@@ -156,6 +158,8 @@ export interface AnsweredRequest {
   readonly kongMs: number;
   /** The answer's declared Content-Length (0 when not declared, e.g. streamed). */
   readonly responseBytes: number;
+  /** The request body bytes read from the client by the time of the answer: none for one answered before its body was read. */
+  readonly requestBytes: number;
 }
 
 /** What one configured plugin entity does for a request; built once per state change. */

@@ -52,6 +52,14 @@ function makeRoom(): void {
 const SMALL_CHUNK = 4096;
 const SLAB_BYTES = 16 * 1024;
 
+/**
+ * Counts the bytes of the client's body the gateway read (prometheus's ingress), where the
+ * engine's body stream does not count them itself (Bun.serve's).
+ */
+export interface BodyMeter {
+  bytes: number;
+}
+
 /** What the upstream is sent instead of the client's own stream. */
 export type UpstreamBody = Uint8Array | ReadableStream<Uint8Array>;
 
@@ -76,6 +84,7 @@ export class BufferedRequestBody {
   constructor(
     private readonly request: Request,
     private readonly client: string,
+    private readonly meter: BodyMeter | null = null,
   ) {
     this.whole = request.body === null ? EMPTY : null;
   }
@@ -107,6 +116,7 @@ export class BufferedRequestBody {
           return this.whole;
         }
         this.keep(value);
+        if (this.meter !== null) this.meter.bytes += value.byteLength;
         this.held += value.byteLength;
         share.bytes += value.byteLength;
         arrivingBytes += value.byteLength;
@@ -179,14 +189,16 @@ export class BufferedRequestBody {
     if (reader === null) return null;
     const read = this.chunks;
     this.chunks = [];
+    const meter = this.meter;
     // The bytes read first, in order, then the rest as the client sends it.
     return new ReadableStream<Uint8Array>({
       pull: async (out) => {
         const next = read.shift();
         if (next !== undefined) return out.enqueue(next);
         const { done, value } = await reader.read();
-        if (done) out.close();
-        else out.enqueue(value);
+        if (done) return out.close();
+        if (meter !== null) meter.bytes += value.byteLength;
+        out.enqueue(value);
       },
       cancel: (reason) => reader.cancel(reason),
     });

@@ -1,6 +1,6 @@
 // The per-request object plugins share. Created only for routes that have plugins.
 import type { Consumer } from "../entities/consumer.ts";
-import { BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
+import { type BodyMeter, BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
 import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, HeaderFields, PluginRequestSource, RequestContext, StateLookups } from "./contract.ts";
 import { UpstreamQuery } from "./upstream-query.ts";
 
@@ -23,6 +23,8 @@ export class PluginRequestContext implements RequestContext {
   authFailureMetric: string | null = null;
   identityHeadersCleared = false;
   responseHeaders: string[] | null = null;
+  /** Counts the body bytes a plugin reads from the client (the serve engine's log-phase routes). */
+  bodyMeter: BodyMeter | null = null;
   private hrefText: string | null = null;
 
   constructor(
@@ -73,12 +75,16 @@ export class PluginRequestContext implements RequestContext {
   }
 
   readBody(maxBytes: number): Promise<Uint8Array | null> {
-    return (this.body ??= new BufferedRequestBody(this.request, this.clientIp)).read(maxBytes);
+    return this.bufferedBody().read(maxBytes);
   }
 
   replaceBody(bytes: Uint8Array, contentType?: string): void {
-    (this.body ??= new BufferedRequestBody(this.request, this.clientIp)).replace(bytes);
+    this.bufferedBody().replace(bytes);
     if (contentType !== undefined) this.upstreamHeaders.set("content-type", contentType);
+  }
+
+  private bufferedBody(): BufferedRequestBody {
+    return (this.body ??= new BufferedRequestBody(this.request, this.clientIp, this.bodyMeter));
   }
 
   /** What the upstream gets instead of the client's body stream (null: that stream, untouched). */

@@ -4,7 +4,7 @@
 // (./upstream/client.ts); requests with a body, and https services, go through fetch.
 import type { Balancer } from "../balancer/balancer.ts";
 import type { Service } from "../entities/service.ts";
-import type { UpstreamBody } from "../pipeline/request-body.ts";
+import type { BodyMeter, UpstreamBody } from "../pipeline/request-body.ts";
 import { type OwnedHeaders, connectionOptions, isClientOnly, removeClientOnlyHeaders } from "./client-headers.ts";
 import { HOP_BY_HOP } from "./hop-by-hop.ts";
 import { CRLF, latin1Text, writeFieldLine, writeLatin1 } from "./latin1.ts";
@@ -50,6 +50,8 @@ export interface ForwardInfo {
   method: string;
   /** The body a plugin read or replaced, sent instead of the request's own (null: that one). */
   body: UpstreamBody | null;
+  /** Counts the client's own body stream as fetch reads it (the serve engine's log-phase routes). */
+  bodyMeter?: BodyMeter | null;
   /** The client's own hop-by-hop and gateway-set headers were removed before the plugins ran. */
   clientHeadersRemoved: boolean;
   /** The consumer (or, without one, the credential) a plugin identified: consistent hashing on consumer. */
@@ -196,7 +198,7 @@ export function forward(request: Request, match: RouteMatch, path: string, searc
   rewriteHeaders(request.headers, match, info, match.target.upstreamHost);
   const sent = bodyToSend(request, info.method, body);
   const url = match.target.origin + target;
-  return send(url, request, info.method, sent, service, sent ? 0 : service.retries, match.target.tls);
+  return send(url, request, info, sent, service, sent ? 0 : service.retries, match.target.tls);
 }
 
 /**
@@ -267,7 +269,7 @@ class BalancedExchange implements SendObserver {
     if (first) rewriteHeaders(request.headers, match, info, host);
     else if (!match.target.route.preserve_host) request.headers.set("host", host);
     const body = bodyToSend(request, info.method, info.body ?? request.body);
-    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info.method, body, service, 0, match.target.tls);
+    const sent = send(`${service.protocol}://${peer.authority}${this.target}`, request, info, body, service, 0, match.target.tls);
     return sent.then(
       (response) => {
         this.answered(response);
@@ -414,13 +416,13 @@ function rewriteHeaders(headers: Headers, match: RouteMatch, info: ForwardInfo, 
  * reads of the response body; a client that goes away aborts the exchange, so its upstream
  * socket is freed at once.
  */
-async function send(url: string, request: Request, method: string, body: UpstreamBody | undefined, service: Pick<Service, "read_timeout" | "write_timeout">, retries: number, tls: UpstreamTls | null): Promise<Response> {
+async function send(url: string, request: Request, { method, bodyMeter }: ForwardInfo, body: UpstreamBody | undefined, service: Pick<Service, "read_timeout" | "write_timeout">, retries: number, tls: UpstreamTls | null): Promise<Response> {
   if (tls?.refusal) throw new UpstreamTlsFailed(tls.refusal);
   for (let attempt = 0; ; attempt++) {
     const controller = new AbortController();
     const streamed = body instanceof ReadableStream;
     const exchange = new FetchDeadline(controller, service.read_timeout, request.signal, streamed ? service.write_timeout : null);
-    const sent = streamed ? exchange.upload(body) : body;
+    const sent = streamed ? exchange.upload(body, bodyMeter ?? null) : body;
     try {
       const response = await fetch(url, { method, headers: request.headers, body: sent, redirect: "manual", signal: controller.signal, decompress: false, tls } as RequestInit);
       dropResponseHopByHop(response.headers);
@@ -477,7 +479,7 @@ class FetchDeadline {
    * client's own deadline's. Once the last piece is taken, `read_timeout` starts. Once the
    * response head has come, the response's reads are timed (`watch`), and this stays out of it.
    */
-  upload(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  upload(body: ReadableStream<Uint8Array>, meter: BodyMeter | null): ReadableStream<Uint8Array> {
     const reader = body.getReader();
     return new ReadableStream<Uint8Array>(
       {
@@ -485,7 +487,10 @@ class FetchDeadline {
           if (!this.headArrived) this.pause();
           const { done, value } = await reader.read();
           if (done) out.close();
-          else out.enqueue(value);
+          else {
+            if (meter !== null) meter.bytes += value.byteLength;
+            out.enqueue(value);
+          }
           if (this.headArrived) return;
           if (done) this.resume();
           else this.timer = setTimeout(this.expire, this.writeTimeoutMs!);

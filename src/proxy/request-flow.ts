@@ -10,7 +10,7 @@ import type { Metrics } from "../metrics.ts";
 import type { Chain } from "../pipeline/chains.ts";
 import type { HeaderFields, PluginRequestSource } from "../pipeline/contract.ts";
 import { type AccessOutcome, runAccess, runLog, runResponse } from "../pipeline/run-chain.ts";
-import { BodyCrowdedOut } from "../pipeline/request-body.ts";
+import { type BodyMeter, BodyCrowdedOut } from "../pipeline/request-body.ts";
 import { PluginRequestContext } from "../pipeline/request-context.ts";
 import type { GatewayState } from "../state/gateway-state.ts";
 import type { Snapshot } from "../state/snapshot.ts";
@@ -141,6 +141,8 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
   /** The route's chain and the plugins' context, when the chain has a log phase to run once answered. */
   logChain: Chain | null = null;
   logContext: PluginRequestContext | null = null;
+  /** Counts a Fetch Request's body bytes as they are read, for the log phase (the raw engine's body counts its own). */
+  bodyMeter: BodyMeter | null = null;
 
   constructor(
     readonly incoming: IncomingRequest,
@@ -198,7 +200,14 @@ export class ProxiedRequest<U = unknown> implements UpgradeFlight {
       upstreamMs: proxied ? this.upstreamMs : null,
       kongMs: proxied ? this.proxyMs : Math.round(performance.now() - this.started),
       responseBytes,
+      requestBytes: this.requestBytes(),
     });
+  }
+
+  private requestBytes(): number {
+    const incoming = this.incoming;
+    if (!(incoming instanceof Request)) return incoming.bodyBytesRead;
+    return this.bodyMeter === null ? 0 : this.bodyMeter.bytes;
   }
 
   /** The gateway's own answer for a request it cannot serve; the code goes to the log too. */
@@ -325,6 +334,7 @@ export class RequestFlow<U> {
       if (chain.hasLogPhase) {
         flight.logChain = chain;
         flight.logContext = ctx;
+        if (incoming instanceof Request && incoming.body !== null) ctx.bodyMeter = flight.bodyMeter = { bytes: 0 };
       }
       const outcome = runAccess(chain, ctx);
       if (outcome instanceof Promise) {
@@ -358,6 +368,7 @@ export class RequestFlow<U> {
     const upstreamStarted = ctx === null ? eventNow() : performance.now();
     flight.upstreamStarted = upstreamStarted;
     flight.proxyMs = Math.round(upstreamStarted - flight.started);
+    const body = ctx === null ? null : ctx.upstreamBody();
     const info: ForwardInfo = {
       pool,
       clientIp: flight.clientIp,
@@ -367,7 +378,8 @@ export class RequestFlow<U> {
       scheme: this.scheme,
       query: ctx === null ? null : ctx.editedQuery(),
       method: ctx?.upstreamMethod ?? flight.incoming.method,
-      body: ctx === null ? null : ctx.upstreamBody(),
+      body,
+      bodyMeter: body === null ? flight.bodyMeter : null,
       clientHeadersRemoved: ctx !== null,
       consumerId: ctx === null ? null : (ctx.consumer?.id ?? ctx.credential?.id ?? null),
       path: flight.path,

@@ -293,6 +293,9 @@ describe("prometheus in the log phase: what a client controls", () => {
     gateway.store.create("keyauth_credentials", { key: KEY }, { kind: "consumers", id: alice.id });
     gateway.store.create("plugins", { name: "key-auth", route: { id: r.id } });
     gateway.store.create("plugins", { name: "prometheus", route: { id: r.id }, config: { status_code_metrics: true, bandwidth_metrics: true, per_consumer: true } });
+    const inBody = gateway.store.create("routes", { name: `${route}-body`, service: { name: route }, paths: [`/${route}-body`] }) as { id: string };
+    gateway.store.create("plugins", { name: "key-auth", route: { id: inBody.id }, config: { key_in_body: true } });
+    gateway.store.create("plugins", { name: "prometheus", route: { id: inBody.id }, config: { bandwidth_metrics: true } });
     await Bun.sleep(150);
   });
   afterAll(async () => {
@@ -314,11 +317,32 @@ describe("prometheus in the log phase: what a client controls", () => {
     for (const line of seriesOf()) expect(line).toMatch(/^\w+\{[^{}]*\} \d+$/);
   });
 
-  // Finding 6: ingress is the client's declared Content-Length, counted though no byte of it came.
-  test.todo("a Content-Length the client never sends is not counted as ingress bytes", async () => {
-    const before = seriesOf().find((line) => line.includes('direction="ingress"'));
+  const ingress = () => Number(seriesOf().find((line) => line.includes('direction="ingress"'))?.split(" ").pop() ?? 0);
+
+  // Finding 6: ingress was the client's declared Content-Length, counted though no byte of it came.
+  test("a Content-Length the client never sends is not counted as ingress bytes", async () => {
+    const before = ingress();
     const answer = await talk(gateway.proxy.port, [`POST /${route} HTTP/1.1\r\nHost: gw.test\r\nContent-Length: 1000000000000\r\n\r\n`], 1500, (raw) => raw.includes("}"));
     expect(answer.raw).toStartWith("HTTP/1.1 401 Unauthorized\r\n");
-    expect(seriesOf().find((line) => line.includes('direction="ingress"'))).toBe(before);
+    expect(answer.raw).toContain('"message":"No API key found in request"');
+    expect(ingress()).toBe(before);
+  });
+
+  test("ingress counts the body bytes that came: a Content-Length body, a chunked one (its data, not its framing)", async () => {
+    const before = ingress();
+    const sent = await talk(gateway.proxy.port, [`POST /${route} HTTP/1.1\r\nHost: gw.test\r\napikey: ${KEY}\r\nContent-Length: 10\r\n\r\n0123456789`], 1500, (raw) => raw.endsWith("ok"));
+    expect(sent.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(ingress()).toBe(before + 10);
+    const chunked = await talk(gateway.proxy.port, [`POST /${route} HTTP/1.1\r\nHost: gw.test\r\napikey: ${KEY}\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n3;x=y\r\ncde\r\n1\r\nf\r\n0\r\n\r\n`], 1500, (raw) => raw.endsWith("ok"));
+    expect(chunked.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(ingress()).toBe(before + 16);
+  });
+
+  test("a body a plugin read and the upstream then got counts once", async () => {
+    const bodyIngress = () => Number(gateway.metrics.render(gateway.state.current.version).split("\n").find((line) => line.includes(`route="${route}-body",direction="ingress"`))?.split(" ").pop() ?? 0);
+    const form = `apikey=${KEY}&a=1`;
+    const answer = await talk(gateway.proxy.port, [`POST /${route}-body HTTP/1.1\r\nHost: gw.test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form}`], 1500, (raw) => raw.endsWith("ok"));
+    expect(answer.raw).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(bodyIngress()).toBe(form.length);
   });
 });

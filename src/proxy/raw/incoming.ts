@@ -170,6 +170,10 @@ export class RawRequest implements PluginRequestSource {
     return this.origin + this.target;
   }
 
+  get bodyBytesRead(): number {
+    return this.body === null ? 0 : this.body.received;
+  }
+
   /** The Fetch Request if one was built (a plugin, a builtin or fetch asked for it), else null. */
   get fetched(): Request | null {
     return this.built;

@@ -25,6 +25,8 @@ export class RequestBody {
   /** Small pieces of chunk data of the current read, not yet queued (`takeChunkData`). */
   private small: Uint8Array[] | null = null;
   private continueSent: boolean;
+  /** Body bytes read from the connection and queued so far (the framing's own not counted). */
+  received = 0;
   /** Every byte of the body has been read from the connection. */
   done = false;
   /** The body could not be read (broken chunked framing, the client gone): the connection cannot be reused. */
@@ -150,6 +152,7 @@ export class RequestBody {
     if (small.length === 1) return this.enqueue(small[0]!);
     let size = 0;
     for (const piece of small) size += piece.byteLength;
+    this.received += size;
     const joined = new Uint8Array(size);
     let at = 0;
     for (const piece of small) {
@@ -161,6 +164,7 @@ export class RequestBody {
 
   private enqueue(slice: Uint8Array): void {
     if (slice.byteLength === 0) return;
+    this.received += slice.byteLength;
     // A copy: the connection's buffer is reused once this returns.
     this.controller.enqueue(slice.slice());
   }
