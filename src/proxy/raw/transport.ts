@@ -5,6 +5,7 @@
 import type { Socket } from "bun";
 import type { TLSSocket } from "node:tls";
 import { receiveAsEvent } from "../event-clock.ts";
+import { WriteBatch, type WriteSink } from "../write-batch.ts";
 
 export interface ClientEvents {
   received(bytes: Uint8Array): void;
@@ -38,13 +39,12 @@ function asBytes(text: string): Uint8Array {
 /** `bytes[start, end)` in memory of its own (a Buffer's slice would share the scratch's). */
 const copyOf = (bytes: Uint8Array, start: number, end: number): Uint8Array => new Uint8Array(bytes.subarray(start, end));
 
-const isAscii = (text: string): boolean => Buffer.byteLength(text, "utf8") === text.length;
-
-/** Bun.listen's socket: `write` may take less than it is given. */
-export class BunTransport implements ClientTransport {
+/** Bun.listen's socket: `write` may take less than it is given; small writes wait for the turn's end (WriteBatch). */
+export class BunTransport implements ClientTransport, WriteSink {
   private queue: Uint8Array[] = [];
   private ending = false;
   private paused = false;
+  private readonly batch = new WriteBatch(this);
 
   constructor(private readonly socket: Socket<unknown>) {}
 
@@ -57,20 +57,29 @@ export class BunTransport implements ClientTransport {
   }
 
   write(bytes: Uint8Array | string): boolean {
-    const data = typeof bytes === "string" && !isAscii(bytes) ? asBytes(bytes) : bytes;
     if (this.queue.length > 0) {
-      this.queue.push(typeof data === "string" ? asBytes(data) : data);
+      this.queue.push(typeof bytes === "string" ? asBytes(bytes) : bytes);
       return false;
     }
-    const length = typeof data === "string" ? data.length : data.byteLength;
-    const written = this.socket.write(data);
-    if (written >= length) return true;
-    const whole = typeof data === "string" ? asBytes(data) : data;
-    this.queue.push(whole.subarray(Math.max(written, 0)));
+    if (typeof bytes === "string" ? this.batch.holdText(bytes) : this.batch.hold(bytes, 0, bytes.byteLength)) return true;
+    if (typeof bytes === "string") bytes = asBytes(bytes);
+    // What the batch held went out first, and may have been queued.
+    if (this.queue.length > 0) {
+      this.queue.push(bytes);
+      return false;
+    }
+    const written = this.socket.write(bytes);
+    if (written >= bytes.byteLength) return true;
+    this.queue.push(bytes.subarray(Math.max(written, 0)));
     return false;
   }
 
   writeTransient(bytes: Uint8Array, length: number): boolean {
+    if (this.queue.length > 0) {
+      this.queue.push(copyOf(bytes, 0, length));
+      return false;
+    }
+    if (this.batch.hold(bytes, 0, length)) return true;
     if (this.queue.length > 0) {
       this.queue.push(copyOf(bytes, 0, length));
       return false;
@@ -80,6 +89,16 @@ export class BunTransport implements ClientTransport {
     if (written >= length) return true;
     this.queue.push(copyOf(bytes, Math.max(written, 0), length));
     return false;
+  }
+
+  /** The batch's held bytes, at the turn's end: what the kernel does not take waits in the queue. */
+  writeOut(bytes: Uint8Array, start: number, end: number): void {
+    if (this.queue.length > 0) {
+      this.queue.push(copyOf(bytes, start, end));
+      return;
+    }
+    const written = this.socket.write(bytes, start, end - start);
+    if (written < end - start) this.queue.push(copyOf(bytes, start + Math.max(written, 0), end));
   }
 
   /** The socket's drain event: writes what waits; true once nothing does. */
@@ -99,10 +118,12 @@ export class BunTransport implements ClientTransport {
 
   end(): void {
     this.ending = true;
+    this.batch.release();
     if (this.queue.length === 0) this.socket.end();
   }
 
   destroy(): void {
+    this.batch.drop();
     this.queue = [];
     this.socket.terminate();
   }

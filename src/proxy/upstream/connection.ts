@@ -5,6 +5,7 @@ import type { Socket } from "bun";
 import { BodyRelay, type ResponseHandler } from "./body-relay.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { receiveAsEvent } from "../event-clock.ts";
+import { WriteBatch, type WriteSink } from "../write-batch.ts";
 import { MAX_HEAD_BYTES, MalformedResponse, lineEndIn, parseResponseHead, statusOf, type ResponseHead, unrelayable } from "./response-head.ts";
 
 /** The connection closed before any byte of a response: a reused connection the upstream had dropped. */
@@ -73,7 +74,7 @@ export const SOCKET_HANDLERS = {
   },
 };
 
-export class UpstreamConnection {
+export class UpstreamConnection implements WriteSink {
   socket: Socket<UpstreamConnection> | null = null;
   /** The owner's clock reading after which the exchange in flight times out. */
   deadline = 0;
@@ -88,6 +89,8 @@ export class UpstreamConnection {
   private relay: BodyRelay | null = null;
   private closed = false;
   private paused = false;
+  /** The request head waits for the turn's end (WriteBatch). */
+  private readonly batch = new WriteBatch(this);
 
   constructor(readonly poolKey: string, private readonly owner: ConnectionOwner) {}
 
@@ -105,9 +108,14 @@ export class UpstreamConnection {
     const bound = head.maxBytes;
     const bytes = bound <= HEAD_SCRATCH.length ? HEAD_SCRATCH : Buffer.allocUnsafe(bound);
     const length = head.writeHead(bytes);
-    const written = this.socket!.write(bytes, 0, length);
-    // A copy: the scratch serves the next head (a Buffer's own slice would share its memory).
-    if (written < length) this.unwritten = Buffer.from(bytes.subarray(Math.max(written, 0), length));
+    if (!this.batch.hold(bytes, 0, length)) this.writeOut(bytes, 0, length);
+  }
+
+  /** Writes `bytes[start, end)`; what the socket does not take is copied (its buffer serves the next head) to wait for drain. */
+  writeOut(bytes: Uint8Array, start: number, end: number): void {
+    if (this.closed || !this.socket) return;
+    const written = this.socket.write(bytes, start, end - start);
+    if (written < end - start) this.unwritten = Buffer.from(bytes.subarray(start + Math.max(written, 0), end));
   }
 
   writeRest(): void {
@@ -202,6 +210,7 @@ export class UpstreamConnection {
 
   destroy(): void {
     this.closed = true;
+    this.batch.drop();
     this.owner.discard(this);
     this.socket?.terminate();
   }
