@@ -65,3 +65,21 @@ test("release writes at once and only once; drop forgets", async () => {
   await turnEnds();
   expect(a.writes).toEqual(["one"]);
 });
+
+test("a write made while the held bytes go out (a socket's callback) goes out at once, after that socket's held bytes", async () => {
+  const late = sink();
+  const lateBatch = new WriteBatch(late);
+  const first = {
+    writes: [] as string[],
+    writeOut(bytes: Uint8Array, start: number, end: number) {
+      first.writes.push(Buffer.from(bytes.subarray(start, end)).toString("latin1"));
+      // As a close callback run by a failed write might: another socket writes now.
+      expect(lateBatch.holdText("late")).toBe(false);
+    },
+  };
+  new WriteBatch(first).holdText("first");
+  lateBatch.holdText("held ");
+  await turnEnds();
+  expect(first.writes).toEqual(["first"]);
+  expect(late.writes).toEqual(["held "]);
+});

@@ -17,13 +17,20 @@ const arena = Buffer.allocUnsafe(ARENA_BYTES);
 let used = 0;
 const holding: WriteBatch[] = [];
 let scheduled = false;
+/** Set while the held bytes go out: a write a socket's callback makes meanwhile goes out at once. */
+let releasing = false;
 
 /** Writes every socket's held bytes, in the order the sockets first held them this turn. */
 function releaseAll(): void {
   scheduled = false;
-  for (let i = 0; i < holding.length; i++) holding[i]!.release();
-  holding.length = 0;
-  used = 0;
+  releasing = true;
+  try {
+    for (let i = 0; i < holding.length; i++) holding[i]!.release();
+  } finally {
+    releasing = false;
+    holding.length = 0;
+    used = 0;
+  }
 }
 
 /** One socket's held bytes: `arena[start, end)`. */
@@ -36,7 +43,7 @@ export class WriteBatch {
   /** Holds `bytes[from, to)` (copied) for the turn's end; false, after writing what was held, when it is too large to hold. */
   hold(bytes: Uint8Array, from: number, to: number): boolean {
     const length = to - from;
-    if (length > MAX_HELD_WRITE) {
+    if (length > MAX_HELD_WRITE || releasing) {
       this.release();
       return false;
     }
@@ -48,7 +55,7 @@ export class WriteBatch {
 
   /** As `hold`, of text written as latin1 (what the engines put on the wire for a string). */
   holdText(text: string): boolean {
-    if (text.length > MAX_HELD_WRITE) {
+    if (text.length > MAX_HELD_WRITE || releasing) {
       this.release();
       return false;
     }
