@@ -133,8 +133,10 @@ sys.stdout.buffer.write(b"DUMP %d\\n" % len(out) + out); sys.stdout.flush()
     expect(answers).toBeGreaterThan(300);
     python.stdin.write("dump\n");
     python.stdin.flush();
+    // The dump's header comes first; its megabytes may take a few more reads to arrive.
     let dumped: RegExpExecArray | null = null;
-    for (let waited = 0; dumped === null && waited < 10_000; waited += 50) {
+    const dumpComplete = () => dumped !== null && printed.length - dumped.index - dumped[0].length >= Number(dumped[1]);
+    for (let waited = 0; !dumpComplete() && waited < 10_000; waited += 50) {
       await Bun.sleep(50);
       dumped = /DUMP (\d+)\n/.exec(printed.toString("latin1"));
     }
