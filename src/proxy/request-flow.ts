@@ -290,6 +290,9 @@ export class RequestFlow<U> {
     const flight = new ProxiedRequest<U>(incoming, received, requestIdOf(headers), trustedIps ? clientAddress(peer, headers.get("x-forwarded-for"), trustedIps) : peer, started, this.runtime);
     flight.peerIp = peer;
     try {
+      // No peer address: the client reset the connection before it was read (the runtimes then
+      // give none). Nobody reads the answer, and ip-restriction or trusted_ips cannot judge it.
+      if (peer === "") return flight.refuse("client_gone");
       const method = incoming.method;
       const badFraming = framingRefusal(method, headers);
       if (badFraming !== null) {

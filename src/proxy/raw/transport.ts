@@ -48,8 +48,9 @@ export class BunTransport implements ClientTransport, WriteSink {
 
   constructor(private readonly socket: Socket<unknown>) {}
 
+  /** Empty when the client reset the connection before it was accepted: Bun then gives undefined, whatever its types say. */
   get remoteAddress(): string {
-    return this.socket.remoteAddress;
+    return this.socket.remoteAddress ?? "";
   }
 
   get queued(): boolean {
