@@ -1,8 +1,9 @@
 // request-transformer body operations: Kong 3.x's table, each operation on JSON, urlencoded and
 // multipart bodies (multipart: rename before remove, replace moves the part last, no append),
 // an absent body, other content types, bodies that do not parse, the 1 MiB bound (Content-Length
-// and chunked), the framing the upstream gets, the body key-auth already replaced, and the
-// configs refused on write; through the gateway to a Node upstream that records the bytes.
+// and chunked), JSON keys in another case, the framing the upstream gets, the body key-auth
+// already replaced, and the configs refused on write; through the gateway to a Node upstream
+// that records the bytes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { MAX_BUFFERED_BODY_BYTES } from "../../src/pipeline/request-body.ts";
 import { type BodyRig, startBodyRig } from "../../tests/support/body-rig.ts";
@@ -165,6 +166,56 @@ describe("request-transformer body: Kong's table", () => {
     expect(got.status).toBe(200);
     expect(got.body.length).toBe(0);
   });
+});
+
+// Go's encoding/json fills a field from every key equal to its name under simple case folding,
+// each in turn (the last in the body stays); ASP.NET Core's System.Text.Json web defaults match
+// keys ignoring case too. A JSON key in another spelling is the field for every operation.
+describe("request-transformer body: a JSON key in another case is the field (Go's encoding/json, ASP.NET Core)", () => {
+  const operations: [Record<string, unknown>, [name: string, body: string, expected: string][]][] = [
+    [
+      { remove: { body: ["is_admin"] } },
+      [
+        ["IS_ADMIN, Is_Admin and iſ_admin (U+017F) go with is_admin", '{"IS_ADMIN":true,"Is_Admin":true,"i\u017f_admin":true,"note":"hi"}', '{"note":"hi"}'],
+        ["the exact name first and last, another spelling between: all go", '{"is_admin":false,"IS_ADMIN":true,"is_admin":false}', "{}"],
+        ["İs_admin, ıs_admin and is_admın are other names for Go too: they stay", '{"\u0130s_admin":1,"\u0131s_admin":2,"is_adm\u0131n":3,"is_admin":4}', '{"\u0130s_admin":1,"\u0131s_admin":2,"is_adm\u0131n":3}'],
+      ],
+    ],
+    [
+      { rename: { body: ["kind:type"] } },
+      [
+        ["a key with the Kelvin sign U+212A for k moves, and only the new name arrives", '{"\u212aind":"admin","note":"hi"}', '{"note":"hi","type":"admin"}'],
+        ["the exact name first and last, KIND between: the last one's value moves", '{"kind":"a","KIND":"b","kind":"c"}', '{"type":"c"}'],
+        ["the value is the last spelling's in the body, not the exact name's", '{"KIND":"a","kind":"b","Kind":"c"}', '{"type":"c"}'],
+        ["a spelling written with escapes counts where it stands", '{"KIND":"a","kind":"b","\\u004bIND":"c"}', '{"type":"c"}'],
+        ["a key inside another object or a string is not a spelling of the field", '{"kind":"a","KIND":"b","x":{"kind":"nested"},"y":"\\",\\"kind\\":"}', '{"x":{"kind":"nested"},"y":"\\",\\"kind\\":","type":"b"}'],
+      ],
+    ],
+    [
+      { replace: { body: ["mode:replaced"] } },
+      [
+        ["MODE is the field; it ends under its configured name only", '{"MODE":"m","note":"hi"}', '{"note":"hi","mode":"replaced"}'],
+        ["the exact name in place, its other spellings gone", '{"mode":"a","Mode":"b","x":1}', '{"mode":"replaced","x":1}'],
+      ],
+    ],
+    [{ add: { body: ["source:gateway"] } }, [["SOURCE is the field, present: nothing is added (Kong's add)", '{"SOURCE":"client"}', '{"SOURCE":"client"}']]],
+    [{ append: { body: ["tags:a"] } }, [["to the last spelling's value, under the configured name only", '{"tags":["x"],"TAGS":"y"}', '{"tags":["y","a"]}']]],
+  ];
+  for (const [config, cases] of operations) {
+    describe(JSON.stringify(config), () => {
+      let r: BodyRig;
+      beforeAll(async () => {
+        r = await transformerRig(config);
+      });
+      afterAll(() => r.close());
+      for (const [name, body, expected] of cases) {
+        test(name, async () => {
+          const got = await r.send(body, { headers: JSON_TYPE });
+          expect({ status: got.status, body: got.body.toString() }).toEqual({ status: 200, body: expected });
+        });
+      }
+    });
+  }
 });
 
 describe("request-transformer body beside other plugins and operations", () => {

@@ -1,7 +1,9 @@
 // The fields of a request body in the three formats Kong's plugins read (kong.request.get_body):
 // a JSON object, application/x-www-form-urlencoded and multipart/form-data. Each keeps its
 // fields in order and writes back, byte for byte, the fields no plugin changed. A field answers
-// to every name an upstream reads it as (readerNames: PHP's `is.admin`, qs's `[is_admin]`).
+// to every name an upstream reads it as (readerNames: PHP's `is.admin`, qs's `[is_admin]`), and,
+// where the caller asks, a JSON key to every name it folds to (foldedName: Go's `IS_ADMIN`).
+import { foldedName } from "../http/json-name-fold.ts";
 import { readerNames } from "../http/parameter-names.ts";
 
 export type BodyFormat = "json" | "urlencoded" | "multipart";
@@ -35,9 +37,14 @@ export interface BodyFields {
 /** A body of its format that has no fields to read: JSON that is an array, a string, a number. */
 export const NO_FIELDS = Symbol("no fields");
 
+export interface ParseOptions {
+  /** A JSON key answers to every name equal to it under simple case folding, as Go's encoding/json and ASP.NET Core read keys. */
+  foldJsonNames?: boolean;
+}
+
 /** The body's fields, NO_FIELDS, or null when it is not what its Content-Type says. */
-export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array): BodyFields | typeof NO_FIELDS | null {
-  if (format === "json") return JsonFields.parse(body);
+export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array, options: ParseOptions = {}): BodyFields | typeof NO_FIELDS | null {
+  if (format === "json") return JsonFields.parse(body, options.foldJsonNames ?? false);
   if (format === "urlencoded") return new UrlEncodedFields(Buffer.from(body).toString("latin1"));
   return MultipartFields.parse(contentType, body);
 }
@@ -54,36 +61,112 @@ export const isPresent = (value: unknown) => value !== undefined && value !== fa
 
 const BYTE_ORDER_MARK = /^\uFEFF/;
 
+/**
+ * Where each of `keys` occurs last among the top-level keys of a JSON object's (valid) text,
+ * counted in keys: the order JSON.parse loses when a key comes more than once.
+ */
+function lastOccurrences(text: string, keys: Set<string>): Map<string, number> {
+  const last = new Map<string, number>();
+  let count = 0;
+  let depth = 0;
+  // After the outer `{` and each of its commas, the next string is a key.
+  let keyNext = false;
+  for (let at = 0; at < text.length; at++) {
+    const char = text.charCodeAt(at);
+    if (char === 0x22 /* " */) {
+      const start = at;
+      let escaped = false;
+      for (at++; text.charCodeAt(at) !== 0x22; at++) {
+        if (text.charCodeAt(at) === 0x5c /* \ */) {
+          escaped = true;
+          at++;
+        }
+      }
+      if (keyNext) {
+        const key = escaped ? (JSON.parse(text.slice(start, at + 1)) as string) : text.slice(start + 1, at);
+        if (keys.has(key)) last.set(key, count);
+        count++;
+      }
+      keyNext = false;
+    } else if (char === 0x7b /* { */ || char === 0x5b /* [ */) {
+      keyNext = ++depth === 1;
+    } else if (char === 0x7d /* } */ || char === 0x5d /* ] */) {
+      depth--;
+    } else if (char === 0x2c /* , */) {
+      keyNext = depth === 1;
+    }
+  }
+  return last;
+}
+
 class JsonFields implements BodyFields {
-  private constructor(private readonly object: Record<string, unknown>) {}
+  /** The keys of each folded name, the one a folding reader ends with last; made on first use. */
+  private byFold: Map<string, string[]> | null = null;
+
+  private constructor(
+    private readonly object: Record<string, unknown>,
+    private readonly text: string,
+    private readonly folds: boolean,
+  ) {}
 
   /**
    * Empty text is an empty object (Kong starts from `{}`); JSON that is not an object has no fields.
    * A leading byte order mark is skipped, as Express's body-parser and Python's json.loads(bytes)
    * skip it: a body they read must not go past the plugins unread.
    */
-  static parse(body: Uint8Array): JsonFields | typeof NO_FIELDS | null {
+  static parse(body: Uint8Array, folds: boolean): JsonFields | typeof NO_FIELDS | null {
     const text = Buffer.from(body).toString("utf8").replace(BYTE_ORDER_MARK, "");
-    if (text.trim() === "") return new JsonFields({});
+    if (text.trim() === "") return new JsonFields({}, text, folds);
     try {
       const parsed: unknown = JSON.parse(text);
-      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? new JsonFields(parsed as Record<string, unknown>) : NO_FIELDS;
+      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? new JsonFields(parsed as Record<string, unknown>, text, folds) : NO_FIELDS;
     } catch {
       return null;
     }
   }
 
+  /** The keys `name` answers to; of several, the last is the one whose value a reader ends with. */
+  private keysOf(name: string): string[] {
+    if (!this.folds) return Object.hasOwn(this.object, name) ? [name] : [];
+    return this.foldIndex().get(foldedName(name)) ?? [];
+  }
+
+  private foldIndex(): Map<string, string[]> {
+    if (this.byFold !== null) return this.byFold;
+    const index = new Map<string, string[]>();
+    for (const key of Object.keys(this.object)) {
+      const folded = foldedName(key);
+      const keys = index.get(folded);
+      if (keys) keys.push(key);
+      else index.set(folded, [key]);
+    }
+    // Go assigns the field once for each spelling, in the order of the text: the last one stays.
+    // JSON.parse kept each spelling's last value, but in the order of its first occurrence.
+    const spelt = [...index.values()].filter((keys) => keys.length > 1);
+    if (spelt.length > 0) {
+      const last = lastOccurrences(this.text, new Set(spelt.flat()));
+      for (const keys of spelt) keys.sort((a, b) => last.get(a)! - last.get(b)!);
+    }
+    this.byFold = index;
+    return index;
+  }
+
   get(name: string): unknown {
-    return Object.hasOwn(this.object, name) ? this.object[name] : undefined;
+    const keys = this.keysOf(name);
+    return keys.length === 0 ? undefined : this.object[keys.at(-1)!];
   }
 
   delete(name: string): void {
-    delete this.object[name];
+    for (const key of this.keysOf(name)) delete this.object[key];
+    this.byFold?.delete(foldedName(name));
   }
 
+  /** Under `name` only: a folding reader must find no other spelling beside it. */
   set(name: string, value: unknown): void {
+    for (const key of this.keysOf(name)) if (key !== name) delete this.object[key];
     // Defined, not assigned: a field named `__proto__` stays a field.
     Object.defineProperty(this.object, name, { value, writable: true, enumerable: true, configurable: true });
+    this.byFold?.set(foldedName(name), [name]);
   }
 
   encode(): Uint8Array {
