@@ -1,7 +1,7 @@
 // request-transformer body operations: Kong 3.x's table, each operation on JSON, urlencoded and
 // multipart bodies (multipart: rename before remove, replace moves the part last, no append),
 // an absent body, other content types, bodies that do not parse, the 1 MiB bound (Content-Length
-// and chunked), JSON keys in another case, the framing the upstream gets, the body key-auth
+// and chunked), JSON keys and form fields in another case, the framing the upstream gets, the body key-auth
 // already replaced, and the configs refused on write; through the gateway to a Node upstream
 // that records the bytes.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -216,6 +216,30 @@ describe("request-transformer body: a JSON key in another case is the field (Go'
       }
     });
   }
+});
+
+describe("request-transformer body: a form field in another case is the field (ASP.NET Core's form collection)", () => {
+  let r: BodyRig;
+  beforeAll(async () => {
+    r = await transformerRig({ remove: { body: ["is_admin"] }, rename: { body: ["kind:type"] } });
+  });
+  afterAll(() => r.close());
+
+  test("urlencoded: IS_ADMIN and iſ_admin go with is_admin; KIND is renamed", async () => {
+    const got = await r.send("IS_ADMIN=1&i%C5%BF_admin=2&note=hi&KIND=a", { headers: FORM });
+    expect({ status: got.status, body: got.body.toString() }).toEqual({ status: 200, body: "note=hi&type=a" });
+  });
+
+  test("multipart: a part named Is_Admin goes with is_admin", async () => {
+    const got = await r.send(multipart([["Is_Admin", "1"], ["note", "hi"]]), { headers: MULTIPART });
+    expect(got.status).toBe(200);
+    expect(await formFields(got.body)).toEqual([["note", "hi"]]);
+  });
+
+  test("urlencoded: names folding keeps apart stay (İs_admin)", async () => {
+    const got = await r.send("%C4%B0s_admin=1&note=hi", { headers: FORM });
+    expect({ status: got.status, body: got.body.toString() }).toEqual({ status: 200, body: "%C4%B0s_admin=1&note=hi" });
+  });
 });
 
 describe("request-transformer body beside other plugins and operations", () => {

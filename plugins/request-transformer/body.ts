@@ -5,10 +5,10 @@
 // on as sent. Unlike Kong, a body that does not parse as its Content-Type says, or one past the
 // bound, is refused when the plugin removes, renames or replaces fields: Kong sends it on
 // untouched, and what a more lenient upstream parser reads there (Python's json reads NaN, Go's
-// multipart LF line ends) would pass the removal. Unlike Kong too, a JSON key answers to every
-// name it equals under simple case folding, as Go's encoding/json and ASP.NET Core match keys:
-// `IS_ADMIN` and `iſ_admin` are removed with `is_admin`, and of several spellings the value read
-// is the last one in the body, the one Go keeps.
+// multipart LF line ends) would pass the removal. Unlike Kong too, a field answers to every name
+// it equals under simple case folding, as Go's encoding/json matches JSON keys and ASP.NET Core
+// JSON keys and form fields: `IS_ADMIN` and `iſ_admin` are removed with `is_admin`, and of several
+// JSON spellings the value read is the last one in the body, the one Go keeps.
 import { type BodyFields, type BodyFormat, NO_FIELDS, appendedValue, bodyFormatOf, isPresent, parseBodyFields } from "../../src/pipeline/body-fields.ts";
 import type { AccessResult, RequestContext } from "../../src/pipeline/contract.ts";
 import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
@@ -103,7 +103,7 @@ function guardsFields(plan: OperationPlan): boolean {
 async function transformRead(ctx: RequestContext, plan: OperationPlan, guarded: boolean, format: BodyFormat, contentType: string): Promise<AccessResult> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
   if (body === null) return guarded ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
-  const fields = parseBodyFields(format, contentType, body, { foldJsonNames: true });
+  const fields = parseBodyFields(format, contentType, body, { foldNames: true });
   if (fields === null) return guarded && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
   if (fields !== NO_FIELDS && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
   return undefined;

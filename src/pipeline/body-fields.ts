@@ -2,7 +2,8 @@
 // a JSON object, application/x-www-form-urlencoded and multipart/form-data. Each keeps its
 // fields in order and writes back, byte for byte, the fields no plugin changed. A field answers
 // to every name an upstream reads it as (readerNames: PHP's `is.admin`, qs's `[is_admin]`), and,
-// where the caller asks, a JSON key to every name it folds to (foldedName: Go's `IS_ADMIN`).
+// where the caller asks, to every name it folds to (foldedName: Go's JSON `IS_ADMIN`, ASP.NET
+// Core's form fields).
 import { foldedName } from "../http/json-name-fold.ts";
 import { readerNames } from "../http/parameter-names.ts";
 
@@ -38,15 +39,24 @@ export interface BodyFields {
 export const NO_FIELDS = Symbol("no fields");
 
 export interface ParseOptions {
-  /** A JSON key answers to every name equal to it under simple case folding, as Go's encoding/json and ASP.NET Core read keys. */
-  foldJsonNames?: boolean;
+  /**
+   * A field answers to every name equal to its own under simple case folding, as Go's
+   * encoding/json reads JSON keys and ASP.NET Core reads JSON keys and form fields.
+   */
+  foldNames?: boolean;
 }
+
+/** The text names are compared as: folded, or as they are. */
+type NameKey = (name: string) => string;
+const asSent: NameKey = (name) => name;
 
 /** The body's fields, NO_FIELDS, or null when it is not what its Content-Type says. */
 export function parseBodyFields(format: BodyFormat, contentType: string, body: Uint8Array, options: ParseOptions = {}): BodyFields | typeof NO_FIELDS | null {
-  if (format === "json") return JsonFields.parse(body, options.foldJsonNames ?? false);
-  if (format === "urlencoded") return new UrlEncodedFields(Buffer.from(body).toString("latin1"));
-  return MultipartFields.parse(contentType, body);
+  const fold = options.foldNames ?? false;
+  if (format === "json") return JsonFields.parse(body, fold);
+  const keyOf = fold ? foldedName : asSent;
+  if (format === "urlencoded") return new UrlEncodedFields(Buffer.from(body).toString("latin1"), keyOf);
+  return MultipartFields.parse(contentType, body, keyOf);
 }
 
 /** Kong's append_value: a string becomes [it, value], an array grows, anything else is replaced by [value]. */
@@ -185,7 +195,7 @@ function formDecode(sent: string): string {
 }
 
 interface FormEntry {
-  /** Every name a reader could give the pair. */
+  /** Every name a reader could give the pair, as compared (NameKey). */
   names: string[];
   name: string;
   value: string | true;
@@ -196,7 +206,10 @@ interface FormEntry {
 class UrlEncodedFields implements BodyFields {
   private entries: FormEntry[];
 
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly keyOf: NameKey,
+  ) {
     this.entries = [];
     for (const raw of text.split("&")) {
       if (raw === "") continue;
@@ -205,23 +218,26 @@ class UrlEncodedFields implements BodyFields {
       const names = readerNames(name);
       // Python before 3.9.2 (and so Django then) split on `;` too: the pair answers to those names as well.
       if (raw.includes(";")) for (const piece of raw.split(";").slice(1)) names.push(...readerNames(formDecode(piece.split("=", 1)[0]!)));
-      this.entries.push({ names, name, value: equals < 0 ? true : formDecode(raw.slice(equals + 1)), raw });
+      this.entries.push({ names: names.map(keyOf), name, value: equals < 0 ? true : formDecode(raw.slice(equals + 1)), raw });
     }
   }
 
   get(name: string): unknown {
-    const values = this.entries.filter((entry) => entry.names.includes(name)).map((entry) => entry.value);
+    const key = this.keyOf(name);
+    const values = this.entries.filter((entry) => entry.names.includes(key)).map((entry) => entry.value);
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }
 
   delete(name: string): void {
-    this.entries = this.entries.filter((entry) => !entry.names.includes(name));
+    const key = this.keyOf(name);
+    this.entries = this.entries.filter((entry) => !entry.names.includes(key));
   }
 
   set(name: string, value: unknown): void {
+    const key = this.keyOf(name);
     const values = Array.isArray(value) ? value : [value];
-    const made = values.map((each): FormEntry => ({ names: [name], name, value: each === true ? true : String(each), raw: null }));
-    const at = this.entries.findIndex((entry) => entry.names.includes(name));
+    const made = values.map((each): FormEntry => ({ names: [key], name, value: each === true ? true : String(each), raw: null }));
+    const at = this.entries.findIndex((entry) => entry.names.includes(key));
     this.delete(name);
     this.entries.splice(at < 0 ? this.entries.length : at, 0, ...made);
   }
@@ -233,7 +249,7 @@ class UrlEncodedFields implements BodyFields {
 }
 
 interface Part {
-  /** Every name a form parser could read the part's field as (none: kept, never matched). */
+  /** Every name a form parser could read the part's field as, as compared (none: kept, never matched). */
   names: string[];
   /** The part's headers and body as sent (latin1). */
   raw: string;
@@ -275,10 +291,11 @@ class MultipartFields implements BodyFields {
   private constructor(
     private readonly boundary: string,
     private parts: Part[],
+    private readonly keyOf: NameKey,
   ) {}
 
   /** Parts between `--boundary` lines; preamble and epilogue are dropped (as Kong's multipart library does). */
-  static parse(contentType: string, body: Uint8Array): MultipartFields | null {
+  static parse(contentType: string, body: Uint8Array, keyOf: NameKey): MultipartFields | null {
     const match = BOUNDARY.exec(contentType);
     if (!match) return null;
     // A second boundary (`boundary=`, `boundary*=`) is the one Werkzeug reads.
@@ -286,7 +303,7 @@ class MultipartFields implements BodyFields {
     const boundary = match[1] ?? match[2]!;
     const text = Buffer.from(body).toString("latin1");
     const parts: Part[] = [];
-    if (text === "") return new MultipartFields(boundary, parts);
+    if (text === "") return new MultipartFields(boundary, parts, keyOf);
     const delimiter = `--${boundary}`;
     // Werkzeug ends a part at a delimiter after a bare LF or CR as well.
     for (let seen = text.indexOf(delimiter, 1); seen >= 0; seen = text.indexOf(delimiter, seen + 1)) {
@@ -301,7 +318,7 @@ class MultipartFields implements BodyFields {
     }
     for (;;) {
       at += delimiter.length;
-      if (text.startsWith("--", at)) return new MultipartFields(boundary, parts);
+      if (text.startsWith("--", at)) return new MultipartFields(boundary, parts, keyOf);
       if (!text.startsWith("\r\n", at)) return null;
       const start = at + 2;
       const end = text.indexOf(`\r\n${delimiter}`, start);
@@ -311,26 +328,29 @@ class MultipartFields implements BodyFields {
       if (headersEnd < 0) return null;
       // A folded header line (Werkzeug joins it to the one before): its name is not read here.
       if (/\r\n[ \t]/.test(raw.slice(0, headersEnd))) return null;
-      parts.push({ names: fieldNames(raw.slice(0, headersEnd)), raw, bodyAt: headersEnd + 4 });
+      parts.push({ names: fieldNames(raw.slice(0, headersEnd)).map(keyOf), raw, bodyAt: headersEnd + 4 });
       at = end + 2;
     }
   }
 
   get(name: string): unknown {
-    const values = this.parts.filter((part) => part.names.includes(name)).map((part) => utf8(part.raw.slice(part.bodyAt)));
+    const key = this.keyOf(name);
+    const values = this.parts.filter((part) => part.names.includes(key)).map((part) => utf8(part.raw.slice(part.bodyAt)));
     return values.length === 0 ? undefined : values.length === 1 ? values[0] : values;
   }
 
   delete(name: string): void {
-    this.parts = this.parts.filter((part) => !part.names.includes(name));
+    const key = this.keyOf(name);
+    this.parts = this.parts.filter((part) => !part.names.includes(key));
   }
 
   /** A new part is a plain field (Kong's set_simple: no filename, no Content-Type). */
   set(name: string, value: unknown): void {
     const values = Array.isArray(value) ? value : [value];
     const head = `Content-Disposition: form-data; name="${latin1(name)}"\r\n\r\n`;
-    const made = values.map((each): Part => ({ names: [name], raw: head + latin1(String(each)), bodyAt: head.length }));
-    const at = this.parts.findIndex((part) => part.names.includes(name));
+    const key = this.keyOf(name);
+    const made = values.map((each): Part => ({ names: [key], raw: head + latin1(String(each)), bodyAt: head.length }));
+    const at = this.parts.findIndex((part) => part.names.includes(key));
     this.delete(name);
     this.parts.splice(at < 0 ? this.parts.length : at, 0, ...made);
   }
