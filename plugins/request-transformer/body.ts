@@ -86,6 +86,7 @@ const MEDIA_TYPE: Record<BodyFormat, string> = { json: "application/json", urlen
 export const BODY_REFUSALS = {
   malformed: (format: BodyFormat) => ({ status: 400, message: `the request body does not parse as ${MEDIA_TYPE[format]}, so request-transformer cannot remove, rename or replace its fields` }),
   encoded: () => ({ status: 415, message: "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields" }),
+  charset: (charset: string) => ({ status: 415, message: `the request body's charset is ${charset}, so request-transformer cannot remove, rename or replace its fields` }),
   repeatedType: () => ({ status: 400, message: "the request has more than one Content-Type, so request-transformer cannot tell how the upstream reads its body" }),
   tooLarge: () => ({ status: 413, message: `the request body is larger than ${MAX_BUFFERED_BODY_BYTES / 1024 / 1024} MiB, so request-transformer cannot remove, rename or replace its fields` }),
 } as const;
@@ -139,7 +140,24 @@ export function transformBody(ctx: RequestContext, plan: OperationPlan, contentT
   // Upstreams inflate a gzip, deflate or br body themselves (Express's body-parser does): one the
   // plugin cannot read must not pass unread; added fields would only corrupt it.
   if (isEncoded(ctx.upstreamHeaders.get("content-encoding"))) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
+  const charset = format === "json" ? foreignCharset(contentType) : null;
+  if (charset !== null) return guarded ? refusal(BODY_REFUSALS.charset(charset)) : undefined;
   return transformRead(ctx, plan, guarded, format, contentType);
+}
+
+const CHARSET = /;\s*charset\*?\s*=\s*(?:"([^"]*)"|([^\s;]*))/gi;
+
+/**
+ * A JSON body's charset other than UTF-8 (or its subset US-ASCII), or null. The plugin reads
+ * UTF-8; Express's body-parser decodes any `utf-*` charset with iconv-lite, so a UTF-7 body's
+ * `+AGk-s_admin` would reach it as `is_admin`.
+ */
+function foreignCharset(contentType: string): string | null {
+  for (const param of contentType.matchAll(CHARSET)) {
+    const charset = (param[1] ?? param[2]!).toLowerCase();
+    if (charset !== "utf-8" && charset !== "us-ascii") return charset;
+  }
+  return null;
 }
 
 function isEncoded(contentEncoding: string | null): boolean {

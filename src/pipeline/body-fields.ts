@@ -260,6 +260,7 @@ interface Part {
 const BOUNDARY = /;\s*boundary=(?:"([^"]+)"|([^\s;]+))/i;
 const DISPOSITION = /^content-disposition[ \t]*:(.*)$/gim;
 const FIELD_NAME = /;\s*name(\*?)\s*=\s*(?:"([^"]*)"|([^\s;]+))/gi;
+const NAME_CONTINUATION = /^content-disposition[ \t]*:.*;\s*name\*\d/im;
 
 /** RFC 2231's `charset'language'percent-encoded` value of a `name*`, as UTF-8 (what Werkzeug reads). */
 function extendedValue(value: string): string {
@@ -328,6 +329,8 @@ class MultipartFields implements BodyFields {
       if (headersEnd < 0) return null;
       // A folded header line (Werkzeug joins it to the one before): its name is not read here.
       if (/\r\n[ \t]/.test(raw.slice(0, headersEnd))) return null;
+      // RFC 2231 continuations (`name*0="is"; name*1="_admin"`): Werkzeug joins them into a name not read here.
+      if (NAME_CONTINUATION.test(raw.slice(0, headersEnd))) return null;
       parts.push({ names: fieldNames(raw.slice(0, headersEnd)).map(keyOf), raw, bodyAt: headersEnd + 4 });
       at = end + 2;
     }

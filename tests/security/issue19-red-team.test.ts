@@ -117,6 +117,10 @@ describe("request-transformer remove.body: a field the upstream reads under the 
     ["a folded Content-Disposition", werkzeug(`--A\r\nContent-Disposition: form-data;\r\n name="is_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
     ["boundary given twice", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\n--B\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--B--\r\n\r\n--A--\r\n`, "multipart/form-data; boundary=A; boundary=B")],
     ["boundary and boundary*", werkzeug(`--A\r\nContent-Disposition: form-data; name="x"\r\n\r\n--B\r\nContent-Disposition: form-data; name="is_admin"\r\n\r\n${SMUGGLED}\r\n--B--\r\n\r\n--A--\r\n`, "multipart/form-data; boundary=A; boundary*=utf-8''B")],
+    // RFC 2231 continuations, which Werkzeug joins (a later red team).
+    ["name*0=\"is\"; name*1=\"_admin\"", werkzeug(`--A\r\nContent-Disposition: form-data; name*0="is"; name*1="_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
+    ["name=\"is\"; name*1=\"_admin\"", werkzeug(`--A\r\nContent-Disposition: form-data; name="is"; name*1="_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
+    ["NAME*0*=utf-8''is; name*1=\"_admin\"", werkzeug(`--A\r\nContent-Disposition: form-data; NAME*0*=utf-8''is; name*1="_admin"\r\n\r\n${SMUGGLED}\r\n--A--\r\n`, "multipart/form-data; boundary=A")],
   ] as const) {
     test(`Werkzeug reads a part the gateway would not: ${name} → 400, nothing upstream`, async () => {
       const got = await r.send(body, { headers });
@@ -129,6 +133,22 @@ describe("request-transformer remove.body: a field the upstream reads under the 
     const got = await r.send(gzipSync(`is_admin=${SMUGGLED}`), { headers: { ...FORM, "content-encoding": "gzip" } });
     expect({ status: got.status, body: JSON.parse(got.text) }).toEqual({ status: 415, body: { message: "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields" } });
     expect(got.body.length).toBe(0);
+  });
+
+  // A later red team: Express's body-parser decodes any utf-* charset (iconv-lite), UTF-7 included.
+  for (const contentType of ["application/json; charset=utf-7", "application/vnd.api+json; charset=UTF-7", 'application/json; charset="utf-7"', "application/json; charset=utf-8; charset=utf-7"]) {
+    test(`a JSON body in another charset (${contentType}): 415, nothing upstream`, async () => {
+      const got = await r.send('{"+AGk-s_admin":true,"a":2}', { headers: { "content-type": contentType } });
+      expect({ status: got.status, body: JSON.parse(got.text) }).toEqual({ status: 415, body: { message: "the request body's charset is utf-7, so request-transformer cannot remove, rename or replace its fields" } });
+      expect(got.body.length).toBe(0);
+    });
+  }
+
+  test("a JSON body declared UTF-8 or US-ASCII is read and transformed", async () => {
+    for (const contentType of ["application/json; charset=utf-8", 'application/json; charset="UTF-8"', "application/json;charset=us-ascii"]) {
+      const got = await r.send(JSON.stringify({ is_admin: SMUGGLED, note: "hi" }), { headers: { "content-type": contentType } });
+      expect({ status: got.status, body: got.body.toString("utf8") }).toEqual({ status: 200, body: '{"note":"hi"}' });
+    }
   });
 
   test("chunked: the same body in pieces is transformed as well", async () => {
