@@ -58,13 +58,9 @@ export class BunTransport implements ClientTransport, WriteSink {
   }
 
   write(bytes: Uint8Array | string): boolean {
-    if (this.queue.length > 0) {
-      this.queue.push(typeof bytes === "string" ? asBytes(bytes) : bytes);
-      return false;
-    }
-    if (typeof bytes === "string" ? this.batch.holdText(bytes) : this.batch.hold(bytes, 0, bytes.byteLength)) return true;
+    if (this.queue.length === 0 && (typeof bytes === "string" ? this.batch.holdText(bytes) : this.batch.hold(bytes, 0, bytes.byteLength))) return true;
     if (typeof bytes === "string") bytes = asBytes(bytes);
-    // What the batch held went out first, and may have been queued.
+    // Behind bytes already waiting (a batch that could not hold this one has written what it held first).
     if (this.queue.length > 0) {
       this.queue.push(bytes);
       return false;
@@ -76,11 +72,7 @@ export class BunTransport implements ClientTransport, WriteSink {
   }
 
   writeTransient(bytes: Uint8Array, length: number): boolean {
-    if (this.queue.length > 0) {
-      this.queue.push(copyOf(bytes, 0, length));
-      return false;
-    }
-    if (this.batch.hold(bytes, 0, length)) return true;
+    if (this.queue.length === 0 && this.batch.hold(bytes, 0, length)) return true;
     if (this.queue.length > 0) {
       this.queue.push(copyOf(bytes, 0, length));
       return false;
