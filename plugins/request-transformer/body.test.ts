@@ -146,10 +146,44 @@ describe("request-transformer body: Kong's table", () => {
     });
   }
 
+  // Go's encoding/json decodes a body whatever its Content-Type; FastAPI and Python's json.loads
+  // read one without a Content-Type, behind a byte order mark or in UTF-16.
+  const undeclared = (type: string | null) => `the request body is a JSON object but ${type === null ? "it has no Content-Type" : `its Content-Type is ${type}`}, so request-transformer cannot remove, rename or replace its fields; send it as application/json`;
+  const TEXT = { "content-type": "text/plain; charset=utf-8" };
+  const undeclaredJson: [string, string | Uint8Array, Record<string, string>, boolean, number, string][] = [
+    ["a JSON object sent as text/plain", '{"secret":1}', TEXT, false, 415, undeclared("text/plain")],
+    ["a JSON object without a Content-Type", '{"secret":1}', {}, false, 415, undeclared(null)],
+    ["a JSON object as an octet stream, chunked", '{"secret":1}', { "content-type": "application/octet-stream" }, true, 415, undeclared("application/octet-stream")],
+    ["a JSON object behind 100 spaces and a byte order mark, chunked", `${" ".repeat(100)}\uFEFF\n{"secret":1}`, TEXT, true, 415, undeclared("text/plain")],
+    ["a UTF-16 JSON object without a Content-Type", Buffer.from('\uFEFF{"secret":1}', "utf16le"), {}, false, 415, undeclared(null)],
+    ["a JSON object behind 2 MiB of spaces", `${" ".repeat(2 * MAX_BUFFERED_BODY_BYTES)}{"secret":1}`, TEXT, false, 413, "the request body is larger than 1 MiB, so request-transformer cannot remove, rename or replace its fields"],
+  ];
+  for (const [name, body, headers, chunked, status, message] of undeclaredJson) {
+    test(`${name}: ${status}, nothing upstream`, async () => {
+      const got = await r.send(body, { headers, chunked });
+      expect({ status: got.status, body: JSON.parse(got.text) }).toEqual({ status, body: { message } });
+      expect(got.body.length).toBe(0);
+    });
+  }
+
+  test("a body of another type that is no JSON object passes byte-identical, a large one too (only its start is read first)", async () => {
+    const large = Buffer.alloc(3 * MAX_BUFFERED_BODY_BYTES, "abc{");
+    for (const [body, headers, chunked] of [
+      ["not {json}", TEXT, false],
+      ['[{"secret":1}]', TEXT, false],
+      ["   ", {}, false],
+      [large, { "content-type": "application/octet-stream" }, false],
+      [large, { "content-type": "application/octet-stream" }, true],
+    ] as [string | Buffer, Record<string, string>, boolean][]) {
+      const got = await r.send(body, { headers, chunked });
+      expect({ status: got.status, same: got.body.equals(Buffer.from(body)) }).toEqual({ status: 200, same: true });
+    }
+  });
+
   test("with only add and append (nothing of the client's to guard), such bodies pass byte-identical, as in Kong; so does a content-encoded one", async () => {
     const adding = await transformerRig({ add: { body: ["source:gateway"] }, append: { body: ["tags:a"] } });
     try {
-      for (const [name, body, headers, chunked] of refused) {
+      for (const [name, body, headers, chunked] of [...refused, ...undeclaredJson]) {
         const got = await adding.send(body, { headers, chunked });
         expect({ name, status: got.status, same: got.body.equals(Buffer.from(body)) }).toEqual({ name, status: 200, same: true });
       }

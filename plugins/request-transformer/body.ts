@@ -5,7 +5,8 @@
 // on as sent. Unlike Kong, a body that does not parse as its Content-Type says, or one past the
 // bound, is refused when the plugin removes, renames or replaces fields: Kong sends it on
 // untouched, and what a more lenient upstream parser reads there (Python's json reads NaN, Go's
-// multipart LF line ends) would pass the removal. Unlike Kong too, a field answers to every name
+// multipart LF line ends) would pass the removal; so is a JSON object sent as another type or
+// none, which Go's encoding/json decodes all the same. Unlike Kong too, a field answers to every name
 // it equals under simple case folding, as Go's encoding/json matches JSON keys and ASP.NET Core
 // JSON keys and form fields: `IS_ADMIN` and `iſ_admin` are removed with `is_admin`, and of several
 // JSON spellings the value read is the last one in the body, the one Go keeps.
@@ -88,6 +89,7 @@ export const BODY_REFUSALS = {
   encoded: () => ({ status: 415, message: "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields" }),
   charset: (charset: string) => ({ status: 415, message: `the request body's charset is ${charset}, so request-transformer cannot remove, rename or replace its fields` }),
   repeatedType: () => ({ status: 400, message: "the request has more than one Content-Type, so request-transformer cannot tell how the upstream reads its body" }),
+  undeclaredJson: (contentType: string | null) => ({ status: 415, message: `the request body is a JSON object but ${contentType === null ? "it has no Content-Type" : `its Content-Type is ${mediaTypeOf(contentType)}`}, so request-transformer cannot remove, rename or replace its fields; send it as application/json` }),
   tooLarge: () => ({ status: 413, message: `the request body is larger than ${MAX_BUFFERED_BODY_BYTES / 1024 / 1024} MiB, so request-transformer cannot remove, rename or replace its fields` }),
 } as const;
 
@@ -131,12 +133,13 @@ function isRepeated(contentType: string): boolean {
  */
 export function transformBody(ctx: RequestContext, plan: OperationPlan, contentType: string | null): AccessResult | Promise<AccessResult> {
   const method = ctx.method;
-  if (contentType === null || method === "GET" || method === "HEAD") return undefined;
+  if (method === "GET" || method === "HEAD") return undefined;
   const guarded = guardsFields(plan);
+  if (contentType === null) return guarded ? refuseUndeclaredJson(ctx, null) : undefined;
   // `text/plain, application/json`: the upstream that reads the last one would parse fields the plugin never saw.
   if (guarded && isRepeated(contentType)) return refusal(BODY_REFUSALS.repeatedType());
   const format = bodyFormatOf(contentType);
-  if (format === null) return undefined;
+  if (format === null) return guarded ? refuseUndeclaredJson(ctx, contentType) : undefined;
   // Upstreams inflate a gzip, deflate or br body themselves (Express's body-parser does): one the
   // plugin cannot read must not pass unread; added fields would only corrupt it.
   if (isEncoded(ctx.upstreamHeaders.get("content-encoding"))) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
@@ -144,6 +147,42 @@ export function transformBody(ctx: RequestContext, plan: OperationPlan, contentT
   if (charset !== null) return guarded ? refusal(BODY_REFUSALS.charset(charset)) : undefined;
   return transformRead(ctx, plan, guarded, format, contentType);
 }
+
+/** The media type of a Content-Type as a refusal names it: without parameters, and cut short. */
+function mediaTypeOf(contentType: string): string {
+  const type = contentType.split(";", 1)[0]!.trim();
+  return type.length > 64 ? `${type.slice(0, 64)}…` : type;
+}
+
+/** Enough of a body to find where its content starts, in nearly every body. */
+const FIRST_BYTES = 64;
+
+/**
+ * A body the plugin does not read by its Content-Type (none, text/plain, an octet stream) that
+ * is a JSON object is refused: Go's encoding/json decodes a request body whatever its
+ * Content-Type says, and FastAPI and Python's json.loads read one without a Content-Type (behind
+ * a UTF-8 byte order mark, or as UTF-16), so `{"is_admin":true}` sent as text/plain would reach
+ * them past `remove.body`. Any other body goes on as sent, unread beyond its start.
+ */
+async function refuseUndeclaredJson(ctx: RequestContext, contentType: string | null): Promise<AccessResult> {
+  let start = await ctx.readBodyStart(FIRST_BYTES);
+  let at = contentStart(start);
+  if (at === start.byteLength && start.byteLength >= FIRST_BYTES) {
+    start = await ctx.readBodyStart(MAX_BUFFERED_BODY_BYTES);
+    at = contentStart(start);
+    // Only space and byte order marks for a mebibyte: what follows cannot be seen.
+    if (at === start.byteLength && start.byteLength >= MAX_BUFFERED_BODY_BYTES) return refusal(BODY_REFUSALS.tooLarge());
+  }
+  return start[at] === 0x7b /* { */ ? refusal(BODY_REFUSALS.undeclaredJson(contentType)) : undefined;
+}
+
+/** Where a JSON reader finds the value: past whitespace, and past the byte order marks and NULs of UTF-8, UTF-16 and UTF-32 text. */
+function contentStart(bytes: Uint8Array): number {
+  let at = 0;
+  while (at < bytes.byteLength && SKIPPED_BEFORE_JSON.has(bytes[at]!)) at++;
+  return at;
+}
+const SKIPPED_BEFORE_JSON: ReadonlySet<number> = new Set([0x20, 0x09, 0x0a, 0x0d, 0x00, 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
 
 const CHARSET = /;\s*charset\*?\s*=\s*(?:"([^"]*)"|([^\s;]*))/gi;
 

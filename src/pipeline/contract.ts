@@ -128,6 +128,12 @@ export interface RequestContext {
    * goes away mid-body.
    */
   readBody(maxBytes: number): Promise<Uint8Array | null>;
+  /**
+   * The body's first bytes, read once as `readBody` reads: all of it when it is shorter than
+   * `bytes`, else at least `bytes` of it, whatever its Content-Length declares; the upstream still
+   * gets the whole body.
+   */
+  readBodyStart(bytes: number): Promise<Uint8Array>;
   /** What the upstream gets as the body from now on, with its Content-Length; `contentType` replaces the Content-Type. */
   replaceBody(bytes: Uint8Array, contentType?: string): void;
   /** Writes an operational event (JSON line) tied to this request; never a secret or token. */

@@ -98,6 +98,25 @@ export class BufferedRequestBody {
     if (this.crowdedOut) throw new BodyCrowdedOut();
     if (this.whole !== null) return this.whole.byteLength <= maxBytes ? this.whole : null;
     if (this.size > maxBytes || Number(this.request.headers.get("content-length") ?? 0) > maxBytes) return null;
+    return this.fill(maxBytes);
+  }
+
+  /**
+   * The body's first bytes: all of it when it has fewer than `bytes`, else at least `bytes`
+   * (read, and kept for the upstream, whatever its Content-Length says). Throws as `read`.
+   */
+  async start(bytes: number): Promise<Uint8Array> {
+    if (this.crowdedOut) throw new BodyCrowdedOut();
+    if (this.whole !== null) return this.whole;
+    if (this.size < bytes) {
+      const whole = await this.fill(bytes - 1);
+      if (whole !== null) return whole;
+    }
+    return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
+  }
+
+  /** Reads until the body ends (giving it whole) or holds more than `maxBytes` (null). */
+  private async fill(maxBytes: number): Promise<Uint8Array | null> {
     const reader = (this.reader ??= this.request.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>);
     const group = addressGroup(this.client);
     const share = shares.get(group) ?? { group, bodies: new Set<BufferedRequestBody>(), bytes: 0 };

@@ -78,6 +78,10 @@ export class PluginRequestContext implements RequestContext {
     return this.bufferedBody().read(maxBytes);
   }
 
+  readBodyStart(bytes: number): Promise<Uint8Array> {
+    return this.bufferedBody().start(bytes);
+  }
+
   replaceBody(bytes: Uint8Array, contentType?: string): void {
     this.bufferedBody().replace(bytes);
     if (contentType !== undefined) this.upstreamHeaders.set("content-type", contentType);
