@@ -155,6 +155,7 @@ describe("request-transformer body: Kong's table", () => {
     ["a JSON object without a Content-Type", '{"secret":1}', {}, false, 415, undeclared(null)],
     ["a JSON object as an octet stream, chunked", '{"secret":1}', { "content-type": "application/octet-stream" }, true, 415, undeclared("application/octet-stream")],
     ["a JSON object behind 100 spaces and a byte order mark, chunked", `${" ".repeat(100)}\uFEFF\n{"secret":1}`, TEXT, true, 415, undeclared("text/plain")],
+    ["a JSON object sent as a urlencoded form (one field name to a form reader)", ' {"secret":1}', FORM, false, 415, undeclared("application/x-www-form-urlencoded")],
     ["a UTF-16 JSON object without a Content-Type", Buffer.from('\uFEFF{"secret":1}', "utf16le"), {}, false, 415, undeclared(null)],
     ["a JSON object behind 2 MiB of spaces", `${" ".repeat(2 * MAX_BUFFERED_BODY_BYTES)}{"secret":1}`, TEXT, false, 413, "the request body is larger than 1 MiB, so request-transformer cannot remove, rename or replace its fields"],
   ];
@@ -183,7 +184,8 @@ describe("request-transformer body: Kong's table", () => {
   test("with only add and append (nothing of the client's to guard), such bodies pass byte-identical, as in Kong; so does a content-encoded one", async () => {
     const adding = await transformerRig({ add: { body: ["source:gateway"] }, append: { body: ["tags:a"] } });
     try {
-      for (const [name, body, headers, chunked] of [...refused, ...undeclaredJson]) {
+      // (The form gets the added fields, as Kong adds them to any urlencoded body.)
+      for (const [name, body, headers, chunked] of [...refused, ...undeclaredJson.filter(([, , headers]) => headers !== FORM)]) {
         const got = await adding.send(body, { headers, chunked });
         expect({ name, status: got.status, same: got.body.equals(Buffer.from(body)) }).toEqual({ name, status: 200, same: true });
       }

@@ -106,6 +106,8 @@ function guardsFields(plan: OperationPlan): boolean {
 async function transformRead(ctx: RequestContext, plan: OperationPlan, guarded: boolean, format: BodyFormat, contentType: string): Promise<AccessResult> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
   if (body === null) return guarded ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
+  // `{"is_admin":true}` is one urlencoded name to the plugin, and a JSON object to Go's encoding/json.
+  if (guarded && format === "urlencoded" && body[contentStart(body)] === 0x7b /* { */) return refusal(BODY_REFUSALS.undeclaredJson(contentType));
   const fields = parseBodyFields(format, contentType, body, { foldNames: true });
   if (fields === null) return guarded && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
   if (fields !== NO_FIELDS && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
