@@ -43,6 +43,9 @@ const CASES: Case[] = [
   { name: "a 1 MB string", method: "POST", path: "/consumers", json: { username: "x".repeat(MB) }, status: 413 },
   { name: "a 1 MB string in a PATCH", method: "PATCH", path: "/consumers/alice", json: { custom_id: "y".repeat(MB) }, status: 413 },
   { name: "a body declaring more than 1 MB", method: "POST", path: "/consumers", init: raw("x".repeat(MB + 1)), status: 413 },
+  // Walking such input was quadratic and recursive: 5000 levels took 0.6 s, 20000 levels 5 s and a 500.
+  { name: "arrays nested 20000 deep in a field", method: "POST", path: "/services", init: raw(`{"name":${"[".repeat(20000)}${"]".repeat(20000)},"url":"http://x"}`), status: 400, fields: ["name"], message: "schema violation (name: nests deeper than 64 levels of arrays and objects)" },
+  { name: "objects nested 150000 deep in a plugin config", method: "POST", path: "/plugins", init: raw(`{"name":"test-stamp","config":${'{"a":'.repeat(150000)}1${"}".repeat(150000)}}`), status: 400, fields: ["config"], message: /nests deeper than 64 levels/ },
   { name: "invalid JSON", method: "POST", path: "/consumers", init: raw('{"username": "bob",'), status: 400, message: /not valid JSON/ },
   { name: "JSON that is not an object", method: "POST", path: "/consumers", init: raw('["bob"]'), status: 400 },
   { name: "JSON null", method: "POST", path: "/services", init: raw("null"), status: 400 },

@@ -126,3 +126,70 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8Gd6e+5zo2qX1nMK9PyRkU5B3bqF
 sCfuL3wDG+YOG8BRql0Ozlpt6VCPcNgPT6WqMZB+pcrIbjDrdGJxL9REJw==
 -----END PUBLIC KEY-----
 `;
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+/** Every operation of an OpenAPI document, path in its `{name}` form. */
+export function* documentedOperations(document: any): Generator<{ path: string; method: string; operation: any }> {
+  for (const [path, item] of Object.entries<any>(document.paths)) {
+    for (const method of METHODS) if (item[method]) yield { path, method, operation: item[method] };
+  }
+}
+
+/** A documented request example, ready to send: path parameters filled with their examples. */
+export interface ExampleRequest {
+  label: string;
+  method: string;
+  /** The path with `{name}` parameters still in it. */
+  template: string;
+  url: string;
+  mediaType: string;
+  value: unknown;
+  body: string;
+}
+
+export function documentedExamples(document: any): ExampleRequest[] {
+  return [...documentedOperations(document)]
+    .filter(({ operation }) => operation.requestBody && Object.values<any>(operation.requestBody.content)[0].examples)
+    .map(({ path, method, operation }) => {
+      const [mediaType, content] = Object.entries<any>(operation.requestBody.content)[0]!;
+      const example: any = Object.values(content.examples)[0];
+      const url = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(operation.parameters.find((p: any) => p.name === name).example));
+      const body = mediaType === "application/json" ? JSON.stringify(example.value) : example.value;
+      return { label: `${method.toUpperCase()} ${url}`, method: method.toUpperCase(), template: path, url, mediaType, value: example.value, body };
+    });
+}
+
+/**
+ * Sends every documented request example in dependency order (creations, then replacements,
+ * then changes, the whole-config import last; within a phase, again until none more succeeds).
+ * Returns the examples that never succeeded, with their last answer.
+ */
+export async function sendDocumentedExamples(admin: AdminHarness, document: any): Promise<Record<string, string>> {
+  const requests = documentedExamples(document);
+  const phases = [
+    requests.filter((r) => r.method === "POST" && r.url !== "/config"),
+    requests.filter((r) => r.method === "PUT"),
+    requests.filter((r) => r.method === "PATCH"),
+    requests.filter((r) => r.url === "/config"),
+  ];
+  if (phases.flat().length !== requests.length) throw new Error("an example in no phase");
+  const failures = new Map<string, string>();
+  for (const phase of phases) {
+    let pending = phase;
+    while (pending.length) {
+      const left = [];
+      for (const request of pending) {
+        const reply = await toReply(await admin.app.handle(new Request(`http://localhost${request.url}`, { method: request.method, body: request.body, headers: { "content-type": request.mediaType } })));
+        if (reply.status >= 200 && reply.status < 300) failures.delete(request.label);
+        else {
+          left.push(request);
+          failures.set(request.label, `${reply.status} ${reply.text}`);
+        }
+      }
+      if (left.length === pending.length) break;
+      pending = left;
+    }
+  }
+  return Object.fromEntries(failures);
+}

@@ -48,6 +48,13 @@ function placeholderChecked(kind: VaultFields, path: Path): boolean {
   return referenceable(kind, path);
 }
 
+/**
+ * How deep an entity's arrays and objects may nest: far beyond any schema's, and shallow enough
+ * that walking a write's input stays linear and off the stack's limit (a 40 KB body of nested
+ * arrays took 5 s and overflowed it).
+ */
+export const MAX_NESTING = 64;
+
 const WHERE_ALLOWED = "only in service host and path, jwt credential key, secret, rsa_public_key and jwks_uri, and plugin config values";
 const REFERENCE = /^\{vault:\/\/([^/}]*)\/(.*)\}$/s;
 const ENV_REFERENCE = /^([A-Za-z0-9_-]+)(?:\/([^/?#]+))?$/;
@@ -119,6 +126,10 @@ function resolveTree(kind: VaultFields, value: unknown, only?: (path: Path, text
   const fields: FieldErrors = {};
   const visit = (node: unknown, path: Path): unknown => {
     if (Object.keys(fields).length >= 20) return node;
+    if (path.length === MAX_NESTING && typeof node === "object" && node !== null) {
+      fields[fieldName(path.slice(0, 1))] = `nests deeper than ${MAX_NESTING} levels of arrays and objects`;
+      return node;
+    }
     if (typeof node === "string") {
       if (only && !only(path, node)) return node;
       const found = inspect(kind, path, node);
