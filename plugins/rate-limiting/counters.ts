@@ -39,18 +39,39 @@ interface LocalCounter {
 
 const SWEEP_MS = 10_000;
 
+/**
+ * The most identifiers one process counts at a time. An identifier can be the client's
+ * choice (limit_by header, the IPs of an IPv6 prefix, a path), and with a `day` or longer
+ * window a counter lives that long: without a bound a client that varies it grows this map
+ * until the process dies. Kong's local policy has the same bound in its fixed-size shared dict.
+ * About 200 bytes each, identifiers being at most IDENTIFIER_MAX_LENGTH (handler.ts).
+ */
+export const MAX_LOCAL_COUNTERS = 100_000;
+
 /** In-process counters, shared by every instance (a reload keeps them; keys carry the plugin's scope). */
-class LocalCounters implements CounterStore {
+export class LocalCounters implements CounterStore {
   /** By scope, then identifier: no key string is built per request. */
   private readonly scopes = new Map<string, Map<string, LocalCounter>>();
   private nextSweep = 0;
+  private count = 0;
+
+  constructor(private readonly maxCounters = MAX_LOCAL_COUNTERS) {}
 
   take(scope: string, identifier: string, periods: readonly number[], limits: readonly number[], now: number, usage: Usage): void {
     if (now >= this.nextSweep) this.sweep(now);
     let counters = this.scopes.get(scope);
     if (!counters) this.scopes.set(scope, (counters = new Map()));
     let counter = counters.get(identifier);
-    if (!counter) counters.set(identifier, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
+    if (!counter) {
+      if (this.count >= this.maxCounters) {
+        this.makeRoom(scope, now);
+        // The sweep drops scopes it empties, this one perhaps.
+        counters = this.scopes.get(scope);
+        if (!counters) this.scopes.set(scope, (counters = new Map()));
+      }
+      counters.set(identifier, (counter = { starts: [0, 0, 0, 0, 0, 0], counts: [0, 0, 0, 0, 0, 0], expires: 0 }));
+      this.count++;
+    }
     const { used, starts } = usage;
     let stop = -1;
     for (let i = 0; i < periods.length; i++) {
@@ -70,19 +91,38 @@ class LocalCounters implements CounterStore {
     usage.stop = stop;
   }
 
+  /**
+   * Full: ended counters go first, then the oldest of the scope that needs the room (Kong's
+   * shared dict evicts too), so a client flooding one route with new identifiers resets
+   * counters of that route only, not every other route's.
+   */
+  private makeRoom(scope: string, now: number): void {
+    this.sweep(now);
+    if (this.count < this.maxCounters) return;
+    // Each scope left after the sweep holds a counter; the first is the oldest scope.
+    const own = this.scopes.get(scope);
+    const [from, counters] = own ? [scope, own] : this.scopes.entries().next().value!;
+    counters.delete(counters.keys().next().value!);
+    if (counters.size === 0) this.scopes.delete(from);
+    this.count--;
+  }
+
   private sweep(now: number): void {
     this.nextSweep = now + SWEEP_MS;
     for (const [scope, counters] of this.scopes) {
-      for (const [identifier, counter] of counters) if (counter.expires <= now) counters.delete(identifier);
+      for (const [identifier, counter] of counters) {
+        if (counter.expires <= now) {
+          counters.delete(identifier);
+          this.count--;
+        }
+      }
       if (counters.size === 0) this.scopes.delete(scope);
     }
   }
 
   /** For tests: how many identifiers are counted. */
   get size(): number {
-    let size = 0;
-    for (const counters of this.scopes.values()) size += counters.size;
-    return size;
+    return this.count;
   }
 }
 

@@ -8,6 +8,20 @@ import { errorCodeResponse, messageResponse } from "../../src/proxy/responses.ts
 import { type CounterStore, clusterCounters, localCounters, usageFor } from "./counters.ts";
 import { PERIODS, type RateLimitingConfig } from "./schema.ts";
 import { resetSeconds } from "./windows.ts";
+import { canonicalPath } from "../../src/proxy/canonical-path.ts";
+
+/**
+ * Identifiers longer than this are counted by their SHA-256: a header value can be kilobytes,
+ * and every counter keeps its identifier (in memory, or as a cluster row) until its window ends.
+ */
+export const IDENTIFIER_MAX_LENGTH = 64;
+const DIGEST_PREFIX = "sha256:";
+
+/** The identifier as counters key it: short ones as they are, others (and any that looks like a digest) by digest. */
+export function counterIdentifier(identifier: string): string {
+  if (identifier.length <= IDENTIFIER_MAX_LENGTH && !identifier.startsWith(DIGEST_PREFIX)) return identifier;
+  return DIGEST_PREFIX + new Bun.CryptoHasher("sha256").update(identifier).digest("base64");
+}
 
 const capitalised = (period: string) => period[0]!.toUpperCase() + period.slice(1);
 
@@ -34,6 +48,9 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
   else store = database ? clusterCounters(database) : null;
   const routes = config.limit_by === "service" ? state.uniqueIndex<Route>("routes", "id") : null;
   const headerName = config.header_name;
+  // Compared with the request's canonical path: `/a//b` or `/%61` is the same path to the router
+  // and the upstream, so it must not be counted apart (by IP) from the configured one.
+  const path = config.path === null ? null : (canonicalPath(config.path) ?? config.path);
 
   function identify(ctx: RequestContext): string {
     let identifier: string | null | undefined;
@@ -42,9 +59,9 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
       case "credential": identifier = ctx.credential?.id; break;
       case "service": identifier = routes!.get(ctx.routeId)?.service.id; break;
       case "header": identifier = ctx.upstreamHeaders.get(headerName!); break;
-      case "path": identifier = ctx.url.pathname === config.path ? config.path : null; break;
+      case "path": identifier = ctx.path === path ? path : null; break;
     }
-    return identifier || ctx.clientIp;
+    return identifier ? counterIdentifier(identifier) : ctx.clientIp;
   }
 
   // Requests share it: each `take` fills it and the access phase reads it before any other request runs.

@@ -66,6 +66,9 @@ export function checkRateLimitingConfig(config: RateLimitingConfig): FieldErrors
     const [shorter, longer] = [set[i - 1]!, set[i]!];
     if (config[longer]! < config[shorter]!) return { "@entity": `The limit for ${longer}(${config[longer]!.toFixed(1)}) cannot be lower than the limit for ${shorter}(${config[shorter]!.toFixed(1)})` };
   }
+  // An informational status cannot end a request: 101 would tell the client (and any proxy in
+  // front) that the connection switched protocols, and 1xx others do not carry the answer.
+  if (config.error_code < 200) return { error_code: "an informational status (1xx) cannot end a request" };
   if (config.limit_by === "header" && config.header_name === null) return { "@entity": "No header name provided" };
   if (config.limit_by === "path" && config.path === null) return { "@entity": "No path provided" };
   return undefined;

@@ -84,6 +84,12 @@ export interface RequestContext {
   readonly href: string;
   readonly url: URL;
   /**
+   * The request's path in its one canonical form (src/proxy/canonical-path.ts), the one the
+   * router matched and the upstream gets (before strip_path): `/a//b`, `/%61` and `/a/./b`
+   * are one path here, as they are to nginx. Compare paths with this, never with `url.pathname`.
+   */
+  readonly path: string;
+  /**
    * The request as a Fetch Request, for a plugin that needs one whole (its body stream); on the
    * raw engine it is built on first use, a cost the header and URL reads above do not have.
    */

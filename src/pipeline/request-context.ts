@@ -3,6 +3,7 @@ import type { Consumer } from "../entities/consumer.ts";
 import { type BodyMeter, BufferedRequestBody, type UpstreamBody } from "./request-body.ts";
 import type { AccessResult, AuthenticatedCredential, AuthFailure, AuthFallback, HeaderFields, PluginRequestSource, RequestContext, StateLookups } from "./contract.ts";
 import { UpstreamQuery } from "./upstream-query.ts";
+import { canonicalPath } from "../proxy/canonical-path.ts";
 
 /** Where plugin events are written (the access log stream in the proxy). */
 export interface EventSink {
@@ -36,7 +37,17 @@ export class PluginRequestContext implements RequestContext {
     readonly routeId: string,
     readonly authFallback: AuthFallback | null,
     private readonly events: EventSink,
+    /** The canonical path the proxy routed on; without it (unit tests), derived from the URL. */
+    private routedPath: string | null = null,
   ) {}
+
+  get path(): string {
+    if (this.routedPath === null) {
+      const pathname = this.url.pathname;
+      this.routedPath = canonicalPath(pathname) ?? pathname;
+    }
+    return this.routedPath;
+  }
 
   get method(): string {
     return this.source.method;

@@ -332,7 +332,7 @@ export class RequestFlow<U> {
       if (chain.steps.length === 0) return this.proxy(flight, match, search, null, NO_PLUGINS);
 
       removeClientOnlyHeaders(headers, chain.ownedHeaders);
-      const ctx = new PluginRequestContext(incoming, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, this.options.accessLog);
+      const ctx = new PluginRequestContext(incoming, flight.requestId, flight.clientIp, snapshot, route.id, chain.authFallback, this.options.accessLog, flight.path);
       ctx.identityHeadersCleared = true;
       if (chain.hasLogPhase) {
         flight.logChain = chain;

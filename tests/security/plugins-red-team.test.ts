@@ -1,0 +1,157 @@
+// Red team of rate-limiting, basic-auth and jwt-signer, and of authentication plugins combined
+// (tests/security/plugins-red-team.md): each finding's repro, which failed before its fix, and
+// the cheap defences that held. Through the real proxy on the engine GATEWAY_PROXY_ENGINE picks
+// (the file is in SERVE_FILES, so both run), with a Node `http` upstream where what the
+// upstream reads matters.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { type AuthRig, startAuthRig } from "../support/auth.ts";
+import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "../support/node-upstream.ts";
+import { type TestGateway, startTestGateway } from "../support/gateway.ts";
+import { talk } from "../support/raw-socket.ts";
+import { LocalCounters, MAX_LOCAL_COUNTERS, usageFor } from "../../plugins/rate-limiting/counters.ts";
+import { IDENTIFIER_MAX_LENGTH } from "../../plugins/rate-limiting/handler.ts";
+
+const RATE_LIMITED = { message: "API rate limit exceeded" };
+
+/** A gateway with route `/api` (strip_path) to a Node upstream, and the given route plugins. */
+async function nodeRig(plugins: { name: string; config?: Record<string, unknown> }[]): Promise<{ gateway: TestGateway; upstream: NodeUpstream; port: number; close(): Promise<void> }> {
+  const upstream = await startNodeUpstream("none");
+  const gateway = startTestGateway();
+  gateway.store.create("services", { name: "node", url: upstream.url });
+  const route = gateway.store.create("routes", { service: { name: "node" }, paths: ["/api"] });
+  for (const plugin of plugins) gateway.store.create("plugins", { ...plugin, route: { id: route.id } });
+  return {
+    gateway,
+    upstream,
+    port: Number(new URL(gateway.proxyUrl).port),
+    async close() {
+      await gateway.close();
+      await upstream.stop();
+    },
+  };
+}
+
+/** One request written as bytes (the target exactly as given), answered and closed. */
+async function rawGet(port: number, target: string, headerLines = ""): Promise<{ status: number; headers: string; body: string }> {
+  const { raw } = await talk(port, [`GET ${target} HTTP/1.1\r\nHost: gateway.test\r\n${headerLines}Connection: close\r\n\r\n`], 3000);
+  const end = raw.indexOf("\r\n\r\n");
+  return { status: Number(raw.slice(9, 12)), headers: raw.slice(0, end).toLowerCase(), body: raw.slice(end + 4) };
+}
+
+describe("rate-limiting limit_by path: the request's canonical path is counted, not its spelling", () => {
+  // Each spelling is the path /api/a to the router and to the upstream (which gets /a), so it
+  // must draw on the same counter; before, only the exact text matched and `//` or `%61` was
+  // counted by client IP, a fresh allowance per spelling. (Dot segments held: URL parsing
+  // resolves them before the plugin reads the path.)
+  for (const spelling of ["/api//a", "/api/%61", "/api/./a", "/api/b/../a", "//api/a"]) {
+    test(`${spelling} shares the counter of /api/a`, async () => {
+      const r = await nodeRig([{ name: "rate-limiting", config: { minute: 2, limit_by: "path", path: "/api/a" } }]);
+      try {
+        const first = await rawGet(r.port, "/api/a");
+        expect(first.status).toBe(200);
+        expect(first.headers).toContain("x-ratelimit-remaining-minute: 1");
+        const second = await rawGet(r.port, spelling);
+        expect(second.status).toBe(200);
+        expect((JSON.parse(second.body) as NodeEcho).url).toBe("/a");
+        expect(second.headers).toContain("x-ratelimit-remaining-minute: 0");
+        const third = await rawGet(r.port, spelling);
+        expect(third.status).toBe(429);
+        expect(JSON.parse(third.body)).toEqual(RATE_LIMITED);
+      } finally {
+        await r.close();
+      }
+    });
+  }
+
+  test("a configured path in another spelling (/api/%61) is the same path", async () => {
+    const r = await nodeRig([{ name: "rate-limiting", config: { minute: 1, limit_by: "path", path: "/api/%61" } }]);
+    try {
+      expect((await rawGet(r.port, "/api/a")).status).toBe(200);
+      const refused = await rawGet(r.port, "/api/a");
+      expect(refused.status).toBe(429);
+      expect(JSON.parse(refused.body)).toEqual(RATE_LIMITED);
+      // Another path still falls back to the client IP (a counter of its own).
+      expect((await rawGet(r.port, "/api/b")).status).toBe(200);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("rate-limiting counters are bounded: a client that varies its identifier cannot grow them without end", () => {
+  const yearly = { periods: [5], limits: [1] };
+
+  test("local: at most maxCounters identifiers; a flood on one scope evicts its own oldest, not another scope's", () => {
+    expect(MAX_LOCAL_COUNTERS).toBeLessThanOrEqual(100_000);
+    const counters = new LocalCounters(100);
+    const usage = usageFor(1);
+    const now = Date.now();
+    counters.take("victim-route|", "alice", yearly.periods, yearly.limits, now, usage);
+    expect(usage.stop).toBe(-1);
+    for (let i = 0; i < 1000; i++) counters.take("flooded-route|", `value-${i}`, yearly.periods, yearly.limits, now, usage);
+    expect(counters.size).toBe(100);
+    // alice's counter survived the flood: her second request of the year is still refused.
+    counters.take("victim-route|", "alice", yearly.periods, yearly.limits, now, usage);
+    expect(usage.stop).toBe(0);
+  });
+
+  test("long identifiers (a header value of kilobytes) are counted by digest, each apart, and no short value shares a digest's counter", async () => {
+    const r = startAuthRig([{ name: "rate-limiting", config: { minute: 1, limit_by: "header", header_name: "x-tenant", policy: "cluster" } }], { file: true });
+    try {
+      const long = (c: string) => c.repeat(4000);
+      const statusOf = async (tenant: string) => {
+        const response = await r.get("/api", { "x-tenant": tenant });
+        const body = await response.text();
+        return response.status === 429 ? [429, JSON.parse(body)] : [response.status];
+      };
+      expect(await statusOf(long("a"))).toEqual([200]);
+      expect(await statusOf(long("a"))).toEqual([429, RATE_LIMITED]);
+      expect(await statusOf(long("b"))).toEqual([200]);
+      // The digest's own text is another tenant.
+      const digest = `sha256:${new Bun.CryptoHasher("sha256").update(long("a")).digest("base64")}`;
+      expect(await statusOf(digest)).toEqual([200]);
+      const db = new Database(r.gateway.dbPath, { readonly: true });
+      try {
+        const rows = db.query<{ identifier: string }, []>("SELECT identifier FROM rate_limiting_counters").all();
+        expect(rows.length).toBe(3);
+        for (const row of rows) expect(row.identifier.length).toBeLessThanOrEqual(IDENTIFIER_MAX_LENGTH);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await r.close();
+    }
+  });
+});
+
+describe("rate-limiting error_code: an informational status cannot end a request", () => {
+  let r: AuthRig;
+  beforeAll(() => {
+    r = startAuthRig([]);
+  });
+  afterAll(() => r.close());
+  // Before: 101 answered "101 Switching Protocols" to a plain GET (a proxy in front may then
+  // tunnel the connection), 100 made every refusal a 500. request-termination refuses 1xx too.
+  for (const error_code of [100, 101, 199]) {
+    test(`error_code ${error_code} is rejected on write`, () => {
+      expect(() => r.gateway.store.create("plugins", { name: "rate-limiting", route: { id: r.routeId }, config: { minute: 1, error_code } })).toThrow(
+        "an informational status (1xx) cannot end a request",
+      );
+    });
+  }
+});
+
+describe("held: rate-limiting by IP ignores a client's X-Forwarded-For without --trusted-ips", () => {
+  test("another X-Forwarded-For is the same client", async () => {
+    const r = startAuthRig([{ name: "rate-limiting", config: { minute: 1, limit_by: "ip" } }]);
+    try {
+      expect((await r.get("/api", { "x-forwarded-for": "203.0.113.1" })).status).toBe(200);
+      const refused = await r.get("/api", { "x-forwarded-for": "203.0.113.2" });
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toEqual(RATE_LIMITED);
+    } finally {
+      await r.close();
+    }
+  });
+});
