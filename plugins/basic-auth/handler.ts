@@ -17,18 +17,38 @@ export const BASIC_AUTH_FAILURES = {
 
 type FailureName = keyof typeof BASIC_AUTH_FAILURES;
 
+const CREDENTIAL_FIELDS = ["authorization", "proxy-authorization"] as const;
+const BASIC_SCHEME = /^\s*basic(?:\s|$)/i;
 const BASIC = /^\s*basic\s+(\S+)\s*$/i;
+/**
+ * Standard base64 as nginx's decoder (Kong's `ngx.decode_base64`) takes it: the padding may be
+ * left out. Buffer's decoder is lenient (it skips `*`, `!` and any other stray byte, reads the
+ * URL-safe alphabet too, and stops at the first `=`), so it is used only on text this accepts:
+ * one credential must have one spelling, as the upstream's strict decoder would read it.
+ */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+// ignoreBOM: a leading U+FEFF stays part of the name (dropping it would be a second spelling).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** `user:password` of a Basic header, or null when it is not one (Kong: invalid credentials). */
 export function parseBasic(value: string): { username: string; password: string } | null {
   const match = BASIC.exec(value);
-  if (!match) return null;
-  const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
+  if (!match || !BASE64.test(match[1]!)) return null;
+  let decoded: string;
+  try {
+    // Not UTF-8: refused, rather than turned into U+FFFD, which many byte strings would share.
+    decoded = utf8.decode(Buffer.from(match[1]!, "base64"));
+  } catch {
+    return null;
+  }
   const colon = decoded.indexOf(":");
   if (colon <= 0) return null;
   const password = decoded.slice(colon + 1);
   return password ? { username: decoded.slice(0, colon), password } : null;
 }
+
+/** A hash no password is known for, verified against when the username is unknown; argon2id as hashPassword makes. */
+const unknownUserHash = Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" });
 
 export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLookups, cache: VerifiedPasswordCache = sharedPasswordCache): PluginInstance {
   const byUsername = state.uniqueIndex<BasicAuthCredential>("basicauth_credentials", "username");
@@ -58,9 +78,14 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
   return {
     access(ctx: RequestContext): AccessResult | Promise<AccessResult> {
       clearIdentityHeaders(ctx);
-      // Kong's logical OR: an earlier authentication plugin already succeeded.
-      if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) return undefined;
       const headers = ctx.upstreamHeaders;
+      // Kong's logical OR: an earlier authentication plugin already succeeded. The password
+      // the client sent anyway must not reach the upstream under hide_credentials either (Kong
+      // forwards it); another scheme in the same field is another plugin's, and stays.
+      if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) {
+        if (config.hide_credentials) for (const name of CREDENTIAL_FIELDS) if (BASIC_SCHEME.test(headers.get(name) ?? "")) headers.delete(name);
+        return undefined;
+      }
       const value = headers.get("authorization") ?? headers.get("proxy-authorization");
       if (value === null) return fail(ctx, "missing");
       if (config.hide_credentials) {
@@ -70,7 +95,9 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
       const given = parseBasic(value);
       if (!given) return fail(ctx, "invalid");
       const credential = byUsername.get(given.username);
-      if (!credential) return fail(ctx, "invalid");
+      // As slow as a wrong password: answering an unknown name at once (under a millisecond,
+      // where argon2 takes tens) would tell a client which usernames exist.
+      if (!credential) return unknownUserHash.then((hash) => Bun.password.verify(given.password, hash)).then(() => fail(ctx, "invalid"), () => fail(ctx, "invalid"));
       const key = VerifiedPasswordCache.keyOf(value);
       if (cache.has(key, credential.id, credential.password_hash)) return succeed(ctx, credential);
       return Bun.password.verify(given.password, credential.password_hash).then(
