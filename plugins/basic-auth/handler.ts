@@ -47,8 +47,8 @@ export function parseBasic(value: string): { username: string; password: string 
   return password ? { username: decoded.slice(0, colon), password } : null;
 }
 
-/** A hash no password is known for, verified against when the username is unknown; argon2id as hashPassword makes. */
-const unknownUserHash = Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" });
+/** A hash no password is known for, verified against when the username is unknown; argon2id as hashPassword makes. Made on first need, not at every start. */
+let unknownUserHash: Promise<string> | null = null;
 
 export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLookups, cache: VerifiedPasswordCache = sharedPasswordCache): PluginInstance {
   const byUsername = state.uniqueIndex<BasicAuthCredential>("basicauth_credentials", "username");
@@ -97,7 +97,7 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
       const credential = byUsername.get(given.username);
       // As slow as a wrong password: answering an unknown name at once (under a millisecond,
       // where argon2 takes tens) would tell a client which usernames exist.
-      if (!credential) return unknownUserHash.then((hash) => Bun.password.verify(given.password, hash)).then(() => fail(ctx, "invalid"), () => fail(ctx, "invalid"));
+      if (!credential) return (unknownUserHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" })).then((hash) => Bun.password.verify(given.password, hash)).then(() => fail(ctx, "invalid"), () => fail(ctx, "invalid"));
       const key = VerifiedPasswordCache.keyOf(value);
       if (cache.has(key, credential.id, credential.password_hash)) return succeed(ctx, credential);
       return Bun.password.verify(given.password, credential.password_hash).then(
