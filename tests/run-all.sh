@@ -15,7 +15,7 @@ SERVE_FILES=(
   ./plugins
   ./tests/security/admin-echo.test.ts ./tests/security/connection-close.test.ts ./tests/security/drain.test.ts ./tests/security/path-differential.test.ts
   ./tests/security/protocols-red-team.test.ts ./tests/security/proxy-bypass.test.ts ./tests/security/red-team.test.ts
-  ./tests/security/upstream-faults.test.ts ./tests/security/issue19-red-team.test.ts ./tests/security/reset-before-read.test.ts ./tests/security/json-name-folding.test.ts
+  ./tests/security/upstream-faults.test.ts ./tests/security/issue19-red-team.test.ts ./tests/security/reset-before-read.test.ts ./tests/security/json-name-folding.test.ts ./tests/security/unverified-tokens.test.ts
   ./tests/security/plugins-red-team.test.ts
   ./tests/proxy.test.ts ./tests/streaming.test.ts ./tests/websocket.test.ts ./tests/tls.test.ts
   ./tests/upstream-client.test.ts ./tests/upstream-tls.test.ts ./tests/path-handling.test.ts

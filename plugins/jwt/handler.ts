@@ -47,12 +47,17 @@ export function createJwtInstance(config: JwtConfig, state: StateLookups, jwks: 
 
   /** Continues as the anonymous consumer, defers to the anonymous plugin, or refuses. */
   function fail(ctx: RequestContext, failure: Failure): AccessResult {
-    return refuseOrFallBack(ctx, state, "jwt", config.anonymous, {
-      tokenMissing: failure === responder.of("missing"),
+    const tokenMissing = failure === responder.of("missing");
+    const refused = refuseOrFallBack(ctx, state, "jwt", config.anonymous, {
+      tokenMissing,
       status: failure.kind.status,
       code: failure.metric,
       respond: () => responder.response(failure),
     });
+    // The request goes on without a verified token (Kong sends the refused one on): an upstream
+    // that reads the token's claims, trusting the gateway checked them, would act on forged ones.
+    if (refused === undefined && !tokenMissing) finder.strip(ctx);
+    return refused;
   }
 
   function succeed(ctx: RequestContext, verified: VerifiedToken): AccessResult {

@@ -66,6 +66,8 @@ function decodeQueryComponent(text: string): string {
 }
 
 interface Collector {
+  /** Whether `sources` is kept: only when the token is to be removed. */
+  readonly record: boolean;
   first: Candidate | null;
   multiple: boolean;
   /**
@@ -102,19 +104,35 @@ export class TokenFinder {
 
   /** The token of a request to `url` with `headers`. */
   find(url: string, headers: HeaderFields): FoundToken | TokenSearchFailure {
-    const found: Collector = { first: null, multiple: false, unchecked: false, sources: null };
-    if (this.queryNames.size) this.fromQuery(url, found);
-    if (this.cookieNames.size) this.fromCookies(headers.get("cookie"), found);
-    for (const name of this.headerNames) this.fromHeader(headers.get(name), name, found);
-    if (this.cgiHeaderNames !== null) this.fromOtherSpellings(headers, this.cgiHeaderNames, found);
+    const found = this.collect(url, headers, this.recordSources);
     if (found.first === null) return "missing";
     if (found.multiple || found.unchecked) return "multiple";
     if (found.first === NOT_A_STRING) return "unrecognizable";
     return { token: found.first, sources: found.sources };
   }
 
+  /**
+   * Removes whatever the plugin reads as a token from the request, valid or not, one or several,
+   * Bearer values that are no token included: for a request that goes on without this plugin
+   * having verified it (an anonymous fallback, or a later plugin's credential), so an upstream
+   * that reads the token's claims never gets one the gateway refused.
+   */
+  strip(ctx: RequestContext): void {
+    const found = this.collect(ctx.href, ctx.upstreamHeaders, true);
+    this.hide(ctx, found);
+  }
+
+  private collect(url: string, headers: HeaderFields, record: boolean): Collector {
+    const found: Collector = { record, first: null, multiple: false, unchecked: false, sources: null };
+    if (this.queryNames.size) this.fromQuery(url, found);
+    if (this.cookieNames.size) this.fromCookies(headers.get("cookie"), found);
+    for (const name of this.headerNames) this.fromHeader(headers.get(name), name, found);
+    if (this.cgiHeaderNames !== null) this.fromOtherSpellings(headers, this.cgiHeaderNames, found);
+    return found;
+  }
+
   /** Removes the token from every place it was found, before the request goes upstream. */
-  hide(ctx: RequestContext, found: FoundToken): void {
+  hide(ctx: RequestContext, found: Pick<FoundToken, "sources">): void {
     for (const source of found.sources ?? []) {
       if (source.kind === "header") ctx.upstreamHeaders.delete(source.name);
       else if (source.kind === "query") ctx.upstreamQuery.delete(searchParamName(source.name));
@@ -125,7 +143,7 @@ export class TokenFinder {
   private add(found: Collector, value: Candidate, kind: TokenSource["kind"], name: string): void {
     if (found.first === null) found.first = value;
     else if (found.first !== value) found.multiple = true;
-    if (this.recordSources) (found.sources ??= []).push({ kind, name });
+    if (found.record) (found.sources ??= []).push({ kind, name });
   }
 
   private fromQuery(url: string, found: Collector): void {
@@ -179,7 +197,10 @@ export class TokenFinder {
       const piece = comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma);
       const token = bearerToken(piece);
       if (token !== null) this.add(found, token, "header", name);
-      else if (respelt || comma >= 0 || start > 0 || hasBearerScheme(piece)) found.unchecked = true;
+      else if (respelt || comma >= 0 || start > 0 || hasBearerScheme(piece)) {
+        found.unchecked = true;
+        if (found.record) (found.sources ??= []).push({ kind: "header", name });
+      }
       if (comma < 0) return;
       start = comma + 1;
     }
