@@ -158,6 +158,22 @@ describe("request-transformer body: Kong's table", () => {
     ["a JSON object sent as a urlencoded form (one field name to a form reader)", ' {"secret":1}', FORM, false, 415, undeclared("application/x-www-form-urlencoded")],
     ["a UTF-16 JSON object without a Content-Type", Buffer.from('\uFEFF{"secret":1}', "utf16le"), {}, false, 415, undeclared(null)],
     ["a JSON object behind 2 MiB of spaces", `${" ".repeat(2 * MAX_BUFFERED_BODY_BYTES)}{"secret":1}`, TEXT, false, 413, "the request body is larger than 1 MiB, so request-transformer cannot remove, rename or replace its fields"],
+    // Gson (`new Gson().fromJson`, lenient) skips comments and its `)]}'` prefix before the value.
+    ["a JSON object behind a /* */ comment (Gson)", '/**/{"secret":1}', TEXT, false, 415, undeclared("text/plain")],
+    ["a JSON object behind a # line, without a Content-Type (Gson)", '# note\r{"secret":1}', {}, false, 415, undeclared(null)],
+    ["a JSON object behind Gson's )]}' prefix and a // line, chunked", `)]}'\n// ${"x".repeat(200)}\n  {"secret":1}`, { "content-type": "application/octet-stream" }, true, 415, undeclared("application/octet-stream")],
+    ["a JSON object behind a comment in UTF-16 (not followed: refused)", Buffer.from('/*\u2f2a x */{"secret":1}', "utf16le"), TEXT, false, 415, undeclared("text/plain")],
+    ["a JSON object behind a comment, declared urlencoded", '/* */{"secret":1}', FORM, false, 415, undeclared("application/x-www-form-urlencoded")],
+    // org.json's JSONTokener passes over every control character, Json.NET over Unicode's white space.
+    ["a JSON object behind a vertical tab, a form feed and a no-break space (org.json, Json.NET)", '\u000b\u000c\u00a0\u3000{"secret":1}', TEXT, false, 415, undeclared("text/plain")],
+    // Jackson's readValue and Go's json.Decoder read the first value and leave the rest; a multipart parser drops the preamble.
+    ["a JSON object as the preamble of a multipart body (Jackson, Go's json.Decoder)", `{"secret":1}\r\n${multipart([["keep", "1"]])}`, MULTIPART, false, 415, undeclared("multipart/form-data")],
+    // Express's `express.json({ type: "*/*" })` decodes any utf-* charset (iconv-lite), a servlet's getReader any the JDK has.
+    ["a JSON object in UTF-7 (+AHs- is {) sent as text/plain (Express)", '+AHs-"secret":1}', { "content-type": "text/plain; charset=utf-7" }, false, 415, "the request body's charset is utf-7, so request-transformer cannot remove, rename or replace its fields"],
+    ["a JSON object in EBCDIC ({ is 0xC0) as an octet stream (Java's getReader)", Buffer.from([0xc0, 0x7f, 0xa2, 0x7f, 0x7a, 0xf1, 0xd0]), { "content-type": "application/octet-stream; charset=IBM037" }, false, 415, "the request body's charset is ibm037, so request-transformer cannot remove, rename or replace its fields"],
+    ["a UTF-7 JSON object declared urlencoded (Express's json parser for */*)", '+AHs-"secret":1}', { "content-type": "application/x-www-form-urlencoded; charset=utf-7" }, false, 415, "the request body's charset is utf-7, so request-transformer cannot remove, rename or replace its fields"],
+    // Express's json parser inflates a gzip or deflate body whatever its type.
+    ["a gzipped JSON object sent as text/plain (Express)", Bun.gzipSync('{"secret":1}'), { ...TEXT, "content-encoding": "gzip" }, false, 415, "the request body is content-encoded, so request-transformer cannot remove, rename or replace its fields"],
   ];
   for (const [name, body, headers, chunked, status, message] of undeclaredJson) {
     test(`${name}: ${status}, nothing upstream`, async () => {
@@ -173,6 +189,11 @@ describe("request-transformer body: Kong's table", () => {
       ["not {json}", TEXT, false],
       ['[{"secret":1}]', TEXT, false],
       ["   ", {}, false],
+      ["# notes\n- {item}", TEXT, false],
+      ["/* a */ b {", TEXT, true],
+      ["/ {", TEXT, false],
+      ["/* open {", TEXT, false],
+      [Buffer.from("caf\xe9 {", "latin1"), { "content-type": "text/plain; charset=ISO-8859-1" }, false],
       [large, { "content-type": "application/octet-stream" }, false],
       [large, { "content-type": "application/octet-stream" }, true],
     ] as [string | Buffer, Record<string, string>, boolean][]) {
@@ -185,7 +206,7 @@ describe("request-transformer body: Kong's table", () => {
     const adding = await transformerRig({ add: { body: ["source:gateway"] }, append: { body: ["tags:a"] } });
     try {
       // (The form gets the added fields, as Kong adds them to any urlencoded body.)
-      for (const [name, body, headers, chunked] of [...refused, ...undeclaredJson.filter(([, , headers]) => headers !== FORM)]) {
+      for (const [name, body, headers, chunked] of [...refused, ...undeclaredJson.filter(([, , headers]) => headers["content-type"]?.match(/^(application\/x-www-form-urlencoded|multipart\/)/) == null)]) {
         const got = await adding.send(body, { headers, chunked });
         expect({ name, status: got.status, same: got.body.equals(Buffer.from(body)) }).toEqual({ name, status: 200, same: true });
       }

@@ -106,8 +106,10 @@ function guardsFields(plan: OperationPlan): boolean {
 async function transformRead(ctx: RequestContext, plan: OperationPlan, guarded: boolean, format: BodyFormat, contentType: string): Promise<AccessResult> {
   const body = await ctx.readBody(MAX_BUFFERED_BODY_BYTES);
   if (body === null) return guarded ? refusal(BODY_REFUSALS.tooLarge()) : undefined;
-  // `{"is_admin":true}` is one urlencoded name to the plugin, and a JSON object to Go's encoding/json.
-  if (guarded && format === "urlencoded" && body[contentStart(body)] === 0x7b /* { */) return refusal(BODY_REFUSALS.undeclaredJson(contentType));
+  // `{"is_admin":true}` is one urlencoded name to the plugin, and a JSON object to Go's encoding/json;
+  // before a multipart body's first boundary it is a preamble the plugin drops, and the one
+  // value Jackson's readValue and Go's json.Decoder read (they leave what follows).
+  if (guarded && format !== "json" && opensObject(body) === true) return refusal(BODY_REFUSALS.undeclaredJson(contentType));
   const fields = parseBodyFields(format, contentType, body, { foldNames: true });
   if (fields === null) return guarded && body.byteLength > 0 ? refusal(BODY_REFUSALS.malformed(format)) : undefined;
   if (fields !== NO_FIELDS && transform(fields, format, plan, body.byteLength > 0)) ctx.replaceBody(fields.encode());
@@ -137,16 +139,18 @@ export function transformBody(ctx: RequestContext, plan: OperationPlan, contentT
   const method = ctx.method;
   if (method === "GET" || method === "HEAD") return undefined;
   const guarded = guardsFields(plan);
-  if (contentType === null) return guarded ? refuseUndeclaredJson(ctx, null) : undefined;
+  // Upstreams inflate a gzip, deflate or br body themselves, whatever its type (Express's
+  // body-parser does, and its json parser reads `*/*` where told to): one the plugin cannot read
+  // must not pass unread; added fields would only corrupt it.
+  const encoded = isEncoded(ctx.upstreamHeaders.get("content-encoding"));
+  if (contentType === null) return !guarded ? undefined : encoded ? refusal(BODY_REFUSALS.encoded()) : refuseUndeclaredJson(ctx, null);
   // `text/plain, application/json`: the upstream that reads the last one would parse fields the plugin never saw.
   if (guarded && isRepeated(contentType)) return refusal(BODY_REFUSALS.repeatedType());
+  if (encoded) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
   const format = bodyFormatOf(contentType);
-  if (format === null) return guarded ? refuseUndeclaredJson(ctx, contentType) : undefined;
-  // Upstreams inflate a gzip, deflate or br body themselves (Express's body-parser does): one the
-  // plugin cannot read must not pass unread; added fields would only corrupt it.
-  if (isEncoded(ctx.upstreamHeaders.get("content-encoding"))) return guarded ? refusal(BODY_REFUSALS.encoded()) : undefined;
-  const charset = format === "json" ? foreignCharset(contentType) : null;
+  const charset = format === "json" ? foreignCharset(contentType) : guarded ? opaqueCharset(contentType) : null;
   if (charset !== null) return guarded ? refusal(BODY_REFUSALS.charset(charset)) : undefined;
+  if (format === null) return guarded ? refuseUndeclaredJson(ctx, contentType) : undefined;
   return transformRead(ctx, plan, guarded, format, contentType);
 }
 
@@ -168,23 +172,68 @@ const FIRST_BYTES = 64;
  */
 async function refuseUndeclaredJson(ctx: RequestContext, contentType: string | null): Promise<AccessResult> {
   let start = await ctx.readBodyStart(FIRST_BYTES);
-  let at = contentStart(start);
-  if (at === start.byteLength && start.byteLength >= FIRST_BYTES) {
+  let object = opensObject(start);
+  if (object === null && start.byteLength >= FIRST_BYTES) {
     start = await ctx.readBodyStart(MAX_BUFFERED_BODY_BYTES);
-    at = contentStart(start);
-    // Only space and byte order marks for a mebibyte: what follows cannot be seen.
-    if (at === start.byteLength && start.byteLength >= MAX_BUFFERED_BODY_BYTES) return refusal(BODY_REFUSALS.tooLarge());
+    object = opensObject(start);
+    // Only space, byte order marks and comments for a mebibyte: what follows cannot be seen.
+    if (object === null && start.byteLength >= MAX_BUFFERED_BODY_BYTES) return refusal(BODY_REFUSALS.tooLarge());
   }
-  return start[at] === 0x7b /* { */ ? refusal(BODY_REFUSALS.undeclaredJson(contentType)) : undefined;
+  return object === true ? refusal(BODY_REFUSALS.undeclaredJson(contentType)) : undefined;
 }
 
-/** Where a JSON reader finds the value: past whitespace, and past the byte order marks and NULs of UTF-8, UTF-16 and UTF-32 text. */
-function contentStart(bytes: Uint8Array): number {
+/**
+ * Whether a JSON reader finds an object in a body that starts with `bytes`: its first byte past
+ * white space (control characters, Unicode's), the byte order marks and NULs of UTF-8, UTF-16 and UTF-32 text, and the comments
+ * (`/* *\/`, `//`, `#`) and `)]}'` line Gson skips is `{`. Null when these run on past `bytes`.
+ */
+function opensObject(bytes: Uint8Array): boolean | null {
   let at = 0;
-  while (at < bytes.byteLength && SKIPPED_BEFORE_JSON.has(bytes[at]!)) at++;
+  for (;;) {
+    for (let space = 1; space > 0 && at < bytes.byteLength; at += space) space = SKIPPED_BEFORE_JSON.has(bytes[at]!) ? 1 : unicodeSpaceAt(bytes, at);
+    if (at === bytes.byteLength) return null;
+    const byte = bytes[at]!;
+    if (byte !== 0x2f /* / */ && byte !== 0x23 /* # */ && byte !== 0x29 /* ) */) return byte === 0x7b /* { */;
+    if (at + 1 === bytes.byteLength) return null;
+    // UTF-16 or UTF-32 text, whose other characters can hold the bytes of `*/` or a line end: not followed.
+    if (bytes[at + 1] === 0x00 || (at > 0 && bytes[at - 1] === 0x00)) return true;
+    const past = pastSkipped(bytes, at);
+    if (past === at) return false;
+    if (past === null) return null;
+    at = past;
+  }
+}
+// Every control character (org.json's JSONTokener passes over all up to the space), and the bytes of byte order marks.
+const SKIPPED_BEFORE_JSON: ReadonlySet<number> = new Set([...Array.from({ length: 0x21 }, (_, byte) => byte), 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
+// Unicode's other white space in UTF-8 (Json.NET passes over what .NET's char.IsWhiteSpace is, JSON5 readers too): NEL, NBSP, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+const UNICODE_SPACES = ["\u0085", "\u00a0", "\u1680", ..."\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a", "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"].map((space) => Buffer.from(space));
+
+/** The length of the Unicode white space (UNICODE_SPACES) at `at`, or 0. */
+function unicodeSpaceAt(bytes: Uint8Array, at: number): number {
+  if (bytes[at]! < 0xc2) return 0;
+  const space = UNICODE_SPACES.find((each) => each.every((byte, index) => bytes[at + index] === byte));
+  return space?.byteLength ?? 0;
+}
+const NON_EXECUTE_PREFIX = Buffer.from(")]}'\n");
+
+/** Past the comment or `)]}'` line at `at` (`at` itself when there is none there), or null when it runs on past `bytes`. */
+function pastSkipped(bytes: Uint8Array, at: number): number | null {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (text[at] === 0x29 /* ) */) {
+    const sent = text.subarray(at, at + NON_EXECUTE_PREFIX.byteLength);
+    if (!NON_EXECUTE_PREFIX.subarray(0, sent.byteLength).equals(sent)) return at;
+    return sent.byteLength === NON_EXECUTE_PREFIX.byteLength ? at + sent.byteLength : null;
+  }
+  if (text[at] === 0x2f /* / */ && text[at + 1] === 0x2a /* * */) {
+    const end = text.indexOf("*/", at + 2, "latin1");
+    return end < 0 ? null : end + 2;
+  }
+  if (text[at] === 0x23 /* # */ || (text[at] === 0x2f && text[at + 1] === 0x2f) /* // */) {
+    for (let end = at + 1; end < text.byteLength; end++) if (text[end] === 0x0a || text[end] === 0x0d) return end;
+    return null;
+  }
   return at;
 }
-const SKIPPED_BEFORE_JSON: ReadonlySet<number> = new Set([0x20, 0x09, 0x0a, 0x0d, 0x00, 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
 
 const CHARSET = /;\s*charset\*?\s*=\s*(?:"([^"]*)"|([^\s;]*))/gi;
 
@@ -197,6 +246,23 @@ function foreignCharset(contentType: string): string | null {
   for (const param of contentType.matchAll(CHARSET)) {
     const charset = (param[1] ?? param[2]!).toLowerCase();
     if (charset !== "utf-8" && charset !== "us-ascii") return charset;
+  }
+  return null;
+}
+
+// Charsets in which the bytes of JSON's punctuation, whitespace and comments are ASCII's (and
+// UTF-16 and UTF-32, whose NULs opensObject passes over).
+const ASCII_PUNCTUATION_CHARSET = /^(?:utf-?8|us-ascii|ascii|iso-?8859-\d{1,2}|latin-?1|windows-125\d|cp125\d|utf-(?:16|32)(?:le|be)?)$/;
+
+/**
+ * The charset of a body the plugin does not read as JSON in which a JSON reader that decodes it
+ * could find an object opensObject does not see, or null: UTF-7's `+AHs-` is `{` to Express's
+ * json parser (iconv-lite decodes any `utf-*`), EBCDIC's 0xC0 to a Java servlet's getReader.
+ */
+function opaqueCharset(contentType: string): string | null {
+  for (const param of contentType.matchAll(CHARSET)) {
+    const charset = (param[1] ?? param[2]!).toLowerCase();
+    if (!ASCII_PUNCTUATION_CHARSET.test(charset)) return charset;
   }
   return null;
 }
