@@ -162,6 +162,8 @@ describe("request-transformer body: Kong's table", () => {
     ["a JSON object behind a /* */ comment (Gson)", '/**/{"secret":1}', TEXT, false, 415, undeclared("text/plain")],
     ["a JSON object behind a # line, without a Content-Type (Gson)", '# note\r{"secret":1}', {}, false, 415, undeclared(null)],
     ["a JSON object behind Gson's )]}' prefix and a // line, chunked", `)]}'\n// ${"x".repeat(200)}\n  {"secret":1}`, { "content-type": "application/octet-stream" }, true, 415, undeclared("application/octet-stream")],
+    ["a UTF-16 JSON object behind a no-break space (.NET's StreamReader and Json.NET skip it)", Buffer.from('\uFEFF\u00a0\u3000{"secret":1}', "utf16le"), {}, false, 415, undeclared(null)],
+    ["a UTF-16BE JSON object without a byte order mark", Buffer.from(Buffer.from(' {"secret":1}', "utf16le").map((_, i, all) => all[i ^ 1]!)), TEXT, false, 415, undeclared("text/plain")],
     ["a JSON object behind a comment in UTF-16 (not followed: refused)", Buffer.from('/*\u2f2a x */{"secret":1}', "utf16le"), TEXT, false, 415, undeclared("text/plain")],
     ["a JSON object behind a comment, declared urlencoded", '/* */{"secret":1}', FORM, false, 415, undeclared("application/x-www-form-urlencoded")],
     // org.json's JSONTokener passes over every control character, Json.NET over Unicode's white space.

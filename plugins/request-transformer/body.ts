@@ -188,6 +188,8 @@ async function refuseUndeclaredJson(ctx: RequestContext, contentType: string | n
  * (`/* *\/`, `//`, `#`) and `)]}'` line Gson skips is `{`. Null when these run on past `bytes`.
  */
 function opensObject(bytes: Uint8Array): boolean | null {
+  const wide = wideEncoding(bytes);
+  if (wide !== null) return opensWideObject(bytes, wide);
   let at = 0;
   for (;;) {
     for (let space = 1; space > 0 && at < bytes.byteLength; at += space) space = SKIPPED_BEFORE_JSON.has(bytes[at]!) ? 1 : unicodeSpaceAt(bytes, at);
@@ -203,6 +205,25 @@ function opensObject(bytes: Uint8Array): boolean | null {
     at = past;
   }
 }
+/** UTF-16 (or UTF-32) text by its byte order mark or a NUL in its first character, or null. */
+function wideEncoding(bytes: Uint8Array): "utf-16le" | "utf-16be" | null {
+  if (bytes.byteLength < 2) return null;
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] !== 0 && bytes[1] === 0)) return "utf-16le";
+  if ((bytes[0] === 0xfe && bytes[1] === 0xff) || bytes[0] === 0) return "utf-16be";
+  return null;
+}
+
+/**
+ * opensObject for UTF-16 and UTF-32 text, decoded as UTF-16 (UTF-32's extra code units are
+ * NULs): past every white space character Unicode has (.NET's StreamReader with Json.NET skips
+ * NBSP), a `{` or anything that could start a comment Gson skips counts as an object.
+ */
+function opensWideObject(bytes: Uint8Array, encoding: "utf-16le" | "utf-16be"): boolean | null {
+  const text = new TextDecoder(encoding).decode(bytes.subarray(0, bytes.byteLength & ~1)).replace(/[\0\ufeff]/g, "").trimStart();
+  if (text === "") return null;
+  return "{/#)".includes(text[0]!);
+}
+
 // Every control character (org.json's JSONTokener passes over all up to the space), and the bytes of byte order marks.
 const SKIPPED_BEFORE_JSON: ReadonlySet<number> = new Set([...Array.from({ length: 0x21 }, (_, byte) => byte), 0xef, 0xbb, 0xbf, 0xfe, 0xff]);
 // Unicode's other white space in UTF-8 (Json.NET passes over what .NET's char.IsWhiteSpace is, JSON5 readers too): NEL, NBSP, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
