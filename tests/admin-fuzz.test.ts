@@ -5,6 +5,7 @@
 // 500 with a JSON `message` and no stack trace, and a refused one leaves the stored state as it
 // was. Seeded, so a failure names the mutation that caused it and repeats.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { seededRandom } from "../plugins/jwt/fuzz-corpus.ts";
 import { type AdminHarness, type ExampleRequest, documentedExamples, documentedOperations, openAdmin, sendDocumentedExamples, toReply } from "./admin-harness.ts";
 
 let admin: AdminHarness;
@@ -15,16 +16,6 @@ beforeAll(async () => {
   expect(await sendDocumentedExamples(admin, doc)).toEqual({});
 });
 afterAll(() => admin.close());
-
-/** mulberry32: small, seeded, and the same on every machine. */
-function randomFrom(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function nested(depth: number): unknown {
   let value: unknown = "leaf";
@@ -121,7 +112,7 @@ function expectSafe(where: string, reply: Awaited<ReturnType<typeof answer>>, be
 
 describe("admin API fuzz: no 500, no stack trace, a refusal changes nothing", () => {
   test("documented request examples, mutated (seeded)", async () => {
-    const random = randomFrom(20261204);
+    const random = seededRandom(20261204);
     let sent = 0;
     let refused = 0;
     for (const example of documentedExamples(doc)) {
