@@ -36,6 +36,8 @@ export const ERRORS = {
   // A body a plugin was reading, given up when bodies still arriving held all the memory set
   // aside for them and it had been arriving the longest.
   request_body_too_slow: { status: 408, message: "the request body arrived too slowly while other request bodies needed the memory" },
+  // basic-auth's password checks (argon2id, off the event loop) already waiting fill their queue.
+  password_checks_busy: { status: 503, message: "too many password checks in progress, retry later" },
   invalid_host: { status: 400, message: "invalid Host header: expected host[:port]" },
   invalid_path: {
     status: 400,

@@ -4,7 +4,8 @@
 // header was verified before against the same stored hash (verified-cache.ts).
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
 import { clearIdentityHeaders, refuseOrFallBack, setConsumer } from "../../src/pipeline/request-context.ts";
-import { JSON_CONTENT_TYPE } from "../../src/proxy/responses.ts";
+import { JSON_CONTENT_TYPE, errorCodeResponse } from "../../src/proxy/responses.ts";
+import { checkPassword } from "./password-checks.ts";
 import type { BasicAuthCredential } from "./credential.ts";
 import type { BasicAuthConfig } from "./schema.ts";
 import { VerifiedPasswordCache, sharedPasswordCache } from "./verified-cache.ts";
@@ -95,19 +96,17 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
       const given = parseBasic(value);
       if (!given) return fail(ctx, "invalid");
       const credential = byUsername.get(given.username);
-      // As slow as a wrong password: answering an unknown name at once (under a millisecond,
-      // where argon2 takes tens) would tell a client which usernames exist.
-      if (!credential) return (unknownUserHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" })).then((hash) => Bun.password.verify(given.password, hash)).then(() => fail(ctx, "invalid"), () => fail(ctx, "invalid"));
       const key = VerifiedPasswordCache.keyOf(value);
-      if (cache.has(key, credential.id, credential.password_hash)) return succeed(ctx, credential);
-      return Bun.password.verify(given.password, credential.password_hash).then(
-        (ok) => {
-          if (!ok) return fail(ctx, "invalid");
-          cache.add(key, credential.id, credential.password_hash);
-          return succeed(ctx, credential);
-        },
-        () => fail(ctx, "invalid"),
-      );
+      if (credential && cache.has(key, credential.id, credential.password_hash)) return succeed(ctx, credential);
+      // An unknown name is checked against a hash nobody knows the password of: answering it at
+      // once (under a millisecond, where argon2 takes tens) would tell which usernames exist.
+      const checked = checkPassword(given.password, credential ? credential.password_hash : (unknownUserHash ??= Bun.password.hash(crypto.randomUUID(), { algorithm: "argon2id" })));
+      if (checked === null) return errorCodeResponse("password_checks_busy", { "retry-after": "1" });
+      return checked.then((ok) => {
+        if (!credential || !ok) return fail(ctx, "invalid");
+        cache.add(key, credential.id, credential.password_hash);
+        return succeed(ctx, credential);
+      });
     },
   };
 }

@@ -190,22 +190,8 @@ describe("basic-auth: one spelling per credential, and no username oracle", () =
     expect(await response.json()).toEqual(INVALID);
   });
 
-  test("an unknown username takes as long as a wrong password (before: under 1 ms against ~100 ms)", async () => {
-    const median = async (authorization: string) => {
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const started = performance.now();
-        const response = await r.get("/api", { authorization });
-        expect(response.status).toBe(401);
-        expect(await response.json()).toEqual(INVALID);
-        times.push(performance.now() - started);
-      }
-      return times.sort((a, b) => a - b)[2]!;
-    };
-    const known = await median(basic("alice:wrong-password"));
-    const unknown = await median(basic("mallory:wrong-password"));
-    expect(unknown).toBeGreaterThan(known / 4);
-  });
+  // That an unknown username costs a password check as a wrong password does (before: answered
+  // in under 1 ms, against ~100 ms) is counted, not timed: plugins/basic-auth/password-checks.test.ts.
 });
 
 describe("authentication plugins combined (Kong's logical OR)", () => {
