@@ -9,6 +9,7 @@ import { type CounterStore, clusterCounters, localCounters, usageFor } from "./c
 import { PERIODS, type RateLimitingConfig } from "./schema.ts";
 import { resetSeconds } from "./windows.ts";
 import { canonicalPath } from "../../src/proxy/canonical-path.ts";
+import { addressGroup } from "../../src/proxy/client-address.ts";
 
 /**
  * Identifiers longer than this are counted by their SHA-256: a header value can be kilobytes,
@@ -61,7 +62,12 @@ export function createRateLimitingInstance(config: RateLimitingConfig, state: St
       case "header": identifier = ctx.upstreamHeaders.get(headerName!); break;
       case "path": identifier = ctx.path === path ? path : null; break;
     }
-    return identifier ? counterIdentifier(identifier) : ctx.clientIp;
+    if (identifier) return counterIdentifier(identifier);
+    // An IPv6 client is counted by its /64 (what one host or subscriber is given), as Cloudflare
+    // counts one: by address, each of the 2^64 it can send from would be a fresh allowance. An
+    // IPv4-mapped address is its IPv4 address, so a dual-stack listener counts one client once.
+    const ip = ctx.clientIp;
+    return ip.includes(":") ? addressGroup(ip) : ip;
   }
 
   // Requests share it: each `take` fills it and the access phase reads it before any other request runs.

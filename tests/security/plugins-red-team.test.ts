@@ -279,6 +279,31 @@ describe("as Kong: rate-limiting runs after authentication and never counts a re
   });
 });
 
+describe("rate-limiting by IP counts an IPv6 client by its /64", () => {
+  // Behind a trusted proxy the client address is X-Forwarded-For's; an IPv6 client can send from
+  // any address of its /64, and each was a fresh allowance (Kong counts each address).
+  test("other addresses of one /64, and an IPv4-mapped address, share a counter; another /64 does not", async () => {
+    const gateway = startTestGateway({ trustedIps: "127.0.0.1" });
+    const upstream = await startNodeUpstream("none");
+    try {
+      gateway.store.create("services", { name: "node", url: upstream.url });
+      const route = gateway.store.create("routes", { service: { name: "node" }, paths: ["/api"] });
+      gateway.store.create("plugins", { name: "rate-limiting", route: { id: route.id }, config: { minute: 1, limit_by: "ip" } });
+      const from = (address: string) => gateway.request("/api", { headers: { "x-forwarded-for": address } });
+      expect((await from("2001:db8:1:2::1")).status).toBe(200);
+      const sameSubnet = await from("2001:db8:1:2:ffff:ffff:ffff:fffe");
+      expect({ status: sameSubnet.status, body: await sameSubnet.json() }).toEqual({ status: 429, body: RATE_LIMITED });
+      expect((await from("2001:db8:1:3::1")).status).toBe(200);
+      expect((await from("198.51.100.7")).status).toBe(200);
+      const mapped = await from("::ffff:198.51.100.7");
+      expect({ status: mapped.status, body: await mapped.json() }).toEqual({ status: 429, body: RATE_LIMITED });
+    } finally {
+      await gateway.close();
+      await upstream.stop();
+    }
+  });
+});
+
 describe("held: rate-limiting by IP ignores a client's X-Forwarded-For without --trusted-ips", () => {
   test("another X-Forwarded-For is the same client", async () => {
     const r = startAuthRig([{ name: "rate-limiting", config: { minute: 1, limit_by: "ip" } }]);
