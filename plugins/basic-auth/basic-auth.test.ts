@@ -38,6 +38,11 @@ describe("Kong's basic-auth table", () => {
     ["wrong password → 401 invalid", { authorization: basic("alice:wrong") }, 401, INVALID],
     ["right password → 200", { authorization: GOOD }, 200, null],
     ["Proxy-Authorization is read when Authorization is absent", { "proxy-authorization": GOOD }, 200, null],
+    // Kong reads Proxy-Authorization first, and Authorization when that one names no credential.
+    ["both: Proxy-Authorization's credential wins over a bad Authorization", { "proxy-authorization": GOOD, authorization: basic("alice:wrong") }, 200, null],
+    ["both: an unknown user in Proxy-Authorization, Authorization is read", { "proxy-authorization": basic("bob:x"), authorization: GOOD }, 200, null],
+    ["both: not Basic in Proxy-Authorization, Authorization is read", { "proxy-authorization": "Bearer abc", authorization: GOOD }, 200, null],
+    ["both: a wrong password for a known user in Proxy-Authorization is final", { "proxy-authorization": basic("alice:wrong"), authorization: GOOD }, 401, INVALID],
   ];
   for (const [name, headers, status, body] of cases) {
     test(name, async () => {

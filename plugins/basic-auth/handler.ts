@@ -1,5 +1,5 @@
-// The basic-auth plugin's access phase, Kong 3.x's flow: `Authorization`, else
-// `Proxy-Authorization`; `Basic base64(user:password)`; the credential by username; the password
+// The basic-auth plugin's access phase, Kong 3.x's flow: `Proxy-Authorization`, then
+// `Authorization` when the first names no credential; `Basic base64(user:password)`; the credential by username; the password
 // checked against its argon2id hash (off the event loop, by Bun.password.verify) unless this exact
 // header was verified before against the same stored hash (verified-cache.ts).
 import type { AccessResult, PluginInstance, RequestContext, StateLookups } from "../../src/pipeline/contract.ts";
@@ -87,16 +87,27 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
         if (config.hide_credentials) for (const name of CREDENTIAL_FIELDS) if (BASIC_SCHEME.test(headers.get(name) ?? "")) headers.delete(name);
         return undefined;
       }
-      const value = headers.get("authorization") ?? headers.get("proxy-authorization");
-      if (value === null) return fail(ctx, "missing");
+      const proxyValue = headers.get("proxy-authorization");
+      const authorizationValue = headers.get("authorization");
+      if (proxyValue === null && authorizationValue === null) return fail(ctx, "missing");
       if (config.hide_credentials) {
         ctx.upstreamHeaders.delete("authorization");
         ctx.upstreamHeaders.delete("proxy-authorization");
       }
-      const given = parseBasic(value);
-      if (!given) return fail(ctx, "invalid");
-      const credential = byUsername.get(given.username);
-      const key = VerifiedPasswordCache.keyOf(value);
+      // Kong's order: Proxy-Authorization's username, then Authorization's when that one names no credential.
+      let value = proxyValue;
+      let given = proxyValue === null ? null : parseBasic(proxyValue);
+      let credential = given === null ? undefined : byUsername.get(given.username);
+      if (credential === undefined && authorizationValue !== null) {
+        const fromAuthorization = parseBasic(authorizationValue);
+        if (fromAuthorization !== null || given === null) {
+          value = authorizationValue;
+          given = fromAuthorization;
+          credential = given === null ? undefined : byUsername.get(given.username);
+        }
+      }
+      if (given === null) return fail(ctx, "invalid");
+      const key = VerifiedPasswordCache.keyOf(value!);
       if (credential && cache.has(key, credential.id, credential.password_hash)) return succeed(ctx, credential);
       // An unknown name is checked against a hash nobody knows the password of: answering it at
       // once (under a millisecond, where argon2 takes tens) would tell which usernames exist.
