@@ -202,6 +202,9 @@ export function setConsumer(ctx: RequestContext, consumer: Consumer, credential:
   const present = !ctx.identityHeadersCleared || ctx.consumer !== null;
   ctx.consumer = consumer;
   ctx.credential = credential;
+  // Groups a token carried are its consumer's: a later plugin's consumer (Kong's AND mode) is
+  // judged by its own ACL rows, and the plugin that set them sets them again after this.
+  ctx.authenticatedGroups = null;
   const headers = ctx.upstreamHeaders;
   const { set, cleared } = cachedIdentityFields(consumer, credential);
   if (headers.setChecked !== undefined) headers.setChecked(set);

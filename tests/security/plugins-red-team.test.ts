@@ -5,7 +5,7 @@
 // upstream reads matters.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { type AuthRig, echoOf, startAuthRig } from "../support/auth.ts";
+import { type AuthRig, echoOf, sign, signingKey, startAuthRig } from "../support/auth.ts";
 import { type NodeEcho, type NodeUpstream, startNodeUpstream } from "../support/node-upstream.ts";
 import { type TestGateway, startTestGateway } from "../support/gateway.ts";
 import { talk } from "../support/raw-socket.ts";
@@ -212,6 +212,33 @@ describe("authentication plugins combined (Kong's logical OR)", () => {
       expect(echo.headers["proxy-authorization"]).toBeUndefined();
       const bearer = await echoOf(await r.get("/api", { apikey: "alice-key", authorization: "Bearer for-another-plugin" }));
       expect(bearer.headers.authorization).toBe("Bearer for-another-plugin");
+    } finally {
+      await r.close();
+    }
+  });
+
+  // AND mode (no anonymous): the last plugin's consumer is the request's. jwt's groups_claim
+  // groups belonged to the token's consumer and stayed on the request: acl judged bob, who has no
+  // ACL rows, as a member of the token's groups.
+  test("AND mode: a later plugin's consumer is judged by its own groups, not an earlier token's groups_claim", async () => {
+    const r = startAuthRig([]);
+    try {
+      const store = r.gateway.store;
+      const key = await signingKey("HS256");
+      const admin = store.create("consumers", { username: "token-holder" });
+      store.create("jwt_secrets", { key: "holder-iss", ...key.credential }, { kind: "consumers", id: admin.id });
+      const bob = store.create("consumers", { username: "bob" });
+      store.create("basicauth_credentials", { username: "bob", password: "bob-password" }, { kind: "consumers", id: bob.id });
+      store.create("plugins", { name: "jwt", route: { id: r.routeId }, config: { groups_claim: "groups" } });
+      store.create("plugins", { name: "basic-auth", route: { id: r.routeId } });
+      store.create("plugins", { name: "acl", route: { id: r.routeId }, config: { allow: ["admins"] } });
+      const token = await sign(key, { iss: "holder-iss", groups: ["admins"] });
+      const refused = await r.get("/api", { authorization: `Bearer ${token}`, "proxy-authorization": basic("bob:bob-password") });
+      expect({ status: refused.status, body: await refused.json() }).toEqual({ status: 403, body: { message: "You cannot consume this service" } });
+      store.create("acls", { group: "admins" }, { kind: "consumers", id: bob.id });
+      await Bun.sleep(50);
+      const echo = await echoOf(await r.get("/api", { authorization: `Bearer ${token}`, "proxy-authorization": basic("bob:bob-password") }));
+      expect({ consumer: echo.headers["x-consumer-username"], groups: echo.headers["x-consumer-groups"] }).toEqual({ consumer: "bob", groups: "admins" });
     } finally {
       await r.close();
     }
