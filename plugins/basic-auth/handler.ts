@@ -48,6 +48,11 @@ export function parseBasic(value: string): { username: string; password: string 
   return password ? { username: decoded.slice(0, colon), password } : null;
 }
 
+/** Removes the Basic credentials of both fields; another scheme there is another plugin's, and stays. */
+function removeBasicValues(headers: RequestContext["upstreamHeaders"]): void {
+  for (const name of CREDENTIAL_FIELDS) if (BASIC_SCHEME.test(headers.get(name) ?? "")) headers.delete(name);
+}
+
 /** A hash no password is known for, verified against when the username is unknown; argon2id as hashPassword makes. Made on first need, not at every start. */
 let unknownUserHash: Promise<string> | null = null;
 
@@ -61,12 +66,16 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
     });
 
   function fail(ctx: RequestContext, name: FailureName): AccessResult {
-    return refuseOrFallBack(ctx, state, "basic-auth", config.anonymous, {
+    const refused = refuseOrFallBack(ctx, state, "basic-auth", config.anonymous, {
       tokenMissing: name === "missing",
       status: 401,
       code: BASIC_AUTH_FAILURES[name].metric,
       respond: () => respond(name),
     });
+    // As jwt does with a refused token (Kong sends the header on): an upstream that reads the
+    // username from the header, trusting the gateway checked the password, would take it as given.
+    if (refused === undefined && name !== "missing") removeBasicValues(ctx.upstreamHeaders);
+    return refused;
   }
 
   function succeed(ctx: RequestContext, credential: BasicAuthCredential): AccessResult {
@@ -84,7 +93,7 @@ export function createBasicAuthInstance(config: BasicAuthConfig, state: StateLoo
       // the client sent anyway must not reach the upstream under hide_credentials either (Kong
       // forwards it); another scheme in the same field is another plugin's, and stays.
       if (ctx.credential && (config.anonymous !== null || ctx.authFallback)) {
-        if (config.hide_credentials) for (const name of CREDENTIAL_FIELDS) if (BASIC_SCHEME.test(headers.get(name) ?? "")) headers.delete(name);
+        if (config.hide_credentials) removeBasicValues(headers);
         return undefined;
       }
       const proxyValue = headers.get("proxy-authorization");

@@ -79,7 +79,7 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
   }
 
   function authenticate(ctx: RequestContext, found: Found, fields: BodyFields | null | undefined): AccessResult {
-    if (typeof found === "string") return fail(ctx, found);
+    if (typeof found === "string") return fail(ctx, found, fields);
     if (config.hide_credentials) {
       ctx.upstreamHeaders.delete(found.name);
       ctx.upstreamQuery.delete(found.name);
@@ -89,20 +89,38 @@ export function createKeyAuthInstance(config: KeyAuthConfig, state: StateLookups
       }
     }
     const credential = byDigest.get(keyDigest(found.key));
-    if (!credential) return fail(ctx, "invalid");
+    if (!credential) return fail(ctx, "invalid", fields);
     const consumer = state.consumer(credential.consumer.id);
-    if (!consumer) return fail(ctx, "consumerMissing");
+    if (!consumer) return fail(ctx, "consumerMissing", fields);
     setConsumer(ctx, consumer, { id: credential.id, identifier: credential.id, consumerId: consumer.id });
     return undefined;
   }
 
-  function fail(ctx: RequestContext, name: FailureName): AccessResult {
-    return refuseOrFallBack(ctx, state, "key-auth", config.anonymous, {
+  function fail(ctx: RequestContext, name: FailureName, fields: BodyFields | null | undefined): AccessResult {
+    const refused = refuseOrFallBack(ctx, state, "key-auth", config.anonymous, {
       tokenMissing: name === "missing",
       status: 401,
       code: KEY_AUTH_FAILURES[name].metric,
       respond: () => respond(name),
     });
+    // As jwt does with a refused token (Kong sends the key on): the request goes on as
+    // anonymous or as a later plugin's consumer, and must not carry a key the gateway refused.
+    if (refused === undefined && name !== "missing") strip(ctx, fields);
+    return refused;
+  }
+
+  /** Removes every key name the plugin reads from the headers and the query, and from the body when it was read. */
+  function strip(ctx: RequestContext, fields: BodyFields | null | undefined): void {
+    let bodyChanged = false;
+    for (const name of names) {
+      if (config.key_in_header) ctx.upstreamHeaders.delete(name);
+      if (config.key_in_query) ctx.upstreamQuery.delete(name);
+      if (fields && fields.get(name) !== undefined) {
+        fields.delete(name);
+        bodyChanged = true;
+      }
+    }
+    if (bodyChanged) ctx.replaceBody(fields!.encode());
   }
 
   return {

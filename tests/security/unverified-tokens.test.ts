@@ -31,6 +31,11 @@ beforeAll(async () => {
   const either = gateway.store.create("routes", { service: { name: "node" }, paths: ["/either"] });
   gateway.store.create("plugins", { name: "jwt", route: { id: either.id }, config: jwt });
   gateway.store.create("plugins", { name: "key-auth", route: { id: either.id }, config: { anonymous: "guest" } });
+  gateway.store.create("basicauth_credentials", { consumer: { username: "alice" }, username: "alice", password: "alice-password" });
+  const basic = gateway.store.create("routes", { service: { name: "node" }, paths: ["/basic"] });
+  gateway.store.create("plugins", { name: "basic-auth", route: { id: basic.id }, config: { anonymous: "guest" } });
+  const keyed = gateway.store.create("routes", { service: { name: "node" }, paths: ["/keyed"] });
+  gateway.store.create("plugins", { name: "key-auth", route: { id: keyed.id }, config: { anonymous: "guest", key_names: ["apikey", "x-key"], key_in_body: true } });
 });
 afterAll(async () => {
   await gateway.close();
@@ -40,8 +45,8 @@ afterAll(async () => {
 /** The forged token: claims the client chose, no signature (alg none), as an attacker sends it. */
 const forged = `${base64url.encode('{"alg":"none","typ":"JWT"}')}.${base64url.encode(JSON.stringify({ iss: "alice-iss", sub: "alice", role: "admin" }))}.`;
 
-async function through(path: string, headers: Record<string, string> = {}): Promise<{ status: number; echo: NodeEcho; consumer: string | undefined }> {
-  const response = await gateway.request(path, { headers });
+async function through(path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; echo: NodeEcho; consumer: string | undefined }> {
+  const response = await gateway.request(path, body === undefined ? { headers } : { method: "POST", headers, body });
   expect(response.status).toBe(200);
   const echo = (await response.json()) as NodeEcho;
   return { status: response.status, echo, consumer: echo.cgi.HTTP_X_CONSUMER_USERNAME };
@@ -105,5 +110,43 @@ describe("Kong's logical OR: key-auth authenticates, the refused token does not 
     const { echo, consumer } = await through("/either/a", { authorization: `Bearer ${forged}`, apikey: "alice-api-key" });
     const seen: Record<string, string | null> = { consumer: consumer ?? null, anonymous: echo.cgi.HTTP_X_ANONYMOUS_CONSUMER ?? null, authorization: echo.cgi.HTTP_AUTHORIZATION ?? null };
     expect(seen).toEqual({ consumer: "alice", anonymous: null, authorization: null });
+  });
+});
+
+const basicOf = (text: string) => `Basic ${Buffer.from(text).toString("base64")}`;
+
+describe("a refused Basic credential or API key is removed too", () => {
+  test("basic-auth: a wrong password, an unknown user or a malformed value, in either field → guest, no Basic value upstream", async () => {
+    for (const value of [basicOf("alice:wrong"), basicOf("mallory:x"), "Basic !!!", basicOf("alice")]) {
+      for (const field of ["authorization", "proxy-authorization"]) {
+        const { echo, consumer } = await through("/basic/a", { [field]: value });
+        const seen = { field, value, consumer, authorization: echo.cgi.HTTP_AUTHORIZATION ?? null, proxy: echo.cgi.HTTP_PROXY_AUTHORIZATION ?? null };
+        expect(seen).toEqual({ field, value, consumer: "guest", authorization: null, proxy: null });
+      }
+    }
+  });
+
+  test("basic-auth: a Bearer value is not its own and stays; a verified Basic value goes on", async () => {
+    const bearer = await through("/basic/a", { authorization: "Bearer opaque" });
+    expect({ consumer: bearer.consumer, authorization: bearer.echo.cgi.HTTP_AUTHORIZATION }).toEqual({ consumer: "guest", authorization: "Bearer opaque" });
+    const good = basicOf("alice:alice-password");
+    const verified = await through("/basic/a", { authorization: good });
+    expect({ consumer: verified.consumer, authorization: verified.echo.cgi.HTTP_AUTHORIZATION }).toEqual({ consumer: "alice", authorization: good });
+  });
+
+  test("key-auth: an unknown key in a header, the query or the body, or a duplicate → guest, no key name upstream, the rest intact", async () => {
+    const header = await through("/keyed/a?x=1", { "x-key": "guessed" });
+    expect({ consumer: header.consumer, key: header.echo.cgi.HTTP_X_KEY ?? null, url: header.echo.url }).toEqual({ consumer: "guest", key: null, url: "/a?x=1" });
+    for (const path of ["/keyed/a?x=1&apikey=guessed&y=2", "/keyed/a?x=1&apikey=one&apikey=two&y=2"]) {
+      const query = await through(path);
+      expect({ path, consumer: query.consumer, url: query.echo.url }).toEqual({ path, consumer: "guest", url: "/a?x=1&y=2" });
+    }
+    const body = await through("/keyed/a", { "content-type": "application/x-www-form-urlencoded" }, "x=1&apikey=guessed&y=2");
+    expect({ consumer: body.consumer, body: Buffer.from(body.echo.body, "base64").toString() }).toEqual({ consumer: "guest", body: "x=1&y=2" });
+  });
+
+  test("key-auth: a valid key goes on (hide_credentials is off)", async () => {
+    const { echo, consumer } = await through("/keyed/a?apikey=alice-api-key");
+    expect({ consumer, url: echo.url }).toEqual({ consumer: "alice", url: "/a?apikey=alice-api-key" });
   });
 });
