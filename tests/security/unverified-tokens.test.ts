@@ -120,7 +120,7 @@ describe("a refused Basic credential or API key is removed too", () => {
     for (const value of [basicOf("alice:wrong"), basicOf("mallory:x"), "Basic !!!", basicOf("alice")]) {
       for (const field of ["authorization", "proxy-authorization"]) {
         const { echo, consumer } = await through("/basic/a", { [field]: value });
-        const seen = { field, value, consumer, authorization: echo.cgi.HTTP_AUTHORIZATION ?? null, proxy: echo.cgi.HTTP_PROXY_AUTHORIZATION ?? null };
+        const seen: Record<string, string | null | undefined> = { field, value, consumer, authorization: echo.cgi.HTTP_AUTHORIZATION ?? null, proxy: echo.cgi.HTTP_PROXY_AUTHORIZATION ?? null };
         expect(seen).toEqual({ field, value, consumer: "guest", authorization: null, proxy: null });
       }
     }
@@ -136,7 +136,8 @@ describe("a refused Basic credential or API key is removed too", () => {
 
   test("key-auth: an unknown key in a header, the query or the body, or a duplicate → guest, no key name upstream, the rest intact", async () => {
     const header = await through("/keyed/a?x=1", { "x-key": "guessed" });
-    expect({ consumer: header.consumer, key: header.echo.cgi.HTTP_X_KEY ?? null, url: header.echo.url }).toEqual({ consumer: "guest", key: null, url: "/a?x=1" });
+    const headerSeen: Record<string, string | null | undefined> = { consumer: header.consumer, key: header.echo.cgi.HTTP_X_KEY ?? null, url: header.echo.url };
+    expect(headerSeen).toEqual({ consumer: "guest", key: null, url: "/a?x=1" });
     for (const path of ["/keyed/a?x=1&apikey=guessed&y=2", "/keyed/a?x=1&apikey=one&apikey=two&y=2"]) {
       const query = await through(path);
       expect({ path, consumer: query.consumer, url: query.echo.url }).toEqual({ path, consumer: "guest", url: "/a?x=1&y=2" });
